@@ -1,0 +1,1 @@
+"""FHIR service: app factory, routes, service layer, stores, search."""

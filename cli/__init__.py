@@ -1,0 +1,1 @@
+"""The ``docref-nlp`` command."""

@@ -1,0 +1,1 @@
+"""Pure enrichment: DocumentReference + NlpResult -> aws-cm extensions, generated resources, index rows."""

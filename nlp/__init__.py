@@ -1,0 +1,19 @@
+"""NLP engines behind one Protocol, answering in Comprehend Medical's response shape."""
+
+from nlp.base import (
+    EngineConfigError,
+    EngineError,
+    NlpEngine,
+    PermanentEngineError,
+    TransientEngineError,
+)
+from nlp.schema import NlpResult
+
+__all__ = [
+    "EngineConfigError",
+    "EngineError",
+    "NlpEngine",
+    "NlpResult",
+    "PermanentEngineError",
+    "TransientEngineError",
+]
