@@ -1,1 +1,6 @@
-"""Pure enrichment: DocumentReference + NlpResult -> aws-cm extensions, generated resources, index rows."""
+"""Pure enrichment: DocumentReference + NlpResult -> extensions, generated resources, index rows."""
+
+from enrich.core import EnrichError, Enrichment, enrich_document, needs_processing
+from enrich.policy import EnrichmentPolicy
+
+__all__ = ["EnrichError", "Enrichment", "EnrichmentPolicy", "enrich_document", "needs_processing"]

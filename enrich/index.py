@@ -29,3 +29,6 @@ class IndexRow(BaseModel):
     concept_code: str | None = None
     concept_description: str | None = None
     concept_score: float | None = None
+    begin_offset: int | None = None
+    end_offset: int | None = None
+    traits: tuple[str, ...] = ()

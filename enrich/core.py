@@ -1,0 +1,318 @@
+"""enrich_document: DocumentReference + NlpResult -> Enrichment (pure: no I/O, no clock)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from enrich import extensions as ext
+from enrich.extensions import ProjectInfo
+from enrich.ids import resource_id
+from enrich.index import IndexRow
+from enrich.policy import EnrichmentPolicy
+from enrich.resources import (
+    Mention,
+    Source,
+    condition_from,
+    linkage_for,
+    medication_statement_from,
+    observation_from,
+    provenance_for,
+)
+from enrich.text import content_hash, extract_text
+from nlp.schema import Concept, Entity, NlpResult, Trait
+
+Json = dict[str, Any]
+
+
+class EnrichError(ValueError):
+    """The input cannot be enriched (not a DocumentReference, no id). Message starts with a code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"[{code}] {message}")
+        self.code = code
+
+
+@dataclass
+class Enrichment:
+    """Everything one run produces; the caller writes it in one transaction.
+
+    Attributes:
+        document: The enriched DocumentReference (a copy; the input is never mutated).
+        generated: Generated resources (Condition/Observation/MedicationStatement, then the
+            Linkage, then the Provenance in the clinical profile).
+        retired: ``Type/id`` of resources the previous run generated and this one does not.
+        index_rows: What the NLP search index should hold for this document.
+        status: ``SUCCESS``, ``VALIDATION_ERROR`` or ``UNSUPPORTED_CONTENT``.
+        text_hash: SHA-256 of the analysed text (``None`` without text).
+        message: The aws-cm message.
+    """
+
+    document: Json
+    generated: list[Json] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    index_rows: list[IndexRow] = field(default_factory=list)
+    status: str = ext.SUCCESS
+    text_hash: str | None = None
+    message: str = ext.SUCCESS_MESSAGE
+
+    def resources(self) -> list[Json]:
+        """The document first, then the generated resources."""
+        return [self.document, *self.generated]
+
+    def transaction_bundle(self) -> Json:
+        """A FHIR transaction Bundle: PUT every resource by id, DELETE the retired ones."""
+        entries: list[Json] = [
+            {
+                "resource": r,
+                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+            }
+            for r in self.resources()
+        ]
+        entries += [{"request": {"method": "DELETE", "url": ref}} for ref in self.retired]
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def fhir_instant(now: datetime) -> str:
+    """A FHIR instant in UTC with milliseconds (naive datetimes are taken as UTC).
+
+    >>> fhir_instant(datetime(2022, 10, 21, 19, 38, 30, 877000))
+    '2022-10-21T19:38:30.877Z'
+    """
+    utc = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def needs_processing(
+    doc: Json,
+    text_hash: str | None,
+    engine_name: str,
+    engine_version: str,
+    *,
+    profile: str | None = None,
+) -> bool:
+    """Loop/duplicate guard (DESIGN §1 step 3): False when this text was already processed.
+
+    Same text hash, engine name and version (and profile, when given) as the document's
+    processing record -> nothing to do.
+    """
+    info = ext.read_project_info(doc)
+    if info is None or ext.read_status(doc) is None:
+        return True
+    if profile is not None and info.profile != profile:
+        return True
+    return not (
+        info.text_hash == text_hash
+        and info.engine_name == engine_name
+        and info.engine_version == engine_version
+    )
+
+
+def _first_encounter(doc: Json) -> Json | None:
+    context = doc.get("context")
+    if isinstance(context, dict):
+        encounters = context.get("encounter")
+        if isinstance(encounters, list) and encounters and isinstance(encounters[0], dict):
+            return dict(encounters[0])
+    return None
+
+
+def _trait_names(traits: Iterable[Trait] | None, min_score: float) -> set[str]:
+    return {t.name for t in traits or [] if t.score is None or t.score >= min_score}
+
+
+def _de_traits(entities: list[Entity], begin: int | None, end: int | None, m: float) -> set[str]:
+    names: set[str] = set()
+    for e in entities:
+        if e.begin_offset == begin and e.end_offset == end:
+            names |= _trait_names(e.traits, m)
+    return names
+
+
+def _top(concepts: list[Concept] | None) -> Concept | None:
+    best: Concept | None = None
+    for c in concepts or []:
+        if best is None or (c.score or 0.0) > (best.score or 0.0):
+            best = c
+    return best
+
+
+def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Source) -> list[Json]:
+    out: list[Json] = []
+    seen: set[str] = set()
+
+    def add(resource: Json) -> None:
+        if resource["id"] not in seen:
+            seen.add(resource["id"])
+            out.append(resource)
+
+    tmin = policy.trait_min_score
+    for ent in result.icd10cm_entities:
+        if policy.is_healthlake:
+            names = _trait_names(ent.traits, 0.0)
+        else:
+            names = _trait_names(ent.traits, tmin) | _de_traits(
+                result.entities, ent.begin_offset, ent.end_offset, tmin
+            )
+            if names & policy.suppressing_traits:
+                continue
+            if (ent.score or 0.0) < policy.min_entity_score:
+                continue
+        if names & policy.condition_traits:
+            kind, build = "Condition", condition_from
+        elif names & policy.observation_traits:
+            kind, build = "Observation", observation_from
+        else:
+            continue
+        if policy.is_healthlake:
+            concepts = list(ent.concepts or [])
+        else:
+            top = _top(ent.concepts)
+            concepts = [top] if top is not None and (top.score or 0.0) >= policy.min_score else []
+        for c in concepts:
+            rid = resource_id(doc_id, kind, ent.begin_offset, ent.end_offset, c.code)
+            add(build(rid, src, Mention(ent.begin_offset, ent.end_offset, ent.score, c)))
+
+    for rx in result.rxnorm_entities:
+        status = "unknown"
+        if policy.is_healthlake:
+            concepts = list(rx.concepts or [])
+        else:
+            if (rx.score or 0.0) < policy.min_entity_score:
+                continue
+            top = _top(rx.concepts)
+            concepts = [top] if top is not None and (top.score or 0.0) >= policy.min_score else []
+            names = _trait_names(rx.traits, tmin) | _de_traits(
+                result.entities, rx.begin_offset, rx.end_offset, tmin
+            )
+            if names & policy.medication_negation_traits:
+                status = "not-taken"
+            elif names & policy.medication_past_traits:
+                status = "completed"
+        for c in concepts:
+            rid = resource_id(doc_id, "MedicationStatement", rx.begin_offset, rx.end_offset, c.code)
+            m = Mention(rx.begin_offset, rx.end_offset, rx.score, c)
+            add(medication_statement_from(rid, src, m, status))
+    return out
+
+
+def enrich_document(
+    doc: Json,
+    result: NlpResult | None,
+    *,
+    policy: EnrichmentPolicy,
+    now: datetime,
+    engine_name: str,
+    engine_version: str,
+    text: str | None = None,
+) -> Enrichment:
+    """Decorate one DocumentReference with the NLP result and build what it generates.
+
+    Args:
+        doc: The DocumentReference JSON (must have an ``id``); never mutated.
+        result: The engine's result, or ``None`` when the document has no usable text
+            (status ``UNSUPPORTED_CONTENT``, no resources).
+        policy: Profile and generation rules.
+        now: The time written to ``meta.lastUpdated``, Provenance and the processing record.
+        engine_name: Engine name recorded for the loop guard and the Provenance.
+        engine_version: Engine version, likewise.
+        text: The analysed text when the caller fetched it (``url`` attachments); by default
+            the inline attachment is decoded here to compute the hash.
+
+    Raises:
+        EnrichError: ``[NLP201]`` not a DocumentReference, ``[NLP202]`` no id.
+    """
+    if not isinstance(doc, dict) or doc.get("resourceType") != "DocumentReference":
+        raise EnrichError("NLP201", "input is not a DocumentReference")
+    doc_id = doc.get("id")
+    if not isinstance(doc_id, str) or not doc_id:
+        raise EnrichError("NLP202", "DocumentReference has no id; assign one before enriching")
+
+    document = copy.deepcopy(doc)
+    instant = fhir_instant(now)
+    previous = ext.read_generated_refs(doc)
+    previous_info = ext.read_project_info(doc)
+    if previous_info is not None and previous_info.provenance:
+        previous.append(previous_info.provenance)
+
+    extracted = extract_text(doc)
+    if text is None and extracted is not None:
+        text = extracted.text
+    text_hash = content_hash(text) if text is not None else None
+
+    clinical = not policy.is_healthlake
+    doc_ref = f"DocumentReference/{doc_id}"
+    linkage_ref = f"Linkage/{resource_id(doc_id, 'Linkage')}"
+    subject = doc.get("subject")
+    src = Source(
+        doc_ref=doc_ref,
+        subject=copy.deepcopy(subject) if isinstance(subject, dict) else None,
+        encounter=_first_encounter(doc),
+        linkage_ref=linkage_ref,
+        last_updated=instant,
+        clinical=clinical,
+        attachment_index=extracted.attachment_index if extracted is not None else None,
+    )
+
+    if result is None:
+        status, message = ext.UNSUPPORTED_CONTENT, ext.UNSUPPORTED_MESSAGE
+        generated: list[Json] = []
+    else:
+        status, message = ext.SUCCESS, ext.SUCCESS_MESSAGE
+        # R4 Condition and MedicationStatement require a subject: without one, generate nothing.
+        generated = _generate(doc_id, result, policy, src) if src.subject is not None else []
+
+    kept = ext.without_own_extensions(
+        e for e in document.get("extension", []) if isinstance(e, dict)
+    )
+
+    def decorate(status: str, message: str, generated: list[Json]) -> list[Json]:
+        refs = [f"{r['resourceType']}/{r['id']}" for r in generated]
+        own = [ext.aws_cm_extension(result, status, message)]
+        if generated:
+            own.append(ext.system_generated_resources_extension(linkage_ref, refs))
+        provenance = None
+        if generated and clinical:
+            provenance = f"Provenance/{resource_id(doc_id, 'Provenance')}"
+        info = ProjectInfo(
+            text_hash=text_hash,
+            engine_name=engine_name,
+            engine_version=engine_version,
+            profile=policy.profile,
+            processed_at=instant,
+            provenance=provenance,
+        )
+        return [*kept, *own, ext.project_extension(info)]
+
+    document["extension"] = decorate(status, message, generated)
+    if policy.max_nested_objects is not None:
+        count = ext.count_nested(document)
+        if count > policy.max_nested_objects:
+            status = ext.VALIDATION_ERROR
+            message = ext.validation_error_message(count, policy.max_nested_objects)
+            generated = []
+            document["extension"] = decorate(status, message, generated)
+
+    if generated:
+        refs = [f"{r['resourceType']}/{r['id']}" for r in generated]
+        linkage = linkage_for(linkage_ref.split("/", 1)[1], src, refs)
+        generated.append(linkage)
+        if clinical:
+            prov_id = resource_id(doc_id, "Provenance")
+            targets = [*refs, linkage_ref]
+            generated.append(provenance_for(prov_id, src, targets, engine_name, engine_version))
+
+    produced = {f"{r['resourceType']}/{r['id']}" for r in generated}
+    retired = list(dict.fromkeys(r for r in previous if r not in produced))
+    return Enrichment(
+        document=document,
+        generated=generated,
+        retired=retired,
+        index_rows=ext.read_index_rows(document),
+        status=status,
+        text_hash=text_hash,
+        message=message,
+    )

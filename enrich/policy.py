@@ -1,0 +1,51 @@
+"""EnrichmentPolicy: which profile, thresholds and traits decide what gets generated (DESIGN D5)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Profile = Literal["healthlake", "clinical"]
+PROFILES: tuple[Profile, ...] = ("healthlake", "clinical")
+
+
+class EnrichmentPolicy(BaseModel):
+    """Generation rules. The ``healthlake`` profile ignores every threshold and trait filter.
+
+    Attributes:
+        profile: ``clinical`` (default) or ``healthlake`` (byte-for-byte HealthLake behaviour).
+        min_score: clinical: minimum score of an entity's top concept for a resource (0.5).
+        min_entity_score: clinical: minimum entity score (0.0).
+        trait_min_score: clinical: a trait counts only at or above this score (0.0).
+        condition_traits: traits that make a Condition (``DIAGNOSIS``).
+        observation_traits: traits that make an Observation (``SIGN``, ``SYMPTOM``).
+        suppressing_traits: clinical: traits that stop a Condition/Observation
+            (``NEGATION``, ``HYPOTHETICAL``, ``PERTAINS_TO_FAMILY``).
+        medication_negation_traits: clinical: traits that make a MedicationStatement
+            ``not-taken`` (``NEGATION``).
+        medication_past_traits: clinical: traits that make it ``completed`` (``PAST_HISTORY``).
+        max_nested_objects: nested JSON objects/arrays allowed in the decorated document
+            before the result becomes ``VALIDATION_ERROR`` (10,000 as HealthLake; ``None``:
+            no limit).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    profile: Profile = "clinical"
+    min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_entity_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    trait_min_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    condition_traits: frozenset[str] = frozenset({"DIAGNOSIS"})
+    observation_traits: frozenset[str] = frozenset({"SIGN", "SYMPTOM"})
+    suppressing_traits: frozenset[str] = frozenset(
+        {"NEGATION", "HYPOTHETICAL", "PERTAINS_TO_FAMILY"}
+    )
+    medication_negation_traits: frozenset[str] = frozenset({"NEGATION"})
+    medication_past_traits: frozenset[str] = frozenset({"PAST_HISTORY"})
+    max_nested_objects: int | None = 10_000
+
+    @property
+    def is_healthlake(self) -> bool:
+        """True for the byte-for-byte HealthLake profile."""
+        return self.profile == "healthlake"

@@ -1,0 +1,214 @@
+"""Generated resources: Condition, Observation, MedicationStatement, Linkage, Provenance (D5).
+
+Each builder returns a FHIR R4 dict. ``healthlake`` shapes are HealthLake's verbatim ones
+(spec §3.2); ``clinical`` adds standard codings, the HL7 derivation-reference extension, the
+document's encounter, a searchable tag and (for Condition) ``verificationStatus: unconfirmed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from enrich import urls
+from enrich.extensions import hl_decimal
+from nlp.schema import Concept
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What every generated resource of one document shares.
+
+    Attributes:
+        doc_ref: ``DocumentReference/<id>``.
+        subject: The document's ``subject`` Reference (copied).
+        encounter: The document's first ``context.encounter`` Reference, if any.
+        linkage_ref: ``Linkage/<id>`` of this run.
+        last_updated: ``meta.lastUpdated`` to write (FHIR instant).
+        clinical: True for the clinical profile.
+        attachment_index: ``content[]`` index of the analysed attachment, if known.
+    """
+
+    doc_ref: str
+    subject: Json | None
+    encounter: Json | None
+    linkage_ref: str
+    last_updated: str
+    clinical: bool
+    attachment_index: int | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One entity of an ontology response: offsets, entity score and the chosen concept."""
+
+    begin: int | None
+    end: int | None
+    entity_score: float | None
+    concept: Concept
+
+
+def system_generated_tag(clinical: bool) -> Json:
+    """The SYSTEM_GENERATED tag: display only (HealthLake) or with system and code (clinical)."""
+    if clinical:
+        return {"system": urls.TAG_SYSTEM, "code": urls.TAG_CODE, "display": urls.SYSTEM_GENERATED}
+    return {"display": urls.SYSTEM_GENERATED}
+
+
+def meta(src: Source) -> Json:
+    """``meta`` of a generated resource."""
+    return {"lastUpdated": src.last_updated, "tag": [system_generated_tag(src.clinical)]}
+
+
+def _score_ext(url: str, value: float | None) -> list[Json]:
+    return [] if value is None else [{"url": url, "valueDecimal": hl_decimal(value)}]
+
+
+def _link_exts(src: Source) -> list[Json]:
+    return [
+        {"url": urls.SG_LINKAGE, "valueReference": {"reference": src.linkage_ref}},
+        {"url": urls.SRC_DOC, "valueReference": {"reference": src.doc_ref}},
+    ]
+
+
+def derivation_reference(src: Source, begin: int | None, end: int | None) -> Json:
+    """HL7 ``derivation-reference``: the document, the attachment path, offset and length."""
+    children: list[Json] = [{"url": "reference", "valueReference": {"reference": src.doc_ref}}]
+    if src.attachment_index is not None:
+        children.append(
+            {"url": "path", "valueString": f"DocumentReference.content[{src.attachment_index}]"}
+        )
+    if begin is not None:
+        children.append({"url": "offset", "valueInteger": begin})
+        if end is not None:
+            children.append({"url": "length", "valueInteger": end - begin})
+    return {"url": urls.DERIVATION_REFERENCE, "extension": children}
+
+
+def _coding(system: str, concept: Concept) -> Json:
+    coding: Json = {"system": system, "code": concept.code}
+    if concept.description:
+        coding["display"] = concept.description
+    return coding
+
+
+def _codeable(hl_system: str, std_system: str, concept: Concept, src: Source, text: bool) -> Json:
+    codings = [_coding(hl_system, concept)]
+    if src.clinical:
+        codings.append(_coding(std_system, concept))
+    out: Json = {"coding": codings}
+    if text and concept.description:
+        out["text"] = concept.description
+    return out
+
+
+def _base(resource_type: str, rid: str, src: Source, m: Mention, scores: tuple[str, str]) -> Json:
+    out: Json = {"resourceType": resource_type, "id": rid, "meta": meta(src)}
+    if src.clinical:
+        out["extension"] = [derivation_reference(src, m.begin, m.end)]
+    out["modifierExtension"] = [
+        *_score_ext(scores[0], m.entity_score),
+        *_score_ext(scores[1], m.concept.score),
+        *_link_exts(src),
+    ]
+    return out
+
+
+def _add_context(out: Json, src: Source, encounter_key: str, derived_key: str | None) -> None:
+    """subject (both profiles); encounter and derivedFrom (clinical only)."""
+    if src.subject is not None:
+        out["subject"] = src.subject
+    if src.clinical:
+        if src.encounter is not None:
+            out[encounter_key] = src.encounter
+        if derived_key is not None:
+            out[derived_key] = [{"reference": src.doc_ref}]
+
+
+_ICD_SCORES = (urls.ICD10_ENTITY_SCORE, urls.ICD10_CONCEPT_SCORE)
+_RX_SCORES = (urls.RXNORM_ENTITY_SCORE, urls.RXNORM_CONCEPT_SCORE)
+
+
+def condition_from(rid: str, src: Source, m: Mention) -> Json:
+    """A Condition from an InferICD10CM concept (trait DIAGNOSIS)."""
+    out = _base("Condition", rid, src, m, _ICD_SCORES)
+    if src.clinical:
+        out["verificationStatus"] = {
+            "coding": [{"system": urls.CONDITION_VER_STATUS, "code": "unconfirmed"}]
+        }
+    out["code"] = _codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
+    _add_context(out, src, "encounter", None)
+    if src.clinical:
+        out["evidence"] = [{"detail": [{"reference": src.doc_ref}]}]
+    return out
+
+
+def observation_from(rid: str, src: Source, m: Mention) -> Json:
+    """An Observation from an InferICD10CM concept (trait SIGN or SYMPTOM)."""
+    out = _base("Observation", rid, src, m, _ICD_SCORES)
+    out["status"] = "preliminary" if src.clinical else "unknown"
+    out["code"] = _codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
+    _add_context(out, src, "encounter", "derivedFrom")
+    return out
+
+
+def medication_statement_from(rid: str, src: Source, m: Mention, status: str) -> Json:
+    """A MedicationStatement from an InferRxNorm concept.
+
+    HealthLake's shape has only the linkage modifier extensions (spec §3.2); the clinical
+    profile puts the RxNorm scores first, as on Condition (D5).
+    """
+    out: Json = {"resourceType": "MedicationStatement", "id": rid, "meta": meta(src)}
+    if src.clinical:
+        out["extension"] = [derivation_reference(src, m.begin, m.end)]
+        out["modifierExtension"] = [
+            *_score_ext(_RX_SCORES[0], m.entity_score),
+            *_score_ext(_RX_SCORES[1], m.concept.score),
+            *_link_exts(src),
+        ]
+    else:
+        out["modifierExtension"] = _link_exts(src)
+    out["status"] = status
+    out["medicationCodeableConcept"] = _codeable(
+        urls.HL_RXNORM_SYSTEM, urls.RXNORM_SYSTEM, m.concept, src, src.clinical
+    )
+    _add_context(out, src, "context", "derivedFrom")
+    return out
+
+
+def linkage_for(rid: str, src: Source, refs: list[str]) -> Json:
+    """The Linkage: every generated resource as ``alternate``, then the document as ``source``."""
+    items = [
+        {"type": "alternate", "resource": {"reference": r, "type": r.split("/", 1)[0]}}
+        for r in refs
+    ]
+    items.append(
+        {"type": "source", "resource": {"reference": src.doc_ref, "type": "DocumentReference"}}
+    )
+    return {"resourceType": "Linkage", "id": rid, "meta": meta(src), "active": True, "item": items}
+
+
+def provenance_for(
+    rid: str, src: Source, targets: list[str], engine_name: str, engine_version: str
+) -> Json:
+    """One Provenance per run: targets the generated resources, entity is the document."""
+    return {
+        "resourceType": "Provenance",
+        "id": rid,
+        "meta": meta(src),
+        "target": [{"reference": r} for r in targets],
+        "recorded": src.last_updated,
+        "activity": {"coding": [{"system": urls.PROVENANCE_ACTIVITY, "code": "CREATE"}]},
+        "agent": [
+            {
+                "type": {"coding": [{"system": urls.PROVENANCE_AGENT_TYPE, "code": "assembler"}]},
+                "who": {
+                    "identifier": {"system": urls.DEVICE_ID_SYSTEM, "value": engine_name},
+                    "display": f"{engine_name} {engine_version}",
+                },
+            }
+        ],
+        "entity": [{"role": "source", "what": {"reference": src.doc_ref}}],
+    }
