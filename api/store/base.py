@@ -1,0 +1,149 @@
+"""FhirStore and NlpIndex Protocols, the atomic enrichment write, and the store errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from enrich.index import IndexRow
+
+if TYPE_CHECKING:
+    from api.search import NlpCriterion
+
+Resource = dict[str, Any]
+
+
+class StoreError(Exception):
+    """Base of store failures; ``code`` is a short stable code, ``status`` the HTTP status."""
+
+    code = "NLP500"
+    status = 502
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {super().__str__()}"
+
+
+class ResourceNotFound(StoreError):  # noqa: N818
+    """No current version of that resource (never existed)."""
+
+    code = "NLP404"
+    status = 404
+
+
+class ResourceGone(StoreError):  # noqa: N818
+    """The resource existed and was deleted."""
+
+    code = "NLP410"
+    status = 410
+
+
+class VersionConflict(StoreError):  # noqa: N818
+    """``If-Match`` (or a transaction precondition) names another version than the current one."""
+
+    code = "NLP412"
+    status = 412
+
+
+@dataclass(frozen=True)
+class NlpState:
+    """What the service remembers about the NLP run of one document.
+
+    Attributes:
+        status: ``SUCCESS`` | ``VALIDATION_ERROR`` | ``UNSUPPORTED_CONTENT``.
+        text_hash: SHA-256 of the analysed text (``None`` when there was no text).
+        engine_name: engine that produced the result.
+        engine_version: its version.
+        result: the full NLP result JSON (Comprehend shape, ``NlpResult.to_aws()``) or ``None``.
+        updated: instant of the run (FHIR instant string), set by the store when empty.
+    """
+
+    status: str
+    text_hash: str | None = None
+    engine_name: str | None = None
+    engine_version: str | None = None
+    result: dict[str, Any] | None = None
+    updated: str | None = None
+
+
+@dataclass
+class EnrichmentWrite:
+    """Everything one enrichment writes, applied in ONE transaction by an atomic store.
+
+    Attributes:
+        document: the enriched DocumentReference (with ``id``).
+        generated: resources generated from it (Condition, Observation, ..., Provenance).
+        retired: ``"Type/id"`` references to delete (no longer produced). An atomic store also
+            deletes every other resource it recorded as generated from this document and not
+            present in ``generated``.
+        rows: the NLP index rows of the document.
+        state: the NLP state to remember (status, hash, engine, full result).
+        if_match: expected current ``versionId`` of the document (``None`` = no precondition).
+    """
+
+    document: Resource
+    generated: list[Resource] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    rows: list[IndexRow] = field(default_factory=list)
+    state: NlpState | None = None
+    if_match: str | None = None
+
+
+@runtime_checkable
+class FhirStore(Protocol):
+    """A FHIR server seen as resource dicts (the embedded SQLite store, a remote server)."""
+
+    def read(self, resource_type: str, resource_id: str) -> Resource | None:
+        """The current version, or ``None`` when absent or deleted."""
+        ...
+
+    def save_all(
+        self, resources: Sequence[Resource], *, delete: Sequence[str] = ()
+    ) -> list[Resource]:
+        """Upsert ``resources`` by id, delete ``"Type/id"`` refs; one transaction if possible.
+
+        Returns the resources as stored (with ``meta.versionId``/``meta.lastUpdated`` when the
+        backend tells them), in the order given.
+        """
+        ...
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> Resource:
+        """A ``searchset`` Bundle for the FHIR search ``params``."""
+        ...
+
+
+@runtime_checkable
+class NlpIndex(Protocol):
+    """The NLP search index: index rows + NLP state per DocumentReference (always in SQLite)."""
+
+    def replace(
+        self, document_id: str, rows: Sequence[IndexRow], *, state: NlpState | None = None
+    ) -> None:
+        """Replace the rows (and the state, when given) of one document."""
+        ...
+
+    def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
+        """Ids of the DocumentReferences matching every criterion."""
+        ...
+
+    def state(self, document_id: str) -> NlpState | None:
+        """The remembered NLP state of one document."""
+        ...
+
+    def remove(self, document_id: str) -> None:
+        """Forget one document (rows and state)."""
+        ...
+
+
+@runtime_checkable
+class AtomicEnrichmentStore(Protocol):
+    """A store that also holds the NLP index and writes a whole enrichment in one transaction."""
+
+    def apply(self, write: EnrichmentWrite) -> list[Resource]:
+        """Apply ``write`` atomically; returns the stored document, then the generated ones."""
+        ...

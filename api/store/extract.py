@@ -1,0 +1,126 @@
+"""Search values of one resource (tokens, references, date ranges) for the store's helper tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from api.search import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, parse_reference
+from api.search_params import STANDARD_PARAMS, StandardParam
+
+
+@dataclass(frozen=True)
+class SearchValues:
+    """Helper-table rows: (param, system, code), (param, type, id), (param, low, high)."""
+
+    tokens: list[tuple[str, str, str]]
+    refs: list[tuple[str, str, str]]
+    dates: list[tuple[str, str, str]]
+
+
+_FILTER = re.compile(r"^(?P<name>\w+)\[(?P<key>\w+)=(?P<value>[^\]]+)\]$")
+
+
+def walk(node: Any, path: str) -> Iterator[Any]:
+    """Values at a dotted ``path`` (lists are flattened; ``elem[key=value]`` filters items).
+
+    >>> list(walk({"item": [{"type": "source", "resource": 1}, {"type": "x", "resource": 2}]},
+    ...           "item[type=source].resource"))
+    [1]
+    """
+    nodes = [node]
+    for step in path.split("."):
+        match = _FILTER.match(step)
+        name = match["name"] if match else step
+        found: list[Any] = []
+        for current in nodes:
+            if not isinstance(current, dict):
+                continue
+            value = current.get(name)
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if item is None:
+                    continue
+                if match and not (
+                    isinstance(item, dict) and item.get(match["key"]) == match["value"]
+                ):
+                    continue
+                found.append(item)
+        nodes = found
+    yield from nodes
+
+
+def _tokens(value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str | bool):
+        yield "", str(value).lower() if isinstance(value, bool) else value
+    elif isinstance(value, dict):
+        if "coding" in value or ("text" in value and "system" not in value):
+            for coding in value.get("coding") or []:
+                yield from _tokens(coding)
+        elif "value" in value and "code" not in value:  # Identifier
+            yield str(value.get("system") or ""), str(value["value"])
+        else:  # Coding (a display-only tag is searchable by its display)
+            code = value.get("code") or value.get("display")
+            if code:
+                yield str(value.get("system") or ""), str(code)
+
+
+def _dates(value: Any) -> Iterator[tuple[str, str]]:
+    try:
+        if isinstance(value, str):
+            yield date_range(value)
+        elif isinstance(value, dict) and ("start" in value or "end" in value):
+            low = date_range(value["start"])[0] if value.get("start") else MIN_INSTANT
+            high = date_range(value["end"])[1] if value.get("end") else MAX_INSTANT
+            yield low, high
+    except SearchError:
+        return
+
+
+def _refs(value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        try:
+            ref = parse_reference(value["reference"])
+        except SearchError:
+            return
+        if ref.type:
+            yield ref.type, ref.id
+
+
+def extract(resource: dict[str, Any]) -> SearchValues:
+    """Everything the store indexes for ``resource`` (``_tag`` and the type's path parameters).
+
+    >>> v = extract({"resourceType": "DocumentReference", "id": "d",
+    ...   "subject": {"reference": "Patient/p1"}, "status": "current",
+    ...   "meta": {"tag": [{"display": "SYSTEM_GENERATED"}]}})
+    >>> sorted(v.refs)
+    [('patient', 'Patient', 'p1'), ('subject', 'Patient', 'p1')]
+    >>> sorted(v.tokens)
+    [('_tag', '', 'SYSTEM_GENERATED'), ('status', '', 'current')]
+    """
+    tokens: list[tuple[str, str, str]] = []
+    refs: list[tuple[str, str, str]] = []
+    dates: list[tuple[str, str, str]] = []
+    params: list[StandardParam] = list(
+        STANDARD_PARAMS.get(str(resource.get("resourceType")), {}).values()
+    )
+    for tag in walk(resource, "meta.tag"):
+        tokens.extend(("_tag", s, c) for s, c in _tokens(tag))
+    for param in params:
+        if param.computed:
+            continue
+        for path in param.paths:
+            for value in walk(resource, path):
+                if param.kind == "token":
+                    tokens.extend((param.name, s, c) for s, c in _tokens(value))
+                elif param.kind == "reference":
+                    refs.extend(
+                        (param.name, t, i)
+                        for t, i in _refs(value)
+                        if not param.targets or t in param.targets
+                    )
+                elif param.kind == "date":
+                    dates.extend((param.name, lo, hi) for lo, hi in _dates(value))
+    return SearchValues(sorted(set(tokens)), sorted(set(refs)), sorted(set(dates)))
