@@ -67,6 +67,13 @@ class Settings(BaseModel):
         aws_region: AWS region for Comprehend Medical and HealthLake.
         intake_workers: webhook intake worker threads (default 1).
         intake_max_attempts: attempts before a notification is dead-lettered (default 5).
+        intake_backoff_s: first retry delay of a failed notification, doubled per attempt (1.0).
+        smart_token_url: SMART backend-services token endpoint (default: discovered from
+            ``upstream_url/.well-known/smart-configuration``).
+        smart_client_id: SMART client id; ``smart_private_key_path``: its PEM private key (set
+            both to use SMART instead of ``upstream_token``); ``smart_alg``: ``RS384`` | ``ES384``;
+            ``smart_kid``: key id; ``smart_scope``: requested scopes.
+        test_engine_delay_s: test only: the intake workers' engine sleeps this long per note.
         log_level: logging level (default ``INFO``).
     """
 
@@ -92,6 +99,14 @@ class Settings(BaseModel):
     aws_region: str | None = None
     intake_workers: int = Field(default=1, ge=0)
     intake_max_attempts: int = Field(default=5, ge=1)
+    intake_backoff_s: float = Field(default=1.0, ge=0.0)
+    smart_token_url: str | None = None
+    smart_client_id: str | None = None
+    smart_private_key_path: str | None = None
+    smart_alg: Literal["RS384", "ES384"] = "RS384"
+    smart_kid: str | None = None
+    smart_scope: str = "system/*.read system/*.write"
+    test_engine_delay_s: float = Field(default=0.0, ge=0.0)
     log_level: str = "INFO"
 
     @field_validator("api_tokens", mode="before")
