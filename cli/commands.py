@@ -1,1 +1,3 @@
 """Imports every command module so that each registers its commands on ``cli.main.app``."""
+from cli import eval_cmd  # noqa: F401
+from cli import reprocess_cmd  # noqa: F401
