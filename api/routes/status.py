@@ -1,0 +1,39 @@
+"""GET /status: intake queue depth, lag, failures, dead letters and throughput."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.routes.webhook import intake_of
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/status")
+def status(request: Request) -> dict[str, Any]:
+    """Service and intake health (counts and timings only; no resource content)."""
+    state = request.app.state
+    settings = state.settings
+    engine = getattr(state, "engine", None)
+    workers = getattr(state, "workers", None)
+    return {
+        "status": "ok",
+        "engine": {
+            "name": getattr(engine, "name", None),
+            "version": getattr(engine, "version", None),
+        },
+        "upstream": settings.upstream,
+        "workers": {
+            "configured": settings.intake_workers,
+            "alive": workers.alive if workers is not None else 0,
+        },
+        **intake_of(request).status(),
+    }
+
+
+@router.get("/status/dead-letters")
+def dead_letters(request: Request, limit: int = 50) -> dict[str, Any]:
+    """The most recent dead-lettered notifications (reference, attempts, coded error)."""
+    return {"dead_letters": intake_of(request).dead_letters(max(1, min(limit, 500)))}

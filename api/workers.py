@@ -1,0 +1,307 @@
+"""In-process intake workers: claim a queued notification, enrich the document, write it back."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from api.intake import IntakeQueue, Job
+from api.settings import Settings
+from api.store.base import FhirStore, NlpIndex, StoreError, VersionConflict
+from nlp.base import EngineError, NlpEngine
+from nlp.schema import NlpResult
+
+log = logging.getLogger(__name__)
+
+RETENTION_S = 7 * 24 * 3600.0  # done rows kept this long (version de-duplication window)
+
+
+class JobSkipped(Exception):  # noqa: N818 - an outcome, not an error
+    """The job needs no processing (resource gone, superseded); the message is the outcome."""
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying the same notification cannot succeed (then it is dead-lettered now)."""
+    if isinstance(exc, EngineError):
+        return not exc.transient
+    if isinstance(exc, VersionConflict):
+        return False
+    retryable = getattr(exc, "retryable", None)
+    if isinstance(retryable, bool):  # api.store.http.UpstreamError
+        status = getattr(exc, "upstream_status", None)
+        return not retryable and status not in (408, 409, 412, 423)
+    if isinstance(exc, StoreError):
+        return 400 <= exc.status < 500
+    status = getattr(exc, "status", None)  # api.errors.FhirError (invalid resource: 4xx)
+    if isinstance(status, int):
+        return 400 <= status < 500
+    return type(exc).__name__ == "ValidationError"
+
+
+def coded(exc: BaseException) -> str:
+    """A short error line for the queue row (coded messages only; never note text)."""
+    text = str(exc)
+    return text if text.startswith("[NLP") else f"[NLP600] {type(exc).__name__}"
+
+
+class DelayedEngine:
+    """Test-only wrapper that sleeps before each analysis (crash tests need a slow engine)."""
+
+    def __init__(self, engine: NlpEngine, delay_s: float) -> None:
+        self._engine = engine
+        self.name = engine.name
+        self.version = engine.version
+        self.delay_s = delay_s
+
+    def analyze(self, text: str) -> NlpResult:
+        """Sleep ``delay_s``, then delegate."""
+        time.sleep(self.delay_s)
+        return self._engine.analyze(text)
+
+
+@dataclass
+class DocumentHandler:
+    """Turns one job into one ``process_document`` call against the write-back store.
+
+    Attributes:
+        queue: The intake queue (to detect superseded notices).
+        store: Where id-only notices are read from and enrichments written to (the upstream
+            server, or the service store when there is no upstream).
+        engine, index, policy, clock: As for ``api.service.process_document``.
+    """
+
+    queue: IntakeQueue
+    store: FhirStore
+    engine: NlpEngine
+    index: NlpIndex
+    policy: Any
+    clock: Callable[[], datetime]
+
+    def __call__(self, job: Job) -> str:
+        """Process one job; returns its outcome (``created``, ``unchanged``, ...).
+
+        Raises:
+            JobSkipped: Nothing to do (outcome in the message).
+        """
+        from api.service import process_document
+
+        doc = job.resource
+        if doc is not None and self.queue.superseded(job):
+            raise JobSkipped("superseded")
+        if doc is None or job.recovered:
+            # id-only: read it; recovered after a crash: the write-back may already be there,
+            # and the current version (with our hash) then stops here via the loop guard.
+            current = self.store.read(job.resource_type, job.resource_id)
+            if current is not None:
+                doc = current
+            elif doc is None:
+                raise JobSkipped("gone")
+        assert doc is not None
+        outcome = process_document(
+            doc,
+            engine=self.engine,
+            store=self.store,
+            index=self.index,
+            policy=self.policy,
+            clock=self.clock,
+        )
+        status = getattr(outcome, "nlp_status", None)
+        return f"{outcome.action}:{status}" if status else str(outcome.action)
+
+
+class WorkerPool:
+    """Threads that drain the intake queue.
+
+    Config (constructor arguments):
+        queue: The ``IntakeQueue``.
+        handle: ``Job -> outcome``; raises to fail the attempt (``is_permanent`` decides).
+        threads: Number of worker threads (default 1).
+        poll_s: Longest sleep between looks at the queue (default 0.5 s).
+    """
+
+    def __init__(
+        self,
+        queue: IntakeQueue,
+        handle: Callable[[Job], str],
+        *,
+        threads: int = 1,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.queue = queue
+        self.handle = handle
+        self.threads = threads
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_prune = 0.0
+
+    def start(self) -> None:
+        """Start the threads (daemon: a hard stop leaves jobs to :meth:`IntakeQueue.recover`)."""
+        for i in range(self.threads):
+            t = threading.Thread(target=self._run, name=f"intake-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the threads to finish their current job and wait for them."""
+        self._stop.set()
+        self.queue.wakeup.set()
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def alive(self) -> int:
+        """Threads still running."""
+        return sum(t.is_alive() for t in self._threads)
+
+    def run_once(self) -> Job | None:
+        """Claim and process at most one job (also used by tests); returns the job."""
+        job = self.queue.claim()
+        if job is None:
+            return None
+        started = time.perf_counter()
+        try:
+            outcome = self.handle(job)
+        except JobSkipped as skip:
+            self.queue.complete(job, f"skipped:{skip}")
+            log.info("intake job %d %s/%s skipped (%s)", job.seq, job.resource_type,
+                     job.resource_id, skip)  # fmt: skip
+        except Exception as exc:
+            permanent = is_permanent(exc)
+            state = self.queue.fail(job, coded(exc), permanent=permanent)
+            log.warning(
+                "intake job %d %s/%s attempt %d failed (%s%s) -> %s",
+                job.seq,
+                job.resource_type,
+                job.resource_id,
+                job.attempts,
+                getattr(exc, "code", type(exc).__name__),
+                ", permanent" if permanent else "",
+                state,
+            )
+        else:
+            self.queue.complete(job, outcome)
+            log.info(
+                "intake job %d %s/%s %s in %.1f ms",
+                job.seq,
+                job.resource_type,
+                job.resource_id,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
+        return job
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.run_once()
+                if job is None:
+                    self._maybe_prune()
+                    due = self.queue.next_due_in()
+                    wait = self.poll_s if due is None else min(self.poll_s, max(due, 0.01))
+                    self.queue.wakeup.wait(wait)
+                    self.queue.wakeup.clear()
+            except Exception as exc:  # the database itself failed: back off, keep going
+                log.error("intake worker error: %s", type(exc).__name__)
+                self._stop.wait(self.poll_s * 4)
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune > 600:
+            self._last_prune = now
+            self.queue.prune(RETENTION_S)
+
+
+def build_upstream(settings: Settings) -> FhirStore | None:
+    """The write-back store named by the settings (``None`` when ``upstream = "none"``).
+
+    Raises:
+        StoreError: ``NLP520`` when the upstream settings are incomplete.
+    """
+    import httpx
+
+    from api.store.http import BearerAuth, HttpFhirStore
+
+    kind = settings.upstream
+    if kind == "none":
+        return None
+    if kind == "healthlake":
+        from api.store.healthlake import healthlake_store
+
+        if not settings.healthlake_datastore_id or not settings.aws_region:
+            raise StoreError(
+                "upstream=healthlake needs healthlake_datastore_id and aws_region", code="NLP520"
+            )
+        return healthlake_store(settings.healthlake_datastore_id, settings.aws_region)
+    if not settings.upstream_url:
+        raise StoreError("upstream=fhir needs upstream_url", code="NLP520")
+    client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+    auth: httpx.Auth | None = None
+    key_path = settings.smart_private_key_path
+    if key_path:
+        from pathlib import Path
+
+        from api.store.smart import SmartBackendAuth, discover_token_url
+
+        token_url = settings.smart_token_url or discover_token_url(client, settings.upstream_url)
+        auth = SmartBackendAuth(
+            token_url,
+            settings.smart_client_id or "",
+            Path(key_path).read_bytes(),
+            alg=settings.smart_alg,
+            kid=settings.smart_kid,
+            scope=settings.smart_scope,
+        )
+    elif settings.upstream_token:
+        auth = BearerAuth(settings.upstream_token)
+    return HttpFhirStore(settings.upstream_url, client, auth)
+
+
+def start(state: Any) -> Callable[[], None]:
+    """Lifespan hook: build the queue (``state.intake``), the write-back store
+    (``state.upstream``) and the worker threads (``state.workers``); returns the stop function.
+    """
+    settings: Settings = state.settings
+    queue = IntakeQueue(
+        state.db,
+        max_attempts=settings.intake_max_attempts,
+        backoff_base_s=settings.intake_backoff_s,
+    )
+    state.intake = queue
+    upstream = build_upstream(settings)
+    state.upstream = upstream
+    engine: NlpEngine = state.engine
+    if settings.test_engine_delay_s > 0:
+        engine = DelayedEngine(engine, settings.test_engine_delay_s)
+    handler = DocumentHandler(
+        queue=queue,
+        store=upstream if upstream is not None else state.store,
+        engine=engine,
+        index=state.index,
+        policy=state.policy,
+        clock=state.clock,
+    )
+    recovered = queue.recover()
+    pool = WorkerPool(queue, handler, threads=settings.intake_workers)
+    state.workers = pool
+    pool.start()
+    log.info(
+        "intake: %d worker(s), upstream=%s, %d recovered job(s)",
+        settings.intake_workers,
+        settings.upstream,
+        recovered,
+    )
+
+    def stop() -> None:
+        pool.stop()
+        client = getattr(upstream, "_client", None)
+        if client is not None:
+            client.close()
+
+    return stop
