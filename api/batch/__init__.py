@@ -1,0 +1,1 @@
+"""Batch re-processing (``docref-nlp reprocess``): sources, sinks, checkpoint, executors, cost."""

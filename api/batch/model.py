@@ -1,0 +1,98 @@
+"""Plain data that crosses process boundaries in a batch run: work items and per-document results.
+
+Everything here is JSON-serialisable (``to_json`` / ``from_json``) so the same objects travel
+through ``multiprocessing`` pickles and Ray Data rows (Arrow cannot hold free-form FHIR dicts,
+so Ray rows carry the JSON text).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Outcome of one document in a run (the report counts these).
+ENRICHED = "enriched"  # engine ran, resources written (enrichment status in ``enrichment_status``)
+UNCHANGED = "skipped-unchanged"  # same text hash and engine version as recorded on the document
+CHECKPOINTED = "skipped-checkpoint"  # already done by an earlier (interrupted) run
+NOT_SELECTED = "skipped-version-filter"  # --engine-version-below excluded it
+NOT_DOCUMENT = "skipped-not-documentreference"
+BUDGET = "skipped-budget"  # --max-cost reached before this document
+DRY_RUN = "dry-run"  # would be processed
+TRANSIENT_ERROR = "error-transient"  # engine throttled / unavailable: retried by the next run
+PERMANENT_ERROR = "error-permanent"  # input the engine cannot take, or a bug
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One document to analyse, with its text already extracted by the planner.
+
+    Attributes:
+        doc: The DocumentReference as read from the source.
+        text: The decoded note text, ``None`` when it has no usable text (UNSUPPORTED_CONTENT).
+        text_hash: SHA-256 of ``text`` (empty string when there is no text).
+    """
+
+    doc: dict[str, Any]
+    text: str | None
+    text_hash: str
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.doc.get("id", ""))
+
+    def to_json(self) -> str:
+        return json.dumps({"doc": self.doc, "text": self.text, "text_hash": self.text_hash})
+
+    @classmethod
+    def from_json(cls, data: str) -> WorkItem:
+        raw = json.loads(data)
+        return cls(doc=raw["doc"], text=raw["text"], text_hash=raw["text_hash"])
+
+
+@dataclass
+class DocResult:
+    """What the per-document function returns to the single writer.
+
+    Attributes:
+        doc_id: DocumentReference id.
+        text_hash: SHA-256 of the analysed text.
+        outcome: One of the module-level outcome constants.
+        enrichment_status: ``SUCCESS``, ``VALIDATION_ERROR`` or ``UNSUPPORTED_CONTENT``.
+        resources: The enriched DocumentReference first, then the generated resources.
+        retired: ``"Type/id"`` of generated resources no longer produced (to delete).
+        index_rows: NLP index rows (``IndexRow.model_dump()`` dicts) for the service store.
+        error: Coded error message (no PHI) when the outcome is an error.
+        chars: Characters analysed (for the report's throughput figures).
+        nlp_result: The full NLP result (boto3 shape) when the sink keeps it (service store).
+    """
+
+    doc_id: str
+    text_hash: str
+    outcome: str
+    enrichment_status: str | None = None
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    index_rows: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    chars: int = 0
+    nlp_result: dict[str, Any] | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.outcome in (TRANSIENT_ERROR, PERMANENT_ERROR)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str) -> DocResult:
+        return cls(**json.loads(data))
+
+
+@dataclass(frozen=True)
+class EngineIdentity:
+    """Name and version of the engine a run uses (what the loop guard compares)."""
+
+    name: str
+    version: str

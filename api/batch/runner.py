@@ -1,0 +1,253 @@
+"""The batch run: read -> plan -> per-document function (executor) -> one writer -> checkpoint.
+
+The reader plans each document (skip unchanged, already checkpointed or filtered-out ones; stop
+before ``max_cost``), the executor runs the per-document function anywhere (this process,
+worker processes, Ray actors), and this process alone writes results to the sink, one part at a
+time, recording each part in the checkpoint (see ``api.batch.checkpoint`` for the protocol that
+makes a killed run resume without duplicates).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from api.batch.checkpoint import Checkpoint
+from api.batch.cost import CostEstimate, Prices, units_for
+from api.batch.model import (
+    BUDGET,
+    DRY_RUN,
+    ENRICHED,
+    NOT_DOCUMENT,
+    DocResult,
+    EngineIdentity,
+    WorkItem,
+)
+from api.batch.pool import Executor
+from api.batch.sinks import ResultSink
+from api.batch.sources import DOCUMENT_TYPE, DocumentSource
+from api.batch.work import Selection, plan
+
+log = logging.getLogger(__name__)
+
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run selects, spends and writes.
+
+    Attributes:
+        selection: ``--force`` / ``--engine-version-below``.
+        dry_run: Plan and estimate only: no engine call, no write.
+        max_cost: Stop before the estimated Comprehend Medical cost would exceed this (USD).
+        prices: Price per unit and operation for the estimate.
+        part_size: Documents per written part (and checkpoint commit).
+        flush_seconds: Also write a part when this much time passed since the last one.
+        profile: Generation profile, compared by the loop guard.
+    """
+
+    selection: Selection = field(default_factory=Selection)
+    dry_run: bool = False
+    max_cost: float | None = None
+    prices: Prices = field(default_factory=Prices)
+    part_size: int = 500
+    flush_seconds: float = 30.0
+    profile: str | None = None
+
+
+@dataclass
+class Report:
+    """What a run did; no PHI (document ids, counts, coded messages only)."""
+
+    source: str = ""
+    sink: str = ""
+    engine: str = ""
+    outcomes: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    written: Counter[str] = field(default_factory=Counter)
+    retired: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    parts: int = 0
+    discarded_parts: int = 0
+    cost: CostEstimate = field(default_factory=CostEstimate)
+    stopped: str | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def documents(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def processed(self) -> int:
+        return self.outcomes[ENRICHED]
+
+    def add(self, result: DocResult) -> None:
+        self.outcomes[result.outcome] += 1
+        if result.enrichment_status:
+            self.statuses[result.enrichment_status] += 1
+        if result.outcome == ENRICHED:
+            for resource in result.resources:
+                self.written[str(resource.get("resourceType"))] += 1
+            for ref in result.retired:
+                self.retired[ref.partition("/")[0]] += 1
+        if result.error and len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(
+                {"id": result.doc_id, "outcome": result.outcome, "error": result.error}
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return {
+            "source": self.source,
+            "sink": self.sink,
+            "engine": self.engine,
+            "documents": self.documents,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "enrichment_status": dict(sorted(self.statuses.items())),
+            "resources_written": dict(sorted(self.written.items())),
+            "resources_retired": dict(sorted(self.retired.items())),
+            "errors": self.errors,
+            "errors_truncated": sum(v for k, v in self.outcomes.items() if k.startswith("error"))
+            > len(self.errors),
+            "parts_written": self.parts,
+            "parts_discarded_from_interrupted_run": self.discarded_parts,
+            "comprehend_medical_estimate": self.cost.as_dict(),
+            "stopped": self.stopped,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "enriched_per_s": round(rate, 2),
+        }
+
+
+class ProgressSink(Protocol):
+    """Receives the running report after every document (a progress bar)."""
+
+    def update(self, report: Report) -> None: ...
+
+
+class BatchRun:
+    """One run over a source into a sink.
+
+    Args:
+        source: Where documents come from.
+        sink: Where results go (unused in a dry run).
+        checkpoint: The run's checkpoint.
+        identity: Engine name and version (for the loop guard).
+        options: Selection, cost and part settings.
+        progress: Optional progress display.
+    """
+
+    def __init__(
+        self,
+        source: DocumentSource,
+        sink: ResultSink | None,
+        checkpoint: Checkpoint,
+        identity: EngineIdentity,
+        options: RunOptions,
+        progress: ProgressSink | None = None,
+    ) -> None:
+        self.source = source
+        self.sink = sink
+        self.checkpoint = checkpoint
+        self.identity = identity
+        self.options = options
+        self.progress = progress
+        self.report = Report(
+            source=source.key,
+            sink=sink.key if sink is not None and not options.dry_run else "",
+            engine=f"{identity.name}@{identity.version}",
+            cost=CostEstimate(prices=options.prices),
+        )
+
+    def _note(self, result: DocResult) -> None:
+        self.report.add(result)
+        if self.progress is not None:
+            self.progress.update(self.report)
+
+    def planned(self) -> Iterator[WorkItem]:
+        """Documents that need the engine; skips are reported here, as they are read."""
+        for doc in self.source:
+            if doc.get("resourceType") != DOCUMENT_TYPE:
+                self._note(DocResult(str(doc.get("id", "")), "", NOT_DOCUMENT))
+                continue
+            decision = plan(
+                doc,
+                identity=self.identity,
+                selection=self.options.selection,
+                is_done=self.checkpoint.is_done,
+                fetch_binary=self.source.fetch_binary,
+                profile=self.options.profile,
+            )
+            if isinstance(decision, DocResult):
+                self._note(decision)
+                continue
+            if decision.text is not None:
+                units = units_for(decision.text)
+                cost = self.report.cost
+                if self.options.max_cost is not None and (
+                    cost.cost + cost.cost_of(units) > self.options.max_cost
+                ):
+                    self.report.stopped = (
+                        f"[NLP660] --max-cost {self.options.max_cost:g} USD reached: "
+                        "remaining documents not processed"
+                    )
+                    self._note(DocResult(decision.doc_id, decision.text_hash, BUDGET))
+                    return
+                cost.add(decision.text, units)
+            if self.options.dry_run:
+                self._note(DocResult(decision.doc_id, decision.text_hash, DRY_RUN))
+                continue
+            yield decision
+
+    def recover(self) -> None:
+        """Undo the parts an interrupted run left open (their documents are done again)."""
+        for part in self.checkpoint.open_parts():
+            if self.sink is not None:
+                self.sink.discard(part)
+            self.checkpoint.drop_part(part)
+            self.report.discarded_parts += 1
+            log.info("[NLP650] part %d of an interrupted run discarded", part)
+
+    def _flush(self, buffer: list[DocResult]) -> None:
+        if not buffer:
+            return
+        if self.sink is None:  # pragma: no cover - guarded by run()
+            raise RuntimeError("[NLP651] no sink")
+        part = self.checkpoint.open_part()
+        self.sink.write(part, buffer)
+        self.checkpoint.commit_part(part, buffer)
+        self.report.parts += 1
+        buffer.clear()
+
+    def run(self, executor: Executor | None) -> Report:
+        """Run to the end of the source (or the budget); returns the report."""
+        started = time.monotonic()
+        try:
+            if self.options.dry_run or executor is None:
+                for _ in self.planned():
+                    pass
+                return self.report
+            self.recover()
+            buffer: list[DocResult] = []
+            last_flush = time.monotonic()
+            try:
+                for result in executor.map(self.planned()):
+                    buffer.append(result)
+                    self._note(result)
+                    now = time.monotonic()
+                    if (
+                        len(buffer) >= self.options.part_size
+                        or now - last_flush >= self.options.flush_seconds
+                    ):
+                        self._flush(buffer)
+                        last_flush = now
+            except KeyboardInterrupt:
+                self.report.stopped = "[NLP661] interrupted: resume with the same command"
+            self._flush(buffer)
+            return self.report
+        finally:
+            self.report.elapsed_s = time.monotonic() - started

@@ -1,0 +1,316 @@
+"""``docref-nlp reprocess``: batch (re-)processing of DocumentReferences at any scale."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.main import app
+
+if TYPE_CHECKING:
+    from api.batch.runner import Report
+    from api.batch.sinks import ResultSink
+    from api.batch.sources import DocumentSource
+    from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HELP = """Re-process DocumentReferences in bulk: skip unchanged ones, resume after a kill,
+estimate Comprehend Medical cost, run on worker processes or a Ray cluster.
+
+SOURCE (--from) and SINK (--to) are: `store` (the service SQLite store), `upstream` (the
+configured upstream FHIR server) or an `http(s)://` FHIR base URL, or a local path /
+`s3://bucket/prefix` of FHIR bulk NDJSON ($export or HealthLake export output; as a sink:
+NDJSON per resource type under `import/`, ready for HealthLake StartFHIRImportJob)."""
+
+
+def _is_fhir_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _is_location(value: str) -> bool:
+    return not _is_fhir_url(value) and value not in ("store", "upstream")
+
+
+def _service_store(settings: Settings) -> Any:
+    from api.store.sqlite import Database, SqliteFhirStore
+
+    return SqliteFhirStore(Database(settings.db_path))
+
+
+def _upstream_store(settings: Settings, url: str | None, token: str | None) -> tuple[Any, str]:
+    import httpx
+
+    from api.store.http import BearerAuth, HttpFhirStore
+
+    if url is None and settings.upstream == "healthlake":
+        from api.store.healthlake import healthlake_store
+
+        if not settings.healthlake_datastore_id or not settings.aws_region:
+            raise typer.BadParameter("[NLP670] HealthLake upstream needs datastore id and region")
+        store = healthlake_store(settings.healthlake_datastore_id, settings.aws_region)
+        return store, store.base_url
+    base = url or settings.upstream_url
+    if not base:
+        raise typer.BadParameter("[NLP670] no upstream FHIR URL (set DOCREF_NLP_UPSTREAM_URL)")
+    token = token or settings.upstream_token
+    auth = BearerAuth(token) if token else None
+    return HttpFhirStore(base, httpx.Client(timeout=60.0), auth), base
+
+
+def _source(
+    spec: str, query: str, settings: Settings, token: str | None, endpoint: str | None
+) -> DocumentSource:
+    from api.batch.sources import NdjsonSource, SearchSource
+    from api.batch.storage import open_storage
+
+    if spec == "store":
+        return SearchSource(_service_store(settings), query, name="store")
+    if spec == "upstream" or _is_fhir_url(spec):
+        store, base = _upstream_store(settings, None if spec == "upstream" else spec, token)
+        return SearchSource(store, query, name=f"upstream:{base}")
+    if query:
+        raise typer.BadParameter("[NLP671] --query applies to store/upstream sources only")
+    return NdjsonSource(open_storage(spec, endpoint_url=endpoint, region=settings.aws_region))
+
+
+def _sink(spec: str, settings: Settings, token: str | None, endpoint: str | None) -> ResultSink:
+    from api.batch.sinks import NdjsonSink, StoreSink, UpstreamSink
+    from api.batch.storage import open_storage
+
+    if spec == "store":
+        return StoreSink(_service_store(settings))
+    if spec == "upstream" or _is_fhir_url(spec):
+        store, base = _upstream_store(settings, None if spec == "upstream" else spec, token)
+        return UpstreamSink(store, name=base)
+    return NdjsonSink(open_storage(spec, endpoint_url=endpoint, region=settings.aws_region))
+
+
+def default_checkpoint(source_key: str, sink_key: str, engine: str) -> Path:
+    """``~/.local/share/docref-nlp/reprocess/<hash of source, sink, engine spec>.sqlite``."""
+    from api.settings import default_db_path
+
+    digest = hashlib.sha256(f"{source_key}\n{sink_key}\n{engine}".encode()).hexdigest()[:16]
+    return default_db_path().parent / "reprocess" / f"{digest}.sqlite"
+
+
+class _RichProgress:
+    """A rich progress bar: documents, rate, ETA, and the running outcome counts."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]reprocess"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            transient=False,
+        )
+        self._task = self._progress.add_task("docs", total=total, rate="", counts="")
+        self._progress.start()
+        self._last = 0.0
+
+    def update(self, report: Report) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        task = self._progress.tasks[0]
+        speed = task.speed or 0.0
+        counts = " ".join(f"{k.split('-')[-1]}={v}" for k, v in sorted(report.outcomes.items()))
+        self._progress.update(
+            self._task, completed=report.documents, rate=f"{speed:7.1f} docs/s", counts=counts
+        )
+
+    def close(self, report: Report) -> None:
+        self._last = 0.0
+        self.update(report)
+        self._progress.stop()
+
+
+def print_report(report: Report) -> None:
+    """The final report as rich tables (ids and counts only, no PHI)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=False)
+    data = report.as_dict()
+    table = Table(title="reprocess report", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in data["outcomes"].items():
+        table.add_row(f"documents {key}", str(value))
+    for key, value in data["enrichment_status"].items():
+        table.add_row(f"status {key}", str(value))
+    for key, value in data["resources_written"].items():
+        table.add_row(f"written {key}", str(value))
+    for key, value in data["resources_retired"].items():
+        table.add_row(f"retired {key}", str(value))
+    table.add_row("parts written", str(data["parts_written"]))
+    table.add_row("elapsed s", f"{data['elapsed_s']:.1f}")
+    table.add_row("enriched docs/s", f"{data['enriched_per_s']:.1f}")
+    console.print(table)
+    est = data["comprehend_medical_estimate"]
+    cost = Table(title="Comprehend Medical estimate (prices are configuration)")
+    for column in ("operation", "units", "USD/unit", "USD"):
+        cost.add_column(column, justify="right" if column != "operation" else "left")
+    for op, units in est["units"].items():
+        cost.add_row(
+            op,
+            str(units),
+            f"{est['price_per_unit_usd'][op]:g}",
+            f"{est['cost_per_operation_usd'][op]:.2f}",
+        )
+    cost.add_row("total", "", "", f"{est['estimated_cost_usd']:.2f}")
+    console.print(
+        f"documents to analyse: {est['documents']}, characters: {est['characters']}", cost
+    )
+    for error in data["errors"][:20]:
+        console.print(f"error {error['id']}: {error['error']}")
+    if len(data["errors"]) > 20:
+        console.print(f"... {len(data['errors']) - 20} more errors (see --report-json)")
+    if data["stopped"]:
+        console.print(f"[yellow]{data['stopped']}")
+
+
+@app.command("reprocess", help=HELP)
+def reprocess(
+    source: Annotated[str, typer.Option("--from", help="store | upstream | URL | path | s3://")],
+    sink: Annotated[
+        str | None,
+        typer.Option("--to", help="store | upstream | URL | path | s3:// (default: --from)"),
+    ] = None,
+    query: Annotated[str, typer.Option(help="FHIR search for store/upstream sources")] = "",
+    engine: Annotated[
+        str | None, typer.Option(help="local | comprehend | replay:PATH | python:mod:factory")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="clinical | healthlake")] = None,
+    min_score: Annotated[float | None, typer.Option(help="clinical profile threshold")] = None,
+    force: Annotated[bool, typer.Option(help="process unchanged documents too")] = False,
+    engine_version_below: Annotated[
+        str | None, typer.Option(help="only documents enriched by an engine older than this")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="count documents, characters, units, cost")] = False,
+    max_cost: Annotated[float | None, typer.Option(help="stop before this estimated USD")] = None,
+    price_detect: Annotated[float, typer.Option(help="USD per unit, DetectEntitiesV2")] = 0.01,
+    price_icd10: Annotated[float, typer.Option(help="USD per unit, InferICD10CM")] = 0.01,
+    price_rxnorm: Annotated[float, typer.Option(help="USD per unit, InferRxNorm")] = 0.01,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes on this machine")] = 1,
+    ray: Annotated[
+        str | None, typer.Option(help="Ray address: auto | ray://host:10001 | local")
+    ] = None,
+    ray_actors: Annotated[int, typer.Option(min=1, help="Ray actors (engines)")] = 2,
+    ray_actor_cpus: Annotated[float, typer.Option(help="CPUs per Ray actor")] = 0.5,
+    ray_batch_size: Annotated[int, typer.Option(min=1, help="documents per map_batches")] = 64,
+    ray_window: Annotated[int, typer.Option(min=1, help="documents per Ray Data run")] = 20_000,
+    part_size: Annotated[int, typer.Option(min=1, help="documents per output part")] = 500,
+    checkpoint: Annotated[Path | None, typer.Option(help="checkpoint SQLite file")] = None,
+    restart: Annotated[bool, typer.Option(help="ignore the checkpoint, start over")] = False,
+    report_json: Annotated[Path | None, typer.Option(help="write the report as JSON")] = None,
+    s3_endpoint_url: Annotated[
+        str | None, typer.Option(envvar="AWS_ENDPOINT_URL_S3", help="S3 endpoint (MinIO, moto)")
+    ] = None,
+    upstream_token: Annotated[str | None, typer.Option(help="bearer token upstream")] = None,
+    db: Annotated[str | None, typer.Option(help="service SQLite file")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    from api.batch.checkpoint import Checkpoint
+    from api.batch.cost import Prices
+    from api.batch.model import EngineIdentity
+    from api.batch.pool import Executor, PoolExecutor, SerialExecutor
+    from api.batch.runner import BatchRun, RunOptions
+    from api.batch.work import DocProcessor, Selection
+    from api.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    settings = Settings.from_env(db_path=db, profile=profile, min_score=min_score)
+    engine_spec = engine or settings.engine
+    sink_spec = sink or source
+    if _is_location(sink_spec) and sink is None and not dry_run:
+        raise typer.BadParameter("[NLP672] an NDJSON source needs --to")
+    src = _source(source, query, settings, upstream_token, s3_endpoint_url)
+    out = None if dry_run else _sink(sink_spec, settings, upstream_token, s3_endpoint_url)
+    policy: dict[str, Any] = {"profile": settings.profile}
+    if settings.min_score is not None:
+        policy["min_score"] = settings.min_score
+    now = datetime.now(UTC).isoformat()
+    proc_args = (engine_spec, policy, now)
+    proc_kwargs: dict[str, Any] = {"keep_result": sink_spec == "store"}
+
+    executor: Executor | None = None
+    if dry_run:
+        identity: EngineIdentity = DocProcessor(*proc_args).identity
+    else:
+        if ray is not None:
+            from api.batch.ray_runner import RayExecutor
+
+            env = {"env_vars": {"PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path[1:2]])}}
+            executor = RayExecutor(
+                ray,
+                proc_args,
+                proc_kwargs,
+                actors=ray_actors,
+                actor_cpus=ray_actor_cpus,
+                batch_size=ray_batch_size,
+                window=ray_window,
+                runtime_env=env if ray == "local" else None,
+            )
+        elif workers > 1:
+            executor = PoolExecutor(workers, proc_args, proc_kwargs)
+        else:
+            executor = SerialExecutor(DocProcessor(*proc_args, **proc_kwargs))
+        identity = executor.identity()
+
+    engine_key = f"{identity.name}@{identity.version}"
+    path = checkpoint or default_checkpoint(src.key, out.key if out else "", engine_spec)
+    ckpt = Checkpoint(path, source=src.key, engine=engine_key)
+    if restart:
+        ckpt.reset()
+    options = RunOptions(
+        selection=Selection(force=force, engine_version_below=engine_version_below),
+        dry_run=dry_run,
+        max_cost=max_cost,
+        prices=Prices(detect=price_detect, icd10=price_icd10, rxnorm=price_rxnorm),
+        part_size=part_size,
+        profile=settings.profile,
+    )
+    bar = _RichProgress(src.total()) if progress else None
+    batch = BatchRun(src, out, ckpt, identity, options, bar)
+    try:
+        report = batch.run(executor)
+    finally:
+        if bar is not None:
+            bar.close(batch.report)
+        if executor is not None:
+            executor.close()
+        if out is not None:
+            out.close()
+        ckpt.close()
+    print_report(report)
+    if report_json is not None:
+        report_json.parent.mkdir(parents=True, exist_ok=True)
+        report_json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+    if report.errors:
+        raise typer.Exit(code=2)
