@@ -371,6 +371,12 @@ class HttpFhirStore:
                 return self._json(response, "transaction")
             if not _means_unsupported(response):
                 raise rejected(response, "transaction")
+            has_delete = any((e.get("request") or {}).get("method") == "DELETE" for e in entries)
+            if response.status_code == 404 and has_delete:
+                # Some servers (Medplum) fail a whole transaction on a DELETE of an absent
+                # resource: apply this one as single writes, keep trying transactions later.
+                log.info("upstream transaction got 404 with DELETEs; single writes this time")
+                return self._single_writes(entries)
             log.info(
                 "upstream has no transactions (HTTP %d); using single writes",
                 response.status_code,

@@ -254,3 +254,29 @@ def test_batch_mode_checks_each_entry() -> None:
     assert info.value.upstream_status == 400
     assert info.value.issues[0]["code"] == "required"
     assert json.loads(rec.requests[0].content)["type"] == "batch"
+
+
+def test_404_on_transaction_with_deletes_is_not_learnt_as_unsupported() -> None:
+    resp = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [{"response": {"status": "200"}}],
+    }
+    rec = Recorder(
+        [
+            httpx.Response(404, json=outcome("not-found", "Not found")),  # DELETE of an absent one
+            httpx.Response(404),  # single DELETE: absent is fine
+            httpx.Response(200, json=DOC),  # single PUT of the document, last
+            httpx.Response(200, json=resp),  # next write: a transaction again
+        ]
+    )
+    store, _ = make_store(rec, transaction_mode="transaction")
+    store.save_all([DOC], delete=["Condition/gone"])
+    store.save_all([DOC])
+    assert [(r.method, r.url.path) for r in rec.requests] == [
+        ("POST", "/r4/"),
+        ("DELETE", "/r4/Condition/gone"),
+        ("PUT", "/r4/DocumentReference/d1"),
+        ("POST", "/r4/"),
+    ]
+    assert store.transaction_mode == "transaction"
