@@ -22,11 +22,12 @@ def span_table(corpus: dict[str, Any]) -> Table:
         f"{timing.get('docs_per_second', '-')} docs/s, {corpus.get('errors', 0)} errors"
     )
     table = Table(title=title, title_justify="left")
-    for col in ("category / type", "gold", "pred"):
-        table.add_column(col, justify="left" if col.startswith("cat") else "right")
+    table.add_column("category / type", no_wrap=True)
+    for col in ("gold", "pred"):
+        table.add_column(col, justify="right")
     for mode in ("strict", "overlap"):
         for m in ("P", "R", "F1"):
-            table.add_column(f"{mode[0].upper()}-{m}", justify="right")
+            table.add_column(f"{mode[0].upper()}-{m}", justify="right", min_width=5)
     spans = corpus["spans"]
     rows: list[str] = ["ALL"]
     cats = [k for k in spans["strict"]["category"] if k != "ALL"]
