@@ -7,6 +7,7 @@ from nlp.base import (
     PermanentEngineError,
     TransientEngineError,
 )
+from nlp.factory import make_engine  # light: engines are imported inside make_engine
 from nlp.schema import NlpResult
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "NlpResult",
     "PermanentEngineError",
     "TransientEngineError",
+    "make_engine",
 ]
