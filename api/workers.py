@@ -40,7 +40,8 @@ def is_permanent(exc: BaseException) -> bool:
     status = getattr(exc, "status", None)  # api.errors.FhirError (invalid resource: 4xx)
     if isinstance(status, int):
         return 400 <= status < 500
-    return type(exc).__name__ == "ValidationError"
+    # FhirValidationError [NLP210], pydantic ValidationError, bad JSON: the input is wrong
+    return isinstance(exc, ValueError)
 
 
 def coded(exc: BaseException) -> str:
