@@ -23,7 +23,7 @@ from api.batch.model import DocResult
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS parts (
     part INTEGER PRIMARY KEY,
-    state TEXT NOT NULL CHECK (state IN ('open', 'done'))
+    state TEXT NOT NULL CHECK (state IN ('open', 'done', 'dropped'))
 );
 CREATE TABLE IF NOT EXISTS documents (
     source TEXT NOT NULL,
@@ -109,7 +109,9 @@ class Checkpoint:
         """Forget an open part whose output the sink has discarded."""
         with self._transaction():
             self._db.execute("DELETE FROM documents WHERE part=?", (part,))
-            self._db.execute("DELETE FROM parts WHERE part=? AND state='open'", (part,))
+            self._db.execute(
+                "UPDATE parts SET state='dropped' WHERE part=? AND state='open'", (part,)
+            )
 
     def reset(self) -> None:
         """Forget finished documents (``--restart``); part numbers keep growing, so new parts

@@ -134,12 +134,21 @@ def next_params(bundle: dict[str, Any]) -> list[tuple[str, str]] | None:
     return None
 
 
-class SearchSource:
-    """DocumentReferences matched by a FHIR search on a store, page by page.
+class PagingStore(Protocol):
+    """``HttpFhirStore``'s raw call (retries included): used to follow ``next`` links as given."""
 
-    Uses the store's own paging when it has one (``iter_search(resource_type, params)``
-    yielding resources, as the upstream HTTP store does); otherwise follows the Bundle's
-    ``next`` links through ``search``.
+    def request(
+        self, method: str, url: str, *, json: Any = None, params: Sequence[tuple[str, str]] = ()
+    ) -> Any: ...
+
+
+class SearchSource:
+    """DocumentReferences matched by a FHIR search on a store, one page at a time.
+
+    On an HTTP store (one with ``request``) the ``next`` links are followed as the server gives
+    them (cursor or offset); on the service store, ``search`` is called with the query of each
+    ``next`` link. Unless the query sorts, ``_sort=_id`` keeps offset paging stable while the run
+    writes the same documents back (a write moves a document in ``_lastUpdated`` order).
 
     Args:
         store: A ``FhirStore`` (service SQLite store or upstream ``HttpFhirStore``).
@@ -150,22 +159,42 @@ class SearchSource:
 
     def __init__(self, store: SearchStore, query: str = "", *, name: str, page_size: int = 200):
         self.store = store
-        self.params = [(k, v) for k, v in parse_qsl(query.lstrip("?"), keep_blank_values=True)]
+        self.params = list(parse_qsl(query.lstrip("?"), keep_blank_values=True))
         if not any(k == "_count" for k, _ in self.params):
             self.params.append(("_count", str(page_size)))
+        if not any(k == "_sort" for k, _ in self.params):
+            self.params.append(("_sort", "_id"))
         self.key = f"{name}?{query}" if query else name
         self._total: int | None = None
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        iter_search = getattr(self.store, "iter_search", None)
-        if callable(iter_search):
-            for resource in iter_search(DOCUMENT_TYPE, self.params):
-                if resource.get("resourceType") == DOCUMENT_TYPE:
-                    yield resource
+    def pages(self) -> Iterator[dict[str, Any]]:
+        """The searchset Bundles, first to last."""
+        if callable(getattr(self.store, "request", None)):
+            yield from self._http_pages(self.store)  # type: ignore[arg-type]
             return
         params: list[tuple[str, str]] | None = list(self.params)
         while params is not None:
             bundle = self.store.search(DOCUMENT_TYPE, params)
+            yield bundle
+            params = next_params(bundle)
+
+    def _http_pages(self, store: PagingStore) -> Iterator[dict[str, Any]]:
+        response = store.request("GET", DOCUMENT_TYPE, params=self.params)
+        while True:
+            if response.status_code >= 400:
+                raise SourceError(f"[NLP623] upstream search answered HTTP {response.status_code}")
+            bundle = response.json()
+            if not isinstance(bundle, dict):
+                raise SourceError("[NLP623] upstream search answered without a Bundle")
+            yield bundle
+            nxt = next((link.get("url") for link in bundle.get("link") or []
+                        if link.get("relation") == "next"), None)  # fmt: skip
+            if not nxt:
+                return
+            response = store.request("GET", str(nxt))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for bundle in self.pages():
             if self._total is None and isinstance(bundle.get("total"), int):
                 self._total = int(bundle["total"])
             for entry in bundle.get("entry", []) or []:
@@ -173,7 +202,6 @@ class SearchSource:
                 mode = (entry.get("search") or {}).get("mode", "match")
                 if mode == "match" and resource.get("resourceType") == DOCUMENT_TYPE:
                     yield resource
-            params = next_params(bundle)
 
     def total(self) -> int | None:
         """The search's ``total`` (one ``_summary=count`` request), ``None`` when not given."""
