@@ -1,0 +1,159 @@
+"""FastAPI dependencies: ``Annotated[..., Depends(...)]`` aliases on ``app.state``, auth, body."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from api.errors import FhirError
+from api.interactions import Ctx
+from api.settings import Settings
+from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
+from enrich.policy import EnrichmentPolicy
+from nlp.base import NlpEngine
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+def _state(request: Request, name: str) -> Any:
+    value = getattr(request.app.state, name, None)
+    if value is None:
+        raise FhirError(
+            503, "NLP503", "the service is starting or stopping", issue_code="transient"
+        )
+    return value
+
+
+def get_settings(request: Request) -> Settings:
+    """``app.state.settings``."""
+    settings: Settings = _state(request, "settings")
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    """``app.state.db``."""
+    db: Database = _state(request, "db")
+    return db
+
+
+def get_store(request: Request) -> SqliteFhirStore:
+    """``app.state.store``."""
+    store: SqliteFhirStore = _state(request, "store")
+    return store
+
+
+def get_index(request: Request) -> SqliteNlpIndex:
+    """``app.state.index``."""
+    index: SqliteNlpIndex = _state(request, "index")
+    return index
+
+
+def get_engine(request: Request) -> NlpEngine:
+    """``app.state.engine``."""
+    engine: NlpEngine = _state(request, "engine")
+    return engine
+
+
+def get_policy(request: Request) -> EnrichmentPolicy:
+    """``app.state.policy``."""
+    policy: EnrichmentPolicy = _state(request, "policy")
+    return policy
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    """``app.state.clock``."""
+    clock: Callable[[], datetime] = _state(request, "clock")
+    return clock
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+StoreDep = Annotated[SqliteFhirStore, Depends(get_store)]
+IndexDep = Annotated[SqliteNlpIndex, Depends(get_index)]
+EngineDep = Annotated[NlpEngine, Depends(get_engine)]
+PolicyDep = Annotated[EnrichmentPolicy, Depends(get_policy)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    """The public base URL: ``settings.base_url`` or the request's own."""
+    return (settings.base_url or str(request.base_url)).rstrip("/")
+
+
+def get_ctx(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    index: IndexDep,
+    engine: EngineDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+) -> Ctx:
+    """Everything an interaction needs."""
+    return Ctx(store, index, engine, policy, clock, settings, base_url(request, settings))
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]
+
+
+def require_token(request: Request, settings: SettingsDep) -> None:
+    """Bearer check on the FHIR API when ``api_tokens`` are configured (D15).
+
+    Raises:
+        FhirError: ``[NLP401]`` missing or unknown token.
+    """
+    if not settings.api_tokens:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        for known in settings.api_tokens:
+            if hmac.compare_digest(token.encode(), known.encode()):
+                return
+    raise FhirError(
+        401,
+        "NLP401",
+        "a valid bearer token is required",
+        issue_code="login",
+        headers={"WWW-Authenticate": 'Bearer realm="docref-nlp"'},
+    )
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body (at most ``MAX_BODY_BYTES``)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise FhirError(413, "NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise FhirError(413, "NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+async def json_body(request: Request) -> Any:
+    """The body parsed as JSON (``application/fhir+json`` or ``application/json``).
+
+    Raises:
+        FhirError: ``[NLP415]`` other media type, ``[NLP400]`` empty or invalid JSON.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _JSON_TYPES:
+        raise FhirError(415, "NLP415", "send application/fhir+json")
+    body = await raw_body(request)
+    if not body.strip():
+        raise FhirError(400, "NLP400", "the request has no body")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise FhirError(400, "NLP400", "the body is not valid JSON") from None
+
+
+BodyDep = Annotated[Any, Depends(json_body)]
+RawBodyDep = Annotated[bytes, Depends(raw_body)]

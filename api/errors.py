@@ -1,0 +1,229 @@
+"""Exceptions -> OperationOutcome JSON + HTTP status; ``install(app)`` registers the handlers.
+
+Every error body is an OperationOutcome whose ``diagnostics`` starts with a stable code
+(``[NLP404] ...``). Unknown exceptions give ``[NLP500]`` and log only the exception class, the
+route template and the method: never the message, body or query (they may carry PHI, D14).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.bundles import operation_outcome
+from api.search import SearchError
+from api.settings import SettingsError
+from api.store.base import StoreError
+from enrich.core import EnrichError
+from enrich.fhir import FhirValidationError
+from nlp.base import EngineError
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+
+_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    422: "processing",
+    500: "exception",
+    502: "transient",
+    503: "transient",
+}
+_CODE_RE = re.compile(r"^\[(NLP\d{3})\]")
+
+
+class FhirError(Exception):
+    """An error the FHIR API reports as an OperationOutcome.
+
+    Args:
+        status: HTTP status.
+        code: stable code such as ``NLP404``.
+        message: human text (no PHI).
+        issue_code: FHIR ``IssueType`` (default: derived from ``status``).
+        headers: extra response headers (``WWW-Authenticate``, ``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        issue_code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.issue_code = issue_code or _ISSUE_CODES.get(status, "processing")
+        self.headers = headers or {}
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+def fhir_response(
+    body: dict[str, Any] | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    media_type: str = FHIR_JSON,
+) -> Response:
+    """A ``application/fhir+json`` response (no body for ``None``)."""
+    content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return Response(content=content, status_code=status, headers=headers, media_type=media_type)
+
+
+def outcome_response(
+    status: int,
+    message: str,
+    *,
+    issue_code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An OperationOutcome response (``message`` already starts with its code)."""
+    severity = "fatal" if status >= 500 else "error"
+    body = operation_outcome(
+        message, severity=severity, code=issue_code or _ISSUE_CODES.get(status, "processing")
+    )
+    return fhir_response(body, status, headers)
+
+
+def to_fhir_error(exc: Exception) -> FhirError:
+    """Map a known exception to a FhirError (unknown ones -> ``[NLP500]``)."""
+    if isinstance(exc, FhirError):
+        return exc
+    if isinstance(exc, SearchError):
+        text = str(exc)
+        code = _code(text, "NLP402")
+        status = 404 if code == "NLP404" else 400
+        return FhirError(status, code, _strip(text))
+    if isinstance(exc, FhirValidationError):
+        return FhirError(400, exc.code, _strip(str(exc)), issue_code="structure")
+    if isinstance(exc, EnrichError):
+        return FhirError(400, exc.code, _strip(str(exc)))
+    if isinstance(exc, EngineError):
+        if exc.transient:
+            return FhirError(503, exc.code, _strip(str(exc)), headers={"Retry-After": "5"})
+        return FhirError(502, exc.code, _strip(str(exc)))
+    if isinstance(exc, StoreError):
+        return FhirError(exc.status, exc.code, _strip(str(exc)))
+    if isinstance(exc, SettingsError):
+        return FhirError(500, _code(str(exc), "NLP900"), _strip(str(exc)))
+    return FhirError(500, "NLP500", "internal error (logged without details)")
+
+
+def _code(text: str, default: str) -> str:
+    match = _CODE_RE.match(text)
+    return match.group(1) if match else default
+
+
+def _strip(text: str) -> str:
+    return _CODE_RE.sub("", text).strip()
+
+
+def error_response(exc: Exception) -> Response:
+    """The OperationOutcome response of any exception."""
+    err = to_fhir_error(exc)
+    return outcome_response(err.status, str(err), issue_code=err.issue_code, headers=err.headers)
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "?"))
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers on ``app``."""
+
+    async def on_known(request: Request, exc: Exception) -> Response:
+        err = to_fhir_error(exc)
+        if err.status >= 500:
+            log.warning(
+                "request failed: %s %s -> %s %s",
+                request.method,
+                _route(request),
+                err.status,
+                err.code,
+            )
+        return error_response(err)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+        fields = []
+        if isinstance(exc, RequestValidationError):
+            fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:5]]
+        return outcome_response(400, f"[NLP400] invalid request: {', '.join(fields) or 'input'}")
+
+    async def on_http(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        messages = {
+            404: "[NLP404] no such endpoint",
+            405: "[NLP405] method not allowed here",
+        }
+        message = messages.get(status, f"[NLP{status}] request failed")
+        headers = getattr(exc, "headers", None)
+        return outcome_response(status, message, headers=dict(headers) if headers else None)
+
+    for known in (FhirError, SearchError, FhirValidationError, EnrichError, EngineError):
+        app.add_exception_handler(known, on_known)
+    app.add_exception_handler(StoreError, on_known)
+    app.add_exception_handler(SettingsError, on_known)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_middleware(CatchAllMiddleware)
+
+
+def log_unexpected(exc: BaseException, method: str, route: str) -> None:
+    """Log an unhandled exception: class, innermost frame, method, route; never its message."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+    log.error("unhandled %s at %s during %s %s", type(exc).__name__, where, method, route)
+
+
+class CatchAllMiddleware:
+    """Turns any unhandled exception into ``[NLP500]`` without re-raising (no traceback logs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            route = str(getattr(scope.get("route"), "path", "?"))
+            log_unexpected(exc, str(scope.get("method")), route)
+            if started:
+                return
+            response = error_response(exc)
+            await response(scope, receive, send)

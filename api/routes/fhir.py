@@ -1,0 +1,107 @@
+"""FHIR REST: DocumentReference create/read/update/delete/history, read and search of every type."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import Response
+
+from api import interactions as ix
+from api.deps import BodyDep, CtxDep, RawBodyDep, require_token
+from api.errors import FhirError, fhir_response
+from api.interactions import Reply
+from api.transactions import process_bundle
+
+router = APIRouter(tags=["fhir"], dependencies=[Depends(require_token)])
+
+
+def respond(reply: Reply) -> Response:
+    """A Reply as an HTTP response."""
+    if reply.body is None:
+        return Response(status_code=reply.status, headers=reply.headers)
+    return fhir_response(reply.body, reply.status, reply.headers, media_type=reply.media_type)
+
+
+def _query(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())
+
+
+@router.post("/", summary="transaction or batch Bundle")
+def bundle(ctx: CtxDep, body: BodyDep) -> Response:
+    return respond(process_bundle(ctx, body))
+
+
+@router.get("/DocumentReference/{resource_id}/$nlp", summary="stored NLP result (Comprehend JSON)")
+def nlp(ctx: CtxDep, resource_id: str) -> Response:
+    return respond(ix.nlp_result(ctx, resource_id))
+
+
+@router.get("/{resource_type}", summary="search")
+def search(ctx: CtxDep, request: Request, resource_type: str) -> Response:
+    return respond(ix.search(ctx, resource_type, _query(request)))
+
+
+@router.post("/{resource_type}/_search", summary="search (form-encoded body)")
+def search_post(ctx: CtxDep, request: Request, resource_type: str, raw: RawBodyDep) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if raw.strip() and content_type not in ("application/x-www-form-urlencoded", ""):
+        raise FhirError(415, "NLP415", "POST _search takes application/x-www-form-urlencoded")
+    try:
+        form = parse_qsl(raw.decode("utf-8"), keep_blank_values=True) if raw else []
+    except UnicodeDecodeError:
+        raise FhirError(400, "NLP400", "the form body is not UTF-8") from None
+    return respond(ix.search(ctx, resource_type, [*_query(request), *form]))
+
+
+@router.post("/{resource_type}", summary="create")
+def create(
+    ctx: CtxDep,
+    resource_type: str,
+    body: BodyDep,
+    if_none_exist: Annotated[str | None, Header()] = None,
+) -> Response:
+    return respond(ix.create(ctx, resource_type, body, if_none_exist=if_none_exist))
+
+
+@router.put("/{resource_type}", summary="conditional update")
+def conditional_update(
+    ctx: CtxDep, request: Request, resource_type: str, body: BodyDep
+) -> Response:
+    items = _query(request)
+    if not items:
+        raise FhirError(400, "NLP400", "PUT on a type needs search criteria (or use /{type}/{id})")
+    return respond(ix.conditional_update(ctx, resource_type, items, body))
+
+
+@router.put("/{resource_type}/{resource_id}", summary="update (or create with this id)")
+def update(
+    ctx: CtxDep,
+    resource_type: str,
+    resource_id: str,
+    body: BodyDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    version = ix.parse_if_match(if_match)
+    return respond(ix.update(ctx, resource_type, resource_id, body, if_match=version))
+
+
+@router.delete("/{resource_type}/{resource_id}", summary="delete (and what it generated)")
+def delete(ctx: CtxDep, resource_type: str, resource_id: str) -> Response:
+    return respond(ix.delete(ctx, resource_type, resource_id))
+
+
+@router.get("/{resource_type}/{resource_id}", summary="read")
+def read(ctx: CtxDep, resource_type: str, resource_id: str) -> Response:
+    return respond(ix.read(ctx, resource_type, resource_id))
+
+
+@router.get("/{resource_type}/{resource_id}/_history", summary="instance history")
+def history(ctx: CtxDep, resource_type: str, resource_id: str) -> Response:
+    return respond(ix.history(ctx, resource_type, resource_id))
+
+
+@router.get("/{resource_type}/{resource_id}/_history/{version_id}", summary="vread")
+def vread(ctx: CtxDep, resource_type: str, resource_id: str, version_id: str) -> Response:
+    return respond(ix.vread(ctx, resource_type, resource_id, version_id))
