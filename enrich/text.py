@@ -124,9 +124,10 @@ class _HtmlToText(HTMLParser):
         if tag in _SKIP_TAGS:
             self.skip_depth = max(0, self.skip_depth - 1)
         elif tag in _BLOCK_TAGS:
+            if self.current:
+                self._break()
             if tag == "pre":
                 self.pre_depth = max(0, self.pre_depth - 1)
-            self._break()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
         if tag == "br" or tag in _BLOCK_TAGS:

@@ -1,0 +1,213 @@
+"""enrich_document: purity, re-processing, retirement, loop guard, statuses, bundle."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from enrich import EnrichError, EnrichmentPolicy, enrich_document, needs_processing, urls
+from enrich.core import fhir_instant
+from enrich.extensions import find_extension, read_status
+from enrich.text import content_hash, extract_text
+from nlp.schema import NlpResult
+from tests.conftest import load_sample
+from tests.golden import SAMPLES, enrich_sample, load_json
+
+NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def _result(name: str) -> NlpResult:
+    return NlpResult.model_validate(load_json(SAMPLES / "nlp" / f"{name}.json"))
+
+
+def _run(doc: dict[str, Any], result: NlpResult | None, **kw: Any) -> Any:
+    policy = kw.pop("policy", EnrichmentPolicy())
+    return enrich_document(
+        doc,
+        result,
+        policy=policy,
+        now=kw.pop("now", NOW),
+        engine_name=kw.pop("engine_name", "replay"),
+        engine_version=kw.pop("engine_version", "1"),
+        **kw,
+    )
+
+
+def test_input_never_mutated() -> None:
+    doc = load_sample("negation-family-hypothetical")
+    before = copy.deepcopy(doc)
+    result = _result("negation-family-hypothetical")
+    result_before = result.model_dump()
+    out = _run(doc, result)
+    assert doc == before
+    assert result.model_dump() == result_before
+    assert out.document is not doc
+    out.document["content"][0]["attachment"]["data"] = "changed"
+    assert doc == before
+
+
+def test_same_input_same_output_and_ids() -> None:
+    doc, result = load_sample("medication-list"), _result("medication-list")
+    first = _run(doc, result).transaction_bundle()
+    second = _run(doc, result).transaction_bundle()
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_reprocessing_replaces_own_extensions_and_keeps_others() -> None:
+    doc = load_sample("example2-advil")
+    foreign = {"url": "http://example.org/fhir/StructureDefinition/x", "valueString": "keep"}
+    doc["extension"] = [foreign]
+    once = _run(doc, _result("example2-advil")).document
+    twice = _run(once, _result("example2-advil"), now=NOW + timedelta(days=1)).document
+    urls_twice = [e["url"] for e in twice["extension"]]
+    assert urls_twice == [foreign["url"], urls.AWS_CM, urls.SGR, urls.PROJECT_EXT]
+    assert twice["extension"][0] == foreign
+
+
+def test_changed_text_retires_resources_no_longer_produced() -> None:
+    doc = load_sample("medication-list")
+    first = _run(doc, _result("medication-list"))
+    # The same document re-analysed with only the ICD-10 part: every medication is retired.
+    recorded = load_json(SAMPLES / "nlp" / "medication-list.json")
+    partial = NlpResult.model_validate({"InferICD10CM": recorded["InferICD10CM"]})
+    second = _run(first.document, partial)
+    old_meds = {
+        f"MedicationStatement/{r['id']}"
+        for r in first.generated
+        if r["resourceType"] == "MedicationStatement"
+    }
+    assert len(old_meds) == 4
+    assert set(second.retired) == old_meds
+    kept = {f"{r['resourceType']}/{r['id']}" for r in second.generated}
+    assert not kept & set(second.retired)
+    deletes = [
+        e for e in second.transaction_bundle()["entry"] if e["request"]["method"] == "DELETE"
+    ]
+    assert {e["request"]["url"] for e in deletes} == old_meds
+    assert all("resource" not in e for e in deletes)
+
+
+def test_unsupported_content_retires_everything() -> None:
+    first = _run(load_sample("example2-advil"), _result("example2-advil"))
+    second = _run(first.document, None)
+    assert second.status == "UNSUPPORTED_CONTENT"
+    assert second.generated == []
+    previous = {f"{r['resourceType']}/{r['id']}" for r in first.generated}
+    assert set(second.retired) == previous  # linkage, statement and provenance
+    assert find_extension(second.document, urls.SGR) is None
+
+
+def test_pdf_only_sample_unsupported() -> None:
+    out = enrich_sample("pdf-only", "clinical")
+    assert out.status == "UNSUPPORTED_CONTENT"
+    assert out.text_hash is None
+    assert out.index_rows == []
+    tree = find_extension(out.document, urls.AWS_CM)
+    assert tree is not None
+    assert [c["url"] for c in tree["extension"]] == [urls.STATUS, urls.MESSAGE]
+    assert len(out.transaction_bundle()["entry"]) == 1
+
+
+def test_validation_error_over_nested_object_limit() -> None:
+    doc = load_sample("example1-synthea")
+    out = _run(doc, _result("example1-synthea"), policy=EnrichmentPolicy(max_nested_objects=50))
+    assert out.status == "VALIDATION_ERROR"
+    assert out.generated == []
+    assert out.index_rows == []
+    tree = find_extension(out.document, urls.AWS_CM)
+    assert tree is not None
+    assert [c["url"] for c in tree["extension"]] == [urls.STATUS, urls.MESSAGE]
+    message = tree["extension"][1]["valueString"]
+    assert message.startswith(
+        "Resource led to too many nested objects after NLP operation processed the document. "
+    )
+    assert message.endswith(" nested objects exceeds the limit of 50.")
+    assert read_status(out.document) == "VALIDATION_ERROR"
+
+
+def test_default_limit_passes_long_summary() -> None:
+    assert enrich_sample("discharge-summary-long", "healthlake").status == "SUCCESS"
+
+
+def test_loop_guard() -> None:
+    doc = load_sample("example2-advil")
+    extracted = extract_text(doc)
+    assert extracted is not None
+    assert extracted.text is not None
+    h = content_hash(extracted.text)
+    assert needs_processing(doc, h, "replay", "1")
+    out = _run(doc, _result("example2-advil"))
+    assert out.text_hash == h
+    assert not needs_processing(out.document, h, "replay", "1")
+    assert not needs_processing(out.document, h, "replay", "1", profile="clinical")
+    assert needs_processing(out.document, h, "replay", "2")
+    assert needs_processing(out.document, h, "local", "1")
+    assert needs_processing(out.document, content_hash("other text"), "replay", "1")
+    assert needs_processing(out.document, h, "replay", "1", profile="healthlake")
+
+
+def test_loop_guard_for_unsupported_content() -> None:
+    out = enrich_sample("pdf-only", "clinical")
+    assert not needs_processing(out.document, None, "replay", "samples-1")
+
+
+def test_caller_supplied_text_sets_hash() -> None:
+    doc = load_sample("example2-advil")
+    doc["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/b1"}
+    out = _run(doc, _result("example2-advil"), text="Tom is not prescribed Advil")
+    assert out.text_hash == content_hash("Tom is not prescribed Advil")
+
+
+def test_transaction_bundle_puts_every_resource() -> None:
+    out = enrich_sample("example2-advil", "clinical")
+    bundle = out.transaction_bundle()
+    assert bundle["resourceType"] == "Bundle"
+    assert bundle["type"] == "transaction"
+    entries = bundle["entry"]
+    assert entries[0]["resource"] is out.document
+    assert [e["request"] for e in entries] == [
+        {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"} for r in out.resources()
+    ]
+
+
+def test_document_without_subject_generates_nothing() -> None:
+    doc = load_sample("example2-advil")
+    del doc["subject"]
+    out = _run(doc, _result("example2-advil"))
+    assert out.status == "SUCCESS"
+    assert out.generated == []
+    assert out.index_rows  # the aws-cm tree is still written
+
+
+@pytest.mark.parametrize(
+    ("doc", "code"),
+    [
+        ({"resourceType": "Patient", "id": "p"}, "[NLP201]"),
+        ({"resourceType": "DocumentReference"}, "[NLP202]"),
+        ({"resourceType": "DocumentReference", "id": ""}, "[NLP202]"),
+    ],
+)
+def test_coded_errors(doc: dict[str, Any], code: str) -> None:
+    with pytest.raises(EnrichError) as info:
+        _run(doc, None)
+    assert str(info.value).startswith(code)
+
+
+def test_ids_deterministic_and_document_scoped() -> None:
+    a = _run(load_sample("example2-advil"), _result("example2-advil")).generated
+    other = load_sample("example2-advil")
+    other["id"] = "another-document"
+    b = _run(other, _result("example2-advil")).generated
+    assert [r["resourceType"] for r in a] == [r["resourceType"] for r in b]
+    assert not {r["id"] for r in a} & {r["id"] for r in b}
+
+
+def test_fhir_instant_converts_to_utc() -> None:
+    tz = timezone(timedelta(hours=2))
+    assert (
+        fhir_instant(datetime(2024, 1, 1, 2, 0, 0, 5000, tzinfo=tz)) == "2024-01-01T00:00:00.005Z"
+    )
