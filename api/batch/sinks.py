@@ -195,6 +195,7 @@ class NdjsonSink:
 
     def discard(self, part: int) -> None:
         name = part_name(part)
+        self.storage.delete_partials()
         for relpath in self.storage.list():
             if relpath.rsplit("/", 1)[-1] == name:
                 self.storage.delete(relpath)

@@ -31,6 +31,8 @@ class Storage(Protocol):
 
     def delete(self, relpath: str) -> None: ...
 
+    def delete_partials(self) -> int: ...
+
 
 def is_s3(url: str) -> bool:
     return url.startswith("s3://")
@@ -115,6 +117,15 @@ class LocalStorage:
     def delete(self, relpath: str) -> None:
         (self.root / relpath).unlink(missing_ok=True)
 
+    def delete_partials(self) -> int:
+        """Remove temporary files a killed writer left (never visible under their final name)."""
+        if not self.root.is_dir():
+            return 0
+        partials = list(self.root.rglob(".*.tmp-*"))
+        for path in partials:
+            path.unlink(missing_ok=True)
+        return len(partials)
+
 
 class S3Storage:
     """Objects under ``s3://bucket/prefix``."""
@@ -173,3 +184,7 @@ class S3Storage:
 
     def delete(self, relpath: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(relpath))
+
+    def delete_partials(self) -> int:
+        """Nothing to do: an S3 object appears whole or not at all."""
+        return 0

@@ -109,7 +109,8 @@ def test_dry_run_and_max_cost(tmp_path: Path, ndjson_input: Path, serial: Serial
     assert capped.cost.cost <= budget
     assert 0 < capped.outcomes[ENRICHED] < 40
     assert capped.outcomes[BUDGET] == 1
-    assert capped.stopped is not None and capped.stopped.startswith("[NLP660]")
+    assert capped.stopped is not None
+    assert capped.stopped.startswith("[NLP660]")
 
 
 def test_transient_errors_are_reported_and_retried_next_run(
