@@ -34,13 +34,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def build_engine(spec: str) -> NlpEngine:
-    """``nlp.factory.make_engine(spec)``; engines that are not thread-safe are serialised."""
-    factory = importlib.import_module("nlp.factory")
-    engine: NlpEngine = factory.make_engine(spec)
+def build_engine(settings: Settings) -> NlpEngine:
+    """``nlp.factory.make_engine``; engines that are not thread-safe are serialised."""
+    from nlp.factory import make_engine
+
+    spec = settings.engine
     if spec == "comprehend":
-        return engine
-    return SerializedEngine(engine)
+        return make_engine(spec, region=settings.aws_region)
+    return SerializedEngine(make_engine(spec))
 
 
 def build_policy(settings: Settings) -> EnrichmentPolicy:
@@ -65,7 +66,7 @@ def build_state(
     state.store = SqliteFhirStore(state.db, index=state.index, clock=state.clock)
     state.policy = build_policy(settings)
     started = time.perf_counter()
-    state.engine = engine if engine is not None else build_engine(settings.engine)
+    state.engine = engine if engine is not None else build_engine(settings)
     log.info(
         "engine %s %s ready in %.2f s",
         state.engine.name,

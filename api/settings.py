@@ -50,7 +50,7 @@ class Settings(BaseModel):
         port: TCP port (default 8080).
         db_path: SQLite file of the store, NLP index and intake queue (default
             ``~/.local/share/docref-nlp/docref-nlp.sqlite``); ``:memory:`` for tests.
-        engine: ``local`` | ``comprehend`` | ``replay:PATH`` (default ``local``).
+        engine: ``local[:ASSETS_DIR]`` | ``comprehend`` | ``replay:PATH`` (default ``local``).
         profile: generation profile, ``clinical`` (default) or ``healthlake``.
         min_score: minimum concept score of the clinical profile (``None`` = policy default).
         load_samples: load ``samples_dir/*.json`` through the write path at start-up.
@@ -119,9 +119,10 @@ class Settings(BaseModel):
     @field_validator("engine")
     @classmethod
     def _check_engine(cls, value: str) -> str:
-        if value in ("local", "comprehend") or (value.startswith("replay:") and len(value) > 7):
+        kind, sep, argument = value.partition(":")
+        if value in ("local", "comprehend") or (kind in ("replay", "local") and sep and argument):
             return value
-        raise ValueError("engine must be 'local', 'comprehend' or 'replay:PATH'")
+        raise ValueError("engine must be 'local[:ASSETS]', 'comprehend' or 'replay:PATH'")
 
     @property
     def is_loopback(self) -> bool:
