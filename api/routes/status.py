@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from api.deps import require_token
 from api.routes.webhook import intake_of
 
-router = APIRouter(tags=["status"])
+# Same bearer check as the FHIR API when api_tokens are configured (D15).
+router = APIRouter(tags=["status"], dependencies=[Depends(require_token)])
 
 
 @router.get("/status")

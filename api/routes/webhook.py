@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import raw_body
 from api.intake import IntakeQueue, Notice
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ async def webhook(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     if not secret_ok(request, settings.webhook_secret):
         return outcome(401, "NLP604", "webhook shared secret missing or wrong", "login")
-    body_bytes = await request.body()
+    body_bytes = await raw_body(request)  # 413 beyond MAX_BODY_BYTES
     return await run_in_threadpool(_accept, request, body_bytes)
 
 

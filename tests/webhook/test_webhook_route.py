@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api import errors
 from api.intake import IntakeQueue
 from api.routes import status as status_routes
 from api.routes import webhook as webhook_routes
@@ -141,6 +142,7 @@ def test_unusable_bodies_are_coded(body: Any, code: str) -> None:
 # ---- the route -------------------------------------------------------------------------------
 def make_client(tmp_path: Path, **settings: Any) -> tuple[TestClient, IntakeQueue]:
     app = FastAPI()
+    errors.install(app)
     app.include_router(webhook_routes.router)
     app.include_router(status_routes.router)
     app.state.settings = Settings(db_path=str(tmp_path / "svc.sqlite"), **settings)
@@ -234,3 +236,11 @@ def test_status_reports_queue_figures(tmp_path: Path) -> None:
     assert set(s["throughput"]) == {"last_60s", "last_300s"}
     assert s["failures"] == {"failed_attempts": 0, "dead_letters": 0}
     assert client.get("/status/dead-letters").json() == {"dead_letters": []}
+
+
+def test_status_needs_the_api_token_when_configured(tmp_path: Path) -> None:
+    client, _ = make_client(tmp_path, api_tokens=["tok"])
+    assert client.get("/status").status_code == 401
+    assert client.get("/status", headers={"Authorization": "Bearer tok"}).status_code == 200
+    # the webhook is not behind the API token (it has its own shared secret)
+    assert client.post("/webhook", json=document()).status_code == 202
