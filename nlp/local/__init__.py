@@ -1,0 +1,108 @@
+"""The local offline engine: a fast spaCy pipeline answering in Comprehend Medical's shape."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from nlp.base import EngineConfigError
+from nlp.local.matcher import TermLike
+from nlp.local.pipeline import build_pipeline, mentions_of
+from nlp.local.response import Icd10LinkerLike, Linking, RxNormLinkerLike, build_result
+from nlp.schema import NlpResult
+
+__all__ = ["ENGINE_VERSION", "LocalEngine"]
+
+ENGINE_VERSION = "0.4.0"
+log = logging.getLogger(__name__)
+
+
+class LocalEngine:
+    """Offline clinical NLP: dictionary + rules + FastContext + linkers, no download.
+
+    Args:
+        terms: Lexicon terms (``models.lexicon.Term`` or the same fields).
+        icd10: ICD-10-CM linker (``models.linker.Icd10Linker``) or None.
+        rxnorm: RxNorm linker (``models.linker.RxNormLinker``) or None.
+        build_id: Identifier of the asset build, recorded in ``version``/ModelVersion.
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        terms: Iterable[TermLike],
+        icd10: Icd10LinkerLike | None = None,
+        rxnorm: RxNormLinkerLike | None = None,
+        *,
+        build_id: str = "none",
+    ) -> None:
+        self.nlp = build_pipeline(terms)
+        self.linking = Linking(icd10, rxnorm)
+        self.build_id = build_id
+        self.version = f"local-{ENGINE_VERSION}+{build_id}"
+
+    @classmethod
+    def from_assets(cls, path: Path | None = None) -> LocalEngine:
+        """Load lexicon and linkers built by ``docref-nlp models build``.
+
+        Args:
+            path: Assets directory (default ``models.assets_dir()``).
+
+        Raises:
+            EngineConfigError: ``[NLP140]`` when the assets are missing or unreadable.
+        """
+        from models import assets_dir
+
+        base = path or assets_dir()
+        started = time.perf_counter()
+        try:
+            from models.lexicon import load_lexicon
+            from models.linker import Icd10Linker, RxNormLinker
+
+            terms = load_lexicon(base)
+            icd10 = Icd10Linker.from_assets(base)
+            rxnorm = RxNormLinker.from_assets(base)
+        except (OSError, RuntimeError, ImportError, ValueError) as exc:
+            raise EngineConfigError(
+                f"local engine assets unusable in {base}: {type(exc).__name__}: {exc}",
+                code="NLP140",
+            ) from exc
+        engine = cls(terms, icd10, rxnorm, build_id=_build_id(base))
+        log.info(
+            "local engine loaded: %d terms, %.2fs", engine.nlp.get_pipe("docref_annotator")
+            .annotator.matcher.size, time.perf_counter() - started  # type: ignore[attr-defined]
+        )
+        return engine
+
+    def analyze(self, text: str) -> NlpResult:
+        """The three Comprehend Medical responses for ``text``."""
+        doc = self.nlp(text)
+        return build_result(text, mentions_of(doc), self.linking, self.version)
+
+    def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NlpResult]:
+        """Results for many texts, in order (``nlp.pipe`` underneath)."""
+        for doc in self.nlp.pipe(texts, batch_size=batch_size):
+            yield build_result(doc.text, mentions_of(doc), self.linking, self.version)
+
+
+def _build_id(base: Path) -> str:
+    """Short id of the asset build: the manifest's hash, else the lexicon file's stat."""
+    manifest = base / "manifest.json"
+    try:
+        data = manifest.read_text(encoding="utf-8")
+        parsed = json.loads(data)
+        for key in ("build_id", "id", "created"):
+            if isinstance(parsed, dict) and parsed.get(key):
+                return str(parsed[key])[:16]
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()[:12]
+    except (OSError, json.JSONDecodeError):
+        lex = base / "lexicon.pkl"
+        if lex.exists():
+            st = lex.stat()
+            return hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+        return "none"

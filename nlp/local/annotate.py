@@ -1,0 +1,519 @@
+"""The annotator: dictionary + rules + ConText + sections -> mentions with attributes and traits."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from nlp.local.abbrev import find_abbreviations, short_form_occurrences
+from nlp.local.attributes import (
+    AttrHit,
+    MedicationAttributes,
+    test_value,
+    time_expressions,
+    type_mass_amounts,
+)
+from nlp.local.context import FastContext
+from nlp.local.matcher import Entry, TermLike, TermMatcher
+from nlp.local.phi import PhiDetector
+from nlp.local.sections import Sectionizer
+from nlp.local.text import STOPWORDS, Normaliser, Words, load_rules
+from nlp.local.traits import context_traits
+
+MC, MED, TTP, ANAT, PHI = (
+    "MEDICAL_CONDITION",
+    "MEDICATION",
+    "TEST_TREATMENT_PROCEDURE",
+    "ANATOMY",
+    "PROTECTED_HEALTH_INFORMATION",
+)
+CLINICAL = (MC, MED, TTP)
+_PRIORITY = {MC: 0, MED: 1, TTP: 2, ANAT: 3}
+_TIME_TYPE = {
+    "DX_NAME": "TIME_TO_DX_NAME",
+    "GENERIC_NAME": "TIME_TO_MEDICATION_NAME",
+    "BRAND_NAME": "TIME_TO_MEDICATION_NAME",
+    "TEST_NAME": "TIME_TO_TEST_NAME",
+    "PROCEDURE_NAME": "TIME_TO_PROCEDURE_NAME",
+    "TREATMENT_NAME": "TIME_TO_TREATMENT_NAME",
+}
+_DRUG_SUFFIX_RE = re.compile(
+    r"(?:pril|sartan|olol|alol|dipine|statin|azole|mycin|micin|cillin|cycline|floxacin|"
+    r"oxacin|vir|mab|nib|parin|caine|azepam|zolam|triptan|setron|prazole|tidine|fibrate|"
+    r"gliptin|glitazone|profen|platin|rubicin|taxel|dronate|lukast|terol|sone|olone|"
+    r"semide|thiazide|oxetine|aline|afil|tropine|phylline|barbital|mustine|uracil|"
+    r"trexate|amycin|idine|amide|oxine|zosin|terone|estradiol|zepine|peridol|azine)$"
+)
+
+
+@dataclass(slots=True)
+class Attr:
+    """An attribute of a mention (Comprehend ``Attribute``)."""
+
+    begin: int
+    end: int
+    type: str
+    category: str
+    relationship: str | None
+    score: float
+    relationship_score: float
+
+
+@dataclass(slots=True)
+class Mention:
+    """One entity with its attributes and traits, before ids and concepts are assigned."""
+
+    begin: int
+    end: int
+    category: str
+    type: str
+    score: float
+    source: str = "rule"
+    code: str | None = None
+    link: str | None = None
+    attributes: list[Attr] = field(default_factory=list)
+    traits: dict[str, float] = field(default_factory=dict)
+    context: set[str] = field(default_factory=set)
+    cue_trait: str | None = None
+
+
+class Annotator:
+    """Finds every Comprehend category in a note (pure: text and token arrays in, mentions out).
+
+    Args:
+        terms: Lexicon terms (``models.lexicon.Term`` or anything with the same fields).
+        tokenize: The pipeline tokenizer as a function (for ConText phrase literals).
+    """
+
+    def __init__(self, terms: Iterable[TermLike], tokenize: Callable[[str], list[str]]) -> None:
+        self.normaliser = Normaliser.default()
+        cues = load_rules("cues.json")
+        norm = load_rules("normalise.json")
+        self.matcher = TermMatcher(self.normaliser)
+        self.matcher.add(terms)
+        self.matcher.add(_cue_terms(cues, norm), links=norm["abbreviations"])
+        self.matcher.finalise()
+        self.anatomy = TermMatcher(self.normaliser)
+        self.anatomy.add(_Term(t, ANAT, "SYSTEM_ORGAN_SITE", "cues") for t in cues["anatomy"])
+        self.anatomy.finalise()
+        key = self.normaliser.key
+        self.heads = frozenset(key(w) for w in cues["condition_heads"])
+        self.suffixes = tuple(cues["condition_suffixes"])
+        self.suffix_stop = frozenset(cues["condition_suffix_stop"])
+        self.modifiers = frozenset(
+            k for w in cues["condition_modifiers"] for k in self.normaliser.phrase_key(w)
+        )
+        self.proc_suffixes = tuple(cues["procedure_suffixes"])
+        self.test_suffixes = tuple(cues["test_suffixes"])
+        self.symptom_words = frozenset(self.normaliser.phrase_key(w) for w in cues["symptom_words"])
+        self.sign_words = frozenset(self.normaliser.phrase_key(w) for w in cues["sign_words"])
+        self.directions = frozenset(cues["directions"])
+        self.acuity = frozenset(cues["acuity"])
+        self._cue_re = {
+            trait: re.compile(
+                r"\b(?:" + "|".join(re.escape(c) for c in sorted(cues[name], key=len, reverse=True))
+                + r")\b[^.;:\n]{0,60}$",
+                re.I,
+            )
+            for trait, name in (("SYMPTOM", "symptom_cues"), ("SIGN", "sign_cues"),
+                                ("DIAGNOSIS", "diagnosis_cues"))
+        }
+        self.med_attrs = MedicationAttributes()
+        self.sections = Sectionizer()
+        self.context = FastContext.default(tokenize)
+        self.phi = PhiDetector(frozenset(self._single_word_keys()))
+
+    def _single_word_keys(self) -> set[str]:
+        return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
+
+    # ------------------------------------------------------------------ main entry
+    def annotate(
+        self, text: str, lowers: Sequence[str], token_idx: Sequence[int], sent_tokens: Sequence[int]
+    ) -> list[Mention]:
+        """Mentions of ``text`` (entities with attributes, ConText categories, cue traits).
+
+        Args:
+            text: The note.
+            lowers: Lower-case token strings of the pipeline's tokenization.
+            token_idx: Character offset of each token.
+            sent_tokens: Token indices where sentences start.
+        """
+        words = self.normaliser.words(text)
+        mentions = self._dictionary(text, words)
+        mentions = self._rule_conditions(text, words, mentions)
+        mentions = self._abbreviations(text, mentions)
+        anatomy = [
+            Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
+            for m in self.anatomy.find(text, words)
+        ]
+        sent_chars = [token_idx[i] for i in sent_tokens] if token_idx else [0]
+        self._attach_anatomy(text, mentions, anatomy)
+        self._medication_attributes(text, mentions, sent_chars)
+        self._test_values(text, mentions)
+        self._time_expressions(text, mentions, sent_chars)
+        self._context(text, mentions, lowers, token_idx, sent_tokens)
+        phi = self._phi(text, mentions)
+        out = mentions + [a for a in anatomy if a.score > 0] + phi
+        out.sort(key=lambda m: (m.begin, m.end))
+        return out
+
+    # ------------------------------------------------------------------ entities
+    def _dictionary(self, text: str, words: Words) -> list[Mention]:
+        out: list[Mention] = []
+        starts = words.starts
+        for m in self.matcher.find(text, words):
+            entry = _choose(m.entries, text, m.end)
+            if entry.category == ANAT:
+                continue
+            score = 0.95 if entry.source != "rule" else 0.8
+            out.append(
+                Mention(m.begin, m.end, entry.category, entry.type, score, entry.source,
+                        entry.code, entry.link)
+            )
+        del starts
+        return out
+
+    def _rule_conditions(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        covered = _coverage(found, starts)
+        new: list[Mention] = []
+        n = len(keys)
+        i = 0
+        while i < n:
+            k = keys[i]
+            if covered[i] or len(k) < 4 or not k.isalpha():
+                i += 1
+                continue
+            kind: tuple[str, str] | None = None
+            head = k in self.heads
+            if k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6:
+                kind = (MC, "DX_NAME")
+            elif head:
+                kind = (MC, "DX_NAME")
+            elif k.endswith(self.proc_suffixes) and len(k) >= 8:
+                kind = (TTP, "PROCEDURE_NAME")
+            elif k.endswith(self.test_suffixes) and len(k) >= 8:
+                kind = (TTP, "TEST_NAME")
+            elif _DRUG_SUFFIX_RE.search(k) and len(k) >= 7 and text[starts[i]].islower():
+                kind = (MED, "GENERIC_NAME")
+            if kind is None:
+                i += 1
+                continue
+            first = i
+            if kind[0] == MC:
+                j = i
+                while j > 0 and j - 1 >= 0 and not brk[j] and i - j < 4:
+                    prev = keys[j - 1]
+                    if covered[j - 1] and found_category(found, starts[j - 1]) not in (MC, ANAT, None):
+                        break
+                    if (
+                        prev in self.modifiers
+                        or (prev.isalpha() and prev not in STOPWORDS and len(prev) > 3
+                            and (prev.endswith(("al", "ic", "ous", "ive", "ary", "ar", "oid",
+                                                "ed")) or prev.endswith(self.suffixes)))
+                        or (prev.isdigit() and j >= 2 and keys[j - 2] == "type")
+                        or (prev == "type")
+                        or (text[starts[j - 1]].isupper() and prev not in STOPWORDS
+                            and starts[j - 1] > 0 and text[starts[j - 1] - 2 : starts[j - 1]] != ". ")
+                    ):
+                        j -= 1
+                    else:
+                        break
+                first = j
+                if head and first == i and k not in ("seizure", "stroke", "dementia", "psychosis",
+                                                      "depression", "shock", "fever", "pain",
+                                                      "edema", "tremor", "ataxia", "mania"):
+                    i += 1
+                    continue
+            b, e = starts[first], ends[i]
+            # absorb dictionary conditions inside the new span
+            inside = [m for m in found if b <= m.begin and m.end <= e and m.category in (MC, ANAT)]
+            for m in inside:
+                found.remove(m)
+            if any(m.begin < e and b < m.end for m in found):
+                i += 1
+                continue
+            new.append(Mention(b, e, kind[0], kind[1], 0.75, "rule"))
+            i += 1
+        if not new:
+            return found
+        out = found + new
+        out.sort(key=lambda m: m.begin)
+        return out
+
+    def _abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
+        abbrevs = find_abbreviations(text)
+        if not abbrevs:
+            return found
+        ends = {m.end: m for m in found if m.category in CLINICAL}
+        extra: list[Mention] = []
+        for ab in abbrevs:
+            long_m = ends.get(ab.long_end)
+            if long_m is None:
+                continue
+            for b, e in short_form_occurrences(text, ab.short):
+                if any(m.begin < e and b < m.end for m in found + extra):
+                    continue
+                extra.append(
+                    Mention(b, e, long_m.category, long_m.type, 0.85, "abbrev", long_m.code,
+                            long_m.link or text[long_m.begin : long_m.end])
+                )
+        if not extra:
+            return found
+        out = found + extra
+        out.sort(key=lambda m: m.begin)
+        return out
+
+    # ------------------------------------------------------------------ attributes
+    def _attach_anatomy(self, text: str, mentions: list[Mention], anatomy: list[Mention]) -> None:
+        for a in anatomy:
+            direction = _word_before(text, a.begin)
+            owner = None
+            for m in mentions:
+                if m.category != MC:
+                    continue
+                if m.begin <= a.begin and a.end <= m.end:
+                    owner = m
+                    break
+                if 0 <= m.begin - a.end <= 2 or 0 <= a.begin - m.end <= 8:
+                    owner = m
+                    break
+            if any(m.begin < a.end and a.begin < m.end and m.category != MC for m in mentions):
+                a.score = 0.0
+                continue
+            if owner is not None:
+                owner.attributes.append(
+                    Attr(a.begin, a.end, "SYSTEM_ORGAN_SITE", ANAT, "SYSTEM_ORGAN_SITE", 0.8, 0.9)
+                )
+                a.score = 0.0
+            elif direction is not None and direction[2].lower() in self.directions:
+                a.attributes.append(Attr(direction[0], direction[1], "DIRECTION", ANAT,
+                                         "DIRECTION", 0.85, 0.95))
+        for m in mentions:
+            if m.category != MC:
+                continue
+            before = _word_before(text, m.begin)
+            if before is not None:
+                w = before[2].lower()
+                if w in self.acuity:
+                    m.attributes.append(Attr(before[0], before[1], "ACUITY", MC, "ACUITY",
+                                             0.85, 0.95))
+                elif w in self.directions:
+                    m.attributes.append(Attr(before[0], before[1], "DIRECTION", MC, "DIRECTION",
+                                             0.85, 0.95))
+            for w_b, w_e, w in _words_in(text, m.begin, m.end):
+                if w.lower() in self.acuity and w_b == m.begin:
+                    m.attributes.append(Attr(w_b, w_e, "ACUITY", MC, "ACUITY", 0.8, 0.95))
+
+    def _medication_attributes(self, text: str, mentions: list[Mention], sents: list[int]) -> None:
+        meds = [m for m in mentions if m.category == MED]
+        if not meds:
+            return
+        hits = self.med_attrs.find(text)
+        if not hits:
+            return
+        others = [(m.begin, m.end) for m in mentions if m.category != MED]
+        for idx, med in enumerate(meds):
+            s_end = _sentence_end(sents, med.begin, len(text))
+            s_begin = sents[max(0, bisect.bisect_right(sents, med.begin) - 1)]
+            limit = min(med.end + self.med_attrs.window, s_end)
+            if idx + 1 < len(meds):
+                limit = min(limit, meds[idx + 1].begin)
+            low = max(med.begin - self.med_attrs.window_before, s_begin)
+            if idx > 0:
+                low = max(low, meds[idx - 1].end)
+            chosen = [
+                h for h in hits
+                if (med.end <= h.begin < limit or (low <= h.begin and h.end <= med.begin))
+                and not any(b < h.end and h.begin < e for b, e in others)
+            ]
+            for h in type_mass_amounts(chosen):
+                dist = h.begin - med.end if h.begin >= med.end else med.begin - h.end
+                rel = max(0.5, 0.99 - dist / 400)
+                med.attributes.append(Attr(h.begin, h.end, h.type, MED, h.type, 0.9, rel))
+
+    def _test_values(self, text: str, mentions: list[Mention]) -> None:
+        for m in mentions:
+            if m.category != TTP or m.type != "TEST_NAME":
+                continue
+            val, unit = test_value(text, m.end)
+            if val is None:
+                continue
+            if any(o.begin < val.end and val.begin < o.end for o in mentions if o is not m):
+                continue
+            m.attributes.append(Attr(val.begin, val.end, "TEST_VALUE", TTP, "TEST_VALUE", 0.9, 0.95))
+            if unit is not None:
+                m.attributes.append(Attr(unit.begin, unit.end, "TEST_UNIT", TTP, "TEST_UNIT",
+                                         0.9, 0.95))
+
+    def _time_expressions(self, text: str, mentions: list[Mention], sents: list[int]) -> None:
+        times = time_expressions(text)
+        if not times:
+            return
+        clinical = [m for m in mentions if m.category in CLINICAL]
+        for t in times:
+            if any(m.begin < t.end and t.begin < m.end for m in mentions):
+                continue
+            si = bisect.bisect_right(sents, t.begin) - 1
+            s_begin = sents[si] if si >= 0 else 0
+            s_end = sents[si + 1] if si + 1 < len(sents) else len(text)
+            best: Mention | None = None
+            best_d = 10**9
+            for m in clinical:
+                if m.begin < s_begin or m.end > s_end:
+                    continue
+                d = t.begin - m.end if t.begin >= m.end else m.begin - t.end
+                if d < best_d:
+                    best, best_d = m, d
+            if best is None:
+                continue
+            best.attributes.append(
+                Attr(t.begin, t.end, _TIME_TYPE.get(best.type, "TIME_TO_DX_NAME"),
+                     "TIME_EXPRESSION", "OVERLAP", 0.8, max(0.5, 0.95 - best_d / 400))
+            )
+
+    # ------------------------------------------------------------------ context, cues
+    def _context(
+        self,
+        text: str,
+        mentions: list[Mention],
+        lowers: Sequence[str],
+        token_idx: Sequence[int],
+        sent_tokens: Sequence[int],
+    ) -> None:
+        clinical = [m for m in mentions if m.category in CLINICAL]
+        if not clinical:
+            return
+        targets = []
+        n = len(token_idx)
+        for m in clinical:
+            t0 = max(0, bisect.bisect_right(token_idx, m.begin) - 1)
+            t1 = bisect.bisect_left(token_idx, m.end)
+            targets.append((t0, max(t1, t0 + 1) if n else t0 + 1))
+        cats = self.context.categories(lowers, sent_tokens, targets) if n else [set()] * len(clinical)
+        sections = self.sections.find(text)
+        sec_starts = [s.begin for s in sections]
+        for m, c in zip(clinical, cats, strict=True):
+            m.context = set(c)
+            sec = Sectionizer.at(sections, sec_starts, m.begin) if sections else None
+            if sec is not None:
+                implied = self.sections.context.get(sec.category)
+                if implied:
+                    m.context.add(implied)
+            if m.category == MC:
+                m.cue_trait = self._cue_trait(text, m, sec.category if sec else None)
+            for trait in context_traits(m.context):
+                m.traits[trait] = 0.85
+            if m.cue_trait:
+                m.traits[m.cue_trait] = 0.7
+
+    def _cue_trait(self, text: str, m: Mention, section: str | None) -> str | None:
+        head = text[max(0, m.begin - 80) : m.begin]
+        for trait in ("SYMPTOM", "SIGN", "DIAGNOSIS"):
+            if self._cue_re[trait].search(head):
+                return trait
+        if section is not None:
+            t = self.sections.traits.get(section)
+            if t:
+                return t
+        key = self.normaliser.phrase_key(text[m.begin : m.end])
+        if key in self.symptom_words or (key and key[-1] in ("pain", "ache")):
+            return "SYMPTOM"
+        if key in self.sign_words:
+            return "SIGN"
+        return None
+
+    def _phi(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        out: list[Mention] = []
+        for h in self.phi.find(text):
+            if h.type == "NAME" and any(m.begin < h.end and h.begin < m.end for m in mentions):
+                continue
+            if any(m.begin < h.end and h.begin < m.end for m in out):
+                continue
+            out.append(Mention(h.begin, h.end, PHI, h.type, h.score, "phi"))
+        if out:
+            phi_spans = [(p.begin, p.end) for p in out]
+            for m in mentions:
+                m.attributes = [
+                    a for a in m.attributes
+                    if not any(b < a.end and a.begin < e for b, e in phi_spans)
+                    or a.category == "TIME_EXPRESSION"
+                ]
+        # clinical mentions overlapping non-name PHI (dates, phones) are dropped
+        keep = [
+            m for m in mentions
+            if not any(p.begin < m.end and m.begin < p.end and p.type != "NAME" for p in out)
+        ]
+        mentions[:] = keep
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    text: str
+    category: str
+    type: str
+    source: str
+    code: str | None = None
+
+
+def _cue_terms(cues: dict[str, list[str]], norm: dict[str, dict[str, str]]) -> list[_Term]:
+    out: list[_Term] = []
+    for t in cues["tests"]:
+        out.append(_Term(t, TTP, "TEST_NAME", "tests"))
+    for t in cues["procedures"]:
+        out.append(_Term(t, TTP, "PROCEDURE_NAME", "procedures"))
+    for t in cues["treatments"]:
+        out.append(_Term(t, TTP, "TREATMENT_NAME", "treatments"))
+    for short in norm["abbreviations"]:
+        out.append(_Term(short, MC, "DX_NAME", "abbrev"))
+    return out
+
+
+def _choose(entries: tuple[Entry, ...], text: str, end: int) -> Entry:
+    if len(entries) == 1:
+        return entries[0]
+    tests = [e for e in entries if e.type == "TEST_NAME"]
+    if tests and test_value(text, end)[0] is not None:
+        return tests[0]
+    return min(entries, key=lambda e: _PRIORITY.get(e.category, 9))
+
+
+def _coverage(found: list[Mention], starts: list[int]) -> list[bool]:
+    covered = [False] * len(starts)
+    for m in found:
+        i = bisect.bisect_left(starts, m.begin)
+        while i < len(starts) and starts[i] < m.end:
+            covered[i] = True
+            i += 1
+    return covered
+
+
+def found_category(found: list[Mention], offset: int) -> str | None:
+    """Category of the mention covering ``offset``, if any."""
+    for m in found:
+        if m.begin <= offset < m.end:
+            return m.category
+    return None
+
+
+_WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$")
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*")
+
+
+def _word_before(text: str, begin: int) -> tuple[int, int, str] | None:
+    m = _WORD_BEFORE_RE.search(text, max(0, begin - 30), begin)
+    if m is None:
+        return None
+    return m.start(1), m.end(1), m.group(1)
+
+
+def _words_in(text: str, begin: int, end: int) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text, begin, end)]
+
+
+def _sentence_end(sents: list[int], offset: int, n: int) -> int:
+    i = bisect.bisect_right(sents, offset)
+    return sents[i] if i < len(sents) else n

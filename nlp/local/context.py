@@ -1,0 +1,311 @@
+"""FastContext: medspacy's ConText algorithm, compiled to dictionary lookups over token strings.
+
+It loads medspacy's own default rules (``resources/en/context_rules.json`` of the installed
+package, found without importing medspacy) and reproduces, step by step, what
+``medspacy.context.ConText`` does with ``max_scope=None``, ``max_targets=None``, pruning of
+overlapping modifiers on and target-overlap pruning off (medspacy's defaults):
+
+1. match every rule (token patterns with ``LOWER`` / ``IN`` / ``OP: "?"`` and phrase literals
+   tokenised by the pipeline's tokenizer) and prune overlapping matches, longest first
+   (``medspacy.common.util.prune_overlapping_matches``, reproduced exactly);
+2. give each modifier its sentence as scope, cut to one side by its direction;
+3. let modifiers of the same category, and TERMINATE modifiers, shorten each other's scope
+   (``ConTextGraph.update_scopes``);
+4. a modifier modifies a target that overlaps its scope and not itself
+   (``ConTextModifier.modifies``, including its one-sided overlap test).
+
+``tests/unit/test_local_context.py`` checks that the assignments equal medspacy's.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+import itertools
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# ConText category -> medspacy span attribute (medspacy.context.context.DEFAULT_ATTRIBUTES).
+DEFAULT_ATTRIBUTES = {
+    "NEGATED_EXISTENCE": "is_negated",
+    "POSSIBLE_EXISTENCE": "is_uncertain",
+    "HISTORICAL": "is_historical",
+    "HYPOTHETICAL": "is_hypothetical",
+    "FAMILY": "is_family",
+}
+
+
+def medspacy_rules_path(language: str = "en") -> Path:
+    """Path of medspacy's packaged ConText rules, found without importing medspacy.
+
+    Raises:
+        FileNotFoundError: medspacy (or its resources) is not installed.
+    """
+    spec = importlib.util.find_spec("medspacy")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("[NLP301] medspacy is not installed")
+    path = Path(spec.origin).resolve().parents[1] / "resources" / language / "context_rules.json"
+    if not path.exists():
+        raise FileNotFoundError(f"[NLP302] medspacy ConText rules not found at {path}")
+    return path
+
+
+def load_rule_dicts(path: Path | None = None) -> list[dict[str, Any]]:
+    """The rule dicts of a medspacy ``context_rules.json`` (default: medspacy's own)."""
+    data = json.loads((path or medspacy_rules_path()).read_text(encoding="utf-8"))
+    rules: list[dict[str, Any]] = data["context_rules"]
+    return rules
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled ConText rule: alternatives are tuples of allowed lower-case token sets."""
+
+    literal: str
+    category: str
+    direction: str
+    alternatives: tuple[tuple[frozenset[str], ...], ...]
+    is_pattern: bool
+    max_scope: int | None = None
+    terminated_by: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Modifier:
+    """One matched modifier with its (mutable) scope, in token indices."""
+
+    rule: Rule
+    start: int
+    end: int
+    scope_start: int
+    scope_end: int
+    targets: list[int] = field(default_factory=list)
+
+
+def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
+    # medspacy.util.tuple_overlaps, deliberately one-sided like the original.
+    return a0 <= b0 < a1 or a0 < b1 <= a1
+
+
+def _token_set(spec: Any) -> frozenset[str]:
+    if not isinstance(spec, dict) or set(spec) - {"LOWER", "OP"}:
+        raise ValueError(f"[NLP303] unsupported ConText token pattern: {spec!r}")
+    value = spec["LOWER"]
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, dict) and set(value) == {"IN"}:
+        return frozenset(value["IN"])
+    raise ValueError(f"[NLP303] unsupported ConText token pattern: {spec!r}")
+
+
+def _expand(pattern: list[dict[str, Any]]) -> tuple[tuple[frozenset[str], ...], ...]:
+    options: list[list[tuple[frozenset[str], ...]]] = []
+    for spec in pattern:
+        op = spec.get("OP")
+        tok = _token_set(spec)
+        if op is None:
+            options.append([(tok,)])
+        elif op == "?":
+            options.append([(tok,), ()])
+        else:
+            raise ValueError(f"[NLP303] unsupported ConText operator {op!r}")
+    alts = {tuple(itertools.chain.from_iterable(combo)) for combo in itertools.product(*options)}
+    return tuple(sorted((a for a in alts if a), key=lambda a: (-len(a), sorted(a[0]))))
+
+
+class FastContext:
+    """Compiled ConText rules with medspacy's scope and modification semantics.
+
+    Args:
+        rules: Rule dicts in medspacy's JSON format (``literal``, ``category``, ``direction``,
+            ``pattern``; optional ``max_scope``, ``terminated_by``).
+        tokenize: Splits a literal into token strings exactly as the pipeline's tokenizer does
+            (medspacy tokenises phrase literals with ``nlp.tokenizer``).
+    """
+
+    def __init__(
+        self, rules: Iterable[dict[str, Any]], tokenize: Callable[[str], list[str]]
+    ) -> None:
+        compiled: list[Rule] = []
+        for d in rules:
+            pattern = d.get("pattern")
+            if pattern is None:
+                toks = tokenize(str(d["literal"]).lower())
+                alts: tuple[tuple[frozenset[str], ...], ...] = (
+                    tuple(frozenset({t.lower()}) for t in toks),
+                )
+                is_pattern = False
+            elif isinstance(pattern, list):
+                alts = _expand(pattern)
+                is_pattern = True
+            else:
+                raise ValueError("[NLP304] regular-expression ConText rules are not supported")
+            compiled.append(
+                Rule(
+                    literal=str(d["literal"]),
+                    category=str(d["category"]).upper(),
+                    direction=str(d.get("direction", "BIDIRECTIONAL")).upper(),
+                    alternatives=alts,
+                    is_pattern=is_pattern,
+                    max_scope=d.get("max_scope"),
+                    terminated_by=frozenset(s.upper() for s in d.get("terminated_by") or ()),
+                )
+            )
+        self.rules = compiled
+        # first token string -> [(order, rule index, alternative)], order = medspacy's
+        # matcher order (token patterns before phrase literals).
+        index: dict[str, list[tuple[int, int, tuple[frozenset[str], ...]]]] = {}
+        for ri, rule in enumerate(compiled):
+            order = 0 if rule.is_pattern else 1
+            for alt in rule.alternatives:
+                for first in alt[0]:
+                    index.setdefault(first, []).append((order, ri, alt))
+        self._index = index
+
+    @classmethod
+    def default(cls, tokenize: Callable[[str], list[str]]) -> FastContext:
+        """medspacy's default English rules."""
+        return cls(load_rule_dicts(), tokenize)
+
+    def match(self, lowers: Sequence[str]) -> list[tuple[int, int, int]]:
+        """Pruned modifier matches ``(rule index, start, end)``, as medspacy's matcher."""
+        raw: set[tuple[int, int, int, int]] = set()
+        index = self._index
+        n = len(lowers)
+        for i, tok in enumerate(lowers):
+            cands = index.get(tok)
+            if not cands:
+                continue
+            for order, ri, alt in cands:
+                k = len(alt)
+                if i + k > n:
+                    continue
+                if all(lowers[i + j] in alt[j] for j in range(1, k)):
+                    raw.add((order, i, i + k, ri))
+        if not raw:
+            return []
+        ordered = sorted(raw)  # pattern matches first, then literals, as medspacy concatenates
+        matches = [(ri, s, e) for _, s, e, ri in ordered]
+        return prune_overlapping_matches(matches)
+
+    def modifiers(
+        self, lowers: Sequence[str], sent_starts: Sequence[int]
+    ) -> list[Modifier]:
+        """Matched modifiers with scopes set and limited (steps 1-3)."""
+        n = len(lowers)
+        mods: list[Modifier] = []
+        for ri, start, end in self.match(lowers):
+            rule = self.rules[ri]
+            si = bisect.bisect_right(sent_starts, start) - 1
+            s_start = sent_starts[si] if si >= 0 else 0
+            s_end = sent_starts[si + 1] if si + 1 < len(sent_starts) else n
+            direction = rule.direction.lower()
+            if direction == "forward":
+                sc0, sc1 = end, s_end
+                if rule.max_scope is not None and sc1 - sc0 > rule.max_scope:
+                    sc1 = end + rule.max_scope
+            elif direction == "backward":
+                sc0, sc1 = s_start, start
+                if rule.max_scope is not None and sc1 - sc0 > rule.max_scope:
+                    sc0 = start - rule.max_scope
+            else:
+                sc0, sc1 = s_start, s_end
+                if rule.max_scope is not None and start - sc0 > rule.max_scope:
+                    sc0 = start - rule.max_scope
+                if rule.max_scope is not None and sc1 - end > rule.max_scope:
+                    sc1 = end + rule.max_scope
+            mods.append(Modifier(rule, start, end, sc0, sc1))
+        for i in range(len(mods) - 1):
+            m1 = mods[i]
+            for j in range(i + 1, len(mods)):
+                m2 = mods[j]
+                _limit_scope(m1, m2)
+                _limit_scope(m2, m1)
+        return mods
+
+    def apply(
+        self,
+        lowers: Sequence[str],
+        sent_starts: Sequence[int],
+        targets: Sequence[tuple[int, int]],
+    ) -> list[list[Modifier]]:
+        """The modifiers of each target ``(start, end)`` token span, in modifier order."""
+        mods = self.modifiers(lowers, sent_starts)
+        out: list[list[Modifier]] = [[] for _ in targets]
+        if not mods:
+            return out
+        for ti, (t0, t1) in enumerate(targets):
+            for m in mods:
+                if _overlaps(m.start, m.end, t0, t1):
+                    continue
+                if m.rule.direction in ("TERMINATE", "PSEUDO"):
+                    continue
+                if _overlaps(m.scope_start, m.scope_end, t0, t1):
+                    m.targets.append(ti)
+        # Edges are listed modifier by modifier, as in ConTextGraph.apply_modifiers.
+        for m in mods:
+            for ti in m.targets:
+                out[ti].append(m)
+        return out
+
+    def categories(
+        self,
+        lowers: Sequence[str],
+        sent_starts: Sequence[int],
+        targets: Sequence[tuple[int, int]],
+    ) -> list[set[str]]:
+        """The ConText categories (``NEGATED_EXISTENCE``...) of each target."""
+        return [{m.rule.category for m in ms} for ms in self.apply(lowers, sent_starts, targets)]
+
+
+def _limit_scope(self: Modifier, other: Modifier) -> bool:
+    """``ConTextModifier.limit_scope`` on plain data."""
+    if not _overlaps(self.scope_start, self.scope_end, other.scope_start, other.scope_end):
+        return False
+    if self.rule.direction == "TERMINATE":
+        return False
+    if (
+        other.rule.direction != "TERMINATE"
+        and other.rule.category not in self.rule.terminated_by
+        and other.rule.category != self.rule.category
+    ):
+        return False
+    orig = (self.scope_start, self.scope_end)
+    direction = self.rule.direction.lower()
+    if direction in ("forward", "bidirectional") and other.start > self.start:
+        self.scope_end = min(self.scope_end, other.start)
+    if direction in ("backward", "bidirectional") and other.end < self.end:
+        self.scope_start = max(self.scope_start, other.end)
+    return orig != (self.scope_start, self.scope_end)
+
+
+def prune_overlapping_matches(
+    matches: list[tuple[int, int, int]],
+) -> list[tuple[int, int, int]]:
+    """``medspacy.common.util.prune_overlapping_matches`` (strategy "longest"), verbatim logic."""
+    while True:
+        unpruned = sorted(matches, key=lambda x: (x[1], x[2]))
+        num = len(matches)
+        if num == 0:
+            return matches
+        pruned: list[tuple[int, int, int]] = []
+        curr = unpruned.pop(0)
+        while True:
+            if not unpruned:
+                pruned.append(curr)
+                break
+            nxt = unpruned.pop(0)
+            if _overlaps(curr[1], curr[2], nxt[1], nxt[2]):
+                pruned.append(max(curr, nxt, key=lambda x: x[2] - x[1]))
+                if not unpruned:
+                    break
+                curr = unpruned.pop(0)
+            else:
+                pruned.append(curr)
+                curr = nxt
+        if len(pruned) == num:
+            return pruned
+        matches = pruned

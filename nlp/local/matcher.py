@@ -1,0 +1,165 @@
+"""Dictionary matcher: a word-key trie over the lexicon, leftmost-longest, normalised matching."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from nlp.local.text import STOPWORDS, Normaliser, Words
+
+# Sources whose terms only match when written in capitals in the note (abbreviations).
+CASE_SENSITIVE_SOURCES = frozenset({"abbrev"})
+_PAYLOAD = ""  # trie key holding the payload (no word key is empty)
+
+
+class TermLike(Protocol):
+    """What the matcher needs from a lexicon term (``models.lexicon.Term`` satisfies it)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def code(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One distinct (category, type) reading of a key sequence.
+
+    Attributes:
+        category: Comprehend category.
+        type: Comprehend type.
+        source: Lexicon source of the first term seen with this reading.
+        code: Its code, if any.
+        link: Text the linker should see (the expansion for an abbreviation), or None.
+        upper: True when the note text must be upper case to match (abbreviations).
+    """
+
+    category: str
+    type: str
+    source: str
+    code: str | None
+    link: str | None
+    upper: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A dictionary hit over words ``[first, last]`` with its character span."""
+
+    first: int
+    last: int
+    begin: int
+    end: int
+    entries: tuple[Entry, ...]
+
+
+class TermMatcher:
+    """Compiles terms into a trie of normalised word keys and finds them in notes.
+
+    Args:
+        normaliser: The word normaliser shared with the note scanner.
+    """
+
+    def __init__(self, normaliser: Normaliser) -> None:
+        self.normaliser = normaliser
+        self._root: dict[str, Any] = {}
+        self.size = 0
+
+    def add(
+        self,
+        terms: Iterable[TermLike],
+        *,
+        links: dict[str, str] | None = None,
+    ) -> None:
+        """Add terms; the first reading per (key sequence, category, type) wins.
+
+        Args:
+            terms: Lexicon terms.
+            links: Optional surface text -> link text (abbreviation expansions).
+        """
+        phrase_key = self.normaliser.phrase_key
+        for term in terms:
+            keys = phrase_key(term.text)
+            if not keys or (len(keys) == 1 and (keys[0] in STOPWORDS or len(keys[0]) < 2)):
+                continue
+            if all(k.isdigit() for k in keys):
+                continue
+            upper = term.source in CASE_SENSITIVE_SOURCES
+            link = links.get(term.text) if links else None
+            node = self._root
+            for k in keys:
+                node = node.setdefault(k, {})
+            entries: list[Entry] = node.setdefault(_PAYLOAD, [])
+            if any(e.category == term.category and e.type == term.type for e in entries):
+                continue
+            entries.append(Entry(term.category, term.type, term.source, term.code, link, upper))
+            self.size += 1
+
+    def finalise(self) -> None:
+        """Freeze payload lists into tuples (smaller, hashable)."""
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            for k, v in node.items():
+                if k == _PAYLOAD:
+                    node[k] = tuple(v)
+                else:
+                    stack.append(v)
+
+    def find(self, text: str, words: Words) -> list[Match]:
+        """Leftmost-longest, non-overlapping matches of the lexicon in ``words``.
+
+        Args:
+            text: The note (for the upper-case check of abbreviations).
+            words: ``normaliser.words(text)``.
+
+        Returns:
+            Matches in text order.
+        """
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        root = self._root
+        n = len(keys)
+        out: list[Match] = []
+        i = 0
+        while i < n:
+            node = root.get(keys[i])
+            if node is None:
+                i += 1
+                continue
+            best: tuple[int, tuple[Entry, ...]] | None = None
+            j = i
+            while True:
+                payload = node.get(_PAYLOAD)
+                if payload is not None:
+                    ok = _accept(payload, text, starts[i], ends[j])
+                    if ok:
+                        best = (j, ok)
+                j += 1
+                if j >= n or brk[j]:
+                    break
+                node = node.get(keys[j])
+                if node is None:
+                    break
+            if best is None:
+                i += 1
+                continue
+            last, entries = best
+            out.append(Match(i, last, starts[i], ends[last], entries))
+            i = last + 1
+        return out
+
+
+def _accept(payload: tuple[Entry, ...], text: str, begin: int, end: int) -> tuple[Entry, ...]:
+    """The entries whose case condition holds for ``text[begin:end]``."""
+    if not any(e.upper for e in payload):
+        return payload
+    surface = text[begin:end]
+    is_upper = surface.isupper()
+    return tuple(e for e in payload if not e.upper or is_upper)

@@ -1,0 +1,266 @@
+"""PHI detection: regular expressions and name/location cues from ``rules/phi.json``."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from nlp.local.text import load_rules
+
+# Words that are first names but usually mean something else; they need a relation cue.
+_AMBIGUOUS_FIRST = frozenset(
+    "will may june april august bill grace hope faith joy rich mark art pat sue rose dawn "
+    "iris ivy ruby pearl summer autumn star guy max page chance frank sky lane dale gene "
+    "jack don ray mike norm ted sterling love honey angel major king christian hunter "
+    "cash chase drew grant miles wade lee van son ben".split()
+)
+_NAME_WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]"
+
+
+@dataclass(frozen=True, slots=True)
+class PhiSpan:
+    """One PHI hit: character span and Comprehend type (NAME, DATE, ADDRESS...)."""
+
+    begin: int
+    end: int
+    type: str
+    score: float
+
+
+@cache
+def _census_names() -> tuple[frozenset[str], frozenset[str]]:
+    """First and last names of the US census lists shipped by the ``names`` package."""
+    spec = importlib.util.find_spec("names")
+    if spec is None or spec.origin is None:
+        return frozenset(), frozenset()
+    base = Path(spec.origin).parent
+
+    def read(name: str, limit: int) -> frozenset[str]:
+        path = base / name
+        if not path.exists():
+            return frozenset()
+        out = []
+        with path.open(encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if i >= limit:
+                    break
+                out.append(line.split(" ", 1)[0].lower())
+        return frozenset(out)
+
+    first = read("dist.male.first", 1300) | read("dist.female.first", 5000)
+    last = read("dist.all.last", 30000)
+    return first, last
+
+
+class PhiDetector:
+    """Finds PROTECTED_HEALTH_INFORMATION spans.
+
+    Config (``rules/phi.json``): ``patterns`` (type, regex, optional ``case``),
+    ``name_titles``, ``relation_cues``, ``name_suffixes``, ``location_heads``,
+    ``location_cues``, ``not_names``, ``professions``. Census name lists come from the
+    ``names`` package when installed.
+
+    Args:
+        medical_words: Lower-case words known as medical vocabulary (never names).
+    """
+
+    def __init__(self, medical_words: frozenset[str] = frozenset()) -> None:
+        data = load_rules("phi.json")
+        self._patterns: list[tuple[str, re.Pattern[str]]] = []
+        for p in data["patterns"]:
+            flags = 0 if p.get("case") else re.IGNORECASE
+            self._patterns.append((str(p["type"]), re.compile(p["regex"], flags)))
+        self.first, self.last = _census_names()
+        self.not_names = frozenset(data["not_names"]) | medical_words
+        titles = "|".join(re.escape(t.rstrip(".")) for t in data["name_titles"])
+        self._title_re = re.compile(
+            rf"\b(?:{titles})\b\.?[ \t]*(?P<v>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)", re.I
+        )
+        rel = "|".join(re.escape(t) for t in sorted(data["relation_cues"], key=len, reverse=True))
+        self._rel_re = re.compile(
+            rf"\b(?P<cue>{rel})\b[ \t]*,?[ \t]*\(?(?P<v>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)", re.I
+        )
+        self._strong_cues = frozenset(
+            c for c in data["relation_cues"]
+            if c not in {"with", "and", "by", "to", "per", "pt", "patient", "called", "name"}
+        )
+        self._pair_re = re.compile(rf"\b(?P<v>[A-Z][a-z'’-]+[ \t]+[A-Z][A-Za-z'’-]+)\b")
+        heads = "|".join(
+            re.escape(h) for h in sorted(data["location_heads"], key=len, reverse=True)
+        )
+        self._loc_head_re = re.compile(
+            rf"\b(?P<v>(?:{_NAME_WORD}[ \t]+){{0,2}}{_NAME_WORD})[ \t]+(?:{heads})\b", re.I
+        )
+        cues = "|".join(
+            re.escape(c)
+            for c in sorted(data["location_cues"], key=len, reverse=True)
+            if " " in c
+        )
+        self._loc_cue_re = re.compile(rf"\b(?:{cues})[ \t]+(?:the[ \t]+)?(?P<v>{_NAME_WORD})", re.I)
+        prof = "|".join(re.escape(p) for p in sorted(data["professions"], key=len, reverse=True))
+        self._prof_re = re.compile(
+            rf"\b(?:works?|worked|working|employed|retired|occupation|job|profession|is an?|was an?)"
+            rf"\b[: \t]+(?:as[ \t]+)?(?:an?[ \t]+)?(?P<v>(?:{prof}))\b",
+            re.I,
+        )
+        self._loc_heads = frozenset(h.lower() for h in data["location_heads"])
+
+    def _is_name_word(self, w: str) -> bool:
+        lw = w.lower()
+        return len(lw) >= 2 and lw not in self.not_names and not lw.isdigit()
+
+    def find(self, text: str) -> list[PhiSpan]:
+        """All PHI spans of ``text``, non-overlapping, in order."""
+        hits: list[PhiSpan] = []
+        for typ, rx in self._patterns:
+            for m in rx.finditer(text):
+                g = "v" if "v" in rx.groupindex and m.group("v") is not None else 0
+                b, e = m.start(g), m.end(g)
+                if typ == "DATE" and _not_a_date(text, b, e):
+                    continue
+                if typ == "NAME" and not any(
+                    self._is_name_word(w) for w in re.findall(_NAME_WORD, text[b:e])
+                ):
+                    continue
+                hits.append(PhiSpan(b, e, typ, 0.9))
+        names = self._names(text)
+        hits.extend(names)
+        hits.extend(self._locations(text))
+        for m in self._prof_re.finditer(text):
+            hits.append(PhiSpan(m.start("v"), m.end("v"), "PROFESSION", 0.8))
+        hits.extend(self._propagate(text, hits))
+        return _resolve(hits)
+
+    def _names(self, text: str) -> list[PhiSpan]:
+        out: list[PhiSpan] = []
+        for m in self._title_re.finditer(text):
+            words = list(re.finditer(r"\S+", m.group("v")))
+            first = words[0].group()
+            if not self._is_name_word(first):
+                continue
+            end = m.start("v") + words[0].end()
+            if len(words) > 1:
+                second = words[1].group()
+                if (second[0].isupper() and not second.isupper() and self._is_name_word(second)):
+                    end = m.start("v") + words[1].end()
+            out.append(PhiSpan(m.start("v"), end, "NAME", 0.9))
+        for m in self._rel_re.finditer(text):
+            cue = m.group("cue").lower()
+            words = list(re.finditer(r"\S+", m.group("v")))
+            first = words[0].group()
+            lf = first.lower()
+            strong = cue in self._strong_cues
+            if lf not in self.first or not self._is_name_word(first):
+                continue
+            if not strong and (not first[0].isupper() or first.isupper() or lf in _AMBIGUOUS_FIRST):
+                continue
+            if strong and lf in _AMBIGUOUS_FIRST and not first[0].isupper() and cue not in (
+                "wife", "husband", "son", "daughter", "dtr", "sister", "brother", "friend"
+            ):
+                continue
+            end = m.start("v") + words[0].end()
+            if len(words) > 1:
+                second = words[1].group()
+                if second.lower() in self.last and self._is_name_word(second):
+                    end = m.start("v") + words[1].end()
+            out.append(PhiSpan(m.start("v"), end, "NAME", 0.85))
+        for m in self._pair_re.finditer(text):
+            a, b = m.group("v").split(None, 1)
+            la, lb = a.lower(), b.lower()
+            if (
+                la in self.first
+                and la not in _AMBIGUOUS_FIRST
+                and lb in self.last
+                and self._is_name_word(a)
+                and self._is_name_word(b)
+            ):
+                out.append(PhiSpan(m.start("v"), m.end("v"), "NAME", 0.8))
+        return out
+
+    def _locations(self, text: str) -> list[PhiSpan]:
+        out: list[PhiSpan] = []
+        for m in self._loc_head_re.finditer(text):
+            words = list(re.finditer(r"\S+", m.group("v")))
+            # keep the trailing run of name-like words ("to Calvert" -> "Calvert")
+            keep = []
+            for w in reversed(words):
+                lw = w.group().lower()
+                if lw in self.not_names or lw in self._loc_heads or lw in _LOC_STOP:
+                    break
+                keep.append(w)
+            if not keep:
+                continue
+            keep.reverse()
+            b = m.start("v") + keep[0].start()
+            e = m.start("v") + keep[-1].end()
+            out.append(PhiSpan(b, e, "ADDRESS", 0.8))
+        for m in self._loc_cue_re.finditer(text):
+            w = m.group("v")
+            lw = w.lower()
+            if lw in self.not_names or lw in _LOC_STOP or lw in self._loc_heads:
+                continue
+            if not w[0].isupper():
+                continue
+            out.append(PhiSpan(m.start("v"), m.end("v"), "ADDRESS", 0.7))
+        return out
+
+    def _propagate(self, text: str, hits: list[PhiSpan]) -> list[PhiSpan]:
+        """Other occurrences of a detected name or location word get the same type."""
+        seen: dict[str, str] = {}
+        for h in hits:
+            if h.type not in ("NAME", "ADDRESS"):
+                continue
+            for w in re.findall(_NAME_WORD, text[h.begin : h.end]):
+                lw = w.lower()
+                if len(lw) >= 3 and lw not in self.not_names and lw not in _LOC_STOP:
+                    seen.setdefault(lw, h.type)
+        if not seen:
+            return []
+        rx = re.compile(
+            r"\b(" + "|".join(re.escape(w) for w in sorted(seen, key=len, reverse=True)) + r")\b",
+            re.I,
+        )
+        return [
+            PhiSpan(m.start(), m.end(), seen[m.group().lower()], 0.7) for m in rx.finditer(text)
+        ]
+
+
+_LOC_STOP = frozenset(
+    "the a an this that his her their our my your same other outside local our another "
+    "to from in at of and or was is were be transferred transfer admitted sent discharged "
+    "returned taken trans seen".split()
+)
+
+
+_NOT_DATE_BEFORE = re.compile(
+    r"(?:peep|ps|cpap|bipap|vent|strength|motor|grips?|power|x|of|ratio)\s*[:=]?\s*$", re.I
+)
+
+
+def _not_a_date(text: str, begin: int, end: int) -> bool:
+    """Fractions (1/2, 3/4), muscle strength (5/5) and ventilator settings look like m/d."""
+    value = text[begin:end]
+    if value.count("/") == 1:
+        m, d = value.split("/")
+        if m.isdigit() and d.isdigit():
+            mi, di = int(m), int(d)
+            if (di <= 4 and mi < di) or (mi == di == 5):
+                return True
+            if _NOT_DATE_BEFORE.search(text, max(0, begin - 12), begin):
+                return True
+    return False
+
+
+def _resolve(hits: list[PhiSpan]) -> list[PhiSpan]:
+    """Non-overlapping spans: earliest start, then longest, then highest score."""
+    hits.sort(key=lambda h: (h.begin, -(h.end - h.begin), -h.score))
+    out: list[PhiSpan] = []
+    last_end = -1
+    for h in hits:
+        if h.begin >= last_end and h.end > h.begin:
+            out.append(h)
+            last_end = h.end
+    return out

@@ -1,0 +1,86 @@
+"""The spaCy pipeline: blank English + clinical sentence splitter + the annotator component."""
+
+
+from collections.abc import Iterable
+
+import numpy
+import spacy
+from spacy.attrs import SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from nlp.local.annotate import Annotator, Mention
+from nlp.local.matcher import TermLike
+from nlp.local.sentences import sentence_starts, token_sentence_starts
+
+SENTENCES = "docref_sentences"
+ANNOTATOR = "docref_annotator"
+
+if not Doc.has_extension("docref_mentions"):
+    Doc.set_extension("docref_mentions", default=None)
+
+
+class ClinicalSentencizer:
+    """Sets sentence starts from ``sentences.sentence_starts`` in one array write."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc) == 0:
+            return doc
+        idx = [t.idx for t in doc]
+        starts = token_sentence_starts(sentence_starts(doc.text), idx)
+        arr = numpy.full((len(doc), 1), -1, dtype="int32")
+        arr[starts, 0] = 1
+        doc.from_array([SENT_START], arr)
+        return doc
+
+
+class AnnotatorComponent:
+    """Runs the :class:`Annotator` and stores mentions on ``doc._.docref_mentions``."""
+
+    def __init__(self, annotator: Annotator) -> None:
+        self.annotator = annotator
+
+    def __call__(self, doc: Doc) -> Doc:
+        idx = [t.idx for t in doc]
+        lowers = [t.lower_ for t in doc]
+        sent_tokens = [s.start for s in doc.sents] if len(doc) else []
+        doc._.docref_mentions = self.annotator.annotate(doc.text, lowers, idx, sent_tokens)
+        return doc
+
+
+def build_pipeline(terms: Iterable[TermLike]) -> Language:
+    """Blank English tokenizer, clinical sentence splitter and the annotator, in that order."""
+    nlp = spacy.blank("en")
+    tokenizer = nlp.tokenizer
+    annotator = Annotator(terms, lambda s: [t.text for t in tokenizer(s)])
+    nlp.add_pipe(SENTENCES)
+    nlp.add_pipe(ANNOTATOR, config={}, last=True)
+    nlp.get_pipe(ANNOTATOR).annotator = annotator  # type: ignore[attr-defined]
+    return nlp
+
+
+def mentions_of(doc: Doc) -> list[Mention]:
+    """The mentions the annotator stored on ``doc``."""
+    got: list[Mention] | None = doc._.docref_mentions
+    return got or []
+
+
+@Language.factory(SENTENCES)
+def _make_sentencizer(nlp: Language, name: str) -> ClinicalSentencizer:
+    return ClinicalSentencizer()
+
+
+class _Pending:
+    """Placeholder until ``build_pipeline`` sets the annotator (factories take JSON config)."""
+
+    annotator: Annotator | None = None
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.annotator is None:
+            raise RuntimeError("[NLP310] annotator not configured: use build_pipeline()")
+        return AnnotatorComponent(self.annotator)(doc)
+
+
+@Language.factory(ANNOTATOR)
+def _make_annotator(nlp: Language, name: str) -> _Pending:
+    return _Pending()

@@ -1,0 +1,85 @@
+"""Fast clinical sentence splitter: regular expressions over the text, no per-token Python."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+
+# Words after which a period does not end a sentence.
+ABBREVIATIONS = frozenset(
+    "dr mr mrs ms mx prof st sr jr vs etc eg ie e.g i.e approx appt apt no nos fig pt pts "
+    "p.o po b.i.d t.i.d q.i.d q.d q.h.s q.o.d p.r.n a.m p.m h.s a.c p.c inc co corp dept "
+    "univ jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun "
+    "hx dx rx tx sx fx yo y.o approx. min max mg mcg ml cc".split()
+)
+
+_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-])")
+_LINE_RE = re.compile(r"\n[ \t\r]*")
+_BULLET_RE = re.compile(r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Z][A-Za-z /&]{0,40}:)")
+_WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Character offsets where sentences start (always includes the first non-space char).
+
+    Rules: terminal punctuation followed by a capital, digit or bullet (not after a known
+    abbreviation or a single initial); a blank line; a line break followed by a bullet, a
+    numbered item, a header ``Word:`` or a capital letter; a line break after a line ending in
+    ``.:;!?``.
+
+    Args:
+        text: The note.
+
+    Returns:
+        Sorted, unique start offsets.
+    """
+    starts: set[int] = set()
+    first = len(text) - len(text.lstrip())
+    if first < len(text):
+        starts.add(first)
+    for m in _END_RE.finditer(text):
+        before = _WORD_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
+        if before is not None:
+            word = before.group(1).lower().rstrip(".")
+            if word in ABBREVIATIONS or (len(word) == 1 and text[m.start() - 1].isupper()):
+                continue
+        nxt = m.end()
+        while nxt < len(text) and text[nxt].isspace():
+            nxt += 1
+        starts.add(nxt)
+    for m in _LINE_RE.finditer(text):
+        nxt = m.end()
+        if nxt >= len(text) or text[nxt] == "\n":
+            continue
+        line_end = m.start()
+        prev = text[line_end - 1] if line_end > 0 else "\n"
+        blank = "\n" in text[m.start() + 1 : nxt] or prev == "\n"
+        ch = text[nxt]
+        if (
+            blank
+            or prev in ".:;!?"
+            or ch.isupper()
+            or ch.isdigit()
+            or _BULLET_RE.match(text, nxt) is not None
+        ):
+            starts.add(nxt)
+    return sorted(s for s in starts if s < len(text))
+
+
+def token_sentence_starts(starts: Sequence[int], token_idx: Sequence[int]) -> list[int]:
+    """Token indices that begin a sentence, given char starts and each token's char offset.
+
+    A sentence start falling inside a token snaps to the next token.
+    """
+    out: list[int] = []
+    last = -1
+    n = len(token_idx)
+    for s in starts:
+        i = bisect.bisect_left(token_idx, s)
+        if i < n and i != last:
+            out.append(i)
+            last = i
+    if n and (not out or out[0] != 0):
+        out.insert(0, 0)
+    return out
