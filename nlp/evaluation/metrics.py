@@ -25,6 +25,7 @@ Level = Literal["category", "type"]
 MODES: tuple[Mode, ...] = ("strict", "overlap")
 LEVELS: tuple[Level, ...] = ("category", "type")
 ALL = "ALL"
+RXNORM_IN_VOCAB = "rxnorm in-vocabulary"
 
 
 @dataclass
@@ -173,7 +174,8 @@ class CodeJudge:
     Attributes:
         valuesets: eCQM value-set index (SNOMED gold credited by ICD-10-CM co-membership);
             without it SNOMED gold is not evaluable.
-        rxnorm_vocab: RxCUIs the engine can know (``None`` = every gold RxCUI is evaluable).
+        rxnorm_vocab: RxCUIs the engine can know; when given, a second tally
+            (``rxnorm in-vocabulary``) only counts gold RxCUIs in it.
         narrow_max_icd: the ``snomed->icd10cm narrow`` tally only uses value sets with at most this
             many ICD-10-CM codes (broad groupings such as "Cancer" credit loosely).
     """
@@ -186,14 +188,16 @@ class CodeJudge:
         """The tallies a gold code feeds."""
         if gold.system == SNOMED:
             return ["snomed->icd10cm", "snomed->icd10cm narrow"]
+        if gold.system == RXNORM and self.rxnorm_vocab is not None:
+            return [RXNORM, RXNORM_IN_VOCAB]
         if gold.system in (RXNORM, ICD10CM):
             return [gold.system]
         return []
 
     def evaluable(self, key: str, gold: Code) -> bool:
-        if key == RXNORM:
-            return self.rxnorm_vocab is None or gold.code in self.rxnorm_vocab
-        if key == ICD10CM:
+        if key == RXNORM_IN_VOCAB:
+            return self.rxnorm_vocab is not None and gold.code in self.rxnorm_vocab
+        if key in (RXNORM, ICD10CM):
             return True
         if self.valuesets is None:
             return False
@@ -202,7 +206,7 @@ class CodeJudge:
 
     def rank(self, key: str, gold: Code, pred: PredMention) -> int | None:
         """0-based rank of the first crediting predicted code, or None."""
-        if key == RXNORM:
+        if key in (RXNORM, RXNORM_IN_VOCAB):
             ranked = list(pred.rxnorm)
             return ranked.index(gold.code) if gold.code in ranked else None
         icd = [normalize_icd(c) for c in pred.icd10cm]

@@ -230,11 +230,23 @@ def load_corpus(
     return LoadedCorpus(name, docs, scope, notes)
 
 
+def assets_rxnorm_vocabulary() -> frozenset[str] | None:
+    """RxCUIs of the built local assets (``models.linker``), or None when not loadable."""
+    try:
+        from models.linker import RxNormLinker
+
+        concepts = RxNormLinker.from_assets().assets.concepts
+    except Exception as exc:  # optional: any failure means "vocabulary unknown"
+        log.info("no RxNorm asset vocabulary (%s)", type(exc).__name__)
+        return None
+    return frozenset(str(c) for c in concepts)
+
+
 def default_judge(data_dir: Path, engine: NlpEngine | None = None) -> CodeJudge:
     """A CodeJudge with the eCQM value sets (when present) and the engine's RxNorm vocabulary.
 
     The vocabulary comes from an optional ``known_codes(system) -> Collection[str] | None`` method
-    of the engine; without it every gold RxCUI is evaluable.
+    of the engine, else from the built local assets; it feeds the ``rxnorm in-vocabulary`` tally.
     """
     from nlp.evaluation.valuesets import ValueSetIndex
 
@@ -245,4 +257,6 @@ def default_judge(data_dir: Path, engine: NlpEngine | None = None) -> CodeJudge:
     if callable(known):
         codes = known("rxnorm")
         vocab = frozenset(str(c) for c in codes) if codes is not None else None
+    elif engine is not None:
+        vocab = assets_rxnorm_vocabulary()
     return CodeJudge(valuesets=index, rxnorm_vocab=vocab)

@@ -25,7 +25,7 @@ needs_synthea = pytest.mark.skipif(
 @needs_data
 @pytest.mark.parametrize(
     ("corpus", "split", "n_docs"),
-    [("bc5cdr", "dev", 500), ("bc5cdr", "train", 500), ("ncbi", "dev", 100), ("deid", "dev", 1626)],
+    [("bc5cdr", "dev", 500), ("ncbi", "dev", 100), ("ncbi", "train", 593), ("deid", "dev", 1626)],
 )
 def test_real_corpus_reads_and_gold_engine_is_perfect(corpus: str, split: str, n_docs: int) -> None:
     loaded = load_corpus(corpus, split, SHARED_DATA)
@@ -54,6 +54,7 @@ def test_comprehend_reference_pages_give_documents() -> None:
     assert {"abdominal pain", "warfarin", "John Smith"} <= texts
 
 
+@pytest.mark.slow
 @needs_data
 @needs_synthea
 def test_synthea_generation_gives_coded_gold() -> None:

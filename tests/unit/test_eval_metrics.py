@@ -6,6 +6,7 @@ import pytest
 
 from nlp.evaluation.metrics import (
     ALL,
+    RXNORM_IN_VOCAB,
     CodeJudge,
     CorpusScore,
     Counts,
@@ -102,7 +103,11 @@ def test_code_judge_rxnorm_icd_and_snomed() -> None:
     judge = CodeJudge(valuesets=_valuesets(), rxnorm_vocab=frozenset({"1", "2"}), narrow_max_icd=10)
     pred = p(0, 1, rxnorm=("9", "1"), icd10cm=("Z005", "E11.9"))
     assert judge.rank(RXNORM, Code(RXNORM, "1"), pred) == 1
-    assert judge.evaluable(RXNORM, Code(RXNORM, "3")) is False
+    assert judge.keys_for(Code(RXNORM, "3")) == [RXNORM, RXNORM_IN_VOCAB]
+    assert judge.evaluable(RXNORM, Code(RXNORM, "3")) is True
+    assert judge.evaluable(RXNORM_IN_VOCAB, Code(RXNORM, "3")) is False
+    assert judge.evaluable(RXNORM_IN_VOCAB, Code(RXNORM, "2")) is True
+    assert CodeJudge().keys_for(Code(RXNORM, "3")) == [RXNORM]
     assert judge.rank(ICD10CM, Code(ICD10CM, "e11.9"), pred) == 1
     # the broad value set credits Z005 at rank 0; the narrow one only E11.9 at rank 1
     assert judge.rank("snomed->icd10cm", Code(SNOMED, "111"), pred) == 0
