@@ -3,3 +3,4 @@ from cli import eval_cmd  # noqa: F401
 from cli import reprocess_cmd  # noqa: F401
 from cli import models_cmd  # noqa: F401
 from cli import serve_cmd  # noqa: F401
+from cli import enrich_cmd  # noqa: F401
