@@ -299,8 +299,8 @@ class ComprehendMedicalEngine:
             raise EngineConfigError(f"max_attempts must be >= 1, got {max_attempts}", code="NLP132")
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.max_attempts = max_attempts
-        self._client = client
-        self._limiter = rate_limiter
+        self.client = client
+        self.rate_limiter = rate_limiter
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._sleep = sleep
@@ -399,7 +399,7 @@ class ComprehendMedicalEngine:
         attempt = 0
         while True:
             attempt += 1
-            self._limiter.acquire(len(text))
+            self.rate_limiter.acquire(len(text))
             try:
                 response = method(Text=text)
             except (BotoCoreError, ClientError) as exc:

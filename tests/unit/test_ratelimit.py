@@ -11,10 +11,10 @@ from nlp.ratelimit import RateConfig, RateLimiter, shared_rate_limiter
 
 
 class FakeClock:
-    """A clock that only moves when someone sleeps (or ``advance`` is called)."""
+    """A clock that only moves when someone sleeps on it (or a test sets ``now``)."""
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
         self.slept: list[float] = []
 
     def __call__(self) -> float:
