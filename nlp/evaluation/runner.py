@@ -230,33 +230,32 @@ def load_corpus(
     return LoadedCorpus(name, docs, scope, notes)
 
 
-def assets_rxnorm_vocabulary() -> frozenset[str] | None:
-    """RxCUIs of the built local assets (``models.linker``), or None when not loadable."""
-    try:
-        from models.linker import RxNormLinker
+def engine_rxnorm_vocabulary(engine: object) -> frozenset[str] | None:
+    """RxCUIs an engine can answer, or None when it does not say.
 
-        concepts = RxNormLinker.from_assets().assets.concepts
-    except Exception as exc:  # optional: any failure means "vocabulary unknown"
-        log.info("no RxNorm asset vocabulary (%s)", type(exc).__name__)
-        return None
-    return frozenset(str(c) for c in concepts)
+    Asks an optional ``known_codes("rxnorm")`` method first, else reads the concepts of a local
+    engine's RxNorm linker (``engine.linking.rxnorm.assets.concepts``).
+    """
+    known = getattr(engine, "known_codes", None)
+    if callable(known):
+        codes = known("rxnorm")
+        return frozenset(str(c) for c in codes) if codes is not None else None
+    linker = getattr(getattr(engine, "linking", None), "rxnorm", None)
+    concepts = getattr(getattr(linker, "assets", None), "concepts", None)
+    if isinstance(concepts, dict):
+        return frozenset(str(c) for c in concepts)
+    return None
 
 
 def default_judge(data_dir: Path, engine: NlpEngine | None = None) -> CodeJudge:
     """A CodeJudge with the eCQM value sets (when present) and the engine's RxNorm vocabulary.
 
-    The vocabulary comes from an optional ``known_codes(system) -> Collection[str] | None`` method
-    of the engine, else from the built local assets; it feeds the ``rxnorm in-vocabulary`` tally.
+    The vocabulary (see :func:`engine_rxnorm_vocabulary`) feeds the ``rxnorm in-vocabulary``
+    tally: top-1 exact where the gold code exists in the engine's assets.
     """
     from nlp.evaluation.valuesets import ValueSetIndex
 
     path = data_dir / "ecqm-valuesets" / "valuesets.jsonl"
     index = ValueSetIndex.from_jsonl(path) if path.is_file() else None
-    vocab: frozenset[str] | None = None
-    known = getattr(engine, "known_codes", None)
-    if callable(known):
-        codes = known("rxnorm")
-        vocab = frozenset(str(c) for c in codes) if codes is not None else None
-    elif engine is not None:
-        vocab = assets_rxnorm_vocabulary()
+    vocab = engine_rxnorm_vocabulary(engine) if engine is not None else None
     return CodeJudge(valuesets=index, rxnorm_vocab=vocab)

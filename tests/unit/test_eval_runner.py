@@ -240,3 +240,17 @@ def test_cli_eval_fails_when_no_corpus_is_available(
     )
     assert result.exit_code == 1
     assert "skipped bc5cdr" in result.output
+
+
+def test_rxnorm_vocabulary_from_engine_or_its_linker() -> None:
+    from nlp.evaluation.runner import engine_rxnorm_vocabulary
+
+    class Known(KeywordEngine):
+        def known_codes(self, system: str) -> list[str] | None:
+            return ["1", "2"] if system == "rxnorm" else None
+
+    linker = types.SimpleNamespace(assets=types.SimpleNamespace(concepts={"7": ("x", "IN")}))
+    local_like = types.SimpleNamespace(linking=types.SimpleNamespace(rxnorm=linker))
+    assert engine_rxnorm_vocabulary(Known(WORDS)) == frozenset({"1", "2"})
+    assert engine_rxnorm_vocabulary(local_like) == frozenset({"7"})
+    assert engine_rxnorm_vocabulary(KeywordEngine(WORDS)) is None
