@@ -209,6 +209,10 @@ async def webhook(request: Request) -> JSONResponse:
     SQLite commit) runs in the threadpool.
     """
     settings = request.app.state.settings
+    if not settings.webhook_secret and not settings.is_loopback:
+        # D15: beyond loopback the webhook only works with a shared secret (defence in depth:
+        # Settings.check_exposure already refuses to start so).
+        return outcome(403, "NLP605", "webhook disabled: set DOCREF_NLP_WEBHOOK_SECRET", "security")
     if not secret_ok(request, settings.webhook_secret):
         return outcome(401, "NLP604", "webhook shared secret missing or wrong", "login")
     body_bytes = await raw_body(request)  # 413 beyond MAX_BODY_BYTES

@@ -218,11 +218,17 @@ def test_shared_secret_is_required_when_configured(tmp_path: Path) -> None:
     )
 
 
-def test_exposed_binding_without_secret_is_refused() -> None:
+def test_exposed_binding_without_secret_is_refused(tmp_path: Path) -> None:
     from api.settings import SettingsError
 
     with pytest.raises(SettingsError, match="WEBHOOK_SECRET"):
         Settings(host="0.0.0.0", api_tokens=["t"]).check_exposure()
+    # and should it run anyway, the webhook refuses to work without a secret
+    client, queue = make_client(tmp_path, host="0.0.0.0", api_tokens=["t"])
+    r = client.post("/webhook", json=document())
+    assert r.status_code == 403
+    assert "[NLP605]" in r.json()["issue"][0]["diagnostics"]
+    assert list(queue.rows()) == []
 
 
 def test_status_reports_queue_figures(tmp_path: Path) -> None:
