@@ -30,6 +30,9 @@ _BREAKS = (
 )
 
 
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))  # UTF-8 bytes that never start a character
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """A piece of the document: ``text == document[start:start + len(text)]``."""
@@ -55,7 +58,7 @@ def _window_end(text: str, pos: int, max_chars: int, max_bytes: int) -> int:
     if len(data) <= max_bytes:
         return end
     # Code points wholly inside the first max_bytes bytes: one per lead byte at 1..max_bytes.
-    fitting = sum(1 for byte in data[1 : max_bytes + 1] if byte & 0xC0 != 0x80)
+    fitting = len(data[1 : max_bytes + 1].translate(None, _CONTINUATION_BYTES))
     if not fitting:
         raise ValueError(f"[NLP151] the character at {pos} is longer than {max_bytes} bytes")
     return pos + fitting
@@ -68,9 +71,8 @@ def _best_cut(text: str, pos: int, end: int) -> int:
     for lowest in (len(window) // 2, 0):
         for pattern in _BREAKS:
             cut = 0
-            for match in pattern.finditer(window):
-                if match.end() > lowest:
-                    cut = match.end()
+            for match in pattern.finditer(window, lowest):  # matches are never empty
+                cut = match.end()
             if cut:
                 return pos + cut
     return end

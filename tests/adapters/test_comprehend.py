@@ -356,3 +356,11 @@ def test_client_has_botocore_retries_switched_off(stubbed: StubbedClient) -> Non
     engine = _engine(stubbed)
     assert engine.name == "comprehend-medical"
     assert engine.version == "comprehend-medical/2018-10-30"
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import nlp.comprehend
+
+    assert doctest.testmod(nlp.comprehend).failed == 0
