@@ -111,6 +111,18 @@ def needs_processing(
     )
 
 
+def generated_by(doc: Json) -> list[str]:
+    """``Type/id`` of everything the last run generated from ``doc`` (D6: delete with it).
+
+    The Linkage and nlp-entity references of system-generated-resources, plus our Provenance.
+    """
+    refs = ext.read_generated_refs(doc)
+    info = ext.read_project_info(doc)
+    if info is not None and info.provenance and info.provenance not in refs:
+        refs.append(info.provenance)
+    return refs
+
+
 def _first_encounter(doc: Json) -> Json | None:
     context = doc.get("context")
     if isinstance(context, dict):
@@ -233,10 +245,7 @@ def enrich_document(
 
     document = copy.deepcopy(doc)
     instant = fhir_instant(now)
-    previous = ext.read_generated_refs(doc)
-    previous_info = ext.read_project_info(doc)
-    if previous_info is not None and previous_info.provenance:
-        previous.append(previous_info.provenance)
+    previous = generated_by(doc)
 
     extracted = extract_text(doc)
     if text is None and extracted is not None:

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from enrich import EnrichError, EnrichmentPolicy, enrich_document, needs_processing, urls
+from enrich import (
+    EnrichError,
+    EnrichmentPolicy,
+    enrich_document,
+    generated_by,
+    needs_processing,
+    urls,
+)
 from enrich.core import fhir_instant
 from enrich.extensions import find_extension, read_status
 from enrich.text import content_hash, extract_text
@@ -211,3 +218,11 @@ def test_fhir_instant_converts_to_utc() -> None:
     assert (
         fhir_instant(datetime(2024, 1, 1, 2, 0, 0, 5000, tzinfo=tz)) == "2024-01-01T00:00:00.005Z"
     )
+
+
+def test_generated_by_lists_everything_to_delete_with_the_document() -> None:
+    out = enrich_sample("example2-advil", "clinical")
+    assert sorted(generated_by(out.document)) == sorted(
+        f"{r['resourceType']}/{r['id']}" for r in out.generated
+    )
+    assert generated_by(load_sample("example2-advil")) == []

@@ -39,13 +39,25 @@ def _medplum(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return report
 
 
-def test_all_samples_and_profiles_pass_medplum() -> None:
+INVALID = {"resourceType": "MedicationStatement", "status": "unknown", "bogus": 1}
+
+
+@pytest.fixture(scope="module")
+def checked() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One Node run (loading the definitions takes seconds): a known-bad resource, then bundles."""
     bundles = [
         enrich_sample(name, profile).transaction_bundle()
         for name in sample_names()
         for profile in PROFILES
     ]
-    report = _medplum(bundles)
+    return bundles, _medplum([INVALID, *bundles])
+
+
+def test_all_samples_and_profiles_pass_medplum(
+    checked: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    bundles, report = checked
+    report = report[1:]
     # Each bundle, then each of its entry resources.
     expected = sum(1 + sum(1 for e in b["entry"] if "resource" in e) for b in bundles)
     assert len(report) == expected
@@ -58,9 +70,12 @@ def test_all_samples_and_profiles_pass_medplum() -> None:
     assert problems == []
 
 
-def test_medplum_validator_reports_errors() -> None:
+def test_medplum_validator_reports_errors(
+    checked: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
     """The harness can fail: a MedicationStatement without subject and medication is rejected."""
-    report = _medplum([{"resourceType": "MedicationStatement", "status": "unknown", "bogus": 1}])
-    expressions = {e for issue in report[0]["issues"] for e in issue["expression"]}
+    first = checked[1][0]
+    assert first["resourceType"] == "MedicationStatement"
+    expressions = {e for issue in first["issues"] for e in issue["expression"]}
     assert "MedicationStatement.subject" in expressions
     assert "MedicationStatement.bogus" in expressions
