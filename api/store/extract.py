@@ -108,6 +108,9 @@ def extract(resource: dict[str, Any]) -> SearchValues:
     )
     for tag in walk(resource, "meta.tag"):
         tokens.extend(("_tag", s, c) for s, c in _tokens(tag))
+        if isinstance(tag, dict) and tag.get("code") and tag.get("display"):
+            # HealthLake's tag is display-only: ``_tag=SYSTEM_GENERATED`` works on both profiles
+            tokens.append(("_tag", "", str(tag["display"])))
     for param in params:
         if param.computed:
             continue
