@@ -73,6 +73,7 @@ def serve_command(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry query strings
     typer.echo(
         f"docref-nlp: http://{settings.host}:{settings.port}/ "
         f"(engine {settings.engine}, profile {settings.profile}, db {settings.db_path})",
