@@ -56,7 +56,7 @@ def hl_decimal(x: float) -> float:
     >>> hl_decimal(0.9815993905067444)
     0.9815994
     """
-    return float(Decimal(java_float(x)))
+    return float(java_float(x))
 
 
 def count_nested(value: object) -> int:
@@ -65,11 +65,17 @@ def count_nested(value: object) -> int:
     >>> count_nested({"a": [{"b": 1}, {"c": []}]})
     5
     """
-    if isinstance(value, dict):
-        return 1 + sum(count_nested(v) for v in value.values())
-    if isinstance(value, list):
-        return 1 + sum(count_nested(v) for v in value)
-    return 0
+    count = 0
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += 1
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            count += 1
+            stack.extend(v for v in item if isinstance(v, dict | list))
+    return count
 
 
 # --- builders -------------------------------------------------------------------------------
@@ -362,17 +368,18 @@ def _entity_rows(op: Operation, index: int, el: Json) -> list[IndexRow]:
                 if last.endswith(suffix):
                     fields[name] = convert(value)
                     break
-    base = IndexRow(operation=op, entity_index=index, traits=traits, **fields)
     if not concepts:
-        return [base]
+        return [IndexRow(operation=op, entity_index=index, traits=traits, **fields)]
     return [
-        base.model_copy(
-            update={
-                "concept_index": i,
-                "concept_code": code,
-                "concept_description": desc,
-                "concept_score": score,
-            }
+        IndexRow(
+            operation=op,
+            entity_index=index,
+            traits=traits,
+            concept_index=i,
+            concept_code=code,
+            concept_description=desc,
+            concept_score=score,
+            **fields,
         )
         for i, (code, desc, score) in enumerate(concepts)
     ]

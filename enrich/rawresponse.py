@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import struct
 from decimal import Decimal
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -45,12 +46,22 @@ def java_float(x: float) -> str:
         return "Infinity" if v > 0 else "-Infinity"
     if v == 0.0:
         return "-0.0" if math.copysign(1.0, v) < 0 else "0.0"
-    p = 1
+    return _java_finite(v)
+
+
+@lru_cache(maxsize=65536)
+def _java_finite(v: float) -> str:
+    # Fewest significant digits that round-trip to the same float32 (9 always do); the
+    # property is monotonic in the digit count, so binary search.
+    lo, hi = 1, 9
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if f32(float(f"{v:.{mid}g}")) == v:
+            hi = mid
+        else:
+            lo = mid + 1
+    p = lo
     s = f"{v:.{p}g}"
-    for p in range(1, 10):
-        s = f"{v:.{p}g}"
-        if f32(float(s)) == v:
-            break
     d = float(s)
     if abs(d) < 1e-3 or abs(d) >= 1e7:
         mantissa, exponent = f"{v:.{p - 1}e}".split("e")
@@ -86,15 +97,22 @@ def to_java_string(model: BaseModel) -> str:
 
     Extra (undeclared) keys are ignored: the Java SDK only prints declared members.
     """
-    fields = list(type(model).model_fields.items())
+    fields = _members(type(model))
     parts: list[str] = ["{"]
     last = len(fields) - 1
-    for i, (name, info) in enumerate(fields):
+    for i, (name, label) in enumerate(fields):
         value = getattr(model, name)
         if value is None:
             continue
-        parts.append(f"{info.alias or name}: {_value(value)}")
+        parts.append(label)
+        parts.append(_value(value))
         if i != last:
             parts.append(",")
     parts.append("}")
     return "".join(parts)
+
+
+@lru_cache(maxsize=256)
+def _members(cls: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(attribute, ``"Alias: "``) of each declared field, in declaration order."""
+    return tuple((name, f"{info.alias or name}: ") for name, info in cls.model_fields.items())
