@@ -571,9 +571,9 @@ class SqliteFhirStore:
                         f"DocumentReference/{doc_id} is not at version {write.if_match}"
                     )
             stored = [self._put(conn, doc, now)]
-            keep = {f"{r['resourceType']}/{r['id']}" for r in write.generated}
             for resource in write.generated:
                 stored.append(self._put(conn, resource, now, source_doc=doc_id))
+            keep = {f"{r['resourceType']}/{r['id']}" for r in stored[1:]}
             stale = conn.execute(
                 "SELECT type, id FROM resources WHERE source_doc = ?", (doc_id,)
             ).fetchall()
@@ -581,7 +581,7 @@ class SqliteFhirStore:
             for ref in sorted(retired - keep):
                 resource_type, _, resource_id = ref.partition("/")
                 self._delete(conn, resource_type, resource_id, now)
-            self._relink(conn, doc_id, write.generated)
+            self._relink(conn, doc_id, stored[1:])
             replace_rows(conn, doc_id, write.rows, write.state, now)
         return stored
 
