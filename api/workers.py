@@ -91,18 +91,15 @@ class DocumentHandler:
         """
         from api.service import process_document
 
-        doc = job.resource
-        if doc is not None and self.queue.superseded(job):
+        if job.resource is not None and self.queue.superseded(job):
             raise JobSkipped("superseded")
+        doc = job.resource
         if doc is None or job.recovered:
             # id-only: read it; recovered after a crash: the write-back may already be there,
             # and the current version (with our hash) then stops here via the loop guard.
-            current = self.store.read(job.resource_type, job.resource_id)
-            if current is not None:
-                doc = current
-            elif doc is None:
-                raise JobSkipped("gone")
-        assert doc is not None
+            doc = self.store.read(job.resource_type, job.resource_id) or job.resource
+        if doc is None:
+            raise JobSkipped("gone")
         outcome = process_document(
             doc,
             engine=self.engine,
