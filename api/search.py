@@ -4,9 +4,9 @@ Supported (D8, spec §4): the 25 NLP parameters + ``cm-decoration-status`` on Do
 ``_id``, ``_lastUpdated``, ``_tag`` everywhere; the standard parameters of
 ``api.search_params.STANDARD_PARAMS``; ``_count``, ``_offset`` (paging), ``_sort``,
 ``_include`` / ``_revinclude`` (reference parameters, including ``DocumentReference:nlp-generated``
-and ``<Generated>:derived-from``), ``_summary=count``. ``_format``, ``_pretty``, ``_total`` and
-``_elements`` are accepted and ignored. Anything else is an error (``[NLP403]``), so a typo in an
-NLP parameter never silently widens a result.
+and ``<Generated>:derived-from``), ``_summary=count``. ``_format``, ``_pretty``, ``_total``,
+``_totalMethod`` (fhirpy) and ``_elements`` are accepted and ignored. Anything else is an
+error (``[NLP403]``), so a typo in an NLP parameter never silently widens a result.
 
 Value rules: repeated parameter = AND, comma = OR; ``\\,`` ``\\|`` ``\\$`` ``\\\\`` escape.
 Composite separator ``|`` (FHIR's ``$`` too); a stray ``;`` after a name is ignored (as in the AWS
@@ -130,7 +130,7 @@ class SearchQuery:
     echo: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
-IGNORED = frozenset({"_format", "_pretty", "_total", "_elements"})
+IGNORED = frozenset({"_format", "_pretty", "_total", "_totalMethod", "_elements"})
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 MIN_INSTANT = "0001-01-01T00:00:00.000Z"
 MAX_INSTANT = "9999-12-31T23:59:59.999Z"
