@@ -78,7 +78,10 @@ def derivation_reference(src: Source, begin: int | None, end: int | None) -> Jso
     children: list[Json] = [{"url": "reference", "valueReference": {"reference": src.doc_ref}}]
     if src.attachment_index is not None:
         children.append(
-            {"url": "path", "valueString": f"DocumentReference.content[{src.attachment_index}]"}
+            {
+                "url": "path",
+                "valueString": f"DocumentReference.content[{src.attachment_index}].attachment",
+            }
         )
     if begin is not None:
         children.append({"url": "offset", "valueInteger": begin})

@@ -44,7 +44,7 @@ def test_example2_negated_medication_not_taken() -> None:
     doc_ref = "DocumentReference/c549125d-a218-421f-b8bf-23614c5e796c"
     assert _derivation(med) == {
         "reference": {"reference": doc_ref},
-        "path": "DocumentReference.content[0]",
+        "path": "DocumentReference.content[0].attachment",
         "offset": 22,
         "length": 5,
     }
