@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.service import SerializedEngine, process_document
@@ -141,38 +140,6 @@ def _start_workers(state: Any) -> Callable[[], None] | None:
     return stop
 
 
-class AccessLogMiddleware:
-    """One log line per request: method, route template, status, ms (no query string: PHI)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = getattr(scope.get("route"), "path", "?")
-            log.info(
-                "%s %s %d %.1f ms",
-                scope.get("method"),
-                route,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -208,7 +175,6 @@ def create_app(
     )
     app.state.settings = config
     errors.install(app)
-    app.add_middleware(AccessLogMiddleware)
     from api.routes import fhir, metadata, operations
 
     app.include_router(metadata.router)

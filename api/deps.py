@@ -21,64 +21,28 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
 
-def _state(request: Request, name: str) -> Any:
-    value = getattr(request.app.state, name, None)
-    if value is None:
-        raise FhirError(
-            503, "NLP503", "the service is starting or stopping", issue_code="transient"
-        )
-    return value
+def _state(name: str) -> Callable[[Request], Any]:
+    """A dependency returning ``app.state.<name>`` (503 while the lifespan has not built it)."""
+
+    def dependency(request: Request) -> Any:
+        value = getattr(request.app.state, name, None)
+        if value is None:
+            raise FhirError(
+                503, "NLP503", "the service is starting or stopping", issue_code="transient"
+            )
+        return value
+
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
-def get_settings(request: Request) -> Settings:
-    """``app.state.settings``."""
-    settings: Settings = _state(request, "settings")
-    return settings
-
-
-def get_db(request: Request) -> Database:
-    """``app.state.db``."""
-    db: Database = _state(request, "db")
-    return db
-
-
-def get_store(request: Request) -> SqliteFhirStore:
-    """``app.state.store``."""
-    store: SqliteFhirStore = _state(request, "store")
-    return store
-
-
-def get_index(request: Request) -> SqliteNlpIndex:
-    """``app.state.index``."""
-    index: SqliteNlpIndex = _state(request, "index")
-    return index
-
-
-def get_engine(request: Request) -> NlpEngine:
-    """``app.state.engine``."""
-    engine: NlpEngine = _state(request, "engine")
-    return engine
-
-
-def get_policy(request: Request) -> EnrichmentPolicy:
-    """``app.state.policy``."""
-    policy: EnrichmentPolicy = _state(request, "policy")
-    return policy
-
-
-def get_clock(request: Request) -> Callable[[], datetime]:
-    """``app.state.clock``."""
-    clock: Callable[[], datetime] = _state(request, "clock")
-    return clock
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DbDep = Annotated[Database, Depends(get_db)]
-StoreDep = Annotated[SqliteFhirStore, Depends(get_store)]
-IndexDep = Annotated[SqliteNlpIndex, Depends(get_index)]
-EngineDep = Annotated[NlpEngine, Depends(get_engine)]
-PolicyDep = Annotated[EnrichmentPolicy, Depends(get_policy)]
-ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+DbDep = Annotated[Database, Depends(_state("db"))]
+StoreDep = Annotated[SqliteFhirStore, Depends(_state("store"))]
+IndexDep = Annotated[SqliteNlpIndex, Depends(_state("index"))]
+EngineDep = Annotated[NlpEngine, Depends(_state("engine"))]
+PolicyDep = Annotated[EnrichmentPolicy, Depends(_state("policy"))]
+ClockDep = Annotated[Callable[[], datetime], Depends(_state("clock"))]
 
 
 def base_url(request: Request, settings: Settings) -> str:

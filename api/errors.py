@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -201,7 +202,8 @@ def log_unexpected(exc: BaseException, method: str, route: str) -> None:
 
 
 class CatchAllMiddleware:
-    """Turns any unhandled exception into ``[NLP500]`` without re-raising (no traceback logs)."""
+    """Logs one line per request (method, route template, status, ms: no query string, which
+    may carry PHI) and turns any unhandled exception into ``[NLP500]`` without re-raising."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -210,20 +212,31 @@ class CatchAllMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        began = time.perf_counter()
+        status: int | None = None
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
+                status = int(message["status"])
             await send(message)
 
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            route = str(getattr(scope.get("route"), "path", "?"))
-            log_unexpected(exc, str(scope.get("method")), route)
-            if started:
-                return
-            response = error_response(exc)
-            await response(scope, receive, send)
+            log_unexpected(exc, str(scope.get("method")), _scope_route(scope))
+            if status is None:
+                status = 500
+                await error_response(exc)(scope, receive, send)
+        finally:
+            log.info(
+                "%s %s %s %.1f ms",
+                scope.get("method"),
+                _scope_route(scope),
+                status,
+                (time.perf_counter() - began) * 1000,
+            )
+
+
+def _scope_route(scope: Scope) -> str:
+    return str(getattr(scope.get("route"), "path", "?"))
