@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
+
 from enrich import urls
-from tests.golden import enrich_sample
+from enrich.text import extract_text
+from tests.conftest import load_sample
+from tests.golden import SAMPLES, enrich_sample, sample_names
 
 
 def _of(generated: list[dict[str, Any]], rtype: str) -> list[dict[str, Any]]:
@@ -171,3 +176,25 @@ def test_long_discharge_summary_offsets_beyond_20000() -> None:
     assert enrichment.status == "SUCCESS"
     # Negated chest pain at discharge gives no Observation.
     assert "R07.9" not in _codes(_of(enrichment.generated, "Observation"))
+
+
+@pytest.mark.parametrize("name", [n for n in sample_names() if n != "pdf-only"])
+def test_derivation_offsets_point_at_the_entity_text(name: str) -> None:
+    """For every clinical resource, text[offset:offset+length] is the entity it came from."""
+    doc = load_sample(name)
+    extracted = extract_text(doc)
+    assert extracted is not None
+    assert extracted.text is not None
+    recorded = json.loads((SAMPLES / "nlp" / f"{name}.json").read_text(encoding="utf-8"))
+    spans = {
+        (e["BeginOffset"], e["EndOffset"] - e["BeginOffset"]): e["Text"]
+        for op in ("InferICD10CM", "InferRxNorm")
+        for e in recorded[op]["Entities"]
+    }
+    generated = enrich_sample(name, "clinical").generated
+    derived = [r for r in generated if r["resourceType"] not in ("Linkage", "Provenance")]
+    assert derived
+    for resource in derived:
+        d = _derivation(resource)
+        span = (d["offset"], d["length"])
+        assert extracted.text[span[0] : span[0] + span[1]] == spans[span]

@@ -226,3 +226,29 @@ def test_generated_by_lists_everything_to_delete_with_the_document() -> None:
         f"{r['resourceType']}/{r['id']}" for r in out.generated
     )
     assert generated_by(load_sample("example2-advil")) == []
+
+
+def test_default_limit_gives_validation_error_on_huge_results() -> None:
+    """HealthLake's rule with the default 10,000 limit: 300 entities x 5 concepts is too many."""
+    doc = load_sample("example2-advil")
+    concepts = [{"Code": f"R{i}", "Description": "x", "Score": 0.5} for i in range(5)]
+    entities = [
+        {
+            "Id": i,
+            "Text": "Tom",
+            "Score": 0.9,
+            "BeginOffset": 0,
+            "EndOffset": 3,
+            "Traits": [{"Name": "DIAGNOSIS", "Score": 0.9}],
+            "ICD10CMConcepts": concepts,
+        }
+        for i in range(300)
+    ]
+    result = NlpResult.model_validate({"InferICD10CM": {"Entities": entities}})
+    out = _run(doc, result, policy=EnrichmentPolicy(profile="healthlake"))
+    assert out.status == "VALIDATION_ERROR"
+    assert out.generated == []
+    count = int(out.message.split(". ")[1].split(" ")[0])
+    assert count > 10_000
+    unlimited = _run(doc, result, policy=EnrichmentPolicy(max_nested_objects=None))
+    assert unlimited.status == "SUCCESS"
