@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nlp.base import EngineConfigError
 from nlp.local.matcher import TermLike
-from nlp.local.pipeline import build_pipeline, mentions_of
+from nlp.local.pipeline import annotator_of, build_pipeline, mentions_of
 from nlp.local.response import Icd10LinkerLike, Linking, RxNormLinkerLike, build_result
 from nlp.schema import NlpResult
 
@@ -74,8 +74,9 @@ class LocalEngine:
             ) from exc
         engine = cls(terms, icd10, rxnorm, build_id=_build_id(base))
         log.info(
-            "local engine loaded: %d terms, %.2fs", engine.nlp.get_pipe("docref_annotator")
-            .annotator.matcher.size, time.perf_counter() - started  # type: ignore[attr-defined]
+            "local engine loaded: %d terms, %.2fs",
+            annotator_of(engine.nlp).matcher.size,
+            time.perf_counter() - started,
         )
         return engine
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
 from nlp.local.attributes import (
-    AttrHit,
     MedicationAttributes,
     test_value,
     time_expressions,
@@ -39,6 +38,7 @@ _TIME_TYPE = {
     "PROCEDURE_NAME": "TIME_TO_PROCEDURE_NAME",
     "TREATMENT_NAME": "TIME_TO_TREATMENT_NAME",
 }
+_UNIT_GRAMS = ("microgram", "milligram", "kilogram", "nanogram", "program", "diagram", "telegram")
 _DRUG_SUFFIX_RE = re.compile(
     r"(?:pril|sartan|olol|alol|dipine|statin|azole|mycin|micin|cillin|cycline|floxacin|"
     r"oxacin|vir|mab|nib|parin|caine|azepam|zolam|triptan|setron|prazole|tidine|fibrate|"
@@ -85,9 +85,15 @@ class Annotator:
     Args:
         terms: Lexicon terms (``models.lexicon.Term`` or anything with the same fields).
         tokenize: The pipeline tokenizer as a function (for ConText phrase literals).
+        key: Token key for ConText (see :class:`FastContext`), e.g. spaCy's string hash.
     """
 
-    def __init__(self, terms: Iterable[TermLike], tokenize: Callable[[str], list[str]]) -> None:
+    def __init__(
+        self,
+        terms: Iterable[TermLike],
+        tokenize: Callable[[str], list[str]],
+        key: Callable[[str], Hashable] | None = None,
+    ) -> None:
         self.normaliser = Normaliser.default()
         cues = load_rules("cues.json")
         norm = load_rules("normalise.json")
@@ -98,8 +104,8 @@ class Annotator:
         self.anatomy = TermMatcher(self.normaliser)
         self.anatomy.add(_Term(t, ANAT, "SYSTEM_ORGAN_SITE", "cues") for t in cues["anatomy"])
         self.anatomy.finalise()
-        key = self.normaliser.key
-        self.heads = frozenset(key(w) for w in cues["condition_heads"])
+        word_key = self.normaliser.key
+        self.heads = frozenset(word_key(w) for w in cues["condition_heads"])
         self.suffixes = tuple(cues["condition_suffixes"])
         self.suffix_stop = frozenset(cues["condition_suffix_stop"])
         self.modifiers = frozenset(
@@ -113,16 +119,20 @@ class Annotator:
         self.acuity = frozenset(cues["acuity"])
         self._cue_re = {
             trait: re.compile(
-                r"\b(?:" + "|".join(re.escape(c) for c in sorted(cues[name], key=len, reverse=True))
+                r"\b(?:"
+                + "|".join(re.escape(c) for c in sorted(cues[name], key=len, reverse=True))
                 + r")\b[^.;:\n]{0,60}$",
                 re.I,
             )
-            for trait, name in (("SYMPTOM", "symptom_cues"), ("SIGN", "sign_cues"),
-                                ("DIAGNOSIS", "diagnosis_cues"))
+            for trait, name in (
+                ("SYMPTOM", "symptom_cues"),
+                ("SIGN", "sign_cues"),
+                ("DIAGNOSIS", "diagnosis_cues"),
+            )
         }
         self.med_attrs = MedicationAttributes()
         self.sections = Sectionizer()
-        self.context = FastContext.default(tokenize)
+        self.context = FastContext.default(tokenize, key)
         self.phi = PhiDetector(frozenset(self._single_word_keys()))
 
     def _single_word_keys(self) -> set[str]:
@@ -130,7 +140,11 @@ class Annotator:
 
     # ------------------------------------------------------------------ main entry
     def annotate(
-        self, text: str, lowers: Sequence[str], token_idx: Sequence[int], sent_tokens: Sequence[int]
+        self,
+        text: str,
+        lowers: Sequence[Hashable],
+        token_idx: Sequence[int],
+        sent_tokens: Sequence[int],
     ) -> list[Mention]:
         """Mentions of ``text`` (entities with attributes, ConText categories, cue traits).
 
@@ -167,10 +181,28 @@ class Annotator:
             entry = _choose(m.entries, text, m.end)
             if entry.category == ANAT:
                 continue
+            if (
+                entry.type == "TEST_NAME"
+                and entry.source == "tests"
+                and m.end - m.begin <= 3
+                and (
+                    test_value(text, m.end)[0] is None
+                    or _DIGIT_BEFORE_RE.search(text, max(0, m.begin - 4), m.begin)
+                )
+            ):
+                continue
             score = 0.95 if entry.source != "rule" else 0.8
             out.append(
-                Mention(m.begin, m.end, entry.category, entry.type, score, entry.source,
-                        entry.code, entry.link)
+                Mention(
+                    m.begin,
+                    m.end,
+                    entry.category,
+                    entry.type,
+                    score,
+                    entry.source,
+                    entry.code,
+                    entry.link,
+                )
             )
         del starts
         return out
@@ -188,13 +220,11 @@ class Annotator:
                 continue
             kind: tuple[str, str] | None = None
             head = k in self.heads
-            if k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6:
-                kind = (MC, "DX_NAME")
-            elif head:
+            if (k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6) or head:
                 kind = (MC, "DX_NAME")
             elif k.endswith(self.proc_suffixes) and len(k) >= 8:
                 kind = (TTP, "PROCEDURE_NAME")
-            elif k.endswith(self.test_suffixes) and len(k) >= 8:
+            elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
                 kind = (TTP, "TEST_NAME")
             elif _DRUG_SUFFIX_RE.search(k) and len(k) >= 7 and text[starts[i]].islower():
                 kind = (MED, "GENERIC_NAME")
@@ -206,25 +236,55 @@ class Annotator:
                 j = i
                 while j > 0 and j - 1 >= 0 and not brk[j] and i - j < 4:
                     prev = keys[j - 1]
-                    if covered[j - 1] and found_category(found, starts[j - 1]) not in (MC, ANAT, None):
+                    if covered[j - 1] and found_category(found, starts[j - 1]) not in (
+                        MC,
+                        ANAT,
+                        None,
+                    ):
                         break
                     if (
                         prev in self.modifiers
-                        or (prev.isalpha() and prev not in STOPWORDS and len(prev) > 3
-                            and (prev.endswith(("al", "ic", "ous", "ive", "ary", "ar", "oid",
-                                                "ed")) or prev.endswith(self.suffixes)))
+                        or (
+                            prev.isalpha()
+                            and prev not in STOPWORDS
+                            and len(prev) > 3
+                            and (
+                                prev.endswith(("al", "ic", "ous", "ive", "ary", "ar", "oid", "ed"))
+                                or prev.endswith(self.suffixes)
+                            )
+                        )
                         or (prev.isdigit() and j >= 2 and keys[j - 2] == "type")
                         or (prev == "type")
-                        or (text[starts[j - 1]].isupper() and prev not in STOPWORDS
-                            and starts[j - 1] > 0 and text[starts[j - 1] - 2 : starts[j - 1]] != ". ")
+                        or (
+                            text[starts[j - 1]].isupper()
+                            and prev not in STOPWORDS
+                            and starts[j - 1] > 0
+                            and text[starts[j - 1] - 2 : starts[j - 1]] != ". "
+                        )
                     ):
                         j -= 1
                     else:
                         break
                 first = j
-                if head and first == i and k not in ("seizure", "stroke", "dementia", "psychosis",
-                                                      "depression", "shock", "fever", "pain",
-                                                      "edema", "tremor", "ataxia", "mania"):
+                if (
+                    head
+                    and first == i
+                    and k
+                    not in (
+                        "seizure",
+                        "stroke",
+                        "dementia",
+                        "psychosis",
+                        "depression",
+                        "shock",
+                        "fever",
+                        "pain",
+                        "edema",
+                        "tremor",
+                        "ataxia",
+                        "mania",
+                    )
+                ):
                     i += 1
                     continue
             b, e = starts[first], ends[i]
@@ -257,8 +317,16 @@ class Annotator:
                 if any(m.begin < e and b < m.end for m in found + extra):
                     continue
                 extra.append(
-                    Mention(b, e, long_m.category, long_m.type, 0.85, "abbrev", long_m.code,
-                            long_m.link or text[long_m.begin : long_m.end])
+                    Mention(
+                        b,
+                        e,
+                        long_m.category,
+                        long_m.type,
+                        0.85,
+                        "abbrev",
+                        long_m.code,
+                        long_m.link or text[long_m.begin : long_m.end],
+                    )
                 )
         if not extra:
             return found
@@ -272,14 +340,17 @@ class Annotator:
             direction = _word_before(text, a.begin)
             owner = None
             for m in mentions:
-                if m.category != MC:
-                    continue
-                if m.begin <= a.begin and a.end <= m.end:
+                if m.category == MC and m.begin <= a.begin and a.end <= m.end:
                     owner = m
                     break
-                if 0 <= m.begin - a.end <= 2 or 0 <= a.begin - m.end <= 8:
-                    owner = m
-                    break
+            if owner is None:
+                for m in mentions:
+                    if m.category != MC:
+                        continue
+                    gap = text[a.end : m.begin] if a.end <= m.begin else text[m.end : a.begin]
+                    if len(gap) <= 8 and not any(c in gap for c in ",.;:\n"):
+                        owner = m
+                        break
             if any(m.begin < a.end and a.begin < m.end and m.category != MC for m in mentions):
                 a.score = 0.0
                 continue
@@ -289,8 +360,9 @@ class Annotator:
                 )
                 a.score = 0.0
             elif direction is not None and direction[2].lower() in self.directions:
-                a.attributes.append(Attr(direction[0], direction[1], "DIRECTION", ANAT,
-                                         "DIRECTION", 0.85, 0.95))
+                a.attributes.append(
+                    Attr(direction[0], direction[1], "DIRECTION", ANAT, "DIRECTION", 0.85, 0.95)
+                )
         for m in mentions:
             if m.category != MC:
                 continue
@@ -298,11 +370,13 @@ class Annotator:
             if before is not None:
                 w = before[2].lower()
                 if w in self.acuity:
-                    m.attributes.append(Attr(before[0], before[1], "ACUITY", MC, "ACUITY",
-                                             0.85, 0.95))
+                    m.attributes.append(
+                        Attr(before[0], before[1], "ACUITY", MC, "ACUITY", 0.85, 0.95)
+                    )
                 elif w in self.directions:
-                    m.attributes.append(Attr(before[0], before[1], "DIRECTION", MC, "DIRECTION",
-                                             0.85, 0.95))
+                    m.attributes.append(
+                        Attr(before[0], before[1], "DIRECTION", MC, "DIRECTION", 0.85, 0.95)
+                    )
             for w_b, w_e, w in _words_in(text, m.begin, m.end):
                 if w.lower() in self.acuity and w_b == m.begin:
                     m.attributes.append(Attr(w_b, w_e, "ACUITY", MC, "ACUITY", 0.8, 0.95))
@@ -310,9 +384,6 @@ class Annotator:
     def _medication_attributes(self, text: str, mentions: list[Mention], sents: list[int]) -> None:
         meds = [m for m in mentions if m.category == MED]
         if not meds:
-            return
-        hits = self.med_attrs.find(text)
-        if not hits:
             return
         others = [(m.begin, m.end) for m in mentions if m.category != MED]
         for idx, med in enumerate(meds):
@@ -324,10 +395,14 @@ class Annotator:
             low = max(med.begin - self.med_attrs.window_before, s_begin)
             if idx > 0:
                 low = max(low, meds[idx - 1].end)
+            hits = self.med_attrs.find(text, low, med.begin) + self.med_attrs.find(
+                text, med.end, limit
+            )
             chosen = [
-                h for h in hits
-                if (med.end <= h.begin < limit or (low <= h.begin and h.end <= med.begin))
-                and not any(b < h.end and h.begin < e for b, e in others)
+                h
+                for h in hits
+                if not any(b < h.end and h.begin < e for b, e in others)
+                and (h.begin >= med.end or not _PUNCT_RE.search(text, h.end, med.begin))
             ]
             for h in type_mass_amounts(chosen):
                 dist = h.begin - med.end if h.begin >= med.end else med.begin - h.end
@@ -343,10 +418,13 @@ class Annotator:
                 continue
             if any(o.begin < val.end and val.begin < o.end for o in mentions if o is not m):
                 continue
-            m.attributes.append(Attr(val.begin, val.end, "TEST_VALUE", TTP, "TEST_VALUE", 0.9, 0.95))
+            m.attributes.append(
+                Attr(val.begin, val.end, "TEST_VALUE", TTP, "TEST_VALUE", 0.9, 0.95)
+            )
             if unit is not None:
-                m.attributes.append(Attr(unit.begin, unit.end, "TEST_UNIT", TTP, "TEST_UNIT",
-                                         0.9, 0.95))
+                m.attributes.append(
+                    Attr(unit.begin, unit.end, "TEST_UNIT", TTP, "TEST_UNIT", 0.9, 0.95)
+                )
 
     def _time_expressions(self, text: str, mentions: list[Mention], sents: list[int]) -> None:
         times = time_expressions(text)
@@ -370,8 +448,15 @@ class Annotator:
             if best is None:
                 continue
             best.attributes.append(
-                Attr(t.begin, t.end, _TIME_TYPE.get(best.type, "TIME_TO_DX_NAME"),
-                     "TIME_EXPRESSION", "OVERLAP", 0.8, max(0.5, 0.95 - best_d / 400))
+                Attr(
+                    t.begin,
+                    t.end,
+                    _TIME_TYPE.get(best.type, "TIME_TO_DX_NAME"),
+                    "TIME_EXPRESSION",
+                    "OVERLAP",
+                    0.8,
+                    max(0.5, 0.95 - best_d / 400),
+                )
             )
 
     # ------------------------------------------------------------------ context, cues
@@ -379,7 +464,7 @@ class Annotator:
         self,
         text: str,
         mentions: list[Mention],
-        lowers: Sequence[str],
+        lowers: Sequence[Hashable],
         token_idx: Sequence[int],
         sent_tokens: Sequence[int],
     ) -> None:
@@ -392,7 +477,9 @@ class Annotator:
             t0 = max(0, bisect.bisect_right(token_idx, m.begin) - 1)
             t1 = bisect.bisect_left(token_idx, m.end)
             targets.append((t0, max(t1, t0 + 1) if n else t0 + 1))
-        cats = self.context.categories(lowers, sent_tokens, targets) if n else [set()] * len(clinical)
+        cats = (
+            self.context.categories(lowers, sent_tokens, targets) if n else [set()] * len(clinical)
+        )
         sections = self.sections.find(text)
         sec_starts = [s.begin for s in sections]
         for m, c in zip(clinical, cats, strict=True):
@@ -437,13 +524,15 @@ class Annotator:
             phi_spans = [(p.begin, p.end) for p in out]
             for m in mentions:
                 m.attributes = [
-                    a for a in m.attributes
+                    a
+                    for a in m.attributes
                     if not any(b < a.end and a.begin < e for b, e in phi_spans)
                     or a.category == "TIME_EXPRESSION"
                 ]
         # clinical mentions overlapping non-name PHI (dates, phones) are dropped
         keep = [
-            m for m in mentions
+            m
+            for m in mentions
             if not any(p.begin < m.end and m.begin < p.end and p.type != "NAME" for p in out)
         ]
         mentions[:] = keep
@@ -499,6 +588,8 @@ def found_category(found: list[Mention], offset: int) -> str | None:
     return None
 
 
+_DIGIT_BEFORE_RE = re.compile(r"\d[ \t]*$")
+_PUNCT_RE = re.compile(r"[,.;:\n]")
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$")
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*")
 

@@ -1,4 +1,4 @@
-"""Attribute finders: medication attributes, test values/units, time expressions (regex, data-driven)."""
+"""Attribute finders: medication attributes, test values and units, time expressions."""
 
 from __future__ import annotations
 
@@ -68,16 +68,16 @@ class MedicationAttributes:
             rf"|(?P<MASS>{num}\s*(?:{d['units_mass']}|{d['units_volume']}))"
             rf"|(?P<DURATION>{_alt(d['durations'])})"
             rf"|(?P<FREQUENCY>{_alt(d['frequencies'])})"
-            rf"|(?P<ROUTE_OR_MODE>{_alt(d['routes'])})"
             rf"|(?P<FORM>{_alt(d['forms'])})"
+            rf"|(?P<ROUTE_OR_MODE>{_alt(d['routes'])})"
             r")(?![\w])",
             re.I,
         )
 
-    def find(self, text: str) -> list[AttrHit]:
-        """All attribute candidates of ``text``; ``MASS`` amounts are typed later."""
+    def find(self, text: str, begin: int = 0, end: int | None = None) -> list[AttrHit]:
+        """Attribute candidates in ``text[begin:end]``; ``MASS`` amounts are typed later."""
         out: list[AttrHit] = []
-        for m in self._re.finditer(text):
+        for m in self._re.finditer(text, begin, len(text) if end is None else end):
             kind = m.lastgroup or ""
             out.append(AttrHit(m.start(kind), m.end(kind), kind))
         return out
@@ -91,7 +91,9 @@ def type_mass_amounts(hits: list[AttrHit]) -> list[AttrHit]:
     """
     has_count = any(h.type == "DOSAGE" for h in hits)
     return [
-        AttrHit(h.begin, h.end, ("STRENGTH" if has_count else "DOSAGE") if h.type == "MASS" else h.type)
+        AttrHit(
+            h.begin, h.end, ("STRENGTH" if has_count else "DOSAGE") if h.type == "MASS" else h.type
+        )
         for h in hits
     ]
 

@@ -23,7 +23,7 @@ import bisect
 import importlib.util
 import itertools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,10 +124,15 @@ class FastContext:
             ``pattern``; optional ``max_scope``, ``terminated_by``).
         tokenize: Splits a literal into token strings exactly as the pipeline's tokenizer does
             (medspacy tokenises phrase literals with ``nlp.tokenizer``).
+        key: Maps a lower-case token string to what ``match`` receives per token (default:
+            the string itself; the pipeline passes spaCy's string hash to use ``LOWER`` ids).
     """
 
     def __init__(
-        self, rules: Iterable[dict[str, Any]], tokenize: Callable[[str], list[str]]
+        self,
+        rules: Iterable[dict[str, Any]],
+        tokenize: Callable[[str], list[str]],
+        key: Callable[[str], Hashable] | None = None,
     ) -> None:
         compiled: list[Rule] = []
         for d in rules:
@@ -155,22 +160,26 @@ class FastContext:
                 )
             )
         self.rules = compiled
+        to_key: Callable[[str], Hashable] = key or (lambda s: s)
         # first token string -> [(order, rule index, alternative)], order = medspacy's
         # matcher order (token patterns before phrase literals).
-        index: dict[str, list[tuple[int, int, tuple[frozenset[str], ...]]]] = {}
+        index: dict[Hashable, list[tuple[int, int, tuple[frozenset[Hashable], ...]]]] = {}
         for ri, rule in enumerate(compiled):
             order = 0 if rule.is_pattern else 1
             for alt in rule.alternatives:
-                for first in alt[0]:
-                    index.setdefault(first, []).append((order, ri, alt))
+                keyed = tuple(frozenset(to_key(t) for t in step) for step in alt)
+                for first in keyed[0]:
+                    index.setdefault(first, []).append((order, ri, keyed))
         self._index = index
 
     @classmethod
-    def default(cls, tokenize: Callable[[str], list[str]]) -> FastContext:
+    def default(
+        cls, tokenize: Callable[[str], list[str]], key: Callable[[str], Hashable] | None = None
+    ) -> FastContext:
         """medspacy's default English rules."""
-        return cls(load_rule_dicts(), tokenize)
+        return cls(load_rule_dicts(), tokenize, key)
 
-    def match(self, lowers: Sequence[str]) -> list[tuple[int, int, int]]:
+    def match(self, lowers: Sequence[Hashable]) -> list[tuple[int, int, int]]:
         """Pruned modifier matches ``(rule index, start, end)``, as medspacy's matcher."""
         raw: set[tuple[int, int, int, int]] = set()
         index = self._index
@@ -191,9 +200,7 @@ class FastContext:
         matches = [(ri, s, e) for _, s, e, ri in ordered]
         return prune_overlapping_matches(matches)
 
-    def modifiers(
-        self, lowers: Sequence[str], sent_starts: Sequence[int]
-    ) -> list[Modifier]:
+    def modifiers(self, lowers: Sequence[Hashable], sent_starts: Sequence[int]) -> list[Modifier]:
         """Matched modifiers with scopes set and limited (steps 1-3)."""
         n = len(lowers)
         mods: list[Modifier] = []
@@ -218,17 +225,24 @@ class FastContext:
                 if rule.max_scope is not None and sc1 - end > rule.max_scope:
                     sc1 = end + rule.max_scope
             mods.append(Modifier(rule, start, end, sc0, sc1))
-        for i in range(len(mods) - 1):
-            m1 = mods[i]
-            for j in range(i + 1, len(mods)):
-                m2 = mods[j]
-                _limit_scope(m1, m2)
-                _limit_scope(m2, m1)
+        # Scopes never leave their sentence, so only modifiers of one sentence interact;
+        # limiting them sentence by sentence, in order, is exactly medspacy's pairwise loop.
+        by_sentence: dict[int, list[Modifier]] = {}
+        for m in mods:
+            si = bisect.bisect_right(sent_starts, m.start) - 1
+            by_sentence.setdefault(si, []).append(m)
+        for group in by_sentence.values():
+            for i in range(len(group) - 1):
+                m1 = group[i]
+                for j in range(i + 1, len(group)):
+                    m2 = group[j]
+                    _limit_scope(m1, m2)
+                    _limit_scope(m2, m1)
         return mods
 
     def apply(
         self,
-        lowers: Sequence[str],
+        lowers: Sequence[Hashable],
         sent_starts: Sequence[int],
         targets: Sequence[tuple[int, int]],
     ) -> list[list[Modifier]]:
@@ -239,6 +253,8 @@ class FastContext:
             return out
         for ti, (t0, t1) in enumerate(targets):
             for m in mods:
+                if m.scope_start >= t1 or (m.scope_end <= t0 and m.start >= t1):
+                    continue
                 if _overlaps(m.start, m.end, t0, t1):
                     continue
                 if m.rule.direction in ("TERMINATE", "PSEUDO"):
@@ -253,7 +269,7 @@ class FastContext:
 
     def categories(
         self,
-        lowers: Sequence[str],
+        lowers: Sequence[Hashable],
         sent_starts: Sequence[int],
         targets: Sequence[tuple[int, int]],
     ) -> list[set[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,10 +13,65 @@ from nlp.local.text import load_rules
 
 # Words that are first names but usually mean something else; they need a relation cue.
 _AMBIGUOUS_FIRST = frozenset(
-    "will may june april august bill grace hope faith joy rich mark art pat sue rose dawn "
-    "iris ivy ruby pearl summer autumn star guy max page chance frank sky lane dale gene "
-    "jack don ray mike norm ted sterling love honey angel major king christian hunter "
-    "cash chase drew grant miles wade lee van son ben".split()
+    [
+        "will",
+        "may",
+        "june",
+        "april",
+        "august",
+        "bill",
+        "grace",
+        "hope",
+        "faith",
+        "joy",
+        "rich",
+        "mark",
+        "art",
+        "pat",
+        "sue",
+        "rose",
+        "dawn",
+        "iris",
+        "ivy",
+        "ruby",
+        "pearl",
+        "summer",
+        "autumn",
+        "star",
+        "guy",
+        "max",
+        "page",
+        "chance",
+        "frank",
+        "sky",
+        "lane",
+        "dale",
+        "gene",
+        "jack",
+        "don",
+        "ray",
+        "mike",
+        "norm",
+        "ted",
+        "sterling",
+        "love",
+        "honey",
+        "angel",
+        "major",
+        "king",
+        "christian",
+        "hunter",
+        "cash",
+        "chase",
+        "drew",
+        "grant",
+        "miles",
+        "wade",
+        "lee",
+        "van",
+        "son",
+        "ben",
+    ]
 )
 _NAME_WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]"
 
@@ -69,10 +125,16 @@ class PhiDetector:
 
     def __init__(self, medical_words: frozenset[str] = frozenset()) -> None:
         data = load_rules("phi.json")
-        self._patterns: list[tuple[str, re.Pattern[str]]] = []
+        self._patterns: list[
+            tuple[str, re.Pattern[str], str | frozenset[str], tuple[str, ...]]
+        ] = []
         for p in data["patterns"]:
             flags = 0 if p.get("case") else re.IGNORECASE
-            self._patterns.append((str(p["type"]), re.compile(p["regex"], flags)))
+            at = p.get("at")
+            where: str | frozenset[str] = at if isinstance(at, str) else frozenset(at or ())
+            self._patterns.append(
+                (str(p["type"]), re.compile(p["regex"], flags), where, tuple(p.get("gate") or ()))
+            )
         self.first, self.last = _census_names()
         self.not_names = frozenset(data["not_names"]) | medical_words
         titles = "|".join(re.escape(t.rstrip(".")) for t in data["name_titles"])
@@ -84,10 +146,11 @@ class PhiDetector:
             rf"\b(?P<cue>{rel})\b[ \t]*,?[ \t]*\(?(?P<v>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)", re.I
         )
         self._strong_cues = frozenset(
-            c for c in data["relation_cues"]
+            c
+            for c in data["relation_cues"]
             if c not in {"with", "and", "by", "to", "per", "pt", "patient", "called", "name"}
         )
-        self._pair_re = re.compile(rf"\b(?P<v>[A-Z][a-z'’-]+[ \t]+[A-Z][A-Za-z'’-]+)\b")
+        self._pair_re = re.compile(r"\b(?P<v>[A-Z][a-z'’-]+[ \t]+[A-Z][A-Za-z'’-]+)\b")
         heads = "|".join(
             re.escape(h) for h in sorted(data["location_heads"], key=len, reverse=True)
         )
@@ -95,18 +158,38 @@ class PhiDetector:
             rf"\b(?P<v>(?:{_NAME_WORD}[ \t]+){{0,2}}{_NAME_WORD})[ \t]+(?:{heads})\b", re.I
         )
         cues = "|".join(
-            re.escape(c)
-            for c in sorted(data["location_cues"], key=len, reverse=True)
-            if " " in c
+            re.escape(c) for c in sorted(data["location_cues"], key=len, reverse=True) if " " in c
         )
         self._loc_cue_re = re.compile(rf"\b(?:{cues})[ \t]+(?:the[ \t]+)?(?P<v>{_NAME_WORD})", re.I)
         prof = "|".join(re.escape(p) for p in sorted(data["professions"], key=len, reverse=True))
         self._prof_re = re.compile(
-            rf"\b(?:works?|worked|working|employed|retired|occupation|job|profession|is an?|was an?)"
+            r"\b(?:works?|worked|working|employed|retired|occupation|job|profession|"
+            r"is an?|was an?)"
             rf"\b[: \t]+(?:as[ \t]+)?(?:an?[ \t]+)?(?P<v>(?:{prof}))\b",
             re.I,
         )
         self._loc_heads = frozenset(h.lower() for h in data["location_heads"])
+        self._title_at = frozenset(t.rstrip(".").lower() for t in data["name_titles"])
+        self._rel_at = frozenset(c.split()[0].lower() for c in data["relation_cues"])
+        self._loc_cue_at = frozenset(
+            c.split()[0].lower() for c in data["location_cues"] if " " in c
+        )
+        self._head_at = frozenset(h.split()[0].lower() for h in data["location_heads"])
+        self._prof_at = frozenset(
+            [
+                "works",
+                "work",
+                "worked",
+                "working",
+                "employed",
+                "retired",
+                "occupation",
+                "job",
+                "profession",
+                "is",
+                "was",
+            ]
+        )
 
     def _is_name_word(self, w: str) -> bool:
         lw = w.lower()
@@ -114,9 +197,29 @@ class PhiDetector:
 
     def find(self, text: str) -> list[PhiSpan]:
         """All PHI spans of ``text``, non-overlapping, in order."""
+        positions: dict[str, list[int]] = {}
+        digits: list[int] = []
+        for m in _WORD_RE.finditer(text):
+            w = m.group()
+            if w[0].isdigit():
+                b = m.start()
+                digits.append(b)
+                if b > 0 and text[b - 1] in "(+":
+                    digits.append(b - 1)
+            else:
+                positions.setdefault(w.lower(), []).append(m.start())
+        lowered = text.lower()
         hits: list[PhiSpan] = []
-        for typ, rx in self._patterns:
-            for m in rx.finditer(text):
+        for typ, rx, where, gate in self._patterns:
+            if gate:
+                if not any(g in positions or g in lowered for g in gate):
+                    continue
+                found: Iterable[re.Match[str]] = rx.finditer(text)
+            elif where == "digit":
+                found = _match_at(rx, text, digits)
+            else:
+                found = _match_at(rx, text, _at(positions, frozenset(where)))
+            for m in found:
                 g = "v" if "v" in rx.groupindex and m.group("v") is not None else 0
                 b, e = m.start(g), m.end(g)
                 if typ == "DATE" and _not_a_date(text, b, e):
@@ -126,17 +229,16 @@ class PhiDetector:
                 ):
                     continue
                 hits.append(PhiSpan(b, e, typ, 0.9))
-        names = self._names(text)
-        hits.extend(names)
-        hits.extend(self._locations(text))
-        for m in self._prof_re.finditer(text):
+        hits.extend(self._names(text, positions))
+        hits.extend(self._locations(text, positions))
+        for m in _match_at(self._prof_re, text, _at(positions, self._prof_at)):
             hits.append(PhiSpan(m.start("v"), m.end("v"), "PROFESSION", 0.8))
         hits.extend(self._propagate(text, hits))
         return _resolve(hits)
 
-    def _names(self, text: str) -> list[PhiSpan]:
+    def _names(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         out: list[PhiSpan] = []
-        for m in self._title_re.finditer(text):
+        for m in _match_at(self._title_re, text, _at(positions, self._title_at)):
             words = list(re.finditer(r"\S+", m.group("v")))
             first = words[0].group()
             if not self._is_name_word(first):
@@ -144,10 +246,10 @@ class PhiDetector:
             end = m.start("v") + words[0].end()
             if len(words) > 1:
                 second = words[1].group()
-                if (second[0].isupper() and not second.isupper() and self._is_name_word(second)):
+                if second[0].isupper() and not second.isupper() and self._is_name_word(second):
                     end = m.start("v") + words[1].end()
             out.append(PhiSpan(m.start("v"), end, "NAME", 0.9))
-        for m in self._rel_re.finditer(text):
+        for m in _match_at(self._rel_re, text, _at(positions, self._rel_at)):
             cue = m.group("cue").lower()
             words = list(re.finditer(r"\S+", m.group("v")))
             first = words[0].group()
@@ -157,8 +259,12 @@ class PhiDetector:
                 continue
             if not strong and (not first[0].isupper() or first.isupper() or lf in _AMBIGUOUS_FIRST):
                 continue
-            if strong and lf in _AMBIGUOUS_FIRST and not first[0].isupper() and cue not in (
-                "wife", "husband", "son", "daughter", "dtr", "sister", "brother", "friend"
+            if (
+                strong
+                and lf in _AMBIGUOUS_FIRST
+                and not first[0].isupper()
+                and cue
+                not in ("wife", "husband", "son", "daughter", "dtr", "sister", "brother", "friend")
             ):
                 continue
             end = m.start("v") + words[0].end()
@@ -167,7 +273,7 @@ class PhiDetector:
                 if second.lower() in self.last and self._is_name_word(second):
                     end = m.start("v") + words[1].end()
             out.append(PhiSpan(m.start("v"), end, "NAME", 0.85))
-        for m in self._pair_re.finditer(text):
+        for m in _match_at(self._pair_re, text, _at(positions, self.first)):
             a, b = m.group("v").split(None, 1)
             la, lb = a.lower(), b.lower()
             if (
@@ -180,9 +286,15 @@ class PhiDetector:
                 out.append(PhiSpan(m.start("v"), m.end("v"), "NAME", 0.8))
         return out
 
-    def _locations(self, text: str) -> list[PhiSpan]:
+    def _locations(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         out: list[PhiSpan] = []
-        for m in self._loc_head_re.finditer(text):
+        heads = tuple(self._loc_heads)
+        for b0 in _at(positions, self._head_at):
+            if not text[b0 : b0 + 30].lower().startswith(heads):
+                continue
+            m = _LOC_BACK_RE.search(text, max(0, b0 - 60), b0)
+            if m is None:
+                continue
             words = list(re.finditer(r"\S+", m.group("v")))
             # keep the trailing run of name-like words ("to Calvert" -> "Calvert")
             keep = []
@@ -197,12 +309,12 @@ class PhiDetector:
             b = m.start("v") + keep[0].start()
             e = m.start("v") + keep[-1].end()
             out.append(PhiSpan(b, e, "ADDRESS", 0.8))
-        for m in self._loc_cue_re.finditer(text):
-            w = m.group("v")
-            lw = w.lower()
+        for m in _match_at(self._loc_cue_re, text, _at(positions, self._loc_cue_at)):
+            word = m.group("v")
+            lw = word.lower()
             if lw in self.not_names or lw in _LOC_STOP or lw in self._loc_heads:
                 continue
-            if not w[0].isupper():
+            if not word[0].isupper():
                 continue
             out.append(PhiSpan(m.start("v"), m.end("v"), "ADDRESS", 0.7))
         return out
@@ -228,10 +340,74 @@ class PhiDetector:
         ]
 
 
+_WORD_RE = re.compile(r"[^\W_]+")
+_LOC_BACK_RE = re.compile(rf"(?P<v>(?:{_NAME_WORD}[ \t]+){{0,2}}{_NAME_WORD})[ \t]+$")
+
+
+def _at(positions: dict[str, list[int]], words: frozenset[str]) -> list[int]:
+    """Start offsets of the words of ``words`` in the note (``positions``: word -> starts)."""
+    if len(words) < len(positions):
+        out = [p for w in words for p in positions.get(w, ())]
+    else:
+        out = [p for w, ps in positions.items() if w in words for p in ps]
+    out.sort()
+    return out
+
+
+def _match_at(rx: re.Pattern[str], text: str, starts: list[int]) -> list[re.Match[str]]:
+    """Matches of ``rx`` anchored at each offset (non-overlapping, in order)."""
+    out: list[re.Match[str]] = []
+    last = -1
+    for b in starts:
+        if b < last:
+            continue
+        m = rx.match(text, b)
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
+
+
 _LOC_STOP = frozenset(
-    "the a an this that his her their our my your same other outside local our another "
-    "to from in at of and or was is were be transferred transfer admitted sent discharged "
-    "returned taken trans seen".split()
+    [
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "his",
+        "her",
+        "their",
+        "our",
+        "my",
+        "your",
+        "same",
+        "other",
+        "outside",
+        "local",
+        "our",
+        "another",
+        "to",
+        "from",
+        "in",
+        "at",
+        "of",
+        "and",
+        "or",
+        "was",
+        "is",
+        "were",
+        "be",
+        "transferred",
+        "transfer",
+        "admitted",
+        "sent",
+        "discharged",
+        "returned",
+        "taken",
+        "trans",
+        "seen",
+    ]
 )
 
 

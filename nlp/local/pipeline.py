@@ -1,11 +1,10 @@
 """The spaCy pipeline: blank English + clinical sentence splitter + the annotator component."""
 
-
 from collections.abc import Iterable
 
 import numpy
 import spacy
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, LOWER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -14,6 +13,8 @@ from nlp.local.matcher import TermLike
 from nlp.local.sentences import sentence_starts, token_sentence_starts
 
 SENTENCES = "docref_sentences"
+_IDX = "docref_token_idx"
+_SENTS = "docref_sent_starts"
 ANNOTATOR = "docref_annotator"
 
 if not Doc.has_extension("docref_mentions"):
@@ -25,12 +26,16 @@ class ClinicalSentencizer:
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
+            doc.user_data[_IDX] = []
+            doc.user_data[_SENTS] = []
             return doc
-        idx = [t.idx for t in doc]
+        idx = doc.to_array(IDX).tolist()
         starts = token_sentence_starts(sentence_starts(doc.text), idx)
-        arr = numpy.full((len(doc), 1), -1, dtype="int32")
+        arr = numpy.full((len(doc), 1), -1, dtype="int64")
         arr[starts, 0] = 1
-        doc.from_array([SENT_START], arr)
+        doc.from_array([SENT_START], arr.astype("uint64"))  # type: ignore[arg-type]
+        doc.user_data[_IDX] = idx
+        doc.user_data[_SENTS] = starts
         return doc
 
 
@@ -41,9 +46,12 @@ class AnnotatorComponent:
         self.annotator = annotator
 
     def __call__(self, doc: Doc) -> Doc:
-        idx = [t.idx for t in doc]
-        lowers = [t.lower_ for t in doc]
-        sent_tokens = [s.start for s in doc.sents] if len(doc) else []
+        idx = doc.user_data.get(_IDX)
+        sent_tokens = doc.user_data.get(_SENTS)
+        if idx is None or sent_tokens is None:
+            idx = doc.to_array(IDX).tolist() if len(doc) else []
+            sent_tokens = [s.start for s in doc.sents] if len(doc) else []
+        lowers = doc.to_array(LOWER).tolist() if len(doc) else []
         doc._.docref_mentions = self.annotator.annotate(doc.text, lowers, idx, sent_tokens)
         return doc
 
@@ -52,11 +60,22 @@ def build_pipeline(terms: Iterable[TermLike]) -> Language:
     """Blank English tokenizer, clinical sentence splitter and the annotator, in that order."""
     nlp = spacy.blank("en")
     tokenizer = nlp.tokenizer
-    annotator = Annotator(terms, lambda s: [t.text for t in tokenizer(s)])
+    annotator = Annotator(
+        terms, lambda s: [t.text for t in tokenizer(s)], key=nlp.vocab.strings.add
+    )
     nlp.add_pipe(SENTENCES)
     nlp.add_pipe(ANNOTATOR, config={}, last=True)
     nlp.get_pipe(ANNOTATOR).annotator = annotator  # type: ignore[attr-defined]
     return nlp
+
+
+def annotator_of(nlp: Language) -> Annotator:
+    """The annotator inside a pipeline built by :func:`build_pipeline`."""
+    pending = nlp.get_pipe(ANNOTATOR)
+    annotator = getattr(pending, "annotator", None)
+    if not isinstance(annotator, Annotator):
+        raise RuntimeError("[NLP310] annotator not configured: use build_pipeline()")
+    return annotator
 
 
 def mentions_of(doc: Doc) -> list[Mention]:
@@ -66,7 +85,7 @@ def mentions_of(doc: Doc) -> list[Mention]:
 
 
 @Language.factory(SENTENCES)
-def _make_sentencizer(nlp: Language, name: str) -> ClinicalSentencizer:
+def _make_sentencizer(nlp: Language, name: str) -> ClinicalSentencizer:  # noqa: ARG001
     return ClinicalSentencizer()
 
 
@@ -82,5 +101,5 @@ class _Pending:
 
 
 @Language.factory(ANNOTATOR)
-def _make_annotator(nlp: Language, name: str) -> _Pending:
+def _make_annotator(nlp: Language, name: str) -> _Pending:  # noqa: ARG001
     return _Pending()

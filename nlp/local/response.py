@@ -6,12 +6,25 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from nlp.local.annotate import MC, MED, Attr, Mention
-from nlp.local.traits import DETECT_TRAITS, ICD10CM_TRAITS, RXNORM_TRAITS, TRAIT_ORDER, trait_from_icd10
+from nlp.local.traits import (
+    DETECT_TRAITS,
+    ICD10CM_TRAITS,
+    RXNORM_TRAITS,
+    TRAIT_ORDER,
+    trait_from_icd10,
+)
 from nlp.schema import Concept, NlpResult
 
 ICD_ATTRIBUTE_TYPES = frozenset(
-    {"ACUITY", "DIRECTION", "SYSTEM_ORGAN_SITE", "QUALITY", "QUANTITY", "TIME_TO_DX_NAME",
-     "TIME_EXPRESSION"}
+    {
+        "ACUITY",
+        "DIRECTION",
+        "SYSTEM_ORGAN_SITE",
+        "QUALITY",
+        "QUANTITY",
+        "TIME_TO_DX_NAME",
+        "TIME_EXPRESSION",
+    }
 )
 RX_ATTRIBUTE_TYPES = frozenset(
     {"DOSAGE", "DURATION", "FORM", "FREQUENCY", "RATE", "ROUTE_OR_MODE", "STRENGTH"}
@@ -21,7 +34,7 @@ RX_ATTRIBUTE_TYPES = frozenset(
 class Icd10LinkerLike(Protocol):
     """``models.linker.Icd10Linker`` as the engine uses it."""
 
-    def link(self, text: str, k: int = 5, attributes: Sequence[str] = ()) -> list[Concept]: ...
+    def link(self, text: str, *, k: int = 5, attributes: Sequence[str] = ()) -> list[Concept]: ...
 
 
 class RxNormLinkerLike(Protocol):
@@ -30,6 +43,7 @@ class RxNormLinkerLike(Protocol):
     def link(
         self,
         text: str,
+        *,
         strength: str | None = None,
         form: str | None = None,
         route: str | None = None,
@@ -63,7 +77,9 @@ class Linking:
                 self._icd[key] = got
         return got
 
-    def rx(self, text: str, strength: str | None, form: str | None, route: str | None) -> list[Concept]:
+    def rx(
+        self, text: str, strength: str | None, form: str | None, route: str | None
+    ) -> list[Concept]:
         """Up to five RxNorm concepts by descending score."""
         if self.rxnorm is None:
             return []
@@ -116,8 +132,9 @@ def _attr(a: Attr, text: str, ident: int, *, with_category: bool) -> dict[str, A
     }
     if with_category and a.relationship:
         d["RelationshipType"] = a.relationship
-    d.update({"Id": ident, "BeginOffset": a.begin, "EndOffset": a.end,
-              "Text": text[a.begin : a.end]})
+    d.update(
+        {"Id": ident, "BeginOffset": a.begin, "EndOffset": a.end, "Text": text[a.begin : a.end]}
+    )
     if with_category:
         d["Category"] = a.category
     d["Traits"] = []
@@ -130,10 +147,10 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
     meds = [m for m in mentions if m.category == MED]
     icd_concepts: list[list[Concept]] = []
     for m in conditions:
-        attrs = tuple(
+        attr_texts = tuple(
             text[a.begin : a.end] for a in m.attributes if a.type in ICD_ATTRIBUTE_TYPES
         )
-        concepts = linking.icd(m.link or text[m.begin : m.end], attrs)
+        concepts = linking.icd(m.link or text[m.begin : m.end], attr_texts)
         icd_concepts.append(concepts)
         if not ({"DIAGNOSIS", "SIGN", "SYMPTOM"} & m.traits.keys()):
             t = trait_from_icd10(concepts[0].code if concepts else m.code)
@@ -144,36 +161,55 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
     for m in mentions:
         ordered = sorted(m.attributes, key=lambda a: (a.begin, a.end))
         allowed = DETECT_TRAITS.get(m.category, frozenset())
-        entities.append({
-            "Id": ids(m.begin, m.end, m.type), "BeginOffset": m.begin, "EndOffset": m.end,
-            "Score": _round(m.score), "Text": text[m.begin : m.end], "Category": m.category,
-            "Type": m.type, "Traits": _traits(m, allowed),
-            "Attributes": [
-                _attr(a, text, ids(a.begin, a.end, a.type), with_category=True) for a in ordered
-            ],
-        })
+        entities.append(
+            {
+                "Id": ids(m.begin, m.end, m.type),
+                "BeginOffset": m.begin,
+                "EndOffset": m.end,
+                "Score": _round(m.score),
+                "Text": text[m.begin : m.end],
+                "Category": m.category,
+                "Type": m.type,
+                "Traits": _traits(m, allowed),
+                "Attributes": [
+                    _attr(a, text, ids(a.begin, a.end, a.type), with_category=True) for a in ordered
+                ],
+            }
+        )
     icd_ids = _Ids(conditions, ICD_ATTRIBUTE_TYPES)
     icd_entities = []
     for m, concepts in zip(conditions, icd_concepts, strict=True):
         attrs = sorted(
             (a for a in m.attributes if a.type in ICD_ATTRIBUTE_TYPES), key=lambda a: a.begin
         )
-        icd_entities.append({
-            "Id": icd_ids(m.begin, m.end, m.type), "Text": text[m.begin : m.end],
-            "Category": MC, "Type": "DX_NAME", "Score": _round(m.score),
-            "BeginOffset": m.begin, "EndOffset": m.end,
-            "Attributes": [
-                _attr(a, text, icd_ids(a.begin, a.end, a.type),
-                      with_category=a.category == "TIME_EXPRESSION")
-                for a in attrs
-            ],
-            "Traits": _traits(m, ICD10CM_TRAITS),
-            "ICD10CMConcepts": [c.to_aws() for c in concepts],
-        })
+        icd_entities.append(
+            {
+                "Id": icd_ids(m.begin, m.end, m.type),
+                "Text": text[m.begin : m.end],
+                "Category": MC,
+                "Type": "DX_NAME",
+                "Score": _round(m.score),
+                "BeginOffset": m.begin,
+                "EndOffset": m.end,
+                "Attributes": [
+                    _attr(
+                        a,
+                        text,
+                        icd_ids(a.begin, a.end, a.type),
+                        with_category=a.category == "TIME_EXPRESSION",
+                    )
+                    for a in attrs
+                ],
+                "Traits": _traits(m, ICD10CM_TRAITS),
+                "ICD10CMConcepts": [c.to_aws() for c in concepts],
+            }
+        )
     rx_ids = _Ids(meds, RX_ATTRIBUTE_TYPES)
     rx_entities = []
     for m in meds:
-        attrs = sorted((a for a in m.attributes if a.type in RX_ATTRIBUTE_TYPES), key=lambda a: a.begin)
+        attrs = sorted(
+            (a for a in m.attributes if a.type in RX_ATTRIBUTE_TYPES), key=lambda a: a.begin
+        )
         first = {a.type: text[a.begin : a.end] for a in reversed(attrs)}
         concepts = linking.rx(
             m.link or text[m.begin : m.end],
@@ -181,19 +217,31 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
             first.get("FORM"),
             first.get("ROUTE_OR_MODE"),
         )
-        rx_entities.append({
-            "Id": rx_ids(m.begin, m.end, m.type), "Text": text[m.begin : m.end],
-            "Category": MED, "Type": m.type, "Score": _round(m.score),
-            "BeginOffset": m.begin, "EndOffset": m.end,
-            "Attributes": [
-                _attr(a, text, rx_ids(a.begin, a.end, a.type), with_category=False) for a in attrs
-            ],
-            "Traits": _traits(m, RXNORM_TRAITS),
-            "RxNormConcepts": [c.to_aws() for c in concepts],
-        })
-    return NlpResult.model_validate({
-        "DetectEntitiesV2": {"Entities": entities, "UnmappedAttributes": [],
-                             "ModelVersion": version},
-        "InferICD10CM": {"Entities": icd_entities, "ModelVersion": version},
-        "InferRxNorm": {"Entities": rx_entities, "ModelVersion": version},
-    })
+        rx_entities.append(
+            {
+                "Id": rx_ids(m.begin, m.end, m.type),
+                "Text": text[m.begin : m.end],
+                "Category": MED,
+                "Type": m.type,
+                "Score": _round(m.score),
+                "BeginOffset": m.begin,
+                "EndOffset": m.end,
+                "Attributes": [
+                    _attr(a, text, rx_ids(a.begin, a.end, a.type), with_category=False)
+                    for a in attrs
+                ],
+                "Traits": _traits(m, RXNORM_TRAITS),
+                "RxNormConcepts": [c.to_aws() for c in concepts],
+            }
+        )
+    return NlpResult.model_validate(
+        {
+            "DetectEntitiesV2": {
+                "Entities": entities,
+                "UnmappedAttributes": [],
+                "ModelVersion": version,
+            },
+            "InferICD10CM": {"Entities": icd_entities, "ModelVersion": version},
+            "InferRxNorm": {"Entities": rx_entities, "ModelVersion": version},
+        }
+    )

@@ -15,8 +15,45 @@ _TOKEN_RE = re.compile(r"[^\W_]+|[^\w\s]|_")
 # Separators that join words of one term ("non-small", "n/v", "Crohn's"); the rest break a match.
 JOINERS = frozenset("-/'’‘`")
 STOPWORDS = frozenset(
-    "a an and are as at be by for from had has have he her his in is it its of on or "
-    "she that the their there this to was were which with without no not".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "she",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "were",
+        "which",
+        "with",
+        "without",
+        "no",
+        "not",
+    ]
 )
 
 
@@ -79,9 +116,7 @@ class Normaliser:
     def _compute(self, word: str) -> str:
         w = word.lower()
         if not w.isascii():
-            w = "".join(
-                c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c)
-            )
+            w = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
         mapped = self._spelling.get(w)
         if mapped is not None:
             return mapped
@@ -98,7 +133,7 @@ class Normaliser:
             return w[:-4] + "osis"
         if w.endswith("ides") and w.endswith("itides"):
             return w[:-6] + "itis"
-        if w.endswith("s") and not w.endswith(("ss", "us", "is", "ys", "as")):
+        if w.endswith("s") and not w.endswith(("ss", "us", "is")):
             singular = w[:-1]
             mapped = self._spelling.get(singular)
             return mapped if mapped is not None else singular

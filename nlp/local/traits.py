@@ -27,25 +27,51 @@ ATTRIBUTE_TO_TRAIT: dict[str, str] = {
 # Traits each DetectEntitiesV2 category may carry (spec §2.4).
 DETECT_TRAITS: dict[str, frozenset[str]] = {
     "MEDICAL_CONDITION": frozenset(
-        {"DIAGNOSIS", "SIGN", "SYMPTOM", "NEGATION", "PAST_HISTORY", "HYPOTHETICAL",
-         "PERTAINS_TO_FAMILY", "LOW_CONFIDENCE"}
+        {
+            "DIAGNOSIS",
+            "SIGN",
+            "SYMPTOM",
+            "NEGATION",
+            "PAST_HISTORY",
+            "HYPOTHETICAL",
+            "PERTAINS_TO_FAMILY",
+            "LOW_CONFIDENCE",
+        }
     ),
-    "MEDICATION": frozenset({"NEGATION", "PAST_HISTORY", "HYPOTHETICAL", "PERTAINS_TO_FAMILY",
-                             "LOW_CONFIDENCE"}),
+    "MEDICATION": frozenset(
+        {"NEGATION", "PAST_HISTORY", "HYPOTHETICAL", "PERTAINS_TO_FAMILY", "LOW_CONFIDENCE"}
+    ),
     "TEST_TREATMENT_PROCEDURE": frozenset(
         {"NEGATION", "PAST_HISTORY", "HYPOTHETICAL", "PERTAINS_TO_FAMILY", "LOW_CONFIDENCE"}
     ),
 }
 # InferICD10CM (ICD10CMTraitName) and InferRxNorm (RxNormTraitName) enums.
 ICD10CM_TRAITS = frozenset(
-    {"NEGATION", "DIAGNOSIS", "SIGN", "SYMPTOM", "PERTAINS_TO_FAMILY", "HYPOTHETICAL",
-     "LOW_CONFIDENCE"}
+    {
+        "NEGATION",
+        "DIAGNOSIS",
+        "SIGN",
+        "SYMPTOM",
+        "PERTAINS_TO_FAMILY",
+        "HYPOTHETICAL",
+        "LOW_CONFIDENCE",
+    }
 )
 RXNORM_TRAITS = frozenset({"NEGATION", "PAST_HISTORY"})
 
 # Order in which traits are listed in a response.
-TRAIT_ORDER = ("SIGN", "SYMPTOM", "DIAGNOSIS", "NEGATION", "PERTAINS_TO_FAMILY", "HYPOTHETICAL",
-               "LOW_CONFIDENCE", "PAST_HISTORY", "FUTURE")
+TRAIT_ORDER = (
+    "SIGN",
+    "SYMPTOM",
+    "DIAGNOSIS",
+    "NEGATION",
+    "PERTAINS_TO_FAMILY",
+    "HYPOTHETICAL",
+    "LOW_CONFIDENCE",
+    "PAST_HISTORY",
+    "FUTURE",
+)
+
 
 # Fallback for DIAGNOSIS / SIGN / SYMPTOM from the top ICD-10-CM code's chapter: chapter R
 # "Symptoms, signs and abnormal clinical and laboratory findings" R00-R69 -> SYMPTOM,

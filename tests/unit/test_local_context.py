@@ -10,10 +10,40 @@ from nlp.local.context import FastContext, load_rule_dicts, prune_overlapping_ma
 from nlp.local.sentences import sentence_starts, token_sentence_starts
 
 TARGET_WORDS = {
-    "pneumonia", "fever", "chf", "cough", "afib", "mi", "hypertension", "diabetes", "rash",
-    "pain", "headache", "nausea", "cancer", "stroke", "infection", "effusion", "dvt", "pe",
-    "bleed", "fracture", "flu", "rsv", "asthma", "seizures", "edema", "copd", "aspirin",
-    "heparin", "depression", "malignancy", "tumor", "sepsis", "uti", "anemia",
+    "pneumonia",
+    "fever",
+    "chf",
+    "cough",
+    "afib",
+    "mi",
+    "hypertension",
+    "diabetes",
+    "rash",
+    "pain",
+    "headache",
+    "nausea",
+    "cancer",
+    "stroke",
+    "infection",
+    "effusion",
+    "dvt",
+    "pe",
+    "bleed",
+    "fracture",
+    "flu",
+    "rsv",
+    "asthma",
+    "seizures",
+    "edema",
+    "copd",
+    "aspirin",
+    "heparin",
+    "depression",
+    "malignancy",
+    "tumor",
+    "sepsis",
+    "uti",
+    "anemia",
 }
 
 SENTENCES = [
@@ -55,9 +85,7 @@ def _doc_with_targets(nlp: spacy.language.Language, text: str) -> Doc:
     starts = set(token_sentence_starts(sentence_starts(text), [t.idx for t in doc]))
     for t in doc:
         t.is_sent_start = t.i in starts
-    doc.ents = [
-        Span(doc, t.i, t.i + 1, label="PROBLEM") for t in doc if t.lower_ in TARGET_WORDS
-    ]
+    doc.ents = [Span(doc, t.i, t.i + 1, label="PROBLEM") for t in doc if t.lower_ in TARGET_WORDS]
     return doc
 
 
@@ -109,7 +137,11 @@ def test_sentence_set_exercises_every_category(
         for cats in fast.categories(lowers, sents, [(e.start, e.end) for e in doc.ents]):
             seen |= cats
     assert seen == {
-        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"
+        "NEGATED_EXISTENCE",
+        "POSSIBLE_EXISTENCE",
+        "HISTORICAL",
+        "HYPOTHETICAL",
+        "FAMILY",
     }
 
 
