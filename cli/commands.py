@@ -4,3 +4,5 @@ from cli import reprocess_cmd  # noqa: F401
 from cli import models_cmd  # noqa: F401
 from cli import serve_cmd  # noqa: F401
 from cli import enrich_cmd  # noqa: F401
+from cli import analyze_cmd  # noqa: F401
+from cli import bench_cmd  # noqa: F401
