@@ -1,0 +1,137 @@
+"""Hand-made lists in ``models/data``: abbreviations, misspellings, anatomy, tests, procedures."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from models.lexicon import ANATOMY, TEST_TREATMENT_PROCEDURE, Term
+from models.normalize import fold
+
+DATA_FILES = (
+    "abbreviations.tsv",
+    "misspellings.tsv",
+    "anatomy.txt",
+    "tests.txt",
+    "procedures.txt",
+    "treatments.txt",
+    "rxnorm_ingredients.tsv",
+    "stopterms.txt",
+)
+# list file -> (category, type, source)
+_LISTS: dict[str, tuple[str, str, str]] = {
+    "anatomy.txt": (ANATOMY, "SYSTEM_ORGAN_SITE", "anatomy"),
+    "tests.txt": (TEST_TREATMENT_PROCEDURE, "TEST_NAME", "tests"),
+    "procedures.txt": (TEST_TREATMENT_PROCEDURE, "PROCEDURE_NAME", "procedures"),
+    "treatments.txt": (TEST_TREATMENT_PROCEDURE, "TREATMENT_NAME", "treatments"),
+}
+
+
+def data_dir() -> Path:
+    """The directory of the committed hand-made lists."""
+    return Path(str(resources.files("models") / "data"))
+
+
+def _rows(name: str) -> list[list[str]]:
+    text = (data_dir() / name).read_text(encoding="utf-8")
+    return [
+        line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
+
+
+def data_hash() -> str:
+    """SHA-256 over every hand-made list (part of the build manifest)."""
+    h = hashlib.sha256()
+    for name in DATA_FILES:
+        h.update(name.encode())
+        h.update((data_dir() / name).read_bytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Abbreviation:
+    """One row of ``abbreviations.tsv``."""
+
+    abbr: str
+    expansion: str
+    category: str
+    type: str
+    code: str | None
+
+
+def abbreviations() -> list[Abbreviation]:
+    """Clinical abbreviations with their expansion, Comprehend category/type and code."""
+    out = []
+    for r in _rows("abbreviations.tsv"):
+        r = [*r, "", "", "", ""]
+        out.append(
+            Abbreviation(
+                r[0].strip(), r[1].strip(), r[2].strip(), r[3].strip(), r[4].strip() or None
+            )
+        )
+    return out
+
+
+def misspellings() -> dict[str, str]:
+    """Folded misspelling -> folded correct spelling."""
+    return {fold(r[0]): fold(r[1]) for r in _rows("misspellings.tsv") if len(r) >= 2}
+
+
+def ingredients() -> dict[str, str]:
+    """Hand-made RxCUI -> ingredient name list (seed vocabulary only)."""
+    return {r[0].strip(): r[1].strip() for r in _rows("rxnorm_ingredients.tsv") if len(r) >= 2}
+
+
+def stopterms() -> frozenset[str]:
+    """Folded surface forms never taken from drug-NER (common words that are also drug names)."""
+    return frozenset(fold(r[0]) for r in _rows("stopterms.txt"))
+
+
+def list_terms() -> list[Term]:
+    """Terms of the anatomy/tests/procedures/treatments lists, plus the abbreviations."""
+    out: list[Term] = []
+    for name, (cat, typ, source) in _LISTS.items():
+        out.extend(Term(r[0].strip(), cat, typ, source, None) for r in _rows(name))
+    out.extend(Term(a.abbr, a.category, a.type, "abbrev", a.code) for a in abbreviations())
+    return out
+
+
+class Expander:
+    """Expands abbreviations and fixes misspellings in a folded mention.
+
+    A whole-mention abbreviation is always expanded; inside longer mentions only abbreviations
+    of three or more letters are (short ones like "pe"/"ms" are too ambiguous).
+    """
+
+    def __init__(self, abbrevs: dict[str, str], fixes: dict[str, str]) -> None:
+        self.abbrevs = abbrevs
+        self.fixes = fixes
+        self._multi = sorted((k for k in fixes if " " in k), key=len, reverse=True)
+
+    @classmethod
+    def load(cls) -> Expander:
+        """From the committed lists."""
+        return cls({fold(a.abbr): fold(a.expansion) for a in abbreviations()}, misspellings())
+
+    def expand(self, folded: str) -> str:
+        """The mention with abbreviations expanded and misspellings fixed (still folded).
+
+        >>> Expander({"htn": "hypertension"}, {"diabetis": "diabetes"}).expand("htn")
+        'hypertension'
+        """
+        if folded in self.abbrevs:
+            return self.abbrevs[folded]
+        if folded in self.fixes:
+            return self.fixes[folded]
+        for m in self._multi:
+            if m in folded:
+                folded = folded.replace(m, self.fixes[m])
+        words = []
+        for w in folded.split():
+            w = self.fixes.get(w, w)
+            if len(w) >= 3 and w in self.abbrevs:
+                w = self.abbrevs[w]
+            words.append(w)
+        return " ".join(words)

