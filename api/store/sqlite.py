@@ -591,14 +591,12 @@ class SqliteFhirStore:
             "AND param = 'nlp-generated'",
             (doc_id,),
         )
-        rows = []
-        for r in generated:
-            rows.append(("DocumentReference", doc_id, "nlp-generated", r["resourceType"], r["id"]))
-            conn.execute(
-                "DELETE FROM search_ref WHERE type = ? AND id = ? AND param = 'derived-from'",
-                (r["resourceType"], r["id"]),
-            )
-            rows.append((r["resourceType"], r["id"], "derived-from", "DocumentReference", doc_id))
+        keys = [(r["resourceType"], r["id"]) for r in generated]
+        conn.executemany(
+            "DELETE FROM search_ref WHERE type = ? AND id = ? AND param = 'derived-from'", keys
+        )
+        rows = [("DocumentReference", doc_id, "nlp-generated", t, i) for t, i in keys]
+        rows += [(t, i, "derived-from", "DocumentReference", doc_id) for t, i in keys]
         conn.executemany("INSERT INTO search_ref VALUES (?,?,?,?,?)", rows)
 
     def _put(
@@ -614,14 +612,16 @@ class SqliteFhirStore:
         if not isinstance(resource_type, str) or not isinstance(resource_id, str):
             raise StoreError("resource without resourceType or id", code="NLP422")
         current = conn.execute(
-            "SELECT json, source_doc FROM resources WHERE type = ? AND id = ?",
+            "SELECT json, source_doc, version_id FROM resources WHERE type = ? AND id = ?",
             (resource_type, resource_id),
         ).fetchone()
         if current is not None:
             old: Resource = json.loads(current[0])
             if _content(old) == _content(resource) and current[1] == source_doc:
                 return old
-        latest = _latest(conn, resource_type, resource_id)
+            latest: tuple[str, bool] | None = (str(current[2]), False)
+        else:
+            latest = _latest(conn, resource_type, resource_id)
         version = int(latest[0]) + 1 if latest else 1
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = str(version)
@@ -638,17 +638,18 @@ class SqliteFhirStore:
             "INSERT INTO history VALUES (?,?,?,?,?,?)",
             (resource_type, resource_id, version, now, method, text),
         )
-        self._reindex(conn, stored)
+        self._reindex(conn, stored, fresh=current is None)
         return stored
 
-    def _reindex(self, conn: sqlite3.Connection, resource: Resource) -> None:
+    def _reindex(self, conn: sqlite3.Connection, resource: Resource, *, fresh: bool) -> None:
         key = (resource["resourceType"], resource["id"])
-        conn.execute("DELETE FROM search_token WHERE type = ? AND id = ?", key)
-        conn.execute(
-            "DELETE FROM search_ref WHERE type = ? AND id = ? AND param NOT IN (?, ?)",
-            (*key, *_COMPUTED),
-        )
-        conn.execute("DELETE FROM search_date WHERE type = ? AND id = ?", key)
+        if not fresh:  # a resource without a current version has no helper rows
+            conn.execute("DELETE FROM search_token WHERE type = ? AND id = ?", key)
+            conn.execute(
+                "DELETE FROM search_ref WHERE type = ? AND id = ? AND param NOT IN (?, ?)",
+                (*key, *_COMPUTED),
+            )
+            conn.execute("DELETE FROM search_date WHERE type = ? AND id = ?", key)
         values = extract(resource)
         conn.executemany(
             "INSERT INTO search_token VALUES (?,?,?,?,?)", [(*key, *t) for t in values.tokens]
