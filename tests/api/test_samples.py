@@ -1,0 +1,85 @@
+"""The repository's samples through ``--load-samples`` and the seed's search on them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from enrich.text import extract_text
+from tests.api.conftest import ids, make_settings, search_ids
+from tests.conftest import SAMPLES
+from tests.fakes import FakeEngine, FixedClock
+
+SEED_STREP = "otitis-strep"
+
+
+def _engine() -> FakeEngine:
+    """Replays ``samples/nlp/<name>.json`` for the exact text of ``samples/<name>.json``."""
+    results = {}
+    for path in sorted((SAMPLES / "nlp").glob("*.json")):
+        doc = json.loads((SAMPLES / path.name).read_text(encoding="utf-8"))
+        extracted = extract_text(doc)
+        if extracted is not None and extracted.text is not None:
+            results[extracted.text] = json.loads(path.read_text(encoding="utf-8"))
+    return FakeEngine(results)
+
+
+@pytest.fixture(scope="module")
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture(scope="module")
+def client(clock: FixedClock) -> Iterator[TestClient]:
+    if not (SAMPLES / f"{SEED_STREP}.json").exists():
+        pytest.skip("samples/ not built")
+    settings = make_settings(load_samples=True, samples_dir=str(SAMPLES))
+    with TestClient(create_app(settings, engine=_engine(), clock=clock)) as test_client:
+        yield test_client
+
+
+def _sample_ids() -> dict[str, str]:
+    out = {}
+    for path in sorted(SAMPLES.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("resourceType") == "DocumentReference":
+            out[path.stem] = doc["id"]
+    return out
+
+
+def test_every_sample_is_loaded(client: TestClient) -> None:
+    expected = set(_sample_ids().values())
+    bundle = client.get("/DocumentReference", params={"_count": "100"}).json()
+    assert ids(bundle) == expected
+
+
+def test_seed_query_on_the_samples(client: TestClient, clock: FixedClock) -> None:
+    tomorrow = (clock.now + timedelta(days=1)).date().isoformat()
+    url = (
+        f"/DocumentReference?_lastUpdated=le{tomorrow}"
+        "&infer-icd10cm-entity-text-concept-score;=streptococcal|0.6"
+        "&infer-rxnorm-entity-text-concept-score=Amoxicillin|0.8"
+    )
+    assert ids(client.get(url).json()) == {_sample_ids()[SEED_STREP]}
+
+
+def test_statuses_of_the_samples(client: TestClient) -> None:
+    sample_ids = _sample_ids()
+    unsupported = search_ids(
+        client, "DocumentReference", {"cm-decoration-status": "UNSUPPORTED_CONTENT"}
+    )
+    if "pdf-only" in sample_ids:
+        assert sample_ids["pdf-only"] in unsupported
+    assert sample_ids[SEED_STREP] not in unsupported
+    advil = search_ids(client, "DocumentReference", {"infer-rxnorm-entity-concept-code": "731533"})
+    assert advil == {sample_ids["example2-advil"]}
+    generated = client.get(
+        "/MedicationStatement", params={"derived-from": sample_ids["example2-advil"]}
+    )
+    statuses = {e["resource"]["status"] for e in generated.json()["entry"]}
+    assert statuses == {"not-taken"}  # clinical profile: negated medication
