@@ -257,7 +257,7 @@ def reprocess(
         policy["min_score"] = settings.min_score
     now = datetime.now(UTC).isoformat()
     proc_args = (engine_spec, policy, now)
-    proc_kwargs: dict[str, Any] = {"keep_result": sink_spec == "store"}
+    proc_kwargs: dict[str, Any] = {"for_store": sink_spec == "store"}
 
     executor: Executor | None = None
     if dry_run:

@@ -88,9 +88,11 @@ class CostEstimate:
         return self.cost_of(self.units)
 
     def add(self, text: str, units: Mapping[str, int] | None = None) -> None:
-        units = units if units is not None else units_for(text)
+        self.add_units(len(text), units if units is not None else units_for(text))
+
+    def add_units(self, characters: int, units: Mapping[str, int]) -> None:
         self.documents += 1
-        self.characters += len(text)
+        self.characters += characters
         for op in OPERATIONS:
             self.units[op] += units.get(op, 0)
 

@@ -59,24 +59,48 @@ class DocResult:
         text_hash: SHA-256 of the analysed text.
         outcome: One of the module-level outcome constants.
         enrichment_status: ``SUCCESS``, ``VALIDATION_ERROR`` or ``UNSUPPORTED_CONTENT``.
-        resources: The enriched DocumentReference first, then the generated resources.
+        lines: Compact JSON of the enriched DocumentReference first, then of the generated
+            resources (serialised by the worker: the single writer only copies text).
+        refs: ``"Type/id"`` of each line.
         retired: ``"Type/id"`` of generated resources no longer produced (to delete).
         index_rows: NLP index rows (``IndexRow.model_dump()`` dicts) for the service store.
         error: Coded error message (no PHI) when the outcome is an error.
         chars: Characters analysed (for the report's throughput figures).
         nlp_result: The full NLP result (boto3 shape) when the sink keeps it (service store).
+        units: Comprehend Medical billed units per operation for the analysed text.
     """
 
     doc_id: str
     text_hash: str
     outcome: str
     enrichment_status: str | None = None
-    resources: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     index_rows: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     chars: int = 0
     nlp_result: dict[str, Any] | None = None
+    units: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def enriched(
+        cls, doc_id: str, text_hash: str, resources: list[dict[str, Any]], **fields: Any
+    ) -> DocResult:
+        """An ``enriched`` result from resource dicts (serialised here, in the worker)."""
+        return cls(
+            doc_id,
+            text_hash,
+            ENRICHED,
+            lines=[json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in resources],
+            refs=[f"{r['resourceType']}/{r['id']}" for r in resources],
+            **fields,
+        )
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        """The resources as dicts (parsed from ``lines``)."""
+        return [json.loads(line) for line in self.lines]
 
     @property
     def is_error(self) -> bool:

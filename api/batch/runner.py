@@ -91,8 +91,8 @@ class Report:
         if result.enrichment_status:
             self.statuses[result.enrichment_status] += 1
         if result.outcome == ENRICHED:
-            for resource in result.resources:
-                self.written[str(resource.get("resourceType"))] += 1
+            for ref in result.refs:
+                self.written[ref.partition("/")[0]] += 1
             for ref in result.retired:
                 self.retired[ref.partition("/")[0]] += 1
         if result.error and len(self.errors) < MAX_REPORTED_ERRORS:
@@ -163,8 +163,15 @@ class BatchRun:
             cost=CostEstimate(prices=options.prices),
         )
 
+    @property
+    def _costs_in_reader(self) -> bool:
+        """The reader estimates cost (to stop before the budget); else workers report units."""
+        return self.options.dry_run or self.options.max_cost is not None
+
     def _note(self, result: DocResult) -> None:
         self.report.add(result)
+        if result.units and not self._costs_in_reader:
+            self.report.cost.add_units(result.chars, result.units)
         if self.progress is not None:
             self.progress.update(self.report)
 
@@ -185,7 +192,7 @@ class BatchRun:
             if isinstance(decision, DocResult):
                 self._note(decision)
                 continue
-            if decision.text is not None:
+            if decision.text is not None and self._costs_in_reader:
                 units = units_for(decision.text)
                 cost = self.report.cost
                 if self.options.max_cost is not None and (

@@ -145,9 +145,11 @@ def part_name(part: int) -> str:
 
 def ndjson_bytes(resources: Sequence[dict[str, Any]]) -> bytes:
     """Compact JSON, one resource per line (newlines inside strings are escaped by json)."""
-    return "".join(
-        json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in resources
-    ).encode()
+    return "".join(json_line(r) + "\n" for r in resources).encode()
+
+
+def json_line(resource: dict[str, Any]) -> str:
+    return json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
 
 
 class NdjsonSink:
@@ -171,13 +173,13 @@ class NdjsonSink:
         self.key = f"ndjson:{storage.url}"
 
     def write(self, part: int, results: Sequence[DocResult]) -> None:
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_type: dict[str, list[str]] = defaultdict(list)
         deletions: list[dict[str, Any]] = []
         for result in results:
             if result.outcome != ENRICHED:
                 continue
-            for resource in result.resources:
-                by_type[str(resource["resourceType"])].append(resource)
+            for ref, line in zip(result.refs, result.lines, strict=True):
+                by_type[ref.partition("/")[0]].append(line)
             for ref in result.retired:
                 resource_type, resource_id = split_ref(ref)
                 deletions.append(
@@ -188,8 +190,9 @@ class NdjsonSink:
                     }
                 )
         name = part_name(part)
-        for resource_type, resources in sorted(by_type.items()):
-            self.storage.write(f"{IMPORT_DIR}/{resource_type}/{name}", ndjson_bytes(resources))
+        for resource_type, lines in sorted(by_type.items()):
+            data = "".join(line + "\n" for line in lines).encode()
+            self.storage.write(f"{IMPORT_DIR}/{resource_type}/{name}", data)
         if deletions:
             self.storage.write(f"{DELETIONS_DIR}/{name}", ndjson_bytes(deletions))
 

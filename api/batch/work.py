@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from api.batch.cost import units_for
 from api.batch.model import (
     CHECKPOINTED,
-    ENRICHED,
     NOT_SELECTED,
     PERMANENT_ERROR,
     TRANSIENT_ERROR,
@@ -135,7 +135,8 @@ class DocProcessor:
         engine_spec: See :func:`build_engine`.
         policy: ``EnrichmentPolicy`` fields (``{"profile": "clinical", "min_score": 0.5}``).
         now: ISO instant recorded in every enriched document of the run (one clock per run).
-        keep_result: Also return the full NLP result (the service store keeps it for ``$nlp``).
+        for_store: Also return the NLP index rows and the full NLP result (the service store
+            keeps them for search and ``$nlp``); other sinks do not need them.
     """
 
     def __init__(
@@ -144,14 +145,14 @@ class DocProcessor:
         policy: dict[str, Any] | None = None,
         now: str | None = None,
         *,
-        keep_result: bool = False,
+        for_store: bool = False,
     ) -> None:
         from enrich.policy import EnrichmentPolicy
 
         self.engine = build_engine(engine_spec)
         self.policy = EnrichmentPolicy.model_validate(policy or {})
         self.now = datetime.fromisoformat(now) if now else datetime.now().astimezone()
-        self.keep_result = keep_result
+        self.for_store = for_store
 
     @property
     def identity(self) -> EngineIdentity:
@@ -180,14 +181,14 @@ class DocProcessor:
             return DocResult(
                 doc_id, item.text_hash, PERMANENT_ERROR, error=f"{code} {type(exc).__name__}"
             )
-        return DocResult(
-            doc_id=doc_id,
-            text_hash=item.text_hash,
-            outcome=ENRICHED,
+        return DocResult.enriched(
+            doc_id,
+            item.text_hash,
+            enrichment.resources(),
             enrichment_status=enrichment.status,
-            resources=enrichment.resources(),
             retired=list(enrichment.retired),
-            index_rows=[row.model_dump() for row in enrichment.index_rows],
+            index_rows=[r.model_dump() for r in enrichment.index_rows] if self.for_store else [],
             chars=len(item.text or ""),
-            nlp_result=result.to_aws() if self.keep_result and result is not None else None,
+            nlp_result=result.to_aws() if self.for_store and result is not None else None,
+            units=units_for(item.text) if item.text is not None else {},
         )

@@ -21,7 +21,7 @@ SENTENCES = (
 
 def note(i: int, sentences: int = 4) -> str:
     """A short made-up note; the choice of sentences varies with ``i``."""
-    picked = [SENTENCES[(i * 7 + k * 3) % len(SENTENCES)] for k in range(sentences)]
+    picked = [SENTENCES[(i + k * 3) % len(SENTENCES)] for k in range(sentences)]
     return f"Visit note {i}.\n" + " ".join(picked)
 
 

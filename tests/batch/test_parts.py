@@ -272,9 +272,10 @@ class _RecordingIndex:
         self.states[document_id] = state
 
 
-def test_store_sink_writes_documents_deletions_and_index(processor: DocProcessor) -> None:
+def test_store_sink_writes_documents_deletions_and_index() -> None:
     store, index = _RecordingStore(), _RecordingIndex()
-    result = processor(_plan(document(1)))
+    result = DocProcessor(SPEC, {}, NOW, for_store=True)(_plan(document(1)))
+    assert result.nlp_result is not None
     result.retired = ["Observation/old"]
     StoreSink(store, index).write(0, [result, DocResult("e", "", TRANSIENT_ERROR)])
     assert len(store.saved) == 1

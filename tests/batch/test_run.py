@@ -157,9 +157,11 @@ def test_worker_processes_give_the_same_output(tmp_path: Path) -> None:
     assert pooled == alone
 
 
-def test_service_store_source_and_sink(tmp_path: Path, serial: SerialExecutor) -> None:
+def test_service_store_source_and_sink(tmp_path: Path) -> None:
+    from api.batch.work import DocProcessor
     from api.store.sqlite import Database, SqliteFhirStore
 
+    serial = SerialExecutor(DocProcessor(SPEC, {}, NOW, for_store=True))
     store = SqliteFhirStore(Database(tmp_path / "svc.sqlite"))
     store.save_all([document(i) for i in range(25)] + [document(99, "hypertension")])
     source = SearchSource(store, "", name="store", page_size=10)
@@ -179,4 +181,13 @@ def test_service_store_source_and_sink(tmp_path: Path, serial: SerialExecutor) -
     assert second.outcomes == {ENRICHED: 1, UNCHANGED: 25}
     assert second.retired["Condition"] == 1
     assert store.read(*condition_refs[0].split("/")) is None
-    assert store.index.state("doc-000099") is not None
+    state = store.index.state("doc-000099")
+    assert state is not None
+    assert state.engine_version == "1.0"
+    assert state.result is not None  # the full NLP result, served by $nlp
+    from api.search import parse_search
+
+    query = parse_search("DocumentReference", [("infer-icd10cm-entity-concept-code", "I10")])
+    found = store.index.find(query.nlp)
+    assert "doc-000099" not in found  # its index rows were replaced with the new ones
+    assert found  # other documents with hypertension are found through the index
