@@ -60,9 +60,17 @@ def build_state(
     """Fill ``app.state``: settings, db, store, index, engine, policy, clock (api/README.md)."""
     state.settings = settings
     state.clock = clock or utc_now
-    state.db = Database(settings.db_path)
-    state.index = SqliteNlpIndex(state.db, clock=state.clock)
-    state.store = SqliteFhirStore(state.db, index=state.index, clock=state.clock)
+    if settings.db_path.startswith(("postgresql://", "postgres://")):  # D10: PostgreSQL
+        from api.store.postgres import Database as PgDatabase
+        from api.store.postgres import PgFhirStore, PgNlpIndex
+
+        state.db = PgDatabase(settings.db_path)
+        state.index = PgNlpIndex(state.db, clock=state.clock)
+        state.store = PgFhirStore(state.db, index=state.index, clock=state.clock)
+    else:
+        state.db = Database(settings.db_path)
+        state.index = SqliteNlpIndex(state.db, clock=state.clock)
+        state.store = SqliteFhirStore(state.db, index=state.index, clock=state.clock)
     state.policy = build_policy(settings)
     started = time.perf_counter()
     state.engine = engine if engine is not None else build_engine(settings)
