@@ -197,6 +197,10 @@ def delete(ctx: Ctx, resource_type: str, resource_id: str) -> Reply:
 def read(ctx: Ctx, resource_type: str, resource_id: str) -> Reply:
     """GET ``/{type}/{id}`` (404 never existed, 410 deleted)."""
     check_type(resource_type)
+    if resource_id == "_history":
+        raise FhirError(
+            405, "NLP405", "type-level history is not supported; use /{type}/{id}/_history"
+        )
     resource = ctx.store.read(resource_type, resource_id)
     if resource is None:
         if ctx.store.current_version(resource_type, resource_id) is not None:

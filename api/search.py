@@ -482,8 +482,8 @@ def _int(name: str, value: str) -> int:
         number = int(value)
     except ValueError:
         raise SearchError(f"[NLP402] {name} must be a non-negative integer") from None
-    if number < 0:
-        raise SearchError(f"[NLP402] {name} must be a non-negative integer")
+    if not 0 <= number < 2**31:
+        raise SearchError(f"[NLP402] {name} must be an integer from 0 to 2147483647")
     return number
 
 

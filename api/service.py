@@ -37,6 +37,8 @@ from nlp.schema import NlpResult
 log = logging.getLogger(__name__)
 
 Action = Literal["created", "updated", "unchanged"]
+#: Deepest JSON nesting accepted in a DocumentReference (real ones stay under 20 levels).
+MAX_DEPTH = 64
 _BINARY_REF = re.compile(r"^(?:.*/)?Binary/([A-Za-z0-9\-.]{1,64})$")
 
 
@@ -80,18 +82,45 @@ class SerializedEngine:
             return self.inner.analyze(text)
 
 
+def nesting_depth(value: Any) -> int:
+    """Depth of nested objects/arrays, computed without recursion.
+
+    >>> nesting_depth({"a": [{"b": 1}]}), nesting_depth("x")
+    (3, 0)
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def check_document(doc: Any) -> Resource:
     """The body as a DocumentReference dict, validated with R4B.
 
     Raises:
-        FhirError: ``[NLP400]`` not a JSON object or not a DocumentReference.
+        FhirError: ``[NLP400]`` not a JSON object, not a DocumentReference, or nested deeper
+            than ``MAX_DEPTH`` levels.
         enrich.fhir.FhirValidationError: ``[NLP210]`` invalid content (-> 400).
     """
     if not isinstance(doc, dict):
         raise FhirError(400, "NLP400", "the body must be a JSON object")
     if doc.get("resourceType") != "DocumentReference":
         raise FhirError(400, "NLP400", "the body must be a DocumentReference")
-    validate_resource(doc)
+    if nesting_depth(doc) > MAX_DEPTH:
+        raise FhirError(400, "NLP400", f"the resource is nested deeper than {MAX_DEPTH} levels")
+    try:
+        validate_resource(doc)
+    except RecursionError:
+        raise FhirError(400, "NLP400", "the resource is nested too deeply") from None
     return doc
 
 

@@ -35,6 +35,15 @@ _XML = {"content": b"a=b", "headers": {"content-type": "application/xml"}}
 _PNG = {"content": b"x", "headers": {"content-type": "image/png"}}
 
 
+def _deep(levels: int) -> dict[str, Any]:
+    ext: dict[str, Any] = {"url": "http://x", "valueString": "v"}
+    for _ in range(levels):
+        ext = {"url": "http://x", "extension": [ext]}
+    doc = document(STREP_TEXT, doc_id="deep")
+    doc["extension"] = [ext]
+    return doc
+
+
 def _bundle(kind: str, entry: Any) -> dict[str, Any]:
     return {"json": {"resourceType": "Bundle", "type": kind, "entry": entry}}
 
@@ -75,6 +84,10 @@ def _bundle(kind: str, entry: Any) -> dict[str, Any]:
         ("GET", "/DocumentReference?_summary=data", {}, 400, "NLP402"),
         ("GET", "/DocumentReference/x/_history/abc", {}, 404, "NLP404"),
         ("GET", "/SearchParameter/nope", {}, 404, "NLP404"),
+        ("GET", f"{_DOC}?_offset=99999999999999999999", {}, 400, "NLP402"),
+        ("GET", f"{_DOC}?_count=99999999999999999999", {}, 400, "NLP402"),
+        ("PUT", f"{_DOC}/deep", {"json": _deep(40)}, 400, "NLP400"),
+        ("GET", f"{_DOC}/_history", {}, 405, "NLP405"),
     ],
 )  # fmt: skip
 def test_bad_input_gives_coded_operation_outcome(

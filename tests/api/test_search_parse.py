@@ -25,6 +25,7 @@ DOCTEST_MODULES = [
     "api.bundles",
     "api.interactions",
     "api.routes.operations",
+    "api.service",
 ]
 
 
