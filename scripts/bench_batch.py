@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -101,6 +102,8 @@ def run_once(label: str, src: Path, out: Path, make_executor: Any) -> dict[str, 
         "run_s": round(done - ready, 2),
         "docs_per_s": round(n / (done - ready), 1),
         "docs_per_s_incl_startup": round(n / (done - started), 1),
+        "docs_per_worker_cpu_s": report.as_dict()["enriched_per_worker_cpu_s"],
+        "load_avg_1m": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(row), flush=True)
     return row

@@ -68,6 +68,7 @@ class DocResult:
         chars: Characters analysed (for the report's throughput figures).
         nlp_result: The full NLP result (boto3 shape) when the sink keeps it (service store).
         units: Comprehend Medical billed units per operation for the analysed text.
+        cpu_s: CPU seconds the worker spent on this document (engine + enrichment).
     """
 
     doc_id: str
@@ -82,6 +83,7 @@ class DocResult:
     chars: int = 0
     nlp_result: dict[str, Any] | None = None
     units: dict[str, int] = field(default_factory=dict)
+    cpu_s: float = 0.0
 
     @classmethod
     def enriched(

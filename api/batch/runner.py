@@ -77,6 +77,7 @@ class Report:
     cost: CostEstimate = field(default_factory=CostEstimate)
     stopped: str | None = None
     elapsed_s: float = 0.0
+    worker_cpu_s: float = 0.0
 
     @property
     def documents(self) -> int:
@@ -88,6 +89,7 @@ class Report:
 
     def add(self, result: DocResult) -> None:
         self.outcomes[result.outcome] += 1
+        self.worker_cpu_s += result.cpu_s
         if result.enrichment_status:
             self.statuses[result.enrichment_status] += 1
         if result.outcome == ENRICHED:
@@ -120,6 +122,10 @@ class Report:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "enriched_per_s": round(rate, 2),
+            "worker_cpu_s": round(self.worker_cpu_s, 2),
+            "enriched_per_worker_cpu_s": round(self.processed / self.worker_cpu_s, 2)
+            if self.worker_cpu_s > 0
+            else None,
         }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,6 +163,7 @@ class DocProcessor:
         from enrich.core import enrich_document
 
         doc_id = item.doc_id
+        started = time.process_time()
         try:
             result = self.engine.analyze(item.text) if item.text is not None else None
             enrichment = enrich_document(
@@ -191,4 +193,5 @@ class DocProcessor:
             chars=len(item.text or ""),
             nlp_result=result.to_aws() if self.for_store and result is not None else None,
             units=units_for(item.text) if item.text is not None else {},
+            cpu_s=time.process_time() - started,
         )
