@@ -283,3 +283,43 @@ def test_unsupported_content_is_stored_without_resources(client: TestClient) -> 
         client, "DocumentReference", {"cm-decoration-status": "UNSUPPORTED_CONTENT"}
     ) == {"pdf"}
     assert search_ids(client, "Condition", {"derived-from": "pdf"}) == set()
+
+
+def test_linkage_include_and_revinclude(client: TestClient) -> None:
+    put(client, document(STREP_TEXT, doc_id="d1"))
+    rev = client.get("/DocumentReference", params={"_id": "d1", "_revinclude": "Linkage:item"})
+    linkages = [e["resource"] for e in rev.json()["entry"] if e["search"]["mode"] == "include"]
+    assert [r["resourceType"] for r in linkages] == ["Linkage"]
+    items = {i["resource"]["reference"] for i in linkages[0]["item"]}
+    assert "DocumentReference/d1" in items
+    inc = client.get(
+        "/Linkage", params={"item": "DocumentReference/d1", "_include": "Linkage:item"}
+    )
+    included = {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in inc.json()["entry"]
+        if e["search"]["mode"] == "include"
+    }
+    assert included == items
+    only_conditions = client.get(
+        "/DocumentReference",
+        params={"_id": "d1", "_include": "DocumentReference:nlp-generated:Condition"},
+    )
+    kinds = {e["resource"]["resourceType"] for e in only_conditions.json()["entry"]}
+    assert kinds == {"DocumentReference", "Condition"}
+
+
+def test_conditional_create(client: TestClient) -> None:
+    headers = {"If-None-Exist": "identifier=urn:test:notes|c1"}
+    first = client.post(
+        "/DocumentReference", json=document(STREP_TEXT, identifier="c1"), headers=headers
+    )
+    assert first.status_code == 201
+    again = client.post(
+        "/DocumentReference", json=document(SPLIT_TEXT, identifier="c1"), headers=headers
+    )
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    client.post("/DocumentReference", json=document(SPLIT_TEXT, identifier="c1"))
+    several = client.post("/DocumentReference", json=document(SPLIT_TEXT), headers=headers)
+    assert several.status_code == 412
