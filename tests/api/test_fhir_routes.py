@@ -323,3 +323,26 @@ def test_conditional_create(client: TestClient) -> None:
     client.post("/DocumentReference", json=document(SPLIT_TEXT, identifier="c1"))
     several = client.post("/DocumentReference", json=document(SPLIT_TEXT), headers=headers)
     assert several.status_code == 412
+
+
+def test_healthlake_profile() -> None:
+    from api.app import create_app
+    from tests.api.conftest import make_settings
+    from tests.api.nlp_data import RESULTS
+    from tests.fakes import FixedClock
+
+    app = create_app(
+        make_settings(profile="healthlake"), engine=FakeEngine(RESULTS), clock=FixedClock()
+    )
+    with TestClient(app) as client:
+        put(client, document(STREP_TEXT, doc_id="d1"))
+        found = search_ids(
+            client,
+            "DocumentReference",
+            {"infer-rxnorm-entity-text-concept-score": "Amoxicillin|0.8"},
+        )
+        assert found == {"d1"}
+        meds = client.get("/MedicationStatement", params={"_tag": "SYSTEM_GENERATED"}).json()
+        assert meds["total"] == 2  # one per RxNorm concept, as HealthLake did
+        assert search_ids(client, "MedicationStatement", {"derived-from": "d1"}) == ids(meds)
+        assert search_ids(client, "Provenance", {}) == set()  # clinical profile only
