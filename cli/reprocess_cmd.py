@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HELP = """Re-process DocumentReferences in bulk: skip unchanged ones, resume after a kill,
-estimate Comprehend Medical cost, run on worker processes or a Ray cluster.
-
-SOURCE (--from) and SINK (--to) are: `store` (the service SQLite store), `upstream` (the
-configured upstream FHIR server) or an `http(s)://` FHIR base URL, or a local path /
-`s3://bucket/prefix` of FHIR bulk NDJSON ($export or HealthLake export output; as a sink:
-NDJSON per resource type under `import/`, ready for HealthLake StartFHIRImportJob)."""
+HELP = (
+    "Re-process DocumentReferences in bulk: skip unchanged ones, resume after a kill, estimate "
+    "Comprehend Medical cost, run on worker processes or a Ray cluster (docs/batch.md).\n\n"
+    "--from / --to: 'store' (the service SQLite store), 'upstream' (the configured upstream "
+    "FHIR server) or an http(s):// FHIR base URL, or a local path / s3://bucket/prefix of FHIR "
+    "bulk NDJSON ($export or HealthLake export output; as a sink: NDJSON per resource type "
+    "under import/, ready for HealthLake StartFHIRImportJob, and deletions/)."
+)
 
 
 def _is_fhir_url(value: str) -> bool:
@@ -196,7 +197,7 @@ def print_report(report: Report) -> None:
 
 
 @app.command("reprocess", help=HELP)
-def reprocess(
+def reprocess_command(
     source: Annotated[str, typer.Option("--from", help="store | upstream | URL | path | s3://")],
     sink: Annotated[
         str | None,
@@ -236,6 +237,50 @@ def reprocess(
     db: Annotated[str | None, typer.Option(help="service SQLite file")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
+    options = dict(locals())
+    from api.batch.sources import SourceError
+    from api.batch.storage import StorageError
+    from api.store.base import StoreError
+    from nlp.base import EngineError
+
+    try:
+        reprocess(**options)
+    except (EngineError, StorageError, SourceError, StoreError) as exc:
+        typer.echo(f"reprocess failed: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+def reprocess(
+    *,
+    source: str,
+    sink: str | None,
+    query: str,
+    engine: str | None,
+    profile: str | None,
+    min_score: float | None,
+    force: bool,
+    engine_version_below: str | None,
+    dry_run: bool,
+    max_cost: float | None,
+    price_detect: float,
+    price_icd10: float,
+    price_rxnorm: float,
+    workers: int,
+    ray: str | None,
+    ray_actors: int,
+    ray_actor_cpus: float,
+    ray_batch_size: int,
+    ray_window: int,
+    part_size: int,
+    checkpoint: Path | None,
+    restart: bool,
+    report_json: Path | None,
+    s3_endpoint_url: str | None,
+    upstream_token: str | None,
+    db: str | None,
+    progress: bool,
+) -> None:
+    """Run ``docref-nlp reprocess`` (options as the command's)."""
     from api.batch.checkpoint import Checkpoint
     from api.batch.cost import Prices
     from api.batch.model import EngineIdentity
@@ -247,6 +292,8 @@ def reprocess(
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = Settings.from_env(db_path=db, profile=profile, min_score=min_score)
     engine_spec = engine or settings.engine
+    if settings.aws_region:
+        os.environ.setdefault("AWS_DEFAULT_REGION", settings.aws_region)
     sink_spec = sink or source
     if _is_location(sink_spec) and sink is None and not dry_run:
         raise typer.BadParameter("[NLP672] an NDJSON source needs --to")
