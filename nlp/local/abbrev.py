@@ -67,7 +67,9 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
         lf = window[start:]
         if len(lf) <= len(sf) or len(lf.split()) > n:
             continue
-        long_end = m.start() - (len(text[: m.start()]) - len(text[: m.start()].rstrip()))
+        long_end = m.start()
+        while long_end > 0 and text[long_end - 1].isspace():
+            long_end -= 1
         long_begin = long_end - len(lf)
         if text[long_begin:long_end] != lf:
             continue

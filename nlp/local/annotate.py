@@ -38,6 +38,8 @@ _TIME_TYPE = {
     "PROCEDURE_NAME": "TIME_TO_PROCEDURE_NAME",
     "TREATMENT_NAME": "TIME_TO_TREATMENT_NAME",
 }
+# research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
+_CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
 _UNIT_GRAMS = ("microgram", "milligram", "kilogram", "nanogram", "program", "diagram", "telegram")
 _DRUG_SUFFIX_RE = re.compile(
     r"(?:pril|sartan|olol|alol|dipine|statin|azole|mycin|micin|cillin|cycline|floxacin|"
@@ -111,6 +113,7 @@ class Annotator:
         self.modifiers = frozenset(
             k for w in cues["condition_modifiers"] for k in self.normaliser.phrase_key(w)
         )
+        self.standalone = frozenset(word_key(w) for w in cues["standalone_conditions"])
         self.proc_suffixes = tuple(cues["procedure_suffixes"])
         self.test_suffixes = tuple(cues["test_suffixes"])
         self.symptom_words = frozenset(self.normaliser.phrase_key(w) for w in cues["symptom_words"])
@@ -178,7 +181,7 @@ class Annotator:
         out: list[Mention] = []
         starts = words.starts
         for m in self.matcher.find(text, words):
-            entry = _choose(m.entries, text, m.end)
+            entry = _choose(m.entries, text, m.begin, m.end)
             if entry.category == ANAT:
                 continue
             if (
@@ -215,11 +218,11 @@ class Annotator:
         i = 0
         while i < n:
             k = keys[i]
-            if covered[i] or len(k) < 4 or not k.isalpha():
+            if covered[i] or len(k) < 4 or (not k.isalpha() and not k[0].isalpha()):
                 i += 1
                 continue
             kind: tuple[str, str] | None = None
-            head = k in self.heads
+            head = k in self.heads or k in self.standalone
             if (k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6) or head:
                 kind = (MC, "DX_NAME")
             elif k.endswith(self.proc_suffixes) and len(k) >= 8:
@@ -227,6 +230,8 @@ class Annotator:
             elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
                 kind = (TTP, "TEST_NAME")
             elif _DRUG_SUFFIX_RE.search(k) and len(k) >= 7 and text[starts[i]].islower():
+                kind = (MED, "GENERIC_NAME")
+            elif _CODE_NAME_RE.fullmatch(text, starts[i], ends[i]):
                 kind = (MED, "GENERIC_NAME")
             if kind is None:
                 i += 1
@@ -266,25 +271,7 @@ class Annotator:
                     else:
                         break
                 first = j
-                if (
-                    head
-                    and first == i
-                    and k
-                    not in (
-                        "seizure",
-                        "stroke",
-                        "dementia",
-                        "psychosis",
-                        "depression",
-                        "shock",
-                        "fever",
-                        "pain",
-                        "edema",
-                        "tremor",
-                        "ataxia",
-                        "mania",
-                    )
-                ):
+                if head and first == i and k not in self.standalone:
                     i += 1
                     continue
             b, e = starts[first], ends[i]
@@ -304,19 +291,36 @@ class Annotator:
         return out
 
     def _abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
+        """A short form defined as "long form (SF)" takes the long form's category everywhere.
+
+        The long form counts when a clinical mention covers at least half of it; occurrences
+        of the short form replace whatever the dictionary said about them.
+        """
         abbrevs = find_abbreviations(text)
         if not abbrevs:
             return found
-        ends = {m.end: m for m in found if m.category in CLINICAL}
-        extra: list[Mention] = []
+        clinical = [m for m in found if m.category in CLINICAL]
         for ab in abbrevs:
-            long_m = ends.get(ab.long_end)
+            span = ab.long_end - ab.long_begin
+            long_m = next(
+                (
+                    m
+                    for m in clinical
+                    if m.begin < ab.long_end
+                    and ab.long_begin < m.end
+                    and min(m.end, ab.long_end) - max(m.begin, ab.long_begin) >= span / 2
+                ),
+                None,
+            )
             if long_m is None:
                 continue
-            for b, e in short_form_occurrences(text, ab.short):
-                if any(m.begin < e and b < m.end for m in found + extra):
+            occurrences = short_form_occurrences(text, ab.short)
+            occ = set(occurrences)
+            found = [m for m in found if (m.begin, m.end) not in occ]
+            for b, e in occurrences:
+                if any(m.begin < e and b < m.end for m in found):
                     continue
-                extra.append(
+                found.append(
                     Mention(
                         b,
                         e,
@@ -325,14 +329,11 @@ class Annotator:
                         0.85,
                         "abbrev",
                         long_m.code,
-                        long_m.link or text[long_m.begin : long_m.end],
+                        long_m.link or text[ab.long_begin : ab.long_end],
                     )
                 )
-        if not extra:
-            return found
-        out = found + extra
-        out.sort(key=lambda m: m.begin)
-        return out
+        found.sort(key=lambda m: m.begin)
+        return found
 
     # ------------------------------------------------------------------ attributes
     def _attach_anatomy(self, text: str, mentions: list[Mention], anatomy: list[Mention]) -> None:
@@ -556,17 +557,30 @@ def _cue_terms(cues: dict[str, list[str]], norm: dict[str, dict[str, str]]) -> l
         out.append(_Term(t, TTP, "PROCEDURE_NAME", "procedures"))
     for t in cues["treatments"]:
         out.append(_Term(t, TTP, "TREATMENT_NAME", "treatments"))
+    for t in cues["chemicals"]:
+        out.append(_Term(t, MED, "GENERIC_NAME", "cues"))
     for short in norm["abbreviations"]:
         out.append(_Term(short, MC, "DX_NAME", "abbrev"))
     return out
 
 
-def _choose(entries: tuple[Entry, ...], text: str, end: int) -> Entry:
+_CONDITION_WORD_RE = re.compile(
+    r"(?:itis|emia|pathy|osis|oma|algia|plegia|toxicity|disease|syndrome|disorder|ism|use|abuse|"
+    r"dependence|poisoning|overdose)$"
+)
+
+
+def _choose(entries: tuple[Entry, ...], text: str, begin: int, end: int) -> Entry:
     if len(entries) == 1:
         return entries[0]
     tests = [e for e in entries if e.type == "TEST_NAME"]
     if tests and test_value(text, end)[0] is not None:
         return tests[0]
+    meds = [e for e in entries if e.category == MED]
+    if meds and not any(e.category == MC and e.source == "abbrev" for e in entries):
+        surface = text[begin:end]
+        if " " not in surface.strip() and not _CONDITION_WORD_RE.search(surface.lower()):
+            return meds[0]
     return min(entries, key=lambda e: _PRIORITY.get(e.category, 9))
 
 
