@@ -359,5 +359,7 @@ def reprocess(
     if report_json is not None:
         report_json.parent.mkdir(parents=True, exist_ok=True)
         report_json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+    if report.stopped and not report.stopped.startswith("[NLP660]"):
+        raise typer.Exit(code=3)  # interrupted or a worker died: resume with the same command
     if report.errors:
         raise typer.Exit(code=2)

@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -260,6 +261,10 @@ class BatchRun:
                         last_flush = now
             except KeyboardInterrupt:
                 self.report.stopped = "[NLP661] interrupted: resume with the same command"
+            except BrokenExecutor:
+                self.report.stopped = (
+                    "[NLP662] a worker process died (memory?): resume with the same command"
+                )
             self._flush(buffer)
             return self.report
         finally:

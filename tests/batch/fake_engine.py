@@ -2,11 +2,12 @@
 
 Select it with ``--engine python:tests.batch.fake_engine:make_engine[:VERSION]``. It answers in
 Comprehend Medical's shape; a note containing ``TRANSIENT-FAIL`` raises a transient error and
-``PERMANENT-FAIL`` a permanent one.
+``PERMANENT-FAIL`` a permanent one, ``CRASH-WORKER`` ends the process (a dying worker).
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from nlp.base import PermanentEngineError, TransientEngineError
@@ -44,6 +45,8 @@ class KeywordEngine:
     def analyze(self, text: str) -> NlpResult:
         if "TRANSIENT-FAIL" in text:
             raise TransientEngineError("throttled (test)", code="NLP111")
+        if "CRASH-WORKER" in text:
+            os._exit(13)
         if "PERMANENT-FAIL" in text:
             raise PermanentEngineError("rejected (test)", code="NLP121")
         entities: list[Entity] = []

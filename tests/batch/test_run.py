@@ -157,6 +157,24 @@ def test_worker_processes_give_the_same_output(tmp_path: Path) -> None:
     assert pooled == alone
 
 
+def test_a_dying_worker_stops_the_run_and_keeps_finished_parts(tmp_path: Path) -> None:
+    docs = [*documents(40), document(40, "CRASH-WORKER")]
+    source = NdjsonSource(
+        LocalStorage(write_ndjson(tmp_path / "in/DocumentReference.ndjson", iter(docs)))
+    )
+    pool = PoolExecutor(2, (SPEC, {}, NOW), chunk_size=1, inflight=1)
+    ck = Checkpoint(tmp_path / "ck.sqlite", source=source.key, engine="fake-keyword@1.0")
+    try:
+        report = _run(source, NdjsonSink(LocalStorage(tmp_path / "out")), ck, pool, part_size=10)
+    finally:
+        pool.close()
+    assert report.stopped is not None
+    assert report.stopped.startswith("[NLP662]")
+    assert ck.done_count() == report.outcomes[ENRICHED] > 0
+    written = _lines(tmp_path / "out", "import/DocumentReference/*.ndjson")
+    assert len(written) == report.outcomes[ENRICHED]
+
+
 def test_service_store_source_and_sink(tmp_path: Path) -> None:
     from api.batch.work import DocProcessor
     from api.store.sqlite import Database, SqliteFhirStore
