@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from api import errors
 from api.service import SerializedEngine, process_document
 from api.settings import Settings
 from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
+from api.store.sqlite_index import utc_now
 from enrich.policy import EnrichmentPolicy
 from enrich.text import content_hash
 from nlp.base import NlpEngine
@@ -26,11 +27,6 @@ log = logging.getLogger(__name__)
 
 #: Routers of other modules, included when present (each exposes ``router``).
 OPTIONAL_ROUTERS = ("api.routes.webhook", "api.routes.status")
-
-
-def utc_now() -> datetime:
-    """The system clock, UTC."""
-    return datetime.now(UTC)
 
 
 def build_engine(settings: Settings) -> NlpEngine:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from api.search import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, parse_reference
 from api.search_params import STANDARD_PARAMS, StandardParam
+from api.search_values import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, parse_reference
 
 
 @dataclass(frozen=True)

@@ -1,47 +1,39 @@
-"""SqliteFhirStore (json1, versioned, helper search tables) + SqliteNlpIndex in one SQLite file.
+"""SqliteFhirStore: versioned resources, history and helper search tables in one SQLite file.
 
 Tables: ``resources`` (current versions), ``history`` (every version and deletion),
 ``search_token`` / ``search_ref`` / ``search_date`` (values of the standard search parameters,
-filled at write time), ``nlp_index`` (one row per operation x entity x concept) and
-``nlp_documents`` (NLP status, text hash, engine and full result per DocumentReference). An
+filled at write time). The NLP index (``api.store.sqlite_index``) lives in the same file, so an
 enrichment (document + generated + deletions + index rows + state) is one transaction.
+``Database`` (``api.store.database``) and ``SqliteNlpIndex`` are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from api.search import (
-    DateValue,
-    NlpCriterion,
-    Predicate,
-    RefValue,
-    SearchQuery,
-    StandardCriterion,
-    TokenValue,
-    format_instant,
-    normalize_text,
-    parse_search,
-)
+from api.search import SearchQuery, format_instant, parse_search
 from api.search_params import SEARCHABLE_TYPES
 from api.store.base import (
     EnrichmentWrite,
-    NlpState,
     Resource,
     ResourceGone,
     StoreError,
     VersionConflict,
 )
+from api.store.database import Database as Database
 from api.store.extract import extract
-from enrich.index import IndexRow
+from api.store.sql import nlp_sql as nlp_sql
+from api.store.sql import standard_sql
+from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
+from api.store.sqlite_index import replace_rows, utc_now
+
+#: Kept for ``api.store.postgres`` (same SQL on both backends).
+_standard_sql = standard_sql
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -73,85 +65,10 @@ CREATE TABLE IF NOT EXISTS search_date (
     high TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS search_date_res ON search_date(type, id);
-CREATE TABLE IF NOT EXISTS nlp_index (
-    doc_id TEXT NOT NULL, operation TEXT NOT NULL, entity_index INTEGER NOT NULL,
-    entity_id INTEGER, text TEXT, text_norm TEXT, category TEXT, type TEXT, score REAL,
-    concept_index INTEGER, concept_code TEXT, concept_description TEXT,
-    concept_description_norm TEXT, concept_score REAL
-);
-CREATE INDEX IF NOT EXISTS nlp_index_doc ON nlp_index(doc_id);
-CREATE INDEX IF NOT EXISTS nlp_index_code ON nlp_index(operation, concept_code);
-CREATE INDEX IF NOT EXISTS nlp_index_text ON nlp_index(operation, text_norm);
-CREATE TABLE IF NOT EXISTS nlp_documents (
-    doc_id TEXT PRIMARY KEY, status TEXT NOT NULL, text_hash TEXT, engine_name TEXT,
-    engine_version TEXT, result_json TEXT, updated TEXT NOT NULL
-);
 """
 
 _COMPUTED = ("derived-from", "nlp-generated")
 _MAX_VARS = 500
-
-
-class Database:
-    """One SQLite file (WAL), one connection serialised by a re-entrant lock.
-
-    Args:
-        path: file path (parents created) or ``":memory:"``.
-        busy_timeout_ms: wait for other processes' locks (default 10,000).
-    """
-
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(Path(self.path).expanduser()) if self.path != ":memory:" else self.path,
-            check_same_thread=False,
-            isolation_level=None,
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-
-    def executescript(self, script: str) -> None:
-        """Run DDL (idempotent scripts only); outside any transaction."""
-        with self._lock:
-            self._conn.executescript(script)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on exception); nested = savepoint."""
-        with self._lock:
-            depth = self._depth
-            self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT s{depth}")
-            self._depth += 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._depth -= 1
-                if depth == 0:
-                    self._conn.execute("ROLLBACK")
-                else:
-                    self._conn.execute(f"ROLLBACK TO s{depth}")
-                    self._conn.execute(f"RELEASE s{depth}")
-                raise
-            self._depth -= 1
-            self._conn.execute("COMMIT" if depth == 0 else f"RELEASE s{depth}")
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent read under the same lock."""
-        with self._lock:
-            yield self._conn
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
 
 
 @dataclass(frozen=True)
@@ -171,10 +88,6 @@ class SearchResult:
     total: int
     matches: list[Resource]
     included: list[Resource]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _dump(resource: Resource) -> str:
@@ -199,252 +112,6 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _MAX_VARS]
 
 
-class SqliteNlpIndex:
-    """NlpIndex on the service database (``nlp_index`` + ``nlp_documents``)."""
-
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = _now) -> None:
-        self.db = db
-        self.clock = clock
-        db.executescript(SCHEMA)
-
-    def replace(
-        self, document_id: str, rows: Sequence[IndexRow], *, state: NlpState | None = None
-    ) -> None:
-        """Replace the rows (and the state, when given) of one document."""
-        with self.db.transaction() as conn:
-            replace_rows(conn, document_id, rows, state, format_instant(self.clock()))
-
-    def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
-        """Ids of the documents matching every criterion (all indexed documents if none)."""
-        where: list[str] = []
-        args: list[Any] = []
-        for criterion in criteria:
-            sql, values = nlp_sql(criterion, "d.doc_id")
-            where.append(sql)
-            args.extend(values)
-        query = "SELECT d.doc_id FROM nlp_documents d"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        with self.db.read() as conn:
-            return {row[0] for row in conn.execute(query, args)}
-
-    def state(self, document_id: str) -> NlpState | None:
-        """The remembered NLP state of one document."""
-        with self.db.read() as conn:
-            return read_state(conn, document_id)
-
-    def remove(self, document_id: str) -> None:
-        """Forget one document."""
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
-            conn.execute("DELETE FROM nlp_documents WHERE doc_id = ?", (document_id,))
-
-
-def read_state(conn: sqlite3.Connection, document_id: str) -> NlpState | None:
-    """The ``nlp_documents`` row of one document."""
-    row = conn.execute("SELECT * FROM nlp_documents WHERE doc_id = ?", (document_id,)).fetchone()
-    if row is None:
-        return None
-    return NlpState(
-        status=row["status"],
-        text_hash=row["text_hash"],
-        engine_name=row["engine_name"],
-        engine_version=row["engine_version"],
-        result=json.loads(row["result_json"]) if row["result_json"] else None,
-        updated=row["updated"],
-    )
-
-
-def replace_rows(
-    conn: sqlite3.Connection,
-    document_id: str,
-    rows: Sequence[IndexRow],
-    state: NlpState | None,
-    now: str,
-) -> None:
-    """Replace the index rows (and state) of one document inside the caller's transaction."""
-    conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
-    conn.executemany(
-        "INSERT INTO nlp_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            (
-                document_id,
-                r.operation,
-                r.entity_index,
-                r.entity_id,
-                r.text,
-                normalize_text(r.text) if r.text is not None else None,
-                r.category,
-                r.type,
-                r.score,
-                r.concept_index,
-                r.concept_code,
-                r.concept_description,
-                normalize_text(r.concept_description) if r.concept_description else None,
-                r.concept_score,
-            )
-            for r in rows
-        ],
-    )
-    if state is not None:
-        conn.execute(
-            "INSERT OR REPLACE INTO nlp_documents VALUES (?,?,?,?,?,?,?)",
-            (
-                document_id,
-                state.status,
-                state.text_hash,
-                state.engine_name,
-                state.engine_version,
-                _dump(state.result) if state.result is not None else None,
-                state.updated or now,
-            ),
-        )
-
-
-# --------------------------------------------------------------------------- SQL builders
-
-_NLP_COLUMNS = {
-    "text": ("text", "text_norm"),
-    "concept_description": ("concept_description", "concept_description_norm"),
-}
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
-    if pred.kind == "string":
-        raw, norm = _NLP_COLUMNS[pred.field]
-        value = pred.value or ""
-        if pred.op == "exact":
-            return f"{alias}.{raw} = ?", [value]
-        if pred.op == "contains":
-            return f"instr({alias}.{norm}, ?) > 0", [value]
-        return f"{alias}.{norm} LIKE ? ESCAPE '\\'", [_like_escape(value) + "%"]
-    column = f"{alias}.{pred.field}"
-    if pred.kind == "token":
-        return f"{column} = ?", [pred.value]
-    between = f"({column} >= ? AND {column} < ?)"
-    ops = {
-        "eq": (between, [pred.low, pred.high]),
-        "ap": (f"({column} >= ? AND {column} <= ?)", [pred.low, pred.high]),
-        "ne": (f"({column} IS NOT NULL AND NOT {between})", [pred.low, pred.high]),
-        "gt": (f"{column} > ?", [pred.low]),
-        "ge": (f"{column} >= ?", [pred.low]),
-        "lt": (f"{column} < ?", [pred.low]),
-        "le": (f"{column} <= ?", [pred.low]),
-    }  # fmt: skip
-    return ops[pred.op]
-
-
-def nlp_sql(criterion: NlpCriterion, doc_id_expr: str) -> tuple[str, list[Any]]:
-    """An ``EXISTS`` clause: some index row (or the status) of the document satisfies it."""
-    args: list[Any] = []
-    if criterion.operation is None:  # cm-decoration-status
-        values = [p.value for alt in criterion.alternatives for p in alt]
-        marks = ",".join("?" * len(values))
-        sql = (
-            f"EXISTS (SELECT 1 FROM nlp_documents s WHERE s.doc_id = {doc_id_expr} "
-            f"AND s.status IN ({marks}))"
-        )
-        return sql, values
-    alternatives: list[str] = []
-    for alternative in criterion.alternatives:
-        parts: list[str] = []
-        for pred in alternative:
-            sql, values = _predicate_sql(pred, "n")
-            parts.append(sql)
-            args.extend(values)
-        alternatives.append("(" + " AND ".join(parts) + ")")
-    sql = (
-        f"EXISTS (SELECT 1 FROM nlp_index n WHERE n.doc_id = {doc_id_expr} "
-        f"AND n.operation = ? AND ({' OR '.join(alternatives)}))"
-    )
-    return sql, [criterion.operation, *args]
-
-
-def _date_point_sql(column: str, value: DateValue) -> tuple[str, list[Any]]:
-    low, high = value.low, value.high
-    return {
-        "eq": (f"({column} >= ? AND {column} < ?)", [low, high]),
-        "ap": (f"({column} >= ? AND {column} < ?)", [low, high]),
-        "ne": (f"NOT ({column} >= ? AND {column} < ?)", [low, high]),
-        "gt": (f"{column} >= ?", [high]),
-        "sa": (f"{column} >= ?", [high]),
-        "lt": (f"{column} < ?", [low]),
-        "eb": (f"{column} < ?", [low]),
-        "ge": (f"{column} >= ?", [low]),
-        "le": (f"{column} < ?", [high]),
-    }[value.prefix]
-
-
-def _date_range_sql(value: DateValue) -> tuple[str, list[Any]]:
-    low, high = value.low, value.high
-    return {
-        "eq": ("(d.low >= ? AND d.high <= ?)", [low, high]),
-        "ne": ("NOT (d.low >= ? AND d.high <= ?)", [low, high]),
-        "gt": ("d.high > ?", [high]),
-        "lt": ("d.low < ?", [low]),
-        "ge": ("d.high > ?", [low]),
-        "le": ("d.low < ?", [high]),
-        "sa": ("d.low >= ?", [high]),
-        "eb": ("d.high <= ?", [low]),
-        "ap": ("(d.low < ? AND d.high > ?)", [high, low]),
-    }[value.prefix]
-
-
-def _standard_sql(c: StandardCriterion) -> tuple[str, list[Any]]:
-    args: list[Any] = []
-    alternatives: list[str] = []
-    if c.name == "_id":
-        ids = [v.code for v in c.values if isinstance(v, TokenValue) and v.code is not None]
-        marks = ",".join("?" * len(ids)) or "NULL"
-        negate = "NOT " if c.modifier == "not" else ""
-        return f"r.id {negate}IN ({marks})", ids
-    if c.name == "_lastUpdated":
-        for v in c.values:
-            if isinstance(v, DateValue):
-                sql, values = _date_point_sql("r.last_updated", v)
-                alternatives.append(sql)
-                args.extend(values)
-        return "(" + " OR ".join(alternatives) + ")", args
-    for v in c.values:
-        if isinstance(v, TokenValue):
-            if v.system is None:
-                alternatives.append("t.code = ?")
-                args.append(v.code)
-            elif v.code is None:
-                alternatives.append("t.system = ?")
-                args.append(v.system)
-            else:
-                alternatives.append("(t.system = ? AND t.code = ?)")
-                args.extend([v.system, v.code])
-        elif isinstance(v, RefValue):
-            if v.type is None:
-                alternatives.append("s.ref_id = ?")
-                args.append(v.id)
-            else:
-                alternatives.append("(s.ref_type = ? AND s.ref_id = ?)")
-                args.extend([v.type, v.id])
-        else:
-            sql, values = _date_range_sql(v)
-            alternatives.append(sql)
-            args.extend(values)
-    table, alias = {
-        "token": ("search_token", "t"),
-        "reference": ("search_ref", "s"),
-        "date": ("search_date", "d"),
-    }[c.kind]
-    exists = (
-        f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.type = r.type "
-        f"AND {alias}.id = r.id AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
-    )
-    if c.modifier == "not":
-        exists = "NOT " + exists
-    return exists, [c.name, *args]
-
-
 # --------------------------------------------------------------------------- the store
 
 
@@ -463,7 +130,7 @@ class SqliteFhirStore:
         db: Database,
         *,
         index: SqliteNlpIndex | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
         base_url: str = "",
     ) -> None:
         self.db = db
@@ -702,7 +369,7 @@ class SqliteFhirStore:
         where = ["r.type = ?"]
         args: list[Any] = [query.resource_type]
         for criterion in query.standard:
-            sql, values = _standard_sql(criterion)
+            sql, values = standard_sql(criterion)
             where.append(sql)
             args.extend(values)
         for nlp in query.nlp:

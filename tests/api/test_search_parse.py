@@ -20,6 +20,7 @@ from api.settings import Settings, SettingsError
 
 DOCTEST_MODULES = [
     "api.search",
+    "api.search_values",
     "api.search_params",
     "api.store.extract",
     "api.bundles",

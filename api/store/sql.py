@@ -1,0 +1,152 @@
+"""SQL for the NLP criteria and the standard search parameters (shared by SQLite and PostgreSQL).
+
+Each builder returns ``(sql, args)`` with ``?`` placeholders, for a query over ``resources r``
+(standard parameters) or any expression naming a DocumentReference id (``nlp_sql``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.search import DateValue, NlpCriterion, Predicate, RefValue, StandardCriterion, TokenValue
+
+_NLP_COLUMNS = {
+    "text": ("text", "text_norm"),
+    "concept_description": ("concept_description", "concept_description_norm"),
+}
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
+    if pred.kind == "string":
+        raw, norm = _NLP_COLUMNS[pred.field]
+        value = pred.value or ""
+        if pred.op == "exact":
+            return f"{alias}.{raw} = ?", [value]
+        if pred.op == "contains":
+            return f"instr({alias}.{norm}, ?) > 0", [value]
+        return f"{alias}.{norm} LIKE ? ESCAPE '\\'", [_like_escape(value) + "%"]
+    column = f"{alias}.{pred.field}"
+    if pred.kind == "token":
+        return f"{column} = ?", [pred.value]
+    between = f"({column} >= ? AND {column} < ?)"
+    ops = {
+        "eq": (between, [pred.low, pred.high]),
+        "ap": (f"({column} >= ? AND {column} <= ?)", [pred.low, pred.high]),
+        "ne": (f"({column} IS NOT NULL AND NOT {between})", [pred.low, pred.high]),
+        "gt": (f"{column} > ?", [pred.low]),
+        "ge": (f"{column} >= ?", [pred.low]),
+        "lt": (f"{column} < ?", [pred.low]),
+        "le": (f"{column} <= ?", [pred.low]),
+    }  # fmt: skip
+    return ops[pred.op]
+
+
+def nlp_sql(criterion: NlpCriterion, doc_id_expr: str) -> tuple[str, list[Any]]:
+    """An ``EXISTS`` clause: some index row (or the status) of the document satisfies it."""
+    args: list[Any] = []
+    if criterion.operation is None:  # cm-decoration-status
+        values = [p.value for alt in criterion.alternatives for p in alt]
+        marks = ",".join("?" * len(values))
+        sql = (
+            f"EXISTS (SELECT 1 FROM nlp_documents s WHERE s.doc_id = {doc_id_expr} "
+            f"AND s.status IN ({marks}))"
+        )
+        return sql, values
+    alternatives: list[str] = []
+    for alternative in criterion.alternatives:
+        parts: list[str] = []
+        for pred in alternative:
+            sql, values = _predicate_sql(pred, "n")
+            parts.append(sql)
+            args.extend(values)
+        alternatives.append("(" + " AND ".join(parts) + ")")
+    sql = (
+        f"EXISTS (SELECT 1 FROM nlp_index n WHERE n.doc_id = {doc_id_expr} "
+        f"AND n.operation = ? AND ({' OR '.join(alternatives)}))"
+    )
+    return sql, [criterion.operation, *args]
+
+
+def _date_point_sql(column: str, value: DateValue) -> tuple[str, list[Any]]:
+    low, high = value.low, value.high
+    return {
+        "eq": (f"({column} >= ? AND {column} < ?)", [low, high]),
+        "ap": (f"({column} >= ? AND {column} < ?)", [low, high]),
+        "ne": (f"NOT ({column} >= ? AND {column} < ?)", [low, high]),
+        "gt": (f"{column} >= ?", [high]),
+        "sa": (f"{column} >= ?", [high]),
+        "lt": (f"{column} < ?", [low]),
+        "eb": (f"{column} < ?", [low]),
+        "ge": (f"{column} >= ?", [low]),
+        "le": (f"{column} < ?", [high]),
+    }[value.prefix]
+
+
+def _date_range_sql(value: DateValue) -> tuple[str, list[Any]]:
+    low, high = value.low, value.high
+    return {
+        "eq": ("(d.low >= ? AND d.high <= ?)", [low, high]),
+        "ne": ("NOT (d.low >= ? AND d.high <= ?)", [low, high]),
+        "gt": ("d.high > ?", [high]),
+        "lt": ("d.low < ?", [low]),
+        "ge": ("d.high > ?", [low]),
+        "le": ("d.low < ?", [high]),
+        "sa": ("d.low >= ?", [high]),
+        "eb": ("d.high <= ?", [low]),
+        "ap": ("(d.low < ? AND d.high > ?)", [high, low]),
+    }[value.prefix]
+
+
+def standard_sql(c: StandardCriterion) -> tuple[str, list[Any]]:
+    args: list[Any] = []
+    alternatives: list[str] = []
+    if c.name == "_id":
+        ids = [v.code for v in c.values if isinstance(v, TokenValue) and v.code is not None]
+        marks = ",".join("?" * len(ids)) or "NULL"
+        negate = "NOT " if c.modifier == "not" else ""
+        return f"r.id {negate}IN ({marks})", ids
+    if c.name == "_lastUpdated":
+        for v in c.values:
+            if isinstance(v, DateValue):
+                sql, values = _date_point_sql("r.last_updated", v)
+                alternatives.append(sql)
+                args.extend(values)
+        return "(" + " OR ".join(alternatives) + ")", args
+    for v in c.values:
+        if isinstance(v, TokenValue):
+            if v.system is None:
+                alternatives.append("t.code = ?")
+                args.append(v.code)
+            elif v.code is None:
+                alternatives.append("t.system = ?")
+                args.append(v.system)
+            else:
+                alternatives.append("(t.system = ? AND t.code = ?)")
+                args.extend([v.system, v.code])
+        elif isinstance(v, RefValue):
+            if v.type is None:
+                alternatives.append("s.ref_id = ?")
+                args.append(v.id)
+            else:
+                alternatives.append("(s.ref_type = ? AND s.ref_id = ?)")
+                args.extend([v.type, v.id])
+        else:
+            sql, values = _date_range_sql(v)
+            alternatives.append(sql)
+            args.extend(values)
+    table, alias = {
+        "token": ("search_token", "t"),
+        "reference": ("search_ref", "s"),
+        "date": ("search_date", "d"),
+    }[c.kind]
+    exists = (
+        f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.type = r.type "
+        f"AND {alias}.id = r.id AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
+    )
+    if c.modifier == "not":
+        exists = "NOT " + exists
+    return exists, [c.name, *args]

@@ -1,0 +1,142 @@
+"""SqliteNlpIndex: the NLP search index (``nlp_index`` rows + ``nlp_documents`` state) in SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from api.search import NlpCriterion, format_instant, normalize_text
+from api.store.base import NlpState
+from api.store.database import Database
+from api.store.sql import nlp_sql
+from enrich.index import IndexRow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nlp_index (
+    doc_id TEXT NOT NULL, operation TEXT NOT NULL, entity_index INTEGER NOT NULL,
+    entity_id INTEGER, text TEXT, text_norm TEXT, category TEXT, type TEXT, score REAL,
+    concept_index INTEGER, concept_code TEXT, concept_description TEXT,
+    concept_description_norm TEXT, concept_score REAL
+);
+CREATE INDEX IF NOT EXISTS nlp_index_doc ON nlp_index(doc_id);
+CREATE INDEX IF NOT EXISTS nlp_index_code ON nlp_index(operation, concept_code);
+CREATE INDEX IF NOT EXISTS nlp_index_text ON nlp_index(operation, text_norm);
+CREATE TABLE IF NOT EXISTS nlp_documents (
+    doc_id TEXT PRIMARY KEY, status TEXT NOT NULL, text_hash TEXT, engine_name TEXT,
+    engine_version TEXT, result_json TEXT, updated TEXT NOT NULL
+);
+"""
+
+
+def utc_now() -> datetime:
+    """The system clock, UTC."""
+    return datetime.now(UTC)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqliteNlpIndex:
+    """NlpIndex on the service database (``nlp_index`` + ``nlp_documents``)."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.db = db
+        self.clock = clock
+        db.executescript(SCHEMA)
+
+    def replace(
+        self, document_id: str, rows: Sequence[IndexRow], *, state: NlpState | None = None
+    ) -> None:
+        """Replace the rows (and the state, when given) of one document."""
+        with self.db.transaction() as conn:
+            replace_rows(conn, document_id, rows, state, format_instant(self.clock()))
+
+    def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
+        """Ids of the documents matching every criterion (all indexed documents if none)."""
+        where: list[str] = []
+        args: list[Any] = []
+        for criterion in criteria:
+            sql, values = nlp_sql(criterion, "d.doc_id")
+            where.append(sql)
+            args.extend(values)
+        query = "SELECT d.doc_id FROM nlp_documents d"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        with self.db.read() as conn:
+            return {row[0] for row in conn.execute(query, args)}
+
+    def state(self, document_id: str) -> NlpState | None:
+        """The remembered NLP state of one document."""
+        with self.db.read() as conn:
+            return read_state(conn, document_id)
+
+    def remove(self, document_id: str) -> None:
+        """Forget one document."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
+            conn.execute("DELETE FROM nlp_documents WHERE doc_id = ?", (document_id,))
+
+
+def read_state(conn: sqlite3.Connection, document_id: str) -> NlpState | None:
+    """The ``nlp_documents`` row of one document."""
+    row = conn.execute("SELECT * FROM nlp_documents WHERE doc_id = ?", (document_id,)).fetchone()
+    if row is None:
+        return None
+    return NlpState(
+        status=row["status"],
+        text_hash=row["text_hash"],
+        engine_name=row["engine_name"],
+        engine_version=row["engine_version"],
+        result=json.loads(row["result_json"]) if row["result_json"] else None,
+        updated=row["updated"],
+    )
+
+
+def replace_rows(
+    conn: sqlite3.Connection,
+    document_id: str,
+    rows: Sequence[IndexRow],
+    state: NlpState | None,
+    now: str,
+) -> None:
+    """Replace the index rows (and state) of one document inside the caller's transaction."""
+    conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
+    conn.executemany(
+        "INSERT INTO nlp_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                document_id,
+                r.operation,
+                r.entity_index,
+                r.entity_id,
+                r.text,
+                normalize_text(r.text) if r.text is not None else None,
+                r.category,
+                r.type,
+                r.score,
+                r.concept_index,
+                r.concept_code,
+                r.concept_description,
+                normalize_text(r.concept_description) if r.concept_description else None,
+                r.concept_score,
+            )
+            for r in rows
+        ],
+    )
+    if state is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO nlp_documents VALUES (?,?,?,?,?,?,?)",
+            (
+                document_id,
+                state.status,
+                state.text_hash,
+                state.engine_name,
+                state.engine_version,
+                _dump(state.result) if state.result is not None else None,
+                state.updated or now,
+            ),
+        )
