@@ -229,9 +229,7 @@ class Annotator:
                 kind = (TTP, "PROCEDURE_NAME")
             elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
                 kind = (TTP, "TEST_NAME")
-            elif _DRUG_SUFFIX_RE.search(k) and len(k) >= 7 and text[starts[i]].islower():
-                kind = (MED, "GENERIC_NAME")
-            elif _CODE_NAME_RE.fullmatch(text, starts[i], ends[i]):
+            elif self._drug_like(text, k, starts[i], ends[i]):
                 kind = (MED, "GENERIC_NAME")
             if kind is None:
                 i += 1
@@ -289,6 +287,13 @@ class Annotator:
         out = found + new
         out.sort(key=lambda m: m.begin)
         return out
+
+    @staticmethod
+    def _drug_like(text: str, key: str, begin: int, end: int) -> bool:
+        """A lower-case word with a drug-name stem, or a compound code such as FK506."""
+        if len(key) >= 7 and text[begin].islower() and _DRUG_SUFFIX_RE.search(key):
+            return True
+        return _CODE_NAME_RE.fullmatch(text, begin, end) is not None
 
     def _abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
         """A short form defined as "long form (SF)" takes the long form's category everywhere.

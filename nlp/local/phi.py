@@ -136,10 +136,13 @@ class PhiDetector:
                 (str(p["type"]), re.compile(p["regex"], flags), where, tuple(p.get("gate") or ()))
             )
         self.first, self.last = _census_names()
+        self.common_first = _common_first_names()
         self.not_names = frozenset(data["not_names"]) | medical_words
         titles = "|".join(re.escape(t.rstrip(".")) for t in data["name_titles"])
         self._title_re = re.compile(
-            rf"\b(?:{titles})\b\.?[ \t]*(?P<v>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)", re.I
+            rf"\b(?:{titles})\b'?\.?[ \t]*(?:[A-Za-z]\.?[ \t]+)?"
+            rf"(?P<v>{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)",
+            re.I,
         )
         rel = "|".join(re.escape(t) for t in sorted(data["relation_cues"], key=len, reverse=True))
         self._rel_re = re.compile(
@@ -273,17 +276,21 @@ class PhiDetector:
                 if second.lower() in self.last and self._is_name_word(second):
                     end = m.start("v") + words[1].end()
             out.append(PhiSpan(m.start("v"), end, "NAME", 0.85))
-        for m in _match_at(self._pair_re, text, _at(positions, self.first)):
-            a, b = m.group("v").split(None, 1)
-            la, lb = a.lower(), b.lower()
-            if (
-                la in self.first
-                and la not in _AMBIGUOUS_FIRST
-                and lb in self.last
-                and self._is_name_word(a)
-                and self._is_name_word(b)
-            ):
-                out.append(PhiSpan(m.start("v"), m.end("v"), "NAME", 0.8))
+        for b0 in _at(positions, self.first):
+            m = _WORD_AT_RE.match(text, b0)
+            if m is None:
+                continue
+            first = m.group()
+            lf = first.lower()
+            if lf in _AMBIGUOUS_FIRST or not self._is_name_word(first) or len(lf) < 3:
+                continue
+            pair = self._pair_re.match(text, b0)
+            second = pair.group("v").split(None, 1)[1] if pair else ""
+            ls = second.lower()
+            if pair and len(ls) >= 3 and self._is_name_word(second) and ls not in _STOP:
+                out.append(PhiSpan(pair.start("v"), pair.end("v"), "NAME", 0.75))
+            elif lf in self.common_first and len(lf) >= 4:
+                out.append(PhiSpan(m.start(), m.end(), "NAME", 0.6))
         return out
 
     def _locations(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
@@ -366,6 +373,32 @@ def _match_at(rx: re.Pattern[str], text: str, starts: list[int]) -> list[re.Matc
             out.append(m)
             last = m.end()
     return out
+
+
+_WORD_AT_RE = re.compile(_NAME_WORD)
+_STOP = frozenset(
+    "a an and are as at be by for from had has have he her his in is it its of on or she that "
+    "the their there this to was were which with without no not".split()
+)
+
+
+@cache
+def _common_first_names() -> frozenset[str]:
+    """The most frequent census first names (taken alone as names)."""
+    spec = importlib.util.find_spec("names")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    base = Path(spec.origin).parent
+    out: set[str] = set()
+    for name, limit in (("dist.male.first", 300), ("dist.female.first", 600)):
+        path = base / name
+        if path.exists():
+            with path.open(encoding="utf-8") as fh:
+                for i, line in enumerate(fh):
+                    if i >= limit:
+                        break
+                    out.add(line.split(" ", 1)[0].lower())
+    return frozenset(out)
 
 
 _LOC_STOP = frozenset(
