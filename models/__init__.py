@@ -24,3 +24,17 @@ def assets_dir() -> Path:
 def asset_path(name: str) -> Path:
     """Path of one named asset inside ``assets_dir()``."""
     return assets_dir() / name
+
+
+def package_dir(module: str) -> Path:
+    """Directory of an installed package, found without importing it (imports can be slow).
+
+    Raises:
+        FileNotFoundError: the package is not installed.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"[NLP408] package {module!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))

