@@ -19,13 +19,14 @@ accept ``?`` placeholders, SQLite DDL (``INTEGER PRIMARY KEY AUTOINCREMENT``, ``
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -42,6 +43,7 @@ from api.store.base import (
     VersionConflict,
 )
 from api.store.extract import extract
+from api.store.sql import nlp_sql, standard_sql
 from api.store.sqlite import (
     _COMPUTED,
     SearchResult,
@@ -49,9 +51,8 @@ from api.store.sqlite import (
     VersionInfo,
     _content,
     _dump,
-    _standard_sql,
-    nlp_sql,
 )
+from api.store.sqlite_index import utc_now
 from enrich.index import IndexRow
 
 log = logging.getLogger(__name__)
@@ -420,10 +421,29 @@ class Database:
         self.execute_ddl(to_pg(script).replace("%%", "%"))
 
     def execute_ddl(self, script: str) -> None:
-        """Run idempotent PostgreSQL DDL, serialised across processes (replicas start together)."""
+        """Run idempotent PostgreSQL DDL once per database (its digest is remembered).
+
+        Replicas may start while others already write: DDL that merely re-checks existing
+        tables would still lock them (``CREATE INDEX IF NOT EXISTS`` takes a share lock) and can
+        deadlock with writers, so a script already applied is not run again.
+        """
+        digest = hashlib.sha256(script.encode()).hexdigest()
+        if self._applied(digest):
+            return
         with self.connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _SCHEMA_LOCK)
+            conn.execute("CREATE TABLE IF NOT EXISTS docref_schema (digest TEXT PRIMARY KEY)")
+            if conn.execute("SELECT 1 FROM docref_schema WHERE digest = %s", (digest,)).fetchone():
+                return
             conn.execute(script)
+            conn.execute("INSERT INTO docref_schema VALUES (%s)", (digest,))
+
+    def _applied(self, digest: str) -> bool:
+        with self.connection() as conn:
+            if conn.execute("SELECT to_regclass('docref_schema')").fetchone() == (None,):
+                return False
+            row = conn.execute("SELECT 1 FROM docref_schema WHERE digest = %s", (digest,))
+            return row.fetchone() is not None
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -451,10 +471,6 @@ def _retrying(db: Database, action: Callable[[], _R]) -> _R:
             log.info("write conflict, attempt %d of %d: retrying", attempt, attempts)
             time.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- NLP index
@@ -544,7 +560,7 @@ def read_state(conn: psycopg.Connection[Any], document_id: str) -> NlpState | No
 class PgNlpIndex:
     """NlpIndex on the service database (``nlp_index`` + ``nlp_documents``)."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.db = db
         self.clock = clock
         db.execute_ddl(SCHEMA)
@@ -802,7 +818,7 @@ class PgFhirStore:
         db: Database,
         *,
         index: PgNlpIndex | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
         base_url: str = "",
     ) -> None:
         self.db = db
@@ -935,13 +951,13 @@ class PgFhirStore:
                             f"DocumentReference/{doc_id} is not at version {write.if_match}"
                         )
                 stored = [work.put(doc)]
-                keep = {f"{r['resourceType']}/{r['id']}" for r in write.generated}
                 for resource in write.generated:
                     stored.append(work.put(resource, source_doc=doc_id))
+                keep = {f"{r['resourceType']}/{r['id']}" for r in stored[1:]}
                 stale = {f"{t}/{i}" for t, i in work.children(doc_id)}
                 for ref in sorted((set(write.retired) | stale) - keep):
                     work.delete(*_key(ref))
-                work.relink(doc_id, write.generated)
+                work.relink(doc_id, stored[1:])
                 replace_rows(work.conn, doc_id, write.rows, write.state, work.now)
             return stored
 
@@ -963,7 +979,7 @@ class PgFhirStore:
         where = ["r.type = ?"]
         args: list[Any] = [query.resource_type]
         for criterion in query.standard:
-            sql, values = _standard_sql(criterion)
+            sql, values = standard_sql(criterion)
             where.append(sql)
             args.extend(values)
         for nlp in query.nlp:

@@ -62,11 +62,13 @@ class TempServer:
 
     Args:
         durable: keep ``fsync``/``synchronous_commit`` on (benchmarks); tests turn them off.
+        settings: more server settings (``-c name=value``), e.g. ``{"synchronous_commit": "off"}``.
     """
 
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
         self.bin = find_bin_dir()
         self.durable = durable
+        self.settings = dict(settings or {})
         self.root = Path(tempfile.mkdtemp(prefix="docref-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
@@ -117,6 +119,7 @@ class TempServer:
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
         self._run(
             str(self.bin / "pg_ctl"),
             "-D", str(self.data),

@@ -1,0 +1,170 @@
+"""Benchmark of the service stores: documents/s through ``process_document``, SQLite vs PostgreSQL.
+
+Prints figures; it is not a test. The notes are the repository samples that have a recorded NLP
+result (cycled to ``--count`` documents, each its own id, written once); the engine replays
+those results (no NLP cost), so the figures are enrichment + store write. PostgreSQL is a
+throwaway server started here (``initdb`` in a temp dir, unix socket) unless ``--pg-url`` names
+one; ``--processes N`` also runs N writer processes at once on each backend.
+
+    PYTHONPATH=. .venv/bin/python scripts/bench_stores.py --count 400 --processes 2
+"""
+
+# ruff: noqa: T201 - a benchmark prints its figures
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def corpus() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Sample DocumentReferences with a recorded result, and ``{text: result}``."""
+    from enrich.text import extract_text
+
+    docs: list[dict[str, Any]] = []
+    results: dict[str, dict[str, Any]] = {}
+    for path in sorted((ROOT / "samples").glob("*.json")):
+        recorded = ROOT / "samples" / "nlp" / path.name
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        extracted = extract_text(doc)
+        if not recorded.is_file() or extracted is None or not extracted.text:
+            continue
+        docs.append(doc)
+        results[extracted.text] = json.loads(recorded.read_text(encoding="utf-8"))
+    if not docs:
+        raise SystemExit("no sample with a recorded result under samples/ and samples/nlp/")
+    return docs, results
+
+
+def open_store(url: str) -> tuple[Any, Any, Any]:
+    """``(db, store, index)`` for a SQLite path or a PostgreSQL URL."""
+    if url.startswith("postgresql://"):
+        from api.store.postgres import Database as PgDatabase
+        from api.store.postgres import PgFhirStore, PgNlpIndex
+
+        db: Any = PgDatabase(url)
+        index: Any = PgNlpIndex(db)
+        return db, PgFhirStore(db, index=index), index
+    from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
+
+    db = Database(url)
+    index = SqliteNlpIndex(db)
+    return db, SqliteFhirStore(db, index=index), index
+
+
+def write_documents(url: str, prefix: str, count: int) -> tuple[int, int, float]:
+    """Write ``count`` documents through ``process_document``: (docs, generated, seconds)."""
+    from datetime import UTC, datetime
+
+    from api.service import process_document
+    from enrich.policy import EnrichmentPolicy
+    from tests.fakes import FakeEngine
+
+    templates, results = corpus()
+    engine = FakeEngine(results, name="replay", version="bench")
+    policy = EnrichmentPolicy(profile="clinical")
+    db, store, index = open_store(url)
+    generated = 0
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    started = time.perf_counter()
+    for n in range(count):
+        doc = dict(templates[n % len(templates)], id=f"{prefix}-{n}")
+        outcome = process_document(
+            doc, engine=engine, store=store, index=index, policy=policy, clock=clock
+        )
+        generated += len(outcome.generated)
+    seconds = time.perf_counter() - started
+    db.close()
+    return count, generated, seconds
+
+
+def _child(url: str, prefix: str, count: int, queue: Any) -> None:
+    queue.put(write_documents(url, prefix, count))
+
+
+def parallel(url: str, prefix: str, count: int, processes: int) -> tuple[int, int, float]:
+    """``processes`` writers at once (fork), each ``count // processes`` documents."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    each = max(1, count // processes)
+    children = [
+        context.Process(target=_child, args=(url, f"{prefix}-p{i}", each, queue))
+        for i in range(processes)
+    ]
+    started = time.perf_counter()
+    for child in children:
+        child.start()
+    done = [queue.get(timeout=600) for _ in children]
+    for child in children:
+        child.join(60)
+    seconds = time.perf_counter() - started
+    return sum(d[0] for d in done), sum(d[1] for d in done), seconds
+
+
+def report(label: str, run: Callable[[], tuple[int, int, float]]) -> None:
+    docs, generated, seconds = run()
+    print(
+        f"{label:<44} {docs / seconds:8.1f} docs/s  {seconds * 1000 / docs:6.2f} ms/doc  "
+        f"({docs} docs, {generated / docs:.1f} generated resources each)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=400, help="documents per run (default 400)")
+    parser.add_argument("--processes", type=int, default=2, help="writers of the parallel run")
+    parser.add_argument("--pg-url", help="an existing PostgreSQL database (default: temp server)")
+    args = parser.parse_args()
+
+    from tests.pg.server import TempServer
+
+    servers: list[TempServer] = []
+    targets: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-stores-") as tmp:
+        targets.append(("SQLite (WAL, synchronous=NORMAL)", str(Path(tmp) / "bench.sqlite")))
+        if args.pg_url:
+            targets.append(("PostgreSQL (--pg-url)", args.pg_url))
+        else:
+            for label, commit in (
+                ("synchronous_commit=on", "on"),
+                ("synchronous_commit=off", "off"),
+            ):
+                server = TempServer(durable=True, settings={"synchronous_commit": commit}).start()
+                servers.append(server)
+                targets.append((f"PostgreSQL 15 (fsync, {label})", server.url()))
+        try:
+            templates, _ = corpus()
+            print(
+                f"{len(templates)} sample notes with recorded results, replay engine, "
+                f"{args.count} documents per run",
+                flush=True,
+            )
+            for label, url in targets:
+                write_documents(url, "warm", 20)
+                report(f"{label}, 1 writer", lambda u=url: write_documents(u, "one", args.count))
+                if args.processes > 1:
+                    report(
+                        f"{label}, {args.processes} processes",
+                        lambda u=url: parallel(u, "par", args.count, args.processes),
+                    )
+        finally:
+            for server in servers:
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
