@@ -18,6 +18,7 @@ from nlp.local.context import FastContext
 from nlp.local.matcher import Entry, TermLike, TermMatcher
 from nlp.local.phi import PhiDetector
 from nlp.local.sections import Sectionizer
+from nlp.local.spans import SpanSet
 from nlp.local.text import STOPWORDS, Normaliser, Words, load_rules
 from nlp.local.traits import context_traits
 
@@ -120,19 +121,14 @@ class Annotator:
         self.sign_words = frozenset(self.normaliser.phrase_key(w) for w in cues["sign_words"])
         self.directions = frozenset(cues["directions"])
         self.acuity = frozenset(cues["acuity"])
-        self._cue_re = {
-            trait: re.compile(
-                r"\b(?:"
-                + "|".join(re.escape(c) for c in sorted(cues[name], key=len, reverse=True))
-                + r")\b[^.;:\n]{0,60}$",
-                re.I,
-            )
-            for trait, name in (
-                ("SYMPTOM", "symptom_cues"),
-                ("SIGN", "sign_cues"),
-                ("DIAGNOSIS", "diagnosis_cues"),
-            )
-        }
+        self._cues: dict[tuple[str, ...], str] = {}
+        for trait, name in (
+            ("DIAGNOSIS", "diagnosis_cues"),
+            ("SIGN", "sign_cues"),
+            ("SYMPTOM", "symptom_cues"),
+        ):
+            for cue in cues[name]:
+                self._cues[self.normaliser.phrase_key(cue)] = trait
         self.med_attrs = MedicationAttributes()
         self.sections = Sectionizer()
         self.context = FastContext.default(tokenize, key)
@@ -169,8 +165,8 @@ class Annotator:
         self._attach_anatomy(text, mentions, anatomy)
         self._medication_attributes(text, mentions, sent_chars)
         self._test_values(text, mentions)
-        self._time_expressions(text, mentions, sent_chars)
-        self._context(text, mentions, lowers, token_idx, sent_tokens)
+        self._time_expressions(text, words, mentions, sent_chars)
+        self._context(text, words, mentions, lowers, token_idx, sent_tokens)
         phi = self._phi(text, mentions)
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))
@@ -342,22 +338,25 @@ class Annotator:
 
     # ------------------------------------------------------------------ attributes
     def _attach_anatomy(self, text: str, mentions: list[Mention], anatomy: list[Mention]) -> None:
+        conditions = [m for m in mentions if m.category == MC]
+        cond_begins = [m.begin for m in conditions]
+        non_mc = SpanSet((m.begin, m.end) for m in mentions if m.category != MC)
         for a in anatomy:
             direction = _word_before(text, a.begin)
             owner = None
-            for m in mentions:
-                if m.category == MC and m.begin <= a.begin and a.end <= m.end:
+            k = bisect.bisect_right(cond_begins, a.begin)
+            near = conditions[max(0, k - 2) : k + 2]
+            for m in near:
+                if m.begin <= a.begin and a.end <= m.end:
                     owner = m
                     break
             if owner is None:
-                for m in mentions:
-                    if m.category != MC:
-                        continue
+                for m in near:
                     gap = text[a.end : m.begin] if a.end <= m.begin else text[m.end : a.begin]
                     if len(gap) <= 8 and not any(c in gap for c in ",.;:\n"):
                         owner = m
                         break
-            if any(m.begin < a.end and a.begin < m.end and m.category != MC for m in mentions):
+            if non_mc.overlaps(a.begin, a.end):
                 a.score = 0.0
                 continue
             if owner is not None:
@@ -391,7 +390,7 @@ class Annotator:
         meds = [m for m in mentions if m.category == MED]
         if not meds:
             return
-        others = [(m.begin, m.end) for m in mentions if m.category != MED]
+        others = SpanSet((m.begin, m.end) for m in mentions if m.category != MED)
         for idx, med in enumerate(meds):
             s_end = _sentence_end(sents, med.begin, len(text))
             s_begin = sents[max(0, bisect.bisect_right(sents, med.begin) - 1)]
@@ -407,7 +406,7 @@ class Annotator:
             chosen = [
                 h
                 for h in hits
-                if not any(b < h.end and h.begin < e for b, e in others)
+                if not others.overlaps(h.begin, h.end)
                 and (h.begin >= med.end or not _PUNCT_RE.search(text, h.end, med.begin))
             ]
             for h in type_mass_amounts(chosen):
@@ -416,13 +415,14 @@ class Annotator:
                 med.attributes.append(Attr(h.begin, h.end, h.type, MED, h.type, 0.9, rel))
 
     def _test_values(self, text: str, mentions: list[Mention]) -> None:
+        taken = SpanSet((m.begin, m.end) for m in mentions)
         for m in mentions:
             if m.category != TTP or m.type != "TEST_NAME":
                 continue
             val, unit = test_value(text, m.end)
             if val is None:
                 continue
-            if any(o.begin < val.end and val.begin < o.end for o in mentions if o is not m):
+            if taken.overlaps(val.begin, val.end):
                 continue
             m.attributes.append(
                 Attr(val.begin, val.end, "TEST_VALUE", TTP, "TEST_VALUE", 0.9, 0.95)
@@ -432,21 +432,27 @@ class Annotator:
                     Attr(unit.begin, unit.end, "TEST_UNIT", TTP, "TEST_UNIT", 0.9, 0.95)
                 )
 
-    def _time_expressions(self, text: str, mentions: list[Mention], sents: list[int]) -> None:
-        times = time_expressions(text)
+    def _time_expressions(
+        self, text: str, words: Words, mentions: list[Mention], sents: list[int]
+    ) -> None:
+        times = time_expressions(text, words.starts, words.keys)
         if not times:
             return
         clinical = [m for m in mentions if m.category in CLINICAL]
+        clinical_begins = [m.begin for m in clinical]
+        taken = SpanSet((m.begin, m.end) for m in mentions)
         for t in times:
-            if any(m.begin < t.end and t.begin < m.end for m in mentions):
+            if taken.overlaps(t.begin, t.end):
                 continue
             si = bisect.bisect_right(sents, t.begin) - 1
             s_begin = sents[si] if si >= 0 else 0
             s_end = sents[si + 1] if si + 1 < len(sents) else len(text)
             best: Mention | None = None
             best_d = 10**9
-            for m in clinical:
-                if m.begin < s_begin or m.end > s_end:
+            lo = bisect.bisect_left(clinical_begins, s_begin)
+            hi = bisect.bisect_left(clinical_begins, s_end)
+            for m in clinical[lo:hi]:
+                if m.end > s_end:
                     continue
                 d = t.begin - m.end if t.begin >= m.end else m.begin - t.end
                 if d < best_d:
@@ -469,6 +475,7 @@ class Annotator:
     def _context(
         self,
         text: str,
+        words: Words,
         mentions: list[Mention],
         lowers: Sequence[Hashable],
         token_idx: Sequence[int],
@@ -496,17 +503,24 @@ class Annotator:
                 if implied:
                     m.context.add(implied)
             if m.category == MC:
-                m.cue_trait = self._cue_trait(text, m, sec.category if sec else None)
+                m.cue_trait = self._cue_trait(text, words, m, sec.category if sec else None)
             for trait in context_traits(m.context):
                 m.traits[trait] = 0.85
             if m.cue_trait:
                 m.traits[m.cue_trait] = 0.7
 
-    def _cue_trait(self, text: str, m: Mention, section: str | None) -> str | None:
-        head = text[max(0, m.begin - 80) : m.begin]
-        for trait in ("SYMPTOM", "SIGN", "DIAGNOSIS"):
-            if self._cue_re[trait].search(head):
-                return trait
+    def _cue_trait(self, text: str, words: Words, m: Mention, section: str | None) -> str | None:
+        keys, brk = words.keys, words.brk
+        i = bisect.bisect_left(words.starts, m.begin)
+        j = i - 1
+        while j >= 0 and i - j <= 10:
+            for n in (3, 2, 1):
+                trait = self._cues.get(tuple(keys[j : j + n])) if j + n <= i else None
+                if trait is not None:
+                    return trait
+            if brk[j] and j < i:
+                break
+            j -= 1
         if section is not None:
             t = self.sections.traits.get(section)
             if t:
@@ -520,28 +534,28 @@ class Annotator:
 
     def _phi(self, text: str, mentions: list[Mention]) -> list[Mention]:
         out: list[Mention] = []
-        for h in self.phi.find(text):
-            if h.type == "NAME" and any(m.begin < h.end and h.begin < m.end for m in mentions):
+        taken = SpanSet((m.begin, m.end) for m in mentions)
+        last_end = -1
+        for h in self.phi.find(text):  # non-overlapping, in order
+            if h.type == "NAME" and taken.overlaps(h.begin, h.end):
                 continue
-            if any(m.begin < h.end and h.begin < m.end for m in out):
+            if h.begin < last_end:
                 continue
             out.append(Mention(h.begin, h.end, PHI, h.type, h.score, "phi"))
+            last_end = h.end
         if out:
-            phi_spans = [(p.begin, p.end) for p in out]
+            phi_spans = SpanSet((p.begin, p.end) for p in out)
             for m in mentions:
-                m.attributes = [
-                    a
-                    for a in m.attributes
-                    if not any(b < a.end and a.begin < e for b, e in phi_spans)
-                    or a.category == "TIME_EXPRESSION"
-                ]
-        # clinical mentions overlapping non-name PHI (dates, phones) are dropped
-        keep = [
-            m
-            for m in mentions
-            if not any(p.begin < m.end and m.begin < p.end and p.type != "NAME" for p in out)
-        ]
-        mentions[:] = keep
+                if m.attributes:
+                    m.attributes = [
+                        a
+                        for a in m.attributes
+                        if a.category == "TIME_EXPRESSION" or not phi_spans.overlaps(a.begin, a.end)
+                    ]
+            # clinical mentions overlapping non-name PHI (dates, phones) are dropped
+            hard = SpanSet((p.begin, p.end) for p in out if p.type != "NAME")
+            if len(hard):
+                mentions[:] = [m for m in mentions if not hard.overlaps(m.begin, m.end)]
         return out
 
 

@@ -108,6 +108,57 @@ def test_value(text: str, end: int) -> tuple[AttrHit | None, AttrHit | None]:
     return val, unit
 
 
-def time_expressions(text: str) -> list[AttrHit]:
-    """Time expressions ("yesterday", "3 days ago", "for the past week")."""
-    return [AttrHit(m.start(), m.end(), "TIME_EXPRESSION") for m in _TIME_RE.finditer(text)]
+_TIME_TRIGGERS = frozenset(
+    [
+        "yesterday",
+        "today",
+        "tonight",
+        "this",
+        "last",
+        "currently",
+        "recently",
+        "now",
+        "on",
+        "at",
+        "day",
+        "overnight",
+        "since",
+        "for",
+        "over",
+        "in",
+        "during",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "a",
+        "few",
+        "several",
+    ]
+)
+
+
+def time_expressions(text: str, starts: list[int], keys: list[str]) -> list[AttrHit]:
+    """Time expressions ("yesterday", "3 days ago", "for the past week").
+
+    Args:
+        text: The note.
+        starts: Word start offsets (``Normaliser.words``), where matches may begin.
+        keys: The matching word keys.
+    """
+    out: list[AttrHit] = []
+    last = -1
+    for b, k in zip(starts, keys, strict=True):
+        if b < last or not (k in _TIME_TRIGGERS or k[0].isdigit()):
+            continue
+        m = _TIME_RE.match(text, b)
+        if m is not None:
+            out.append(AttrHit(m.start(), m.end(), "TIME_EXPRESSION"))
+            last = m.end()
+    return out

@@ -246,21 +246,29 @@ class FastContext:
         sent_starts: Sequence[int],
         targets: Sequence[tuple[int, int]],
     ) -> list[list[Modifier]]:
-        """The modifiers of each target ``(start, end)`` token span, in modifier order."""
+        """The modifiers of each target ``(start, end)`` token span, in modifier order.
+
+        A scope never leaves its sentence, so a target is only tested against the modifiers of
+        the sentences it touches (same result as medspacy's all-pairs loop, linear time).
+        """
         mods = self.modifiers(lowers, sent_starts)
         out: list[list[Modifier]] = [[] for _ in targets]
         if not mods:
             return out
+        by_sentence: dict[int, list[Modifier]] = {}
+        for m in mods:
+            by_sentence.setdefault(bisect.bisect_right(sent_starts, m.start) - 1, []).append(m)
         for ti, (t0, t1) in enumerate(targets):
-            for m in mods:
-                if m.scope_start >= t1 or (m.scope_end <= t0 and m.start >= t1):
-                    continue
-                if _overlaps(m.start, m.end, t0, t1):
-                    continue
-                if m.rule.direction in ("TERMINATE", "PSEUDO"):
-                    continue
-                if _overlaps(m.scope_start, m.scope_end, t0, t1):
-                    m.targets.append(ti)
+            s0 = bisect.bisect_right(sent_starts, t0) - 1
+            s1 = bisect.bisect_right(sent_starts, max(t0, t1 - 1)) - 1
+            for si in range(s0, s1 + 1):
+                for m in by_sentence.get(si, ()):
+                    if _overlaps(m.start, m.end, t0, t1):
+                        continue
+                    if m.rule.direction in ("TERMINATE", "PSEUDO"):
+                        continue
+                    if _overlaps(m.scope_start, m.scope_end, t0, t1):
+                        m.targets.append(ti)
         # Edges are listed modifier by modifier, as in ConTextGraph.apply_modifiers.
         for m in mods:
             for ti in m.targets:

@@ -277,10 +277,10 @@ class PhiDetector:
                     end = m.start("v") + words[1].end()
             out.append(PhiSpan(m.start("v"), end, "NAME", 0.85))
         for b0 in _at(positions, self.first):
-            m = _WORD_AT_RE.match(text, b0)
-            if m is None:
+            word = _WORD_AT_RE.match(text, b0)
+            if word is None:
                 continue
-            first = m.group()
+            first = word.group()
             lf = first.lower()
             if lf in _AMBIGUOUS_FIRST or not self._is_name_word(first) or len(lf) < 3:
                 continue
@@ -290,7 +290,7 @@ class PhiDetector:
             if pair and len(ls) >= 3 and self._is_name_word(second) and ls not in _STOP:
                 out.append(PhiSpan(pair.start("v"), pair.end("v"), "NAME", 0.75))
             elif lf in self.common_first and len(lf) >= 4:
-                out.append(PhiSpan(m.start(), m.end(), "NAME", 0.6))
+                out.append(PhiSpan(word.start(), word.end(), "NAME", 0.6))
         return out
 
     def _locations(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
@@ -377,8 +377,45 @@ def _match_at(rx: re.Pattern[str], text: str, starts: list[int]) -> list[re.Matc
 
 _WORD_AT_RE = re.compile(_NAME_WORD)
 _STOP = frozenset(
-    "a an and are as at be by for from had has have he her his in is it its of on or she that "
-    "the their there this to was were which with without no not".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "she",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "were",
+        "which",
+        "with",
+        "without",
+        "no",
+        "not",
+    ]
 )
 
 

@@ -14,6 +14,7 @@ from nlp.local.sentences import sentence_starts, token_sentence_starts
 
 SENTENCES = "docref_sentences"
 _IDX = "docref_token_idx"
+_TEXT = "docref_text"
 _SENTS = "docref_sent_starts"
 ANNOTATOR = "docref_annotator"
 
@@ -29,8 +30,10 @@ class ClinicalSentencizer:
             doc.user_data[_IDX] = []
             doc.user_data[_SENTS] = []
             return doc
+        text = doc.text
+        doc.user_data[_TEXT] = text
         idx = doc.to_array(IDX).tolist()
-        starts = token_sentence_starts(sentence_starts(doc.text), idx)
+        starts = token_sentence_starts(sentence_starts(text), idx)
         arr = numpy.full((len(doc), 1), -1, dtype="int64")
         arr[starts, 0] = 1
         doc.from_array([SENT_START], arr.astype("uint64"))  # type: ignore[arg-type]
@@ -52,7 +55,8 @@ class AnnotatorComponent:
             idx = doc.to_array(IDX).tolist() if len(doc) else []
             sent_tokens = [s.start for s in doc.sents] if len(doc) else []
         lowers = doc.to_array(LOWER).tolist() if len(doc) else []
-        doc._.docref_mentions = self.annotator.annotate(doc.text, lowers, idx, sent_tokens)
+        text = doc.user_data.get(_TEXT) or doc.text
+        doc._.docref_mentions = self.annotator.annotate(text, lowers, idx, sent_tokens)
         return doc
 
 

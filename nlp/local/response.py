@@ -96,6 +96,10 @@ def _sorted(concepts: list[Concept]) -> list[Concept]:
     return sorted(concepts, key=lambda c: (-(c.score or 0.0), c.code))[:5]
 
 
+def _concepts(concepts: list[Concept]) -> list[dict[str, Any]]:
+    return [{"Description": c.description, "Code": c.code, "Score": c.score} for c in concepts]
+
+
 def _round(x: float) -> float:
     return round(float(x), 4)
 
@@ -201,7 +205,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                     for a in attrs
                 ],
                 "Traits": _traits(m, ICD10CM_TRAITS),
-                "ICD10CMConcepts": [c.to_aws() for c in concepts],
+                "ICD10CMConcepts": _concepts(concepts),
             }
         )
     rx_ids = _Ids(meds, RX_ATTRIBUTE_TYPES)
@@ -231,7 +235,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                     for a in attrs
                 ],
                 "Traits": _traits(m, RXNORM_TRAITS),
-                "RxNormConcepts": [c.to_aws() for c in concepts],
+                "RxNormConcepts": _concepts(concepts),
             }
         )
     return NlpResult.model_validate(

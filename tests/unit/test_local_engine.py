@@ -143,6 +143,12 @@ def test_ids_unique_per_span_and_increasing_in_text_order(result: NlpResult) -> 
         assert [s for _, s in spans] == sorted(s for _, s in spans)
 
 
+def test_result_round_trips_through_validation(result: NlpResult) -> None:
+    dumped = result.to_aws()
+    assert NlpResult.model_validate(dumped).to_aws() == dumped
+    assert set(dumped) == {"DetectEntitiesV2", "InferICD10CM", "InferRxNorm"}
+
+
 def test_every_category_is_produced(result: NlpResult) -> None:
     cats = {e.category for e in result.entities}
     cats |= {a.category for e in result.entities for a in e.attributes or []}
