@@ -323,6 +323,7 @@ def reprocess(
                 batch_size=ray_batch_size,
                 window=ray_window,
                 runtime_env=env if ray == "local" else None,
+                s3_endpoint_url=s3_endpoint_url,
             )
         elif workers > 1:
             executor = PoolExecutor(workers, proc_args, proc_kwargs)
@@ -342,6 +343,7 @@ def reprocess(
         prices=Prices(detect=price_detect, icd10=price_icd10, rxnorm=price_rxnorm),
         part_size=part_size,
         profile=settings.profile,
+        distributed_read=ray is not None and _is_location(source),
     )
     bar = _RichProgress(src.total()) if progress else None
     batch = BatchRun(src, out, ckpt, identity, options, bar)

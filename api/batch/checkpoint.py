@@ -68,6 +68,14 @@ class Checkpoint:
         ).fetchone()
         return row is not None
 
+    def done_keys(self) -> frozenset[tuple[str, str]]:
+        """(document id, text hash) of every finished document (shipped to remote planners)."""
+        rows = self._db.execute(
+            "SELECT doc_id, text_hash FROM documents WHERE source=? AND engine=?",
+            (self.source, self.engine),
+        )
+        return frozenset((str(a), str(b)) for a, b in rows)
+
     def done_count(self) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM documents WHERE source=? AND engine=?",

@@ -21,6 +21,7 @@ BUDGET = "skipped-budget"  # --max-cost reached before this document
 DRY_RUN = "dry-run"  # would be processed
 TRANSIENT_ERROR = "error-transient"  # engine throttled / unavailable: retried by the next run
 PERMANENT_ERROR = "error-permanent"  # input the engine cannot take, or a bug
+SKIPPED = frozenset({UNCHANGED, CHECKPOINTED, NOT_SELECTED, NOT_DOCUMENT})
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
 """Ray executor: the same per-document function on a Ray cluster, through Ray Data ``map_batches``.
 
-A callable class (:class:`RayDocProcessor`) runs in a pool of Ray actors, so each actor builds
-the engine once. Work items travel as JSON text (Arrow cannot hold free-form FHIR dicts); the
-driver reads the source, plans, and writes every result (single writer, same checkpoint as on one
-machine). Work is sent in windows of ``window`` documents, one Ray Data execution each: a window
-restarts the actor pool, so keep it large (the default 20,000 documents costs one engine load
-per actor per window).
+A callable class runs in a pool of Ray actors, so each actor builds the engine once; documents
+and results travel as JSON text (Arrow cannot hold free-form FHIR dicts). The driver writes
+every result (single writer, same sinks and checkpoint as on one machine). Two ways in:
+
+* NDJSON sources (``map_source``): one Ray Data pipeline for the whole run. Read tasks read the
+  files (local or S3) on the cluster, :class:`RayPlanProcessor` actors plan (loop guard,
+  checkpoint, version filter) and process; the driver only writes. One actor pool per run.
+* Any source (``map``): the driver reads and plans, and sends work items in windows of
+  ``window`` documents, one Ray Data execution each; a window restarts the actor pool (one
+  engine load per actor per window), so keep it large. Used for store and upstream sources and
+  whenever ``--max-cost`` needs the driver to stop before spending.
 
 Actor size matters on small machines: actors that each ask for a whole CPU can leave none for
 Ray Data's own read tasks, and the pipeline stalls; ``actor_cpus`` defaults to 0.5.
@@ -15,11 +20,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from api.batch.model import DocResult, EngineIdentity, WorkItem
 from api.batch.pool import chunks
-from api.batch.work import DocProcessor
+from api.batch.sources import DOCUMENT_TYPE, NdjsonSource, parse_line
+from api.batch.work import DocProcessor, Selection, plan
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,69 @@ class RayDocProcessor:
 
         results = [self.processor(WorkItem.from_json(str(s))).to_json() for s in batch["item"]]
         return {"result": np.array(results, dtype=object)}
+
+
+class RayPlanProcessor:
+    """``map_batches`` callable class for NDJSON lines: plan each document, process it if needed.
+
+    ``{"line": [NDJSON text]}`` -> ``{"result": [DocResult JSON]}``; lines that are not
+    DocumentReferences give no result.
+    """
+
+    def __init__(
+        self,
+        processor_args: tuple[Any, ...],
+        processor_kwargs: dict[str, Any],
+        selection: Selection,
+        profile: str | None,
+        done: Any,
+    ) -> None:
+        import ray
+
+        self.processor = DocProcessor(*processor_args, **processor_kwargs)
+        self.selection = selection
+        self.profile = profile
+        # The checkpoint's finished (id, hash) set, put in the object store once by the driver.
+        self.done: frozenset[tuple[str, str]] = (
+            ray.get(done) if isinstance(done, ray.ObjectRef) else done
+        )
+
+    def _is_done(self, doc_id: str, text_hash: str) -> bool:
+        return (doc_id, text_hash) in self.done
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        results: list[str] = []
+        for line in batch["line"]:
+            doc = parse_line(str(line))
+            if doc is None or doc.get("resourceType") != DOCUMENT_TYPE:
+                continue
+            decision = plan(
+                doc,
+                identity=self.processor.identity,
+                selection=self.selection,
+                is_done=self._is_done,
+                fetch_binary=_no_binary,
+                profile=self.profile,
+            )
+            result = decision if isinstance(decision, DocResult) else self.processor(decision)
+            results.append(result.to_json())
+        return {"result": np.array(results, dtype=object)}
+
+
+def _no_binary(url: str) -> bytes | None:  # noqa: ARG001 - NDJSON exports carry no Binary index
+    return None
+
+
+def _read_file(row: dict[str, Any], *, url: str, endpoint_url: str | None) -> list[dict[str, Any]]:
+    """Ray Data ``flat_map``: the non-blank lines of one NDJSON file of the source."""
+    from api.batch.storage import open_storage
+
+    storage = open_storage(url, endpoint_url=endpoint_url)
+    return [
+        {"line": line.decode("utf-8")} for line in storage.read_lines(row["file"]) if line.strip()
+    ]
 
 
 def _identity(processor_args: tuple[Any, ...], processor_kwargs: dict[str, Any]) -> EngineIdentity:
@@ -55,6 +125,8 @@ class RayExecutor:
         window: Documents per Ray Data execution (default 20,000).
         local_cpus: CPUs of a ``local`` Ray (default: all).
         runtime_env: Ray runtime environment (e.g. ``{"working_dir": "."}`` or env vars).
+        s3_endpoint_url: S3 endpoint for read tasks of ``s3://`` sources (MinIO, moto).
+        read_cpus: CPUs reserved per read task (default 0.25).
     """
 
     def __init__(
@@ -69,6 +141,8 @@ class RayExecutor:
         window: int = 20_000,
         local_cpus: int | None = None,
         runtime_env: dict[str, Any] | None = None,
+        s3_endpoint_url: str | None = None,
+        read_cpus: float = 0.25,
     ) -> None:
         import ray
 
@@ -78,6 +152,8 @@ class RayExecutor:
         self.actor_cpus = actor_cpus
         self.batch_size = batch_size
         self.window = window
+        self.s3_endpoint_url = s3_endpoint_url
+        self.read_cpus = read_cpus
         self._started = False
         if address is not None or not ray.is_initialized():
             init: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
@@ -118,6 +194,48 @@ class RayExecutor:
             for batch in mapped.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
                 for text in batch["result"]:
                     yield DocResult.from_json(str(text))
+
+    def map_source(
+        self,
+        source: object,
+        *,
+        done: frozenset[tuple[str, str]],
+        selection: Selection,
+        profile: str | None,
+    ) -> Iterator[DocResult]:
+        """Read, plan and process an NDJSON source on the cluster (one pipeline, one actor pool).
+
+        Other sources fall back to :meth:`map` over the driver's planning (the caller's
+        ``BatchRun`` only calls this for sources it cannot plan itself cheaper).
+        """
+        import ray
+
+        if not isinstance(source, NdjsonSource):
+            raise TypeError("[NLP643] map_source reads NDJSON sources only")
+        files = source.files()
+        if not files:
+            return
+        dataset = ray.data.from_items([{"file": name} for name in files])
+        reader = partial(_read_file, url=source.storage.url, endpoint_url=self.s3_endpoint_url)
+        lines = dataset.flat_map(reader, num_cpus=self.read_cpus)
+        done_ref = ray.put(done)
+        mapped = lines.map_batches(
+            RayPlanProcessor,
+            fn_constructor_kwargs={
+                "processor_args": self.args,
+                "processor_kwargs": self.kwargs,
+                "selection": selection,
+                "profile": profile,
+                "done": done_ref,
+            },
+            batch_size=self.batch_size,
+            batch_format="numpy",
+            concurrency=self.actors,
+            num_cpus=self.actor_cpus,
+        )
+        for batch in mapped.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
+            for text in batch["result"]:
+                yield DocResult.from_json(str(text))
 
     def close(self) -> None:
         import ray

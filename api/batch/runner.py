@@ -24,6 +24,7 @@ from api.batch.model import (
     DRY_RUN,
     ENRICHED,
     NOT_DOCUMENT,
+    SKIPPED,
     DocResult,
     EngineIdentity,
     WorkItem,
@@ -50,6 +51,8 @@ class RunOptions:
         part_size: Documents per written part (and checkpoint commit).
         flush_seconds: Also write a part when this much time passed since the last one.
         profile: Generation profile, compared by the loop guard.
+        distributed_read: Let an executor that can (Ray, NDJSON sources) read and plan the
+            source on the cluster; this process only writes. Ignored with ``max_cost``.
     """
 
     selection: Selection = field(default_factory=Selection)
@@ -59,6 +62,7 @@ class RunOptions:
     part_size: int = 500
     flush_seconds: float = 30.0
     profile: str | None = None
+    distributed_read: bool = False
 
 
 @dataclass
@@ -237,6 +241,18 @@ class BatchRun:
         self.report.parts += 1
         buffer.clear()
 
+    def _results(self, executor: Executor) -> Iterator[DocResult]:
+        reader = getattr(executor, "map_source", None)
+        if self.options.distributed_read and self.options.max_cost is None and callable(reader):
+            results: Iterator[DocResult] = reader(
+                self.source,
+                done=self.checkpoint.done_keys(),
+                selection=self.options.selection,
+                profile=self.options.profile,
+            )
+            return results
+        return executor.map(self.planned())
+
     def run(self, executor: Executor | None) -> Report:
         """Run to the end of the source (or the budget); returns the report."""
         started = time.monotonic()
@@ -249,7 +265,10 @@ class BatchRun:
             buffer: list[DocResult] = []
             last_flush = time.monotonic()
             try:
-                for result in executor.map(self.planned()):
+                for result in self._results(executor):
+                    if result.outcome in SKIPPED:  # planned remotely: nothing to write
+                        self._note(result)
+                        continue
                     buffer.append(result)
                     self._note(result)
                     now = time.monotonic()

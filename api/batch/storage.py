@@ -141,6 +141,7 @@ class S3Storage:
             try:
                 client.head_object(Bucket=bucket, Key=prefix)
                 self.prefix, self._single = prefix, True
+                self.url = f"s3://{bucket}/{prefix}"
             except Exception:
                 self._single = False
 

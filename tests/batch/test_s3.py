@@ -66,4 +66,5 @@ def test_s3_single_object_source(s3: Any, s3_endpoint: str) -> None:
     _put_ndjson(s3, "single", "a/docs.ndjson", list(documents(3)))
     storage = open_storage("s3://single/a/docs.ndjson", endpoint_url=s3_endpoint)
     assert storage.list() == ["docs.ndjson"]
+    assert storage.url == "s3://single/a/docs.ndjson"  # reopened by Ray read tasks
     assert [d["id"] for d in NdjsonSource(storage)] == ["doc-000000", "doc-000001", "doc-000002"]
