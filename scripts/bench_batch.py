@@ -71,7 +71,9 @@ def write_input(notes: list[str], count: int, path: Path) -> Path:
     return write_ndjson(path, (document(i, notes[i % len(notes)]) for i in range(count)))
 
 
-def run_once(label: str, src: Path, out: Path, make_executor: Any) -> dict[str, Any]:
+def run_once(
+    label: str, src: Path, out: Path, make_executor: Any, *, distributed: bool = False
+) -> dict[str, Any]:
     from api.batch.checkpoint import Checkpoint
     from api.batch.runner import BatchRun, RunOptions
     from api.batch.sinks import NdjsonSink
@@ -86,7 +88,8 @@ def run_once(label: str, src: Path, out: Path, make_executor: Any) -> dict[str, 
         ready = time.perf_counter()
         source = NdjsonSource(LocalStorage(src))
         ck = Checkpoint(":memory:", source=source.key, engine=f"{identity.name}@{identity.version}")
-        report = BatchRun(source, NdjsonSink(LocalStorage(out)), ck, identity, RunOptions()).run(
+        options = RunOptions(distributed_read=distributed)
+        report = BatchRun(source, NdjsonSink(LocalStorage(out)), ck, identity, options).run(
             executor
         )
     finally:
@@ -151,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"ray local actors={args.ray_actors} cpus={args.ray_actor_cpus}", src, work / "out",
                 lambda: RayExecutor("local", proc_args, {}, actors=args.ray_actors,
                                     actor_cpus=args.ray_actor_cpus, runtime_env=env),
+                distributed=True,
             ))  # fmt: skip
         base = rows[0]["docs_per_s"] if rows else 0
         for row in rows[1:]:
