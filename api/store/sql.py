@@ -16,8 +16,7 @@ _NLP_COLUMNS = {
 }
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+_MAX_CHAR = chr(0x10FFFF)
 
 
 def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
@@ -28,7 +27,8 @@ def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
             return f"{alias}.{raw} = ?", [value]
         if pred.op == "contains":
             return f"instr({alias}.{norm}, ?) > 0", [value]
-        return f"{alias}.{norm} LIKE ? ESCAPE '\\'", [_like_escape(value) + "%"]
+        # prefix as a range on the normalised column: the (operation, text_norm) index serves it
+        return f"({alias}.{norm} >= ? AND {alias}.{norm} < ?)", [value, value + _MAX_CHAR]
     column = f"{alias}.{pred.field}"
     if pred.kind == "token":
         return f"{column} = ?", [pred.value]
@@ -46,15 +46,16 @@ def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
 
 
 def nlp_sql(criterion: NlpCriterion, doc_id_expr: str) -> tuple[str, list[Any]]:
-    """An ``EXISTS`` clause: some index row (or the status) of the document satisfies it."""
+    """``<doc_id_expr> IN (...)``: some index row (or the status) of the document satisfies it.
+
+    The subquery is not correlated, so it runs once and uses the ``(operation, concept_code)``
+    and ``(operation, text_norm)`` indexes.
+    """
     args: list[Any] = []
     if criterion.operation is None:  # cm-decoration-status
         values = [p.value for alt in criterion.alternatives for p in alt]
         marks = ",".join("?" * len(values))
-        sql = (
-            f"EXISTS (SELECT 1 FROM nlp_documents s WHERE s.doc_id = {doc_id_expr} "
-            f"AND s.status IN ({marks}))"
-        )
+        sql = f"{doc_id_expr} IN (SELECT s.doc_id FROM nlp_documents s WHERE s.status IN ({marks}))"
         return sql, values
     alternatives: list[str] = []
     for alternative in criterion.alternatives:
@@ -65,8 +66,8 @@ def nlp_sql(criterion: NlpCriterion, doc_id_expr: str) -> tuple[str, list[Any]]:
             args.extend(values)
         alternatives.append("(" + " AND ".join(parts) + ")")
     sql = (
-        f"EXISTS (SELECT 1 FROM nlp_index n WHERE n.doc_id = {doc_id_expr} "
-        f"AND n.operation = ? AND ({' OR '.join(alternatives)}))"
+        f"{doc_id_expr} IN (SELECT n.doc_id FROM nlp_index n "
+        f"WHERE n.operation = ? AND ({' OR '.join(alternatives)}))"
     )
     return sql, [criterion.operation, *args]
 
@@ -101,7 +102,12 @@ def _date_range_sql(value: DateValue) -> tuple[str, list[Any]]:
     }[value.prefix]
 
 
-def standard_sql(c: StandardCriterion) -> tuple[str, list[Any]]:
+def standard_sql(c: StandardCriterion, resource_type: str | None = None) -> tuple[str, list[Any]]:
+    """The condition of one standard parameter over ``resources r``.
+
+    With ``resource_type`` it is ``r.id [NOT] IN (<uncorrelated subquery>)`` (one pass over the
+    helper table's value index); without, a correlated ``EXISTS`` on ``r.type``/``r.id``.
+    """
     args: list[Any] = []
     alternatives: list[str] = []
     if c.name == "_id":
@@ -143,10 +149,15 @@ def standard_sql(c: StandardCriterion) -> tuple[str, list[Any]]:
         "reference": ("search_ref", "s"),
         "date": ("search_date", "d"),
     }[c.kind]
+    negate = "NOT " if c.modifier == "not" else ""
+    if resource_type is not None:
+        sql = (
+            f"r.id {negate}IN (SELECT {alias}.id FROM {table} {alias} WHERE {alias}.type = ? "
+            f"AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
+        )
+        return sql, [resource_type, c.name, *args]
     exists = (
         f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.type = r.type "
         f"AND {alias}.id = r.id AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
     )
-    if c.modifier == "not":
-        exists = "NOT " + exists
-    return exists, [c.name, *args]
+    return negate + exists, [c.name, *args]

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS search_date (
     high TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS search_date_res ON search_date(type, id);
+CREATE INDEX IF NOT EXISTS search_date_value ON search_date(type, param, low);
 """
 
 _COMPUTED = ("derived-from", "nlp-generated")
@@ -369,7 +370,7 @@ class SqliteFhirStore:
         where = ["r.type = ?"]
         args: list[Any] = [query.resource_type]
         for criterion in query.standard:
-            sql, values = standard_sql(criterion)
+            sql, values = standard_sql(criterion, query.resource_type)
             where.append(sql)
             args.extend(values)
         for nlp in query.nlp:
