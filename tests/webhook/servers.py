@@ -139,9 +139,9 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.env = {
             **os.environ,
+            **env,
             "DOCREF_NLP_HOST": "127.0.0.1",
             "DOCREF_NLP_PORT": str(self.port),
-            **env,
         }
         self.log = log
         self.http = httpx.Client(timeout=10)
