@@ -83,12 +83,14 @@ def _source(
     return NdjsonSource(open_storage(spec, endpoint_url=endpoint, region=settings.aws_region))
 
 
-def _sink(spec: str, settings: Settings, token: str | None, endpoint: str | None) -> ResultSink:
+def _sink(
+    spec: str, settings: Settings, token: str | None, endpoint: str | None, *, same_store: bool
+) -> ResultSink:
     from api.batch.sinks import NdjsonSink, StoreSink, UpstreamSink
     from api.batch.storage import open_storage
 
     if spec == "store":
-        return StoreSink(_service_store(settings))
+        return StoreSink(_service_store(settings), if_match=same_store)
     if spec == "upstream" or _is_fhir_url(spec):
         store, base = _upstream_store(settings, None if spec == "upstream" else spec, token)
         return UpstreamSink(store, name=base)
@@ -298,7 +300,13 @@ def reprocess(
     if _is_location(sink_spec) and sink is None and not dry_run:
         raise typer.BadParameter("[NLP672] an NDJSON source needs --to")
     src = _source(source, query, settings, upstream_token, s3_endpoint_url)
-    out = None if dry_run else _sink(sink_spec, settings, upstream_token, s3_endpoint_url)
+    out = (
+        None
+        if dry_run
+        else _sink(
+            sink_spec, settings, upstream_token, s3_endpoint_url, same_store=source == "store"
+        )
+    )
     policy: dict[str, Any] = {"profile": settings.profile}
     if settings.min_score is not None:
         policy["min_score"] = settings.min_score

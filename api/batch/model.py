@@ -85,6 +85,7 @@ class DocResult:
     nlp_result: dict[str, Any] | None = None
     units: dict[str, int] = field(default_factory=dict)
     cpu_s: float = 0.0
+    failed_from: str | None = None
 
     @classmethod
     def enriched(
@@ -99,6 +100,11 @@ class DocResult:
             refs=[f"{r['resourceType']}/{r['id']}" for r in resources],
             **fields,
         )
+
+    def fail(self, outcome: str, error: str) -> None:
+        """Turn an enriched result into an error when the sink could not write it."""
+        self.failed_from = self.outcome
+        self.outcome, self.error = outcome, error
 
     @property
     def resources(self) -> list[dict[str, Any]]:

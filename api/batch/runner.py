@@ -102,10 +102,30 @@ class Report:
                 self.written[ref.partition("/")[0]] += 1
             for ref in result.retired:
                 self.retired[ref.partition("/")[0]] += 1
+        self._error(result)
+
+    def _error(self, result: DocResult) -> None:
         if result.error and len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(
-                {"id": result.doc_id, "outcome": result.outcome, "error": result.error}
-            )
+            error = {"id": result.doc_id, "outcome": result.outcome, "error": result.error}
+            self.errors.append(error)
+
+    def reclassify(self, result: DocResult) -> None:
+        """Count a result the sink failed to write as its error instead of ``enriched``."""
+        if result.failed_from is None:
+            return
+        self.outcomes[result.failed_from] -= 1
+        if result.enrichment_status:
+            self.statuses[result.enrichment_status] -= 1
+        for ref in result.refs:
+            self.written[ref.partition("/")[0]] -= 1
+        for ref in result.retired:
+            self.retired[ref.partition("/")[0]] -= 1
+        self.outcomes[result.outcome] += 1
+        self._error(result)
+        self.outcomes += Counter()  # drop zero counts
+        self.written += Counter()
+        self.retired += Counter()
+        self.statuses += Counter()
 
     def as_dict(self) -> dict[str, Any]:
         rate = self.processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
@@ -238,6 +258,9 @@ class BatchRun:
         part = self.checkpoint.open_part()
         self.sink.write(part, buffer)
         self.checkpoint.commit_part(part, buffer)
+        for result in buffer:
+            if result.failed_from is not None:  # counted as enriched when it arrived
+                self.report.reclassify(result)
         self.report.parts += 1
         buffer.clear()
 

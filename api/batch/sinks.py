@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from api.batch.model import ENRICHED, DocResult
+from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult
 from api.batch.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -54,19 +54,32 @@ class StoreSink:
     resources deleted, its NLP index rows and NLP state, in one transaction per document
     (``AtomicEnrichmentStore.apply``; else ``save_all`` then ``index.replace``).
 
+    When the documents were read from this same store (``if_match``), each write is
+    conditional on the version read: a document changed by someone else during the run is not
+    overwritten; it becomes a transient error (``[NLP412]``) and the next run processes it.
+
     Args:
         store: The service ``FhirStore`` (``api.store.sqlite.SqliteFhirStore``).
         index: The service ``NlpIndex``; ``None`` when the store is atomic (it holds the index).
+        if_match: Write only if the document is still at the ``meta.versionId`` it was read at.
     """
 
     key = "store"
 
-    def __init__(self, store: WritableStore, index: Any | None = None) -> None:
+    def __init__(
+        self, store: WritableStore, index: Any | None = None, *, if_match: bool = False
+    ) -> None:
         self.store = store
         self.index = index
+        self.if_match = if_match
 
     def write(self, part: int, results: Sequence[DocResult]) -> None:  # noqa: ARG002
-        from api.store.base import AtomicEnrichmentStore, EnrichmentWrite, NlpState
+        from api.store.base import (
+            AtomicEnrichmentStore,
+            EnrichmentWrite,
+            NlpState,
+            VersionConflict,
+        )
         from enrich.index import IndexRow
 
         for result in results:
@@ -84,7 +97,12 @@ class StoreSink:
             rows = [IndexRow.model_validate(row) for row in result.index_rows]
             if isinstance(self.store, AtomicEnrichmentStore):
                 write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
-                self.store.apply(write)
+                version = (document.get("meta") or {}).get("versionId")
+                write.if_match = str(version) if self.if_match and version is not None else None
+                try:
+                    self.store.apply(write)
+                except VersionConflict:
+                    result.fail(TRANSIENT_ERROR, "[NLP412] document changed during the run")
                 continue
             self.store.save_all(result.resources, delete=result.retired)
             if self.index is not None:

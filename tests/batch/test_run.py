@@ -209,3 +209,38 @@ def test_service_store_source_and_sink(tmp_path: Path) -> None:
     found = store.index.find(query.nlp)
     assert "doc-000099" not in found  # its index rows were replaced with the new ones
     assert found  # other documents with hypertension are found through the index
+
+
+def test_store_sink_does_not_overwrite_a_document_changed_during_the_run(tmp_path: Path) -> None:
+    from api.batch.work import DocProcessor
+    from api.store.base import EnrichmentWrite
+    from api.store.sqlite import Database, SqliteFhirStore
+
+    class BusyStore(SqliteFhirStore):
+        """Someone edits doc-000003 between our read and our write."""
+
+        def apply(self, write: EnrichmentWrite) -> list[dict[str, Any]]:
+            if write.document["id"] == "doc-000003":
+                edited = document(3, "edited by a clinician: pneumonia")
+                SqliteFhirStore.save_all(self, [edited])
+            return super().apply(write)
+
+    store = BusyStore(Database(tmp_path / "svc.sqlite"))
+    SqliteFhirStore.save_all(store, [document(i) for i in range(6)])
+    serial = SerialExecutor(DocProcessor(SPEC, {}, NOW, for_store=True))
+    source = SearchSource(store, "", name="store")
+    ck = Checkpoint(":memory:", source=source.key, engine="fake-keyword@1.0")
+    report = _run(source, StoreSink(store, if_match=True), ck, serial)
+    assert report.outcomes == {ENRICHED: 5, TRANSIENT_ERROR: 1}
+    assert report.written["DocumentReference"] == 5
+    assert report.errors == [
+        {
+            "id": "doc-000003",
+            "outcome": TRANSIENT_ERROR,
+            "error": "[NLP412] document changed during the run",
+        }
+    ]
+    kept = store.read("DocumentReference", "doc-000003")
+    assert kept is not None
+    assert "extension" not in kept  # the clinician's version, not overwritten
+    assert not ck.is_done("doc-000003", "")
