@@ -62,11 +62,11 @@ class Linking:
     def __init__(self, icd10: Icd10LinkerLike | None, rxnorm: RxNormLinkerLike | None) -> None:
         self.icd10 = icd10
         self.rxnorm = rxnorm
-        self._icd: dict[tuple[str, tuple[str, ...]], list[Concept]] = {}
-        self._rx: dict[tuple[str, str | None, str | None, str | None], list[Concept]] = {}
+        self._icd: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+        self._rx: dict[tuple[str, str | None, str | None, str | None], list[dict[str, Any]]] = {}
 
-    def icd(self, text: str, attributes: tuple[str, ...]) -> list[Concept]:
-        """Up to five ICD-10-CM concepts by descending score."""
+    def icd(self, text: str, attributes: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Up to five ICD-10-CM concepts by descending score, as wire dicts."""
         if self.icd10 is None:
             return []
         key = (text.lower(), attributes)
@@ -79,8 +79,8 @@ class Linking:
 
     def rx(
         self, text: str, strength: str | None, form: str | None, route: str | None
-    ) -> list[Concept]:
-        """Up to five RxNorm concepts by descending score."""
+    ) -> list[dict[str, Any]]:
+        """Up to five RxNorm concepts by descending score, as wire dicts."""
         if self.rxnorm is None:
             return []
         key = (text.lower(), strength, form, route)
@@ -92,12 +92,9 @@ class Linking:
         return got
 
 
-def _sorted(concepts: list[Concept]) -> list[Concept]:
-    return sorted(concepts, key=lambda c: (-(c.score or 0.0), c.code))[:5]
-
-
-def _concepts(concepts: list[Concept]) -> list[dict[str, Any]]:
-    return [{"Description": c.description, "Code": c.code, "Score": c.score} for c in concepts]
+def _sorted(concepts: list[Concept]) -> list[dict[str, Any]]:
+    best = sorted(concepts, key=lambda c: (-(c.score or 0.0), c.code))[:5]
+    return [{"Description": c.description, "Code": c.code, "Score": c.score} for c in best]
 
 
 def _round(x: float) -> float:
@@ -149,7 +146,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
     """The three responses for ``text``; DIAGNOSIS/SIGN/SYMPTOM fall back on the ICD chapter."""
     conditions = [m for m in mentions if m.category == MC]
     meds = [m for m in mentions if m.category == MED]
-    icd_concepts: list[list[Concept]] = []
+    icd_concepts: list[list[dict[str, Any]]] = []
     for m in conditions:
         attr_texts = tuple(
             text[a.begin : a.end] for a in m.attributes if a.type in ICD_ATTRIBUTE_TYPES
@@ -157,13 +154,17 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
         concepts = linking.icd(m.link or text[m.begin : m.end], attr_texts)
         icd_concepts.append(concepts)
         if not ({"DIAGNOSIS", "SIGN", "SYMPTOM"} & m.traits.keys()):
-            t = trait_from_icd10(concepts[0].code if concepts else m.code)
+            t = trait_from_icd10(concepts[0]["Code"] if concepts else m.code)
             if t:
                 m.traits[t] = 0.6
     entities: list[dict[str, Any]] = []
     ids = _Ids(mentions, None)
     for m in mentions:
-        ordered = sorted(m.attributes, key=lambda a: (a.begin, a.end))
+        ordered = (
+            sorted(m.attributes, key=lambda a: (a.begin, a.end))
+            if len(m.attributes) > 1
+            else m.attributes
+        )
         allowed = DETECT_TRAITS.get(m.category, frozenset())
         entities.append(
             {
@@ -205,7 +206,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                     for a in attrs
                 ],
                 "Traits": _traits(m, ICD10CM_TRAITS),
-                "ICD10CMConcepts": _concepts(concepts),
+                "ICD10CMConcepts": concepts,
             }
         )
     rx_ids = _Ids(meds, RX_ATTRIBUTE_TYPES)
@@ -235,7 +236,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                     for a in attrs
                 ],
                 "Traits": _traits(m, RXNORM_TRAITS),
-                "RxNormConcepts": _concepts(concepts),
+                "RxNormConcepts": concepts,
             }
         )
     return NlpResult.model_validate(
