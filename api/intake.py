@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS intake (
     finished_at REAL,
     outcome TEXT,
     last_error TEXT,
-    recovered INTEGER NOT NULL DEFAULT 0
+    recovered INTEGER NOT NULL DEFAULT 0,
+    lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS intake_ready ON intake(state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS intake_resource ON intake(resource_type, resource_id, seq);
@@ -146,6 +147,8 @@ class IntakeQueue:
         max_attempts: Attempts before a job is dead-lettered (default 5).
         backoff_base_s: First retry delay (default 1 s), doubled per attempt.
         backoff_max_s: Cap of one retry delay (default 300 s).
+        lease_s: How long a claimed job belongs to its worker (default 600 s); past it, any
+            worker (another replica on a shared database) takes it back.
         clock: Seconds since the epoch (default ``time.time``).
     """
 
@@ -156,15 +159,21 @@ class IntakeQueue:
         max_attempts: int = 5,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 300.0,
+        lease_s: float = 600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self.lease_s = lease_s
         self.clock = clock
         self.wakeup = threading.Event()
         db.executescript(SCHEMA)
+        with db.read() as conn:  # tables created before leases existed
+            columns = [d[0] for d in conn.execute("SELECT * FROM intake LIMIT 0").description or []]
+        if "lease_until" not in columns:
+            db.executescript("ALTER TABLE intake ADD COLUMN lease_until REAL;")
 
     # ---- intake ----------------------------------------------------------------------
     def enqueue(self, notices: list[Notice]) -> EnqueueResult:
@@ -247,33 +256,54 @@ class IntakeQueue:
         return int(cur.lastrowid or 0), "inserted"
 
     # ---- workers ---------------------------------------------------------------------
-    def recover(self) -> int:
-        """Put back jobs left ``processing`` by a dead process; returns how many."""
+    def recover(self, *, all_in_flight: bool = True) -> int:
+        """Put back jobs left ``processing`` by a dead process; returns how many.
+
+        Args:
+            all_in_flight: Every ``processing`` row is orphaned (one process owns the SQLite
+                file: true at its start-up). ``False`` for a database shared by several
+                replicas (PostgreSQL): only rows whose lease expired.
+        """
         with self.db.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE intake SET state='pending', recovered=1, next_attempt_at=?"
-                " WHERE state='processing'",
-                (self.clock(),),
-            )
-            n = cur.rowcount
+            n = self._requeue(conn, self.clock(), everything=all_in_flight)
         if n:
             log.warning("intake: %d job(s) were in flight at the last stop; re-queued", n)
             self.wakeup.set()
         return n
 
+    def _requeue(self, conn: sqlite3.Connection, now: float, *, everything: bool) -> int:
+        """Orphaned ``processing`` rows back to ``pending`` (``dead`` after max attempts)."""
+        where = "state='processing'" + ("" if everything else " AND lease_until < ?")
+        lease: tuple[float, ...] = () if everything else (now,)
+        conn.execute(
+            f"UPDATE intake SET state='dead', finished_at=?, last_error=? WHERE {where}"
+            " AND attempts >= ?",
+            (now, "[NLP606] the worker stopped during every attempt", *lease, self.max_attempts),
+        )
+        cur = conn.execute(
+            f"UPDATE intake SET state='pending', recovered=1, next_attempt_at=? WHERE {where}",
+            (now, *lease),
+        )
+        return max(0, cur.rowcount)
+
     def claim(self) -> Job | None:
-        """Take the oldest ready job whose resource has no job in flight (FIFO per resource)."""
+        """Take the oldest ready job whose resource has no job in flight (FIFO per resource).
+
+        The job is leased for ``lease_s``; a job whose lease expired (its worker died in
+        another replica) is taken back first.
+        """
         now = self.clock()
         with self.db.transaction() as conn:
+            self._requeue(conn, now, everything=False)
             row = conn.execute(
-                "UPDATE intake SET state='processing', started_at=?, attempts=attempts+1"
-                " WHERE seq = (SELECT i.seq FROM intake i WHERE i.state='pending'"
+                "UPDATE intake SET state='processing', started_at=?, attempts=attempts+1,"
+                " lease_until=? WHERE seq = (SELECT i.seq FROM intake i WHERE i.state='pending'"
                 " AND i.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM intake p"
                 " WHERE p.state='processing' AND p.resource_type=i.resource_type"
                 " AND p.resource_id=i.resource_id) ORDER BY i.seq LIMIT 1)"
                 " RETURNING seq, resource_type, resource_id, version_id, payload, source,"
                 " attempts, received_at, recovered",
-                (now, now),
+                (now, now + self.lease_s, now),
             ).fetchone()
         if row is None:
             return None

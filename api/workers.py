@@ -285,7 +285,10 @@ def start(state: Any) -> Callable[[], None]:
         policy=state.policy,
         clock=state.clock,
     )
-    recovered = queue.recover()
+    # One process owns a SQLite file: whatever is 'processing' at start-up was orphaned. On a
+    # database shared by replicas (PostgreSQL) only expired leases are taken back.
+    shared = str(getattr(state.db, "path", "")).startswith(("postgresql://", "postgres://"))
+    recovered = queue.recover(all_in_flight=not shared)
     pool = WorkerPool(queue, handler, threads=settings.intake_workers)
     state.workers = pool
     pool.start()

@@ -156,3 +156,26 @@ def test_status_lag_and_throughput(queue: IntakeQueue, clock: Clock) -> None:
     assert s["queue"]["done"] == 1
     clock.t += 8 * 24 * 3600
     assert queue.prune(7 * 24 * 3600) == 1
+
+
+def test_expired_lease_is_taken_back_but_a_live_one_is_not(
+    queue: IntakeQueue, clock: Clock
+) -> None:
+    queue.lease_s = 60
+    queue.enqueue([full(doc("a")), full(doc("b"))])
+    first = queue.claim()
+    assert first is not None
+    assert queue.recover(all_in_flight=False) == 0  # another replica still holds it
+    clock.t += 61  # its worker died: the lease ran out
+    jobs = [queue.claim(), queue.claim()]
+    assert sorted((j.resource_id, j.recovered) for j in jobs if j) == [("a", True), ("b", False)]
+
+
+def test_a_job_that_kills_every_worker_ends_dead(queue: IntakeQueue) -> None:
+    queue.enqueue([full(doc())])
+    for _ in range(3):  # max_attempts = 3: claimed, then the process dies, each time
+        assert queue.claim() is not None
+        queue.recover()
+    (row,) = list(queue.rows())
+    assert row["state"] == "dead"
+    assert row["last_error"].startswith("[NLP606]")
