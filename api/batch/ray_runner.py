@@ -180,20 +180,27 @@ class RayExecutor:
 
         for window in chunks(items, self.window):
             dataset = ray.data.from_items([{"item": item.to_json()} for item in window])
-            mapped = dataset.map_batches(
-                RayDocProcessor,
-                fn_constructor_kwargs={
-                    "processor_args": self.args,
-                    "processor_kwargs": self.kwargs,
-                },
-                batch_size=self.batch_size,
-                batch_format="numpy",
-                concurrency=self.actors,
-                num_cpus=self.actor_cpus,
-            )
-            for batch in mapped.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
-                for text in batch["result"]:
-                    yield DocResult.from_json(str(text))
+            yield from self._through_actors(dataset, RayDocProcessor, {})
+
+    def _through_actors(
+        self, dataset: Any, actor_class: type, extra: dict[str, Any]
+    ) -> Iterator[DocResult]:
+        """``map_batches`` with the actor pool, then the results back to the driver."""
+        mapped = dataset.map_batches(
+            actor_class,
+            fn_constructor_kwargs={
+                "processor_args": self.args,
+                "processor_kwargs": self.kwargs,
+                **extra,
+            },
+            batch_size=self.batch_size,
+            batch_format="numpy",
+            concurrency=self.actors,
+            num_cpus=self.actor_cpus,
+        )
+        for batch in mapped.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
+            for text in batch["result"]:
+                yield DocResult.from_json(str(text))
 
     def map_source(
         self,
@@ -218,24 +225,8 @@ class RayExecutor:
         dataset = ray.data.from_items([{"file": name} for name in files])
         reader = partial(_read_file, url=source.storage.url, endpoint_url=self.s3_endpoint_url)
         lines = dataset.flat_map(reader, num_cpus=self.read_cpus)
-        done_ref = ray.put(done)
-        mapped = lines.map_batches(
-            RayPlanProcessor,
-            fn_constructor_kwargs={
-                "processor_args": self.args,
-                "processor_kwargs": self.kwargs,
-                "selection": selection,
-                "profile": profile,
-                "done": done_ref,
-            },
-            batch_size=self.batch_size,
-            batch_format="numpy",
-            concurrency=self.actors,
-            num_cpus=self.actor_cpus,
-        )
-        for batch in mapped.iter_batches(batch_size=self.batch_size, batch_format="numpy"):
-            for text in batch["result"]:
-                yield DocResult.from_json(str(text))
+        extra = {"selection": selection, "profile": profile, "done": ray.put(done)}
+        yield from self._through_actors(lines, RayPlanProcessor, extra)
 
     def close(self) -> None:
         import ray
