@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import tenacity
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 TransactionMode = Literal["auto", "transaction", "batch", "individual"]
+MAX_QUERY_CHARS = 1800  # beyond it a search goes as POST _search (URL limits of proxies)
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Statuses of a transaction POST that mean "this server does not do transactions".
 _NO_TRANSACTION_STATUSES = frozenset({404, 405, 501})
@@ -197,7 +198,13 @@ class HttpFhirStore:
         return random.uniform(0, cap)
 
     def request(
-        self, method: str, url: str, *, json: Any = None, params: Sequence[tuple[str, str]] = ()
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Sequence[tuple[str, str]] = (),
+        form: Sequence[tuple[str, str]] | None = None,
     ) -> httpx.Response:
         """One HTTP call with retries on 429/5xx/connection errors.
 
@@ -214,6 +221,9 @@ class HttpFhirStore:
 
             content = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
             headers["Content-Type"] = FHIR_JSON
+        elif form is not None:
+            content = urlencode(list(form)).encode("ascii")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
 
         def once() -> httpx.Response:
             started = time.perf_counter()
@@ -278,10 +288,16 @@ class HttpFhirStore:
         return self._json(response, f"read {resource_type}")
 
     def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
-        """A searchset Bundle holding every page (``next`` links followed up to ``max_pages``)."""
-        first = self._json(
-            self.request("GET", resource_type, params=params), f"search {resource_type}"
-        )
+        """A searchset Bundle holding every page (``next`` links followed up to ``max_pages``).
+
+        A query longer than ``MAX_QUERY_CHARS`` (long ``_id`` lists) is sent as
+        ``POST [type]/_search`` with a form body instead of a GET.
+        """
+        if len(urlencode(list(params))) > MAX_QUERY_CHARS:
+            response = self.request("POST", f"{resource_type}/_search", form=params)
+        else:
+            response = self.request("GET", resource_type, params=params)
+        first = self._json(response, f"search {resource_type}")
         entries: list[dict[str, Any]] = list(first.get("entry") or [])
         page, pages = first, 1
         while (nxt := _link(page, "next")) is not None and pages < self._max_pages:

@@ -205,6 +205,13 @@ async function readBody(req) {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  if ((req.headers['content-type'] || '').startsWith('application/x-www-form-urlencoded')) {
+    const form = {}; // POST [type]/_search: the search parameters
+    for (const [k, v] of new URLSearchParams(text)) {
+      form[k] = k in form ? [].concat(form[k], v) : v;
+    }
+    return form;
+  }
   return text ? JSON.parse(text) : undefined;
 }
 

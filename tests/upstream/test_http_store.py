@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -280,3 +281,17 @@ def test_404_on_transaction_with_deletes_is_not_learnt_as_unsupported() -> None:
         ("POST", "/r4/"),
     ]
     assert store.transaction_mode == "transaction"
+
+
+def test_long_searches_go_as_post_search_with_a_form_body() -> None:
+    body = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    rec = Recorder([httpx.Response(200, json=body)])
+    store, _ = make_store(rec)
+    ids = ",".join(f"id-{i:04d}" for i in range(300))
+    store.search("DocumentReference", [("_id", ids), ("status", "current")])
+    (req,) = rec.requests
+    assert (req.method, req.url.path) == ("POST", "/r4/DocumentReference/_search")
+    assert req.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    form = parse_qs(req.content.decode())
+    assert form["_id"] == [ids]
+    assert form["status"] == ["current"]

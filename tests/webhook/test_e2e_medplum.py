@@ -127,6 +127,9 @@ def test_upstream_store_against_medplum(medplum: Medplum, tmp_path: Path) -> Non
     bundle = store.search("DocumentReference", [("_count", "2")])
     found = {e["resource"]["id"] for e in bundle["entry"]}
     assert set(ids) <= found  # three pages of two were followed
+    many = [f"absent-{i:04d}" for i in range(200)] + ids  # too long for a URL: POST _search
+    bundle = store.search("DocumentReference", [("_id", ",".join(many))])
+    assert {e["resource"]["id"] for e in bundle["entry"]} == set(ids)
     stored = store.save_all(
         [{"resourceType": "Condition", "id": "e2e-c1", "subject": {"reference": "Patient/p1"}}]
     )
