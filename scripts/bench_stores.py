@@ -91,6 +91,64 @@ def write_documents(url: str, prefix: str, count: int) -> tuple[int, int, float]
     return count, generated, seconds
 
 
+class _Capture:
+    """An atomic store that records each ``EnrichmentWrite`` (then applies it to ``inner``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.writes: list[Any] = []
+
+    def read(self, resource_type: str, resource_id: str) -> Any:
+        return self.inner.read(resource_type, resource_id)
+
+    def save_all(self, resources: Any, *, delete: Any = ()) -> Any:
+        return self.inner.save_all(resources, delete=delete)
+
+    def search(self, resource_type: str, params: Any) -> Any:
+        return self.inner.search(resource_type, params)
+
+    def apply(self, write: Any) -> Any:
+        self.writes.append(write)
+        return self.inner.apply(write)
+
+
+def enrichment_writes(count: int) -> list[Any]:
+    """The ``EnrichmentWrite`` of ``count`` documents (enriched once, on an in-memory SQLite)."""
+    from datetime import UTC, datetime
+
+    from api.service import process_document
+    from enrich.policy import EnrichmentPolicy
+    from tests.fakes import FakeEngine
+
+    templates, results = corpus()
+    engine = FakeEngine(results, name="replay", version="bench")
+    db, store, index = open_store(":memory:")
+    capture = _Capture(store)
+    for n in range(count):
+        doc = dict(templates[n % len(templates)], id=f"apply-{n}")
+        process_document(
+            doc,
+            engine=engine,
+            store=capture,  # type: ignore[arg-type]
+            index=index,
+            policy=EnrichmentPolicy(profile="clinical"),
+            clock=lambda: datetime.now(UTC),
+        )
+    db.close()
+    return capture.writes
+
+
+def apply_only(url: str, writes: list[Any]) -> tuple[int, int, float]:
+    """The store alone: ``store.apply`` of pre-computed enrichments."""
+    db, store, _ = open_store(url)
+    started = time.perf_counter()
+    for write in writes:
+        store.apply(write)
+    seconds = time.perf_counter() - started
+    db.close()
+    return len(writes), sum(len(w.generated) for w in writes), seconds
+
+
 def _child(url: str, prefix: str, count: int, queue: Any) -> None:
     queue.put(write_documents(url, prefix, count))
 
@@ -117,7 +175,7 @@ def parallel(url: str, prefix: str, count: int, processes: int) -> tuple[int, in
 def report(label: str, run: Callable[[], tuple[int, int, float]]) -> None:
     docs, generated, seconds = run()
     print(
-        f"{label:<44} {docs / seconds:8.1f} docs/s  {seconds * 1000 / docs:6.2f} ms/doc  "
+        f"{label:<62} {docs / seconds:8.1f} docs/s  {seconds * 1000 / docs:6.2f} ms/doc  "
         f"({docs} docs, {generated / docs:.1f} generated resources each)",
         flush=True,
     )
@@ -153,8 +211,10 @@ def main() -> None:
                 f"{args.count} documents per run",
                 flush=True,
             )
+            writes = enrichment_writes(args.count)
             for label, url in targets:
                 write_documents(url, "warm", 20)
+                report(f"{label}, store.apply only", lambda u=url: apply_only(u, writes))
                 report(f"{label}, 1 writer", lambda u=url: write_documents(u, "one", args.count))
                 if args.processes > 1:
                     report(

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -120,10 +120,29 @@ Key = tuple[str, str]
 
 
 class StoreUnavailable(StoreError):  # noqa: N818
-    """The database cannot be reached, or a lock wait timed out / deadlocked: retry later."""
+    """The database cannot be reached, or a lock wait timed out / deadlocked: retry later.
+
+    ``reason``: ``connection`` | ``timeout`` | ``conflict`` (deadlock, serialization failure).
+    """
 
     code = "NLP503"
     status = 503
+
+    def __init__(self, message: str, *, reason: str = "connection") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _mapped(exc: psycopg.Error) -> StoreError:
+    """A database error as a coded store error (no SQL, no values: they may hold PHI)."""
+    name = type(exc).__name__
+    if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        return StoreUnavailable(f"concurrent write conflict ({name})", reason="conflict")
+    if isinstance(exc, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
+        return StoreUnavailable(f"lock wait timed out ({name})", reason="timeout")
+    if isinstance(exc, psycopg.OperationalError):
+        return StoreUnavailable(f"database unavailable ({name})")
+    return StoreError(f"database error ({name})", code="NLP500")
 
 
 def is_postgres_url(url: str) -> bool:
@@ -373,22 +392,62 @@ class Database:
             finally:
                 local.depth -= 1
             return
-        conn = self._checkout()
+        conn, transaction = self._begin()
         local.conn, local.depth, local.exclusive = conn, 1, False
         try:
-            with conn.transaction():
+            with transaction:
                 yield conn
-        except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure) as exc:
-            raise StoreUnavailable(f"concurrent write conflict ({type(exc).__name__})") from exc
-        except (pg_errors.LockNotAvailable, pg_errors.QueryCanceled) as exc:
-            raise StoreUnavailable(f"lock wait timed out ({type(exc).__name__})") from exc
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable ({type(exc).__name__})") from None
         except psycopg.Error as exc:
-            raise StoreError(f"database error ({type(exc).__name__})", code="NLP500") from exc
+            raise _mapped(exc) from exc
         finally:
             local.conn, local.depth, local.exclusive = None, 0, False
             self._checkin(conn)
+
+    def _begin(self) -> tuple[psycopg.Connection[Any], ExitStack]:
+        """A pooled connection with its transaction begun; a lost connection is replaced once
+        (nothing was sent yet, so a server restart costs no failed request).
+        """
+        for attempt in (1, 2):
+            conn = self._checkout()
+            transaction = ExitStack()
+            try:
+                transaction.enter_context(conn.transaction())
+                return conn, transaction
+            except psycopg.OperationalError as exc:
+                self._checkin(conn)
+                if attempt == 2 or not conn.broken:
+                    raise _mapped(exc) from exc
+                log.info("database connection lost: reconnecting")
+            except psycopg.Error as exc:
+                self._checkin(conn)
+                raise _mapped(exc) from exc
+        raise AssertionError("unreachable")
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of one read statement (``%s`` placeholders).
+
+        Inside this thread's transaction it runs there; otherwise on a pooled connection in
+        autocommit (no ``BEGIN``/``COMMIT`` round trips), retried once on a fresh connection
+        when the pooled one was lost (server restart, idle timeout).
+
+        Raises:
+            StoreUnavailable, StoreError: as ``connection()``.
+        """
+        if self._local.conn is not None:
+            return self._local.conn.execute(sql, params).fetchall()
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not conn.broken:
+                    raise _mapped(exc) from exc
+                log.info("database connection lost: reconnecting")
+            except psycopg.Error as exc:
+                raise _mapped(exc) from exc
+            finally:
+                self._checkin(conn)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteConnection]:
@@ -463,10 +522,7 @@ def _retrying(db: Database, action: Callable[[], _R]) -> _R:
         try:
             return action()
         except StoreUnavailable as exc:
-            cause = exc.__cause__
-            if attempt == attempts or not isinstance(
-                cause, pg_errors.DeadlockDetected | pg_errors.SerializationFailure
-            ):
+            if attempt == attempts or exc.reason != "conflict":
                 raise
             log.info("write conflict, attempt %d of %d: retrying", attempt, attempts)
             time.sleep(0.01 * attempt)
@@ -538,25 +594,6 @@ def replace_rows(
         )
 
 
-def read_state(conn: psycopg.Connection[Any], document_id: str) -> NlpState | None:
-    """The ``nlp_documents`` row of one document."""
-    row = conn.execute(
-        "SELECT status, text_hash, engine_name, engine_version, result, updated "
-        "FROM nlp_documents WHERE doc_id = %s",
-        (document_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    return NlpState(
-        status=row[0],
-        text_hash=row[1],
-        engine_name=row[2],
-        engine_version=row[3],
-        result=row[4],
-        updated=row[5],
-    )
-
-
 class PgNlpIndex:
     """NlpIndex on the service database (``nlp_index`` + ``nlp_documents``)."""
 
@@ -592,13 +629,16 @@ class PgNlpIndex:
         query = "SELECT d.doc_id FROM nlp_documents d"
         if where:
             query += " WHERE " + " AND ".join(where)
-        with self.db.connection() as conn:
-            return {row[0] for row in conn.execute(query, args)}
+        return {row[0] for row in self.db.query(query, args)}
 
     def state(self, document_id: str) -> NlpState | None:
         """The remembered NLP state of one document."""
-        with self.db.connection() as conn:
-            return read_state(conn, document_id)
+        rows = self.db.query(
+            "SELECT status, text_hash, engine_name, engine_version, result, updated "
+            "FROM nlp_documents WHERE doc_id = %s",
+            (document_id,),
+        )
+        return NlpState(*rows[0]) if rows else None
 
     def remove(self, document_id: str) -> None:
         """Forget one document."""
@@ -831,22 +871,18 @@ class PgFhirStore:
 
     def read(self, resource_type: str, resource_id: str) -> Resource | None:
         """The current version, or ``None`` when absent or deleted."""
-        with self.db.connection() as conn:
-            row = conn.execute(
-                "SELECT json FROM resources WHERE type = %s AND id = %s",
-                (resource_type, resource_id),
-            ).fetchone()
-        return row[0] if row else None
+        rows = self.db.query(
+            "SELECT json FROM resources WHERE type = %s AND id = %s", (resource_type, resource_id)
+        )
+        return rows[0][0] if rows else None
 
     def current_version(self, resource_type: str, resource_id: str) -> tuple[str, bool] | None:
         """``(versionId, deleted)`` of the latest history entry, ``None`` if it never existed."""
-        with self.db.connection() as conn:
-            row = conn.execute(
-                "SELECT version_id, deleted FROM heads WHERE type = %s AND id = %s "
-                "AND version_id > 0",
-                (resource_type, resource_id),
-            ).fetchone()
-        return None if row is None else (str(row[0]), bool(row[1]))
+        rows = self.db.query(
+            "SELECT version_id, deleted FROM heads WHERE type = %s AND id = %s AND version_id > 0",
+            (resource_type, resource_id),
+        )
+        return (str(rows[0][0]), bool(rows[0][1])) if rows else None
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource | None:
         """One version; ``None`` if it does not exist.
@@ -860,35 +896,32 @@ class PgFhirStore:
             return None
         if not -(2**31) <= number < 2**31:
             return None
-        with self.db.connection() as conn:
-            row = conn.execute(
-                "SELECT method, json FROM history WHERE type = %s AND id = %s AND version_id = %s",
-                (resource_type, resource_id, number),
-            ).fetchone()
-        if row is None:
+        rows = self.db.query(
+            "SELECT json FROM history WHERE type = %s AND id = %s AND version_id = %s",
+            (resource_type, resource_id, number),
+        )
+        if not rows:
             return None
-        if row[1] is None:
+        if rows[0][0] is None:
             raise ResourceGone(f"{resource_type}/{resource_id} version {version_id} is a deletion")
-        loaded: Resource = row[1]
+        loaded: Resource = rows[0][0]
         return loaded
 
     def history(self, resource_type: str, resource_id: str) -> list[VersionInfo]:
         """All versions, newest first."""
-        with self.db.connection() as conn:
-            rows = conn.execute(
-                "SELECT version_id, last_updated, method, json FROM history "
-                "WHERE type = %s AND id = %s ORDER BY version_id DESC",
-                (resource_type, resource_id),
-            ).fetchall()
+        rows = self.db.query(
+            "SELECT version_id, last_updated, method, json FROM history "
+            "WHERE type = %s AND id = %s ORDER BY version_id DESC",
+            (resource_type, resource_id),
+        )
         return [VersionInfo(str(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def generated_from(self, document_id: str) -> list[str]:
         """``Type/id`` of the live resources generated from one document."""
-        with self.db.connection() as conn:
-            rows = conn.execute(
-                "SELECT type, id FROM resources WHERE source_doc = %s ORDER BY type, id",
-                (document_id,),
-            ).fetchall()
+        rows = self.db.query(
+            "SELECT type, id FROM resources WHERE source_doc = %s ORDER BY type, id",
+            (document_id,),
+        )
         return [f"{r[0]}/{r[1]}" for r in rows]
 
     # ----- writes
