@@ -34,7 +34,8 @@ def is_permanent(exc: BaseException) -> bool:
     retryable = getattr(exc, "retryable", None)
     if isinstance(retryable, bool):  # api.store.http.UpstreamError
         status = getattr(exc, "upstream_status", None)
-        return not retryable and status not in (408, 409, 412, 423)
+        conflict = bool(getattr(exc, "conflict", False))
+        return not (retryable or conflict) and status not in (408, 423)
     if isinstance(exc, StoreError):
         return 400 <= exc.status < 500
     status = getattr(exc, "status", None)  # api.errors.FhirError (invalid resource: 4xx)
@@ -89,8 +90,6 @@ class DocumentHandler:
         Raises:
             JobSkipped: Nothing to do (outcome in the message).
         """
-        from api.service import process_document
-
         if job.resource is not None and self.queue.superseded(job):
             raise JobSkipped("superseded")
         doc = job.resource
@@ -100,7 +99,25 @@ class DocumentHandler:
             doc = self.store.read(job.resource_type, job.resource_id) or job.resource
         if doc is None:
             raise JobSkipped("gone")
-        outcome = process_document(
+        try:
+            outcome = self._process(doc)
+        except StoreError as exc:
+            if not getattr(exc, "conflict", False):
+                raise
+            # Updated upstream since this version was read (If-Match refused): enrich the
+            # current version instead; its own notification then stops at the loop guard.
+            log.info("intake job %d: version conflict upstream, re-reading", job.seq)
+            current = self.store.read(job.resource_type, job.resource_id)
+            if current is None:
+                raise JobSkipped("gone") from exc
+            outcome = self._process(current)
+        status = getattr(outcome, "nlp_status", None)
+        return f"{outcome.action}:{status}" if status else str(outcome.action)
+
+    def _process(self, doc: dict[str, Any]) -> Any:
+        from api.service import process_document
+
+        return process_document(
             doc,
             engine=self.engine,
             store=self.store,
@@ -108,8 +125,6 @@ class DocumentHandler:
             policy=self.policy,
             clock=self.clock,
         )
-        status = getattr(outcome, "nlp_status", None)
-        return f"{outcome.action}:{status}" if status else str(outcome.action)
 
 
 class WorkerPool:

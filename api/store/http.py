@@ -54,6 +54,17 @@ class UpstreamError(StoreError):
         self.issues = issues or []
         self.retryable = retryable
 
+    @property
+    def conflict(self) -> bool:
+        """The write lost a version race (409/412, or an outcome saying so)."""
+        if self.upstream_status in (409, 412):
+            return True
+        return any(
+            i.get("code") == "conflict"
+            or "precondition" in str((i.get("details") or {}).get("text", "")).lower()
+            for i in self.issues
+        )
+
 
 class BearerAuth(httpx.Auth):
     """A static bearer token (``Authorization: Bearer <token>``)."""
@@ -166,6 +177,8 @@ class HttpFhirStore:
             404/405/501 or ``not-supported`` answer to a transaction), ``"transaction"``,
             ``"batch"`` or ``"individual"`` (ordered PUTs/DELETEs).
         max_pages: Maximum number of search pages followed (default 100).
+        conditional_writes: Send ``ifMatch``/``If-Match`` with the ``meta.versionId`` of the
+            resources written (default ``True``).
         sleep: Sleep function used between retries (default ``time.sleep``; tests pass a fake).
     """
 
@@ -178,6 +191,7 @@ class HttpFhirStore:
         retry: RetryPolicy | None = None,
         transaction_mode: TransactionMode = "auto",
         max_pages: int = 100,
+        conditional_writes: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -186,6 +200,7 @@ class HttpFhirStore:
         self._retry = retry or RetryPolicy()
         self._mode: TransactionMode = transaction_mode
         self._max_pages = max_pages
+        self._conditional = conditional_writes
         self._sleep = sleep
         self._base_origin = urlsplit(self.base_url)[:2]
 
@@ -205,6 +220,7 @@ class HttpFhirStore:
         json: Any = None,
         params: Sequence[tuple[str, str]] = (),
         form: Sequence[tuple[str, str]] | None = None,
+        if_match: str | None = None,
     ) -> httpx.Response:
         """One HTTP call with retries on 429/5xx/connection errors.
 
@@ -215,6 +231,8 @@ class HttpFhirStore:
         """
         full = url if url.startswith(("http://", "https://")) else urljoin(self.base_url, url)
         headers = {"Accept": FHIR_JSON}
+        if if_match:
+            headers["If-Match"] = if_match
         content: bytes | None = None
         if json is not None:
             import json as _json
@@ -318,14 +336,22 @@ class HttpFhirStore:
     ) -> list[Resource]:
         """Upsert ``resources`` by id and delete ``"Type/id"`` refs in one transaction if possible.
 
+        A resource that carries ``meta.versionId`` (the version we read and enriched) is
+        written with ``ifMatch``: when someone updated it upstream meanwhile, the server
+        refuses (``UpstreamError.conflict``) instead of losing their change.
+
         Returns:
             The resources as stored, in the order given (the server's copy when it returned
             one, else the input with ``meta.versionId`` taken from the entry's ``etag``).
         """
-        entries: list[dict[str, Any]] = [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-            for r in resources
-        ]
+        entries: list[dict[str, Any]] = []
+        for r in resources:
+            request = {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}
+            version = (r.get("meta") or {}).get("versionId")
+            if version and self._conditional:
+                # optimistic lock: a version written upstream since we read it wins (412)
+                request["ifMatch"] = f'W/"{version}"'
+            entries.append({"resource": r, "request": request})
         entries += [{"request": {"method": "DELETE", "url": ref}} for ref in delete]
         result = self.transaction(
             {"resourceType": "Bundle", "type": "transaction", "entry": entries}
@@ -433,7 +459,9 @@ class HttpFhirStore:
                 if response.status_code >= 400 and response.status_code not in (404, 410):
                     raise rejected(response, "delete")
             elif method in ("PUT", "POST"):
-                response = self.request(method, url, json=entry.get("resource"))
+                response = self.request(
+                    method, url, json=entry.get("resource"), if_match=request.get("ifMatch")
+                )
                 if response.status_code >= 400:
                     raise rejected(response, method.lower())
             else:

@@ -217,7 +217,15 @@ async function readBody(req) {
 
 const statusOf = (outcome) => {
   const id = outcome?.id;
-  const map = { ok: 200, created: 201, 'not-found': 404, gone: 410, 'not-modified': 304, conflict: 409 };
+  const map = {
+    ok: 200,
+    created: 201,
+    'not-found': 404,
+    gone: 410,
+    'not-modified': 304,
+    conflict: 409,
+    'precondition-failed': 412,
+  };
   if (map[id]) {
     return map[id];
   }

@@ -295,3 +295,21 @@ def test_long_searches_go_as_post_search_with_a_form_body() -> None:
     form = parse_qs(req.content.decode())
     assert form["_id"] == [ids]
     assert form["status"] == ["current"]
+
+
+def test_versioned_resources_are_written_with_if_match_and_conflicts_are_flagged() -> None:
+    versioned = {**DOC, "meta": {"versionId": "7"}}
+    rec = Recorder([httpx.Response(412, json=outcome("conflict", "version 8 is current"))])
+    store, sleeps = make_store(rec, transaction_mode="transaction")
+    with pytest.raises(UpstreamError) as info:
+        store.save_all([versioned, {"resourceType": "Condition", "id": "c1"}])
+    assert info.value.conflict
+    assert sleeps == []  # never retried here: the worker re-reads and re-enriches
+    entries = json.loads(rec.requests[0].content)["entry"]
+    assert entries[0]["request"]["ifMatch"] == 'W/"7"'
+    assert "ifMatch" not in entries[1]["request"]
+    # single writes carry it as a header
+    rec.script.append(httpx.Response(200, json=versioned))
+    single, _ = make_store(rec, transaction_mode="individual")
+    single.save_all([versioned])
+    assert rec.requests[-1].headers["If-Match"] == 'W/"7"'

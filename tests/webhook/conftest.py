@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.store.http import UpstreamError
 from nlp.base import TransientEngineError
 from nlp.schema import NlpResult
 
@@ -90,6 +91,11 @@ class FakeUpstream:
     def save_all(
         self, resources: Sequence[dict[str, Any]], *, delete: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
+        for r in resources:  # If-Match, as HttpFhirStore sends it for versioned resources
+            sent = (r.get("meta") or {}).get("versionId")
+            current = self.versions.get(f"{r['resourceType']}/{r['id']}")
+            if sent is not None and current is not None and sent != str(current):
+                raise UpstreamError("precondition failed (test)", code="NLP501", status=412)
         self.transactions += 1
         out = [self.put(r) for r in resources]
         for ref in delete:

@@ -120,7 +120,7 @@ def test_handshake_heartbeat_and_secret(medplum: Medplum, service: Service) -> N
 def test_upstream_store_against_medplum(medplum: Medplum, tmp_path: Path) -> None:
     import httpx
 
-    from api.store.http import HttpFhirStore
+    from api.store.http import HttpFhirStore, UpstreamError
 
     store = HttpFhirStore(medplum.base, httpx.Client(timeout=10))
     ids = [medplum.create(new_document())["id"] for _ in range(3)]
@@ -137,3 +137,12 @@ def test_upstream_store_against_medplum(medplum: Medplum, tmp_path: Path) -> Non
     assert stored[0]["meta"]["versionId"]
     assert store.read("Condition", "e2e-c1")["id"] == "e2e-c1"
     assert store.read("Condition", "absent") is None
+    # optimistic lock: writing back a version that is no longer current is refused
+    doc = medplum.create(new_document())
+    medplum.http.put(
+        f"{medplum.base}DocumentReference/{doc['id']}", json={**doc, "description": "edit"}
+    )
+    with pytest.raises(UpstreamError) as info:
+        store.save_all([{**doc, "description": "stale write-back"}])
+    assert info.value.conflict
+    assert medplum.read("DocumentReference", str(doc["id"]))["description"] == "edit"

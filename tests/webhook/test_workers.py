@@ -140,6 +140,20 @@ def test_older_notice_is_superseded_by_a_newer_one() -> None:
     assert env.engine.calls == 1
 
 
+def test_version_written_upstream_meanwhile_is_not_overwritten() -> None:
+    env = Env()
+    v1 = env.upstream.put(document())
+    env.notify_full(v1)
+    edited = env.upstream.put({**v1, "description": "edited upstream meanwhile"})  # v2
+    assert edited["meta"]["versionId"] == "2"
+    assert env.drain() == ["updated:SUCCESS"]  # v1's write-back refused (If-Match), v2 enriched
+    doc = env.upstream.read("DocumentReference", "doc-1")
+    assert doc is not None
+    assert doc["description"] == "edited upstream meanwhile"
+    assert any("aws-cm" in e["url"] for e in doc.get("extension", []))
+    assert env.upstream.versions["DocumentReference/doc-1"] == 3
+
+
 def test_pool_threads_drain_the_queue() -> None:
     env = Env()
     for i in range(5):
@@ -164,6 +178,7 @@ def test_pool_threads_drain_the_queue() -> None:
         (PermanentEngineError("x"), True),
         (UpstreamError("x", code="NLP501", status=422), True),
         (UpstreamError("x", code="NLP501", status=409), False),
+        (UpstreamError("x", code="NLP501", status=412), False),
         (UpstreamError("x", code="NLP502", status=503, retryable=True), False),
         (ValueError("bad"), True),
         (RuntimeError("bug"), False),
