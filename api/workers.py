@@ -98,6 +98,8 @@ class DocumentHandler:
             # and the current version (with our hash) then stops here via the loop guard.
             doc = self.store.read(job.resource_type, job.resource_id) or job.resource
         if doc is None:
+            # deleted (or never readable) upstream: forget its NLP index rows and state
+            self.index.remove(job.resource_id)
             raise JobSkipped("gone")
         try:
             outcome = self._process(doc)

@@ -77,8 +77,11 @@ def test_id_only_notification_reads_the_resource_upstream() -> None:
     env.upstream.put(document("doc-2"))
     env.notify_id("doc-2", "1")
     assert env.drain() == ["updated:SUCCESS"]
-    env.notify_id("absent")
+    assert env.handler.index.state("doc-2") is not None
+    env.upstream.resources.pop("DocumentReference/doc-2")  # deleted upstream
+    env.notify_id("doc-2")
     assert env.drain() == ["skipped:gone"]
+    assert env.handler.index.state("doc-2") is None
 
 
 def test_transient_engine_failure_is_retried_with_backoff() -> None:
