@@ -61,6 +61,7 @@ def eval_command(
     )
 
     console = Console()
+    console.width = max(console.width, 120)  # tables stay readable when piped
     try:
         from nlp.factory import make_engine  # type: ignore[import-not-found,unused-ignore]
 

@@ -58,8 +58,9 @@ def code_table(corpus: dict[str, Any]) -> Table | None:
     if not codes:
         return None
     table = Table(title=f"{corpus['corpus']}: codes", title_justify="left")
-    for col in ("gold system", "gold", "evaluable", "span found", "top-1", "top-5", "top-1|span"):
-        table.add_column(col, justify="left" if col == "gold system" else "right")
+    table.add_column("gold system", no_wrap=True)
+    for col in ("gold", "evaluable", "span found", "top-1", "top-5", "top-1|span"):
+        table.add_column(col, justify="right")
     for key, c in codes.items():
         table.add_row(
             key,
