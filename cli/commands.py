@@ -1,8 +1,11 @@
 """Imports every command module so that each registers its commands on ``cli.main.app``."""
-from cli import eval_cmd  # noqa: F401
-from cli import reprocess_cmd  # noqa: F401
-from cli import models_cmd  # noqa: F401
-from cli import serve_cmd  # noqa: F401
-from cli import enrich_cmd  # noqa: F401
-from cli import analyze_cmd  # noqa: F401
-from cli import bench_cmd  # noqa: F401
+from cli import (
+    analyze_cmd,  # noqa: F401
+    bench_api_cmd,  # noqa: F401
+    bench_cmd,  # noqa: F401
+    enrich_cmd,  # noqa: F401
+    eval_cmd,  # noqa: F401
+    models_cmd,  # noqa: F401
+    reprocess_cmd,  # noqa: F401
+    serve_cmd,  # noqa: F401
+)

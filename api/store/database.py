@@ -12,12 +12,24 @@ from pathlib import Path
 class Database:
     """One SQLite file (WAL), one connection serialised by a re-entrant lock.
 
+    WAL checkpoints (which fsync the database file) run on a background thread with its own
+    connection every ``checkpoint_interval_s``, so commits on the request path never wait for
+    one; SQLite's own auto-checkpoint stays as a bound (10,000 pages) when that thread lags.
+
     Args:
         path: file path (parents created) or ``":memory:"``.
         busy_timeout_ms: wait for other processes' locks (default 10,000).
+        checkpoint_interval_s: seconds between background checkpoints (default 2.0; 0 = off,
+            SQLite's default auto-checkpoint of 1,000 pages then applies).
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 10_000,
+        checkpoint_interval_s: float = 2.0,
+    ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -33,6 +45,29 @@ class Database:
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if self.path != ":memory:" and checkpoint_interval_s > 0:
+            self._conn.execute("PRAGMA wal_autocheckpoint = 10000")
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop,
+                args=(checkpoint_interval_s, busy_timeout_ms),
+                name="sqlite-checkpoint",
+                daemon=True,
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self, interval_s: float, busy_timeout_ms: int) -> None:
+        conn = sqlite3.connect(str(Path(self.path).expanduser()), isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            while not self._stop.wait(interval_s):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # busy or locked: the next round catches up
+                    continue
+        finally:
+            conn.close()
 
     def executescript(self, script: str) -> None:
         """Run DDL (idempotent scripts only); outside any transaction."""
@@ -66,6 +101,9 @@ class Database:
             yield self._conn
 
     def close(self) -> None:
-        """Close the connection."""
+        """Stop the checkpoint thread and close the connection."""
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
         with self._lock:
             self._conn.close()
