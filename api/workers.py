@@ -19,6 +19,22 @@ from nlp.schema import NlpResult
 log = logging.getLogger(__name__)
 
 RETENTION_S = 7 * 24 * 3600.0  # done rows kept this long (version de-duplication window)
+# R4 Meta elements. Servers add their own (Medplum: author, project, compartment, accounts);
+# those fail R4 validation, and the server sets them again on the write-back anyway.
+_R4_META = frozenset({"id", "extension", "versionId", "lastUpdated", "source", "profile",
+                      "security", "tag"})  # fmt: skip
+
+
+def standard_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with ``meta`` reduced to R4 elements (a copy when something is dropped).
+
+    >>> standard_meta({"id": "1", "meta": {"versionId": "2", "project": "p"}})
+    {'id': '1', 'meta': {'versionId': '2'}}
+    """
+    meta = resource.get("meta")
+    if not isinstance(meta, dict) or set(meta) <= _R4_META:
+        return resource
+    return {**resource, "meta": {k: v for k, v in meta.items() if k in _R4_META}}
 
 
 class JobSkipped(Exception):  # noqa: N818 - an outcome, not an error
@@ -102,7 +118,7 @@ class DocumentHandler:
             self.index.remove(job.resource_id)
             raise JobSkipped("gone")
         try:
-            outcome = self._process(doc)
+            outcome = self._process(standard_meta(doc))
         except StoreError as exc:
             if not getattr(exc, "conflict", False):
                 raise
@@ -112,7 +128,7 @@ class DocumentHandler:
             current = self.store.read(job.resource_type, job.resource_id)
             if current is None:
                 raise JobSkipped("gone") from exc
-            outcome = self._process(current)
+            outcome = self._process(standard_meta(current))
         status = getattr(outcome, "nlp_status", None)
         return f"{outcome.action}:{status}" if status else str(outcome.action)
 

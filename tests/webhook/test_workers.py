@@ -72,6 +72,18 @@ def test_full_notification_is_enriched_and_written_back_once() -> None:
     assert env.upstream.versions["DocumentReference/doc-1"] == 2
 
 
+def test_server_specific_meta_does_not_block_enrichment() -> None:
+    env = Env()
+    stored = env.upstream.put(document())
+    stored["meta"].update({"author": {"reference": "Practitioner/x"}, "project": "p1"})  # Medplum
+    env.upstream.resources["DocumentReference/doc-1"] = stored
+    env.notify_full(stored)
+    assert env.drain() == ["updated:SUCCESS"]
+    written = env.upstream.read("DocumentReference", "doc-1")
+    assert written is not None
+    assert "project" not in written["meta"]
+
+
 def test_id_only_notification_reads_the_resource_upstream() -> None:
     env = Env()
     env.upstream.put(document("doc-2"))
