@@ -319,15 +319,13 @@ class SqliteFhirStore:
             )
             conn.execute("DELETE FROM search_date WHERE type = ? AND id = ?", key)
         values = extract(resource)
-        conn.executemany(
-            "INSERT INTO search_token VALUES (?,?,?,?,?)", [(*key, *t) for t in values.tokens]
-        )
-        conn.executemany(
-            "INSERT INTO search_ref VALUES (?,?,?,?,?)", [(*key, *r) for r in values.refs]
-        )
-        conn.executemany(
-            "INSERT INTO search_date VALUES (?,?,?,?,?)", [(*key, *d) for d in values.dates]
-        )
+        for sql, rows in (
+            ("INSERT INTO search_token VALUES (?,?,?,?,?)", values.tokens),
+            ("INSERT INTO search_ref VALUES (?,?,?,?,?)", values.refs),
+            ("INSERT INTO search_date VALUES (?,?,?,?,?)", values.dates),
+        ):
+            if rows:
+                conn.executemany(sql, [(*key, *row) for row in rows])
 
     def _delete(
         self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
