@@ -199,8 +199,9 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
 
     Models are built like ``model_construct`` (see :func:`_make`) from values typed by
     construction here (concepts are validated once per linker answer and cached): validating
-    ~500 nested objects per note cost more than the whole annotation. ``tests/unit/test_local_engine.py`` round-trips results
-    through ``NlpResult.model_validate`` to prove the shape.
+    ~500 nested objects per note cost more than the whole annotation.
+    ``tests/unit/test_local_engine.py`` round-trips results through
+    ``NlpResult.model_validate`` to prove the shape.
     """
     conditions = [m for m in mentions if m.category == MC]
     meds = [m for m in mentions if m.category == MED]
