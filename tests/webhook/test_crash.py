@@ -17,7 +17,7 @@ from tests.webhook.servers import Medplum, Service, free_port, wait_for
 pytestmark = pytest.mark.node
 
 DOCS = 6
-DELAY_S = 0.6  # test-only slow engine: one note every 0.6 s per worker
+DELAY_S = 0.8  # test-only slow engine: one note every 0.8 s per worker
 
 
 @pytest.fixture
