@@ -19,12 +19,16 @@ from api.search import SearchQuery, parse_search
 from api.search_params import SEARCHABLE_TYPES
 from api.service import Outcome, process_document
 from api.settings import Settings
-from api.store.base import Resource, ResourceGone
+from api.store.base import Resource, ResourceGone, VersionConflict
 from api.store.sqlite import SqliteFhirStore, SqliteNlpIndex
+from enrich.fhir import validate_resource
 from enrich.policy import EnrichmentPolicy
 from nlp.base import NlpEngine
 
-WRITABLE_TYPES = ("DocumentReference",)
+#: DocumentReference writes are enriched; Binary is stored as sent (the text of a
+#: DocumentReference whose attachment ``url`` is ``Binary/<id>``). Binary is not searchable.
+WRITABLE_TYPES = ("DocumentReference", "Binary")
+STORED_TYPES = (*SEARCHABLE_TYPES, "Binary")
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Reply:
 
 def check_type(resource_type: str) -> None:
     """Raises ``[NLP404]`` for a type this server does not hold."""
-    if resource_type not in SEARCHABLE_TYPES:
+    if resource_type not in STORED_TYPES:
         raise FhirError(404, "NLP404", f"resource type {resource_type!r} is not supported here")
 
 
@@ -95,6 +99,8 @@ def parse_if_match(value: str | None) -> str | None:
 
 
 def _write(ctx: Ctx, doc: Resource, *, if_match: str | None = None) -> Outcome:
+    if doc.get("resourceType") == "Binary":
+        return _write_plain(ctx, doc, if_match=if_match)
     return process_document(
         doc,
         engine=ctx.engine,
@@ -105,6 +111,20 @@ def _write(ctx: Ctx, doc: Resource, *, if_match: str | None = None) -> Outcome:
         if_match=if_match,
         skip_unchanged=False,
     )
+
+
+def _write_plain(ctx: Ctx, resource: Resource, *, if_match: str | None) -> Outcome:
+    """Store a resource as sent (validated with R4B), with the version precondition."""
+    validate_resource(resource)
+    with ctx.store.db.transaction():
+        current = ctx.store.current_version(str(resource["resourceType"]), str(resource["id"]))
+        if if_match is not None and (current is None or current[1] or current[0] != if_match):
+            raise VersionConflict(
+                f"{resource['resourceType']}/{resource['id']} is not at version {if_match}"
+            )
+        (stored,) = ctx.store.save_all([resource])
+    live = current is not None and not current[1]
+    return Outcome("updated" if live else "created", stored)
 
 
 def _written(ctx: Ctx, outcome: Outcome) -> Reply:

@@ -106,6 +106,19 @@ def _resource(resource_type: str) -> dict[str, Any]:
     return resource
 
 
+_BINARY: dict[str, Any] = {
+    "type": "Binary",
+    "documentation": "Stored as sent: the text of DocumentReferences whose attachment url is "
+    "Binary/<id>. Not searchable.",
+    "interaction": [
+        {"code": c} for c in ("create", "update", "delete", "read", "vread", "history-instance")
+    ],
+    "versioning": "versioned",
+    "readHistory": True,
+    "updateCreate": True,
+}
+
+
 def capability_statement(base: str, *, secured: bool) -> dict[str, Any]:
     """The server's CapabilityStatement (R4 content, validated with R4B in tests)."""
     rest: dict[str, Any] = {
@@ -116,7 +129,7 @@ def capability_statement(base: str, *, secured: bool) -> dict[str, Any]:
             "transaction. NLP search: composite separator '|' (or '$'), strings FHIR string "
             "semantics, scores FHIR number semantics."
         ),
-        "resource": [_resource(t) for t in SEARCHABLE_TYPES],
+        "resource": [*(_resource(t) for t in SEARCHABLE_TYPES), _BINARY],
         "interaction": [{"code": "transaction"}, {"code": "batch"}],
         "searchParam": [
             {"name": name, "type": kind, "documentation": doc} for name, kind, doc in _CONTROL

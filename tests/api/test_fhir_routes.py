@@ -346,3 +346,33 @@ def test_healthlake_profile() -> None:
         assert meds["total"] == 2  # one per RxNorm concept, as HealthLake did
         assert search_ids(client, "MedicationStatement", {"derived-from": "d1"}) == ids(meds)
         assert search_ids(client, "Provenance", {}) == set()  # clinical profile only
+
+
+def test_binary_text_is_read_from_the_store(client: TestClient) -> None:
+    import base64
+
+    binary = {
+        "resourceType": "Binary",
+        "contentType": "text/plain; charset=utf-8",
+        "data": base64.b64encode(STREP_TEXT.encode("utf-8")).decode("ascii"),
+    }
+    created = client.post("/Binary", json=binary)
+    assert created.status_code == 201
+    binary_id = created.json()["id"]
+    doc = document(None, doc_id="by-url")
+    doc["content"] = [{"attachment": {"contentType": "text/plain", "url": f"Binary/{binary_id}"}}]
+    put(client, doc)
+    assert search_ids(
+        client, "DocumentReference", {"infer-icd10cm-entity-concept-code": "H66.90"}
+    ) == {"by-url"}
+    elsewhere = document(None, doc_id="remote-url")
+    elsewhere["content"] = [{"attachment": {"contentType": "text/plain", "url": "http://x/y"}}]
+    put(client, elsewhere)  # never fetched: unsupported content
+    assert search_ids(
+        client, "DocumentReference", {"cm-decoration-status": "UNSUPPORTED_CONTENT"}
+    ) == {"remote-url"}
+    assert client.get(f"/Binary/{binary_id}").json()["data"] == binary["data"]
+    assert client.get("/Binary", params={"_id": binary_id}).status_code == 404
+    stale = client.put(f"/Binary/{binary_id}", json=binary, headers={"If-Match": 'W/"5"'})
+    assert stale.status_code == 412
+    assert client.delete(f"/Binary/{binary_id}").status_code == 204

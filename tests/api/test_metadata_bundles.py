@@ -24,7 +24,7 @@ def test_capability_statement_lists_everything(client: TestClient) -> None:
     body = response.json()
     round_trip(body)  # valid FHIR (R4B model)
     resources = {r["type"]: r for r in body["rest"][0]["resource"]}
-    assert set(resources) == set(SEARCHABLE_TYPES)
+    assert set(resources) == {*SEARCHABLE_TYPES, "Binary"}
     doc = resources["DocumentReference"]
     names = {p["name"] for p in doc["searchParam"]}
     assert set(NLP_PARAMS) <= names
