@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.store.postgres import PgFhirStore
 from tests.api.conftest import clock, corpus, engine, make_settings
 from tests.fakes import FakeEngine, FixedClock
 from tests.pg.server import ServerUnavailable, TempServer, fresh_schema, shared_server, stop_shared
@@ -45,4 +46,5 @@ def client(engine: FakeEngine, clock: FixedClock, pg_url: str) -> Iterator[TestC
     """The service on PostgreSQL (``db_path`` is the URL)."""
     app = create_app(make_settings(db_path=pg_url), engine=engine, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as test_client:
+        assert isinstance(app.state.store, PgFhirStore)
         yield test_client

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.intake import IntakeQueue
-from api.store.postgres import Database
+from api.store import postgres as pg
 from tests.webhook import test_intake
 from tests.webhook.test_intake import *  # noqa: F403
 from tests.webhook.test_intake import Clock
@@ -17,6 +17,6 @@ assert test_intake.test_enqueue_is_committed_to_the_file_and_fsynced
 
 @pytest.fixture
 def queue(clock: Clock, pg_url: str) -> Iterator[IntakeQueue]:
-    db = Database(pg_url)
+    db = pg.Database(pg_url)  # not ``Database``: the star import brings SQLite's
     yield IntakeQueue(db, max_attempts=3, backoff_base_s=10, clock=clock)
     db.close()
