@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -82,6 +83,16 @@ def ids(bundle: dict[str, Any], mode: str = "match") -> set[str]:
         for e in bundle.get("entry", [])
         if e.get("search", {}).get("mode", "match") == mode
     }
+
+
+def seed_query_url(clock: FixedClock) -> str:
+    """The HealthLake guide's search example (stray ``;`` included), up to tomorrow."""
+    tomorrow = (clock.now + timedelta(days=1)).date().isoformat()
+    return (
+        f"/DocumentReference?_lastUpdated=le{tomorrow}"
+        "&infer-icd10cm-entity-text-concept-score;=streptococcal|0.6"
+        "&infer-rxnorm-entity-text-concept-score=Amoxicillin|0.8"
+    )
 
 
 def search_ids(client: TestClient, resource_type: str, params: Any) -> set[str]:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.search_params import NLP_PARAMS
-from tests.api.conftest import ids, load_corpus, make_settings, search_ids
+from tests.api.conftest import ids, load_corpus, make_settings, search_ids, seed_query_url
 from tests.api.nlp_data import RESULTS
 from tests.fakes import FakeEngine, FixedClock
 
@@ -122,12 +122,8 @@ def test_parameter_negative(
 
 
 def test_seed_query_finds_the_strep_note_only(client: TestClient, clock: FixedClock) -> None:
+    url = seed_query_url(clock)
     tomorrow = (clock.now + timedelta(days=1)).date().isoformat()
-    url = (
-        f"/DocumentReference?_lastUpdated=le{tomorrow}"
-        "&infer-icd10cm-entity-text-concept-score;=streptococcal|0.6"
-        "&infer-rxnorm-entity-text-concept-score=Amoxicillin|0.8"
-    )
     response = client.get(url)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/fhir+json")

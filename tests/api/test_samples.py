@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from enrich.text import extract_text
-from tests.api.conftest import ids, make_settings, search_ids
+from tests.api.conftest import ids, make_settings, search_ids, seed_query_url
 from tests.conftest import SAMPLES
 from tests.fakes import FakeEngine, FixedClock
 
@@ -59,12 +58,7 @@ def test_every_sample_is_loaded(client: TestClient) -> None:
 
 
 def test_seed_query_on_the_samples(client: TestClient, clock: FixedClock) -> None:
-    tomorrow = (clock.now + timedelta(days=1)).date().isoformat()
-    url = (
-        f"/DocumentReference?_lastUpdated=le{tomorrow}"
-        "&infer-icd10cm-entity-text-concept-score;=streptococcal|0.6"
-        "&infer-rxnorm-entity-text-concept-score=Amoxicillin|0.8"
-    )
+    url = seed_query_url(clock)
     assert ids(client.get(url).json()) == {_sample_ids()[SEED_STREP]}
 
 
