@@ -1,4 +1,5 @@
 """Imports every command module so that each registers its commands on ``cli.main.app``."""
+
 from cli import (
     analyze_cmd,  # noqa: F401
     bench_api_cmd,  # noqa: F401
