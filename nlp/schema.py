@@ -148,9 +148,7 @@ class NlpResult(CMModel):
     Any of the three may be missing, meaning "no entities" for that operation.
     """
 
-    detect_entities: DetectEntitiesV2Response | None = Field(
-        default=None, alias="DetectEntitiesV2"
-    )
+    detect_entities: DetectEntitiesV2Response | None = Field(default=None, alias="DetectEntitiesV2")
     icd10cm: InferICD10CMResponse | None = Field(default=None, alias="InferICD10CM")
     rxnorm: InferRxNormResponse | None = Field(default=None, alias="InferRxNorm")
 
