@@ -96,3 +96,32 @@ def info(
         typer.echo(f"[NLP406] no assets in {target}: run `docref-nlp models build`", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+@models_app.command("check")
+def check(
+    out: Annotated[
+        Path | None, typer.Option(help="Assets directory (default: $DOCREF_NLP_ASSETS).")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Evaluation data (default: ../shared/data next to the repository)."),
+    ] = None,
+    sample: Annotated[
+        int, typer.Option(help="Mentions per linker for the latency figures.")
+    ] = 2000,
+) -> None:
+    """Print load time, memory, link latency and accuracy figures of the built linkers (JSON)."""
+    from models import assets_dir
+    from models.check import run_check
+    from models.lexicon import AssetsMissingError
+
+    default_data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    try:
+        report = run_check(
+            out or assets_dir(), data or (default_data if default_data.exists() else None), sample
+        )
+    except AssetsMissingError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(report, indent=2, sort_keys=True))

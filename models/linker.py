@@ -19,18 +19,23 @@ from __future__ import annotations
 import math
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeGuard, TypeVar
 
 from models import assets_dir
 from models.handmade import Expander
+from models.icd10 import KIND_DESC
 from models.lexicon import AssetsMissingError
 from models.ngram_index import NgramIndex
 from models.normalize import ACUITY, LATERALITY, fold, key, tokens
 from models.rxnorm import FORM_WORDS, ROUTE_WORDS, parse_drug_name, parse_strengths
 from nlp.schema import Concept
 
+_T = TypeVar("_T")
+# Bump when the pickled layout of IcdAssets/RxAssets changes: older assets then count as stale.
+ASSET_FORMAT = 2
 ICD_PKL = "icd10cm.pkl"
 ICD_NPZ = "icd10cm.npz"
 RX_PKL = "rxnorm.pkl"
@@ -93,8 +98,10 @@ class IcdAssets:
     # Compact string encodings (unpickle ~5x faster than nested tuples):
     name_codes: list[str]  # per n-gram index row: "code|code", best first
     exact: dict[str, str]  # key() -> "code:kind|code:kind", best first
+    desc_row: dict[str, int] = field(default_factory=dict)  # code -> row of its description
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
     meta: dict[str, str] = field(default_factory=dict)
+    format: int = ASSET_FORMAT
 
 
 def build_icd_assets(
@@ -122,11 +129,16 @@ def build_icd_assets(
         return "|".join(f"{c}:{k}" for c, k in best.items())
 
     folded = sorted(per_name)
+    row_of = {n: i for i, n in enumerate(folded)}
+    desc_row = {
+        c: row_of[fold(n)] for n, c, kind in names if kind == KIND_DESC and c in descriptions
+    }
     assets = IcdAssets(
         version=version,
         descriptions=descriptions,
         name_codes=[ordered(per_name[n]) for n in folded],
         exact={k: ordered_kind(v) for k, v in per_key.items()},
+        desc_row=desc_row,
     )
     return assets, NgramIndex.build(folded)
 
@@ -170,6 +182,15 @@ def _load(base: Path, pkl: str, npz: str, code: str, what: str) -> tuple[object,
     return assets, NgramIndex.load(base / npz)
 
 
+def _complete(obj: object, cls: type[_T]) -> TypeGuard[_T]:
+    """``obj`` is a ``cls`` with every field set (an asset pickled by older code may lack some)."""
+    return (
+        isinstance(obj, cls)
+        and all(hasattr(obj, f.name) for f in fields(obj))  # type: ignore[arg-type]
+        and getattr(obj, "format", 0) == ASSET_FORMAT
+    )
+
+
 class Icd10Linker:
     """Links condition mentions to billable ICD-10-CM codes.
 
@@ -204,7 +225,7 @@ class Icd10Linker:
             AssetsMissingError: ``docref-nlp models build`` has not been run.
         """
         assets, index = _load(path or assets_dir(), ICD_PKL, ICD_NPZ, "NLP404", "ICD-10-CM")
-        if not isinstance(assets, IcdAssets):
+        if not _complete(assets, IcdAssets):
             raise AssetsMissingError("[NLP407] ICD-10-CM assets are stale: run `models build`")
         return cls(assets, index)
 
@@ -255,10 +276,13 @@ class Icd10Linker:
                 if sim > sims.get(code, 0.0):
                     sims[code] = sim
         exact = set(sims)
-        for row, sim in self.index.search(query, 30):
-            for code in self.assets.name_codes[row].split("|")[:5]:
-                if sim > sims.get(code, 0.0):
-                    sims[code] = sim
+        if exact:  # fast path: alternatives are the exact hits' neighbours in the hierarchy
+            self._neighbours(query, sims)
+        if len(sims) < 3:
+            for row, sim in self.index.search(query, 20):
+                for code in self.assets.name_codes[row].split("|")[:3]:
+                    if sim > sims.get(code, 0.0):
+                        sims[code] = sim
         if not sims:
             return []
         if qset & (LATERALITY | ACUITY):
@@ -266,21 +290,42 @@ class Icd10Linker:
         ranked = [(c, s + _specificity(qset, self._tokens(c)), c in exact) for c, s in sims.items()]
         return sorted(ranked, key=lambda x: (-x[1], x[0]))
 
+    def _groups(self) -> dict[str, list[str]]:
+        """Billable codes grouped by parent (code minus its last character) and by category."""
+        if self._siblings is None:
+            groups: dict[str, list[str]] = {}
+            for code in self.assets.descriptions:
+                groups.setdefault(code[:-1], []).append(code)
+                if len(code) > 3:
+                    groups.setdefault(code[:3], []).append(code)
+            self._siblings = groups
+        return self._siblings
+
+    def _neighbours(self, query: str, sims: dict[str, float], limit: int = 12) -> None:
+        """Score the siblings/category members of the best exact hits by cosine with ``query``."""
+        groups = self._groups()
+        codes: list[str] = []
+        for code in sorted(sims, key=lambda c: -sims[c])[:3]:
+            for group in (code[:-1], code[:3]):
+                codes.extend(c for c in groups.get(group, ())[:limit] if c not in sims)
+        codes = [c for c in dict.fromkeys(codes) if c in self.assets.desc_row][: limit * 2]
+        if not codes:
+            return
+        rows = [self.assets.desc_row[c] for c in codes]
+        for code, sim in zip(codes, self.index.similarity(query, rows), strict=True):
+            sims[code] = float(sim)
+
     def _specialise(self, sims: dict[str, float], exact: set[str], words: set[str]) -> None:
         """Add the siblings of the best candidates that carry the mention's laterality/acuity.
 
         "otitis media" + "right" hits H66.90 (unspecified ear) exactly; its sibling H66.91
         (right ear) joins with the same similarity and wins on specificity.
         """
-        if self._siblings is None:
-            groups: dict[str, list[str]] = {}
-            for code in self.assets.descriptions:
-                groups.setdefault(code[:-1], []).append(code)
-            self._siblings = groups
+        groups = self._groups()
         for code, sim in sorted(sims.items(), key=lambda x: -x[1])[:5]:
             if self._tokens(code) & words:
                 continue
-            for sib in self._siblings.get(code[:-1], ()):
+            for sib in groups.get(code[:-1], ()):
                 if sib != code and self._tokens(sib) & words and sim > sims.get(sib, 0.0):
                     sims[sib] = sim
                     if code in exact:
@@ -301,15 +346,38 @@ class RxAssets:
 
     version: str
     source: str
-    concepts: dict[str, tuple[str, str]]  # rxcui -> (name, tty)
-    ingredients: dict[str, frozenset[str]]  # rxcui -> IN rxcuis
-    products: dict[frozenset[str], tuple[str, ...]]  # IN set -> product rxcuis
-    parsed: dict[
-        str, tuple[tuple[str, ...], str, str | None]
-    ]  # product -> (strengths, form, brand)
+    # Flat string encodings: a full release (~10^5 concepts) unpickles in a fraction of a second.
+    concepts: dict[str, str]  # rxcui -> "TTY<TAB>name"
+    ingredients: dict[str, str]  # rxcui -> "in|in" (IN rxcuis, sorted)
+    products: dict[str, str]  # "in|in" -> "product|product"
+    parsed: dict[str, str]  # product -> "strength;strength<TAB>form<TAB>brand"
     name_cuis: list[str]  # per n-gram index row: "cui|cui", best first
     exact: dict[str, str]  # key() -> "cui|cui", best first
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
+    format: int = ASSET_FORMAT
+
+    def name(self, cui: str) -> str:
+        """Concept name."""
+        return self.concepts[cui].split("\t", 1)[1]
+
+    def tty(self, cui: str) -> str:
+        """Concept term type."""
+        return self.concepts[cui].split("\t", 1)[0]
+
+    def ingredients_of(self, cui: str) -> frozenset[str]:
+        """IN rxcuis of a product, brand, MIN or PIN."""
+        v = self.ingredients.get(cui)
+        return frozenset(v.split("|")) if v else frozenset()
+
+    def products_of(self, ins: frozenset[str]) -> list[str]:
+        """Products whose ingredients are exactly ``ins``."""
+        v = self.products.get("|".join(sorted(ins)))
+        return v.split("|") if v else []
+
+    def parsed_of(self, cui: str) -> tuple[tuple[str, ...], str, str | None]:
+        """(strengths, dose form, brand) of a product."""
+        strengths, form, brand = self.parsed[cui].split("\t")
+        return tuple(s for s in strengths.split(";") if s), form, brand or None
 
 
 _TTY_ORDER = {"IN": 0, "BN": 1, "MIN": 2, "PIN": 3, "SCD": 4, "SBD": 5, "GPCK": 6, "BPCK": 7}
@@ -325,16 +393,16 @@ def build_rx_assets(
     """Turn RxNorm concepts into the linker's dictionary and n-gram index."""
     per_name: dict[str, set[str]] = {}
     per_key: dict[str, set[str]] = {}
-    parsed: dict[str, tuple[tuple[str, ...], str, str | None]] = {}
-    products: dict[frozenset[str], list[str]] = {}
+    parsed: dict[str, str] = {}
+    products: dict[str, list[str]] = {}
     for cui, (name, tty) in concepts.items():
         names = [name]
         if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
             p = parse_drug_name(name)
-            parsed[cui] = (p.strengths, p.form, p.brand)
-            ins = frozenset(ingredients.get(cui, ()))
+            parsed[cui] = f"{';'.join(p.strengths)}\t{p.form}\t{p.brand or ''}"
+            ins = ingredients.get(cui)
             if ins:
-                products.setdefault(ins, []).append(cui)
+                products.setdefault("|".join(sorted(ins)), []).append(cui)
         for n in names:
             per_name.setdefault(fold(n), set()).add(cui)
             per_key.setdefault(key(n), set()).add(cui)
@@ -355,9 +423,9 @@ def build_rx_assets(
     assets = RxAssets(
         version=version,
         source=source,
-        concepts=concepts,
-        ingredients={c: frozenset(v) for c, v in ingredients.items() if v},
-        products={k: tuple(sorted(v)) for k, v in products.items()},
+        concepts={c: f"{tty}\t{name}" for c, (name, tty) in concepts.items()},
+        ingredients={c: "|".join(sorted(v)) for c, v in ingredients.items() if v},
+        products={k: "|".join(sorted(v)) for k, v in products.items()},
         parsed=parsed,
         name_cuis=[ordered(per_name[n]) for n in folded],
         exact={k: ordered(v) for k, v in per_key.items() if k},
@@ -399,7 +467,7 @@ class RxNormLinker:
             AssetsMissingError: ``docref-nlp models build`` has not been run.
         """
         assets, index = _load(path or assets_dir(), RX_PKL, RX_NPZ, "NLP405", "RxNorm")
-        if not isinstance(assets, RxAssets):
+        if not _complete(assets, RxAssets):
             raise AssetsMissingError("[NLP407] RxNorm assets are stale: run `models build`")
         return cls(assets, index)
 
@@ -422,7 +490,7 @@ class RxNormLinker:
             k: number of concepts.
         """
         pairs = self._link(text, strength, form, route, k)
-        return [Concept(description=self.assets.concepts[c][0], code=c, score=s) for c, s in pairs]
+        return [Concept(description=self.assets.name(c), code=c, score=s) for c, s in pairs]
 
     def _link_uncached(
         self, text: str, strength: str | None, form: str | None, route: str | None, k: int
@@ -460,7 +528,7 @@ class RxNormLinker:
         heads = sorted(sims.items(), key=lambda x: -x[1])
         out: dict[str, float] = {}
         for cui, sim in heads[: max(k, 5)]:
-            tty = self.assets.concepts[cui][1]
+            tty = self.assets.tty(cui)
             out[cui] = max(
                 out.get(cui, 0.0), sim - (0.0 if tty in {"IN", "BN", "MIN", "PIN"} else 0.03)
             )
@@ -477,14 +545,14 @@ class RxNormLinker:
         self, cui: str, strengths: tuple[str, ...], forms: set[str], routes: set[str]
     ) -> list[tuple[str, float]]:
         """Products of the ingredient(s)/brand ``cui`` that agree with strength/form/route."""
-        name, tty = self.assets.concepts[cui]
+        name, tty = self.assets.name(cui), self.assets.tty(cui)
         if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
             return []
-        ins = frozenset({cui}) if tty == "IN" else self.assets.ingredients.get(cui, frozenset())
+        ins = frozenset({cui}) if tty == "IN" else self.assets.ingredients_of(cui)
         brand = fold(name) if tty == "BN" else None
         out = []
-        for prod in self.assets.products.get(ins, ()):
-            p_str, p_form, p_brand = self.assets.parsed[prod]
+        for prod in self.assets.products_of(ins):
+            p_str, p_form, p_brand = self.assets.parsed_of(prod)
             if set(p_str) != set(strengths):
                 continue
             if brand is not None and p_brand != brand:

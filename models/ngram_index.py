@@ -193,6 +193,13 @@ class NgramIndex:
         order = np.argsort(-final)[:k]
         return [(int(cand[i]), float(final[i])) for i in order]
 
+    def similarity(self, text: str, rows: Sequence[int]) -> FloatArray:
+        """Cosine of ``text`` with each of ``rows``."""
+        q = self.vector(text)
+        if not q:
+            return np.zeros(len(rows), dtype=np.float32)
+        return self._rescore(q, np.asarray(rows, dtype=np.int32))
+
     def _rescore(self, q: dict[int, float], cand: IntArray) -> FloatArray:
         """Exact cosine of ``q`` with each candidate row (CSR slices, one vectorised pass)."""
         if len(cand) == 0:

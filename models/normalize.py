@@ -29,8 +29,11 @@ def fold(text: str) -> str:
     >>> fold("Otitis  Média, NOS")
     'otitis media nos'
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = _NON_WORD.sub(" ", text)
     # a trailing dot/slash left over from punctuation ("ear." / "and/or") is noise
     text = re.sub(r"(?<![0-9])[./](?![0-9])", " ", text)
