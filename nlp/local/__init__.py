@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from nlp.base import EngineConfigError
@@ -29,6 +29,8 @@ class LocalEngine:
         icd10: ICD-10-CM linker (``models.linker.Icd10Linker``) or None.
         rxnorm: RxNorm linker (``models.linker.RxNormLinker``) or None.
         build_id: Identifier of the asset build, recorded in ``version``/ModelVersion.
+        matcher_cache: Optional file caching the compiled dictionary (``from_assets`` puts it
+            in the assets directory, named after the asset build and the engine's rules).
     """
 
     name = "local"
@@ -40,8 +42,9 @@ class LocalEngine:
         rxnorm: RxNormLinkerLike | None = None,
         *,
         build_id: str = "none",
+        matcher_cache: Path | None = None,
     ) -> None:
-        self.nlp = build_pipeline(terms)
+        self.nlp = build_pipeline(terms, matcher_cache)
         self.linking = Linking(icd10, rxnorm)
         self.build_id = build_id
         self.version = f"local-{ENGINE_VERSION}+{build_id}"
@@ -61,10 +64,12 @@ class LocalEngine:
         base = path or assets_dir()
         started = time.perf_counter()
         try:
-            from models.lexicon import load_lexicon
+            from models.lexicon import AssetsMissingError, lexicon_path, load_lexicon
             from models.linker import Icd10Linker, RxNormLinker
 
-            terms = load_lexicon(base)
+            if not lexicon_path(base).exists():
+                raise AssetsMissingError(f"[NLP401] lexicon not built in {base}")
+            terms: Iterable[TermLike] = _LazyLexicon(base, load_lexicon)
             icd10 = Icd10Linker.from_assets(base)
             rxnorm = RxNormLinker.from_assets(base)
         except (OSError, RuntimeError, ImportError, ValueError) as exc:
@@ -72,7 +77,12 @@ class LocalEngine:
                 f"local engine assets unusable in {base}: {type(exc).__name__}: {exc}",
                 code="NLP140",
             ) from exc
-        engine = cls(terms, icd10, rxnorm, build_id=_build_id(base))
+        build_id = _build_id(base)
+        cache = base / f"local-matcher-{_rules_digest(build_id)}.pkl"
+        engine = cls(terms, icd10, rxnorm, build_id=build_id, matcher_cache=cache)
+        for stale in base.glob("local-matcher-*.pkl"):
+            if stale != cache:
+                stale.unlink(missing_ok=True)
         log.info(
             "local engine loaded: %d terms, %.2fs",
             annotator_of(engine.nlp).matcher.size,
@@ -89,6 +99,28 @@ class LocalEngine:
         """Results for many texts, in order (``nlp.pipe`` underneath)."""
         for doc in self.nlp.pipe(texts, batch_size=batch_size):
             yield build_result(doc.text, mentions_of(doc), self.linking, self.version)
+
+
+class _LazyLexicon:
+    """The lexicon, read only if the compiled dictionary cache cannot be used."""
+
+    def __init__(self, base: Path, loader: Callable[[Path], Iterable[TermLike]]) -> None:
+        self.base = base
+        self.loader = loader
+
+    def __iter__(self) -> Iterator[TermLike]:
+        return iter(self.loader(self.base))
+
+
+def _rules_digest(build_id: str) -> str:
+    """Digest of what the compiled dictionary depends on: assets, rules and matcher code."""
+    here = Path(__file__).parent
+    h = hashlib.sha256(f"{ENGINE_VERSION}|{build_id}".encode())
+    for path in sorted(
+        [*here.glob("rules/*.json"), here / "text.py", here / "matcher.py", here / "annotate.py"]
+    ):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _build_id(base: Path) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
 from nlp.local.attributes import (
@@ -89,6 +91,8 @@ class Annotator:
         terms: Lexicon terms (``models.lexicon.Term`` or anything with the same fields).
         tokenize: The pipeline tokenizer as a function (for ConText phrase literals).
         key: Token key for ConText (see :class:`FastContext`), e.g. spaCy's string hash.
+        matcher_cache: File caching the compiled dictionary trie; its name must change with
+            the lexicon and the rules (see ``LocalEngine.from_assets``).
     """
 
     def __init__(
@@ -96,14 +100,19 @@ class Annotator:
         terms: Iterable[TermLike],
         tokenize: Callable[[str], list[str]],
         key: Callable[[str], Hashable] | None = None,
+        matcher_cache: Path | None = None,
     ) -> None:
         self.normaliser = Normaliser.default()
         cues = load_rules("cues.json")
         norm = load_rules("normalise.json")
         self.matcher = TermMatcher(self.normaliser)
-        self.matcher.add(terms)
-        self.matcher.add(_cue_terms(cues, norm), links=norm["abbreviations"])
-        self.matcher.finalise()
+        if matcher_cache is None or not self.matcher.load(matcher_cache):
+            self.matcher.add(terms)
+            self.matcher.add(_cue_terms(cues, norm), links=norm["abbreviations"])
+            self.matcher.finalise()
+            if matcher_cache is not None:
+                with contextlib.suppress(OSError):
+                    self.matcher.save(matcher_cache)
         self.anatomy = TermMatcher(self.normaliser)
         self.anatomy.add(_Term(t, ANAT, "SYSTEM_ORGAN_SITE", "cues") for t in cues["anatomy"])
         self.anatomy.finalise()

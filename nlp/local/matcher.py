@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 from nlp.local.text import STOPWORDS, Normaliser, Words
 
@@ -28,9 +31,8 @@ class TermLike(Protocol):
     def code(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One distinct (category, type) reading of a key sequence.
+class Entry(NamedTuple):
+    """One distinct (category, type) reading of a key sequence (a tuple: fast to unpickle).
 
     Attributes:
         category: Comprehend category.
@@ -112,6 +114,22 @@ class TermMatcher:
                     node[k] = tuple(v)
                 else:
                     stack.append(v)
+
+    def save(self, path: Path) -> None:
+        """Write the compiled trie (atomic rename; a failure leaves no partial file)."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump((self.size, self._root), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    def load(self, path: Path) -> bool:
+        """Read a trie written by :meth:`save`; False when absent or unreadable."""
+        try:
+            with path.open("rb") as fh:
+                self.size, self._root = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
+            return False
+        return True
 
     def find(self, text: str, words: Words) -> list[Match]:
         """Leftmost-longest, non-overlapping matches of the lexicon in ``words``.

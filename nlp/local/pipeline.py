@@ -1,6 +1,7 @@
 """The spaCy pipeline: blank English + clinical sentence splitter + the annotator component."""
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy
 import spacy
@@ -60,12 +61,15 @@ class AnnotatorComponent:
         return doc
 
 
-def build_pipeline(terms: Iterable[TermLike]) -> Language:
+def build_pipeline(terms: Iterable[TermLike], matcher_cache: Path | None = None) -> Language:
     """Blank English tokenizer, clinical sentence splitter and the annotator, in that order."""
     nlp = spacy.blank("en")
     tokenizer = nlp.tokenizer
     annotator = Annotator(
-        terms, lambda s: [t.text for t in tokenizer(s)], key=nlp.vocab.strings.add
+        terms,
+        lambda s: [t.text for t in tokenizer(s)],
+        key=nlp.vocab.strings.add,
+        matcher_cache=matcher_cache,
     )
     nlp.add_pipe(SENTENCES)
     nlp.add_pipe(ANNOTATOR, config={}, last=True)

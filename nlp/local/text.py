@@ -170,8 +170,24 @@ class Normaliser:
         return Words(starts, ends, keys, brk)
 
     def phrase_key(self, text: str) -> tuple[str, ...]:
-        """The key tuple of a whole phrase (how lexicon terms are indexed)."""
-        return tuple(self.words(text).keys)
+        """The key tuple of a whole phrase (how lexicon terms are indexed).
+
+        Same keys as ``words(text).keys``, without offsets (the lexicon compiles ~100k terms).
+        """
+        out: list[str] = []
+        cache = self._cache
+        after_apostrophe = False
+        for tok in _TOKEN_RE.findall(text):
+            if len(tok) == 1 and not tok.isalnum():
+                after_apostrophe = tok in "'’‘`"
+                continue
+            if after_apostrophe and tok in ("s", "S") and out:
+                after_apostrophe = False
+                continue
+            after_apostrophe = False
+            k = cache.get(tok)
+            out.append(k if k is not None else self.key(tok))
+        return tuple(out)
 
 
 @cache

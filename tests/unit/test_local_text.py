@@ -101,3 +101,14 @@ def test_matcher_is_leftmost_longest_and_stops_at_breaks(matcher: TermMatcher) -
 def test_abbreviations_match_upper_case_only(matcher: TermMatcher) -> None:
     assert _found(matcher, "Hx of DM on insulin") == ["DM", "insulin"]
     assert _found(matcher, "dm") == []
+
+
+def test_compiled_trie_cache_round_trip(matcher: TermMatcher, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "trie.pkl"
+    matcher.save(path)
+    again = TermMatcher(matcher.normaliser)
+    assert again.load(path)
+    assert again.size == matcher.size
+    text = "Crohns disease with haemorrhage"
+    assert _found(again, text) == _found(matcher, text)
+    assert not TermMatcher(matcher.normaliser).load(tmp_path / "missing.pkl")
