@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,6 +96,10 @@ def _sink(
         store, base = _upstream_store(settings, None if spec == "upstream" else spec, token)
         return UpstreamSink(store, name=base)
     return NdjsonSink(open_storage(spec, endpoint_url=endpoint, region=settings.aws_region))
+
+
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def default_checkpoint(source_key: str, sink_key: str, engine: str) -> Path:
@@ -292,6 +297,7 @@ def reprocess(
     from api.settings import Settings
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    signal.signal(signal.SIGTERM, _stop)  # like Ctrl-C: finish the part, stop workers, report
     settings = Settings.from_env(db_path=db, profile=profile, min_score=min_score)
     engine_spec = engine or settings.engine
     if settings.aws_region:

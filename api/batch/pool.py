@@ -9,6 +9,9 @@ source never outruns the engine.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -53,9 +56,20 @@ class SerialExecutor:
 _PROCESSOR: DocProcessor | None = None
 
 
-def _init_worker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _init_worker(args: tuple[Any, ...], kwargs: dict[str, Any], parent: int) -> None:
     global _PROCESSOR
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _PROCESSOR = DocProcessor(*args, **kwargs)
+
+
+def _exit_with(parent: int, every_s: float = 2.0) -> None:
+    """End this worker when the run's process is gone (killed with SIGKILL: no clean-up ran)."""
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
 
 
 def _processor() -> DocProcessor:
@@ -105,7 +119,7 @@ class PoolExecutor:
             max_workers=workers,
             mp_context=multiprocessing.get_context(start_method),
             initializer=_init_worker,
-            initargs=(processor_args, processor_kwargs or {}),
+            initargs=(processor_args, processor_kwargs or {}, os.getpid()),
         )
 
     def identity(self) -> EngineIdentity:

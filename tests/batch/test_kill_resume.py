@@ -78,3 +78,24 @@ def test_sigkill_midway_then_resume_gives_each_document_once(tmp_path: Path) -> 
     checkpoint = Checkpoint(ck, source=f"ndjson:{src}", engine="fake-keyword@1.0")
     assert checkpoint.done_count() == COUNT
     assert checkpoint.open_parts() == []
+
+
+def test_sigterm_finishes_the_current_part_and_reports(tmp_path: Path) -> None:
+    src = write_ndjson(tmp_path / "export" / "DocumentReference-0.ndjson", documents(COUNT))
+    out, ck, report = tmp_path / "out", tmp_path / "ck.sqlite", tmp_path / "report.json"
+    proc = subprocess.Popen(
+        _command(src, out, ck, report), cwd=ROOT, env=_env(), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while len(_parts(out)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # the run only, as a service manager would
+    assert proc.wait(timeout=60) == 3
+    summary = json.loads(report.read_text())
+    assert summary["stopped"].startswith("[NLP661]")
+    enriched = summary["outcomes"]["enriched"]
+    assert 200 <= enriched < COUNT
+    checkpoint = Checkpoint(ck, source=f"ndjson:{src}", engine="fake-keyword@1.0")
+    assert checkpoint.done_count() == enriched  # every result received was written
+    assert checkpoint.open_parts() == []
