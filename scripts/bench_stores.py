@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -62,7 +63,7 @@ def open_store(url: str) -> tuple[Any, Any, Any]:
     return db, SqliteFhirStore(db, index=index), index
 
 
-def write_documents(url: str, prefix: str, count: int) -> tuple[int, int, float]:
+def write_documents(url: str, prefix: str, count: int) -> tuple[int, int, float, float]:
     """Write ``count`` documents through ``process_document``: (docs, generated, seconds)."""
     from datetime import UTC, datetime
 
@@ -79,16 +80,16 @@ def write_documents(url: str, prefix: str, count: int) -> tuple[int, int, float]
     def clock() -> datetime:
         return datetime.now(UTC)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for n in range(count):
         doc = dict(templates[n % len(templates)], id=f"{prefix}-{n}")
         outcome = process_document(
             doc, engine=engine, store=store, index=index, policy=policy, clock=clock
         )
         generated += len(outcome.generated)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     db.close()
-    return count, generated, seconds
+    return count, generated, seconds, cpu
 
 
 class _Capture:
@@ -138,22 +139,22 @@ def enrichment_writes(count: int) -> list[Any]:
     return capture.writes
 
 
-def apply_only(url: str, writes: list[Any]) -> tuple[int, int, float]:
+def apply_only(url: str, writes: list[Any]) -> tuple[int, int, float, float]:
     """The store alone: ``store.apply`` of pre-computed enrichments."""
     db, store, _ = open_store(url)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for write in writes:
         store.apply(write)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     db.close()
-    return len(writes), sum(len(w.generated) for w in writes), seconds
+    return len(writes), sum(len(w.generated) for w in writes), seconds, cpu
 
 
 def _child(url: str, prefix: str, count: int, queue: Any) -> None:
     queue.put(write_documents(url, prefix, count))
 
 
-def parallel(url: str, prefix: str, count: int, processes: int) -> tuple[int, int, float]:
+def parallel(url: str, prefix: str, count: int, processes: int) -> tuple[int, int, float, float]:
     """``processes`` writers at once (fork), each ``count // processes`` documents."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -169,14 +170,14 @@ def parallel(url: str, prefix: str, count: int, processes: int) -> tuple[int, in
     for child in children:
         child.join(60)
     seconds = time.perf_counter() - started
-    return sum(d[0] for d in done), sum(d[1] for d in done), seconds
+    return sum(d[0] for d in done), sum(d[1] for d in done), seconds, sum(d[3] for d in done)
 
 
-def report(label: str, run: Callable[[], tuple[int, int, float]]) -> None:
-    docs, generated, seconds = run()
+def report(label: str, run: Callable[[], tuple[int, int, float, float]]) -> None:
+    docs, generated, seconds, cpu = run()
     print(
-        f"{label:<62} {docs / seconds:8.1f} docs/s  {seconds * 1000 / docs:6.2f} ms/doc  "
-        f"({docs} docs, {generated / docs:.1f} generated resources each)",
+        f"{label:<62} {docs / seconds:7.1f} docs/s  {seconds * 1000 / docs:6.2f} ms/doc  "
+        f"client CPU {cpu * 1000 / docs:5.2f} ms/doc  ({generated / docs:.1f} generated each)",
         flush=True,
     )
 
@@ -208,7 +209,8 @@ def main() -> None:
             templates, _ = corpus()
             print(
                 f"{len(templates)} sample notes with recorded results, replay engine, "
-                f"{args.count} documents per run",
+                f"{args.count} documents per run, load average {os.getloadavg()[0]:.1f} "
+                f"on {os.cpu_count()} CPUs",
                 flush=True,
             )
             writes = enrichment_writes(args.count)

@@ -122,7 +122,8 @@ Key = tuple[str, str]
 class StoreUnavailable(StoreError):  # noqa: N818
     """The database cannot be reached, or a lock wait timed out / deadlocked: retry later.
 
-    ``reason``: ``connection`` | ``timeout`` | ``conflict`` (deadlock, serialization failure).
+    ``reason``: ``connection`` | ``timeout`` | ``conflict`` (deadlock, serialization failure) |
+    ``reconnect`` (the connection was lost before anything was written: safe to run again).
     """
 
     code = "NLP503"
@@ -385,8 +386,11 @@ class Database:
         return self._local.conn is not None
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self, *, pipeline: bool = False) -> Iterator[psycopg.Connection[Any]]:
         """A native psycopg connection in a transaction (``%s`` placeholders); nested = savepoint.
+
+        ``pipeline``: pipeline mode (``BEGIN``, writes and ``COMMIT`` are sent without waiting;
+        only reads wait for the server).
 
         Raises:
             StoreUnavailable: connection lost, lock timeout, deadlock (retryable).
@@ -396,12 +400,15 @@ class Database:
         if local.conn is not None:
             local.depth += 1
             try:
-                with local.conn.transaction():
+                with ExitStack() as stack:
+                    if pipeline:
+                        stack.enter_context(local.conn.pipeline())
+                    stack.enter_context(local.conn.transaction())
                     yield local.conn
             finally:
                 local.depth -= 1
             return
-        conn, transaction = self._begin()
+        conn, transaction = self._begin(pipeline=pipeline)
         local.conn, local.depth, local.exclusive = conn, 1, False
         try:
             with transaction:
@@ -412,14 +419,17 @@ class Database:
             local.conn, local.depth, local.exclusive = None, 0, False
             self._checkin(conn)
 
-    def _begin(self) -> tuple[psycopg.Connection[Any], ExitStack]:
+    def _begin(self, *, pipeline: bool = False) -> tuple[psycopg.Connection[Any], ExitStack]:
         """A pooled connection with its transaction begun; a lost connection is replaced once
-        (nothing was sent yet, so a server restart costs no failed request).
+        (nothing was sent yet, so a server restart costs no failed request). In pipeline mode
+        ``BEGIN`` is only queued: the first read finds a lost connection (see ``_Work.lock``).
         """
         for attempt in (1, 2):
             conn = self._checkout()
             transaction = ExitStack()
             try:
+                if pipeline:
+                    transaction.enter_context(conn.pipeline())
                 transaction.enter_context(conn.transaction())
                 return conn, transaction
             except psycopg.OperationalError as exc:
@@ -531,7 +541,7 @@ def _retrying(db: Database, action: Callable[[], _R]) -> _R:
         try:
             return action()
         except StoreUnavailable as exc:
-            if attempt == attempts or exc.reason != "conflict":
+            if attempt == attempts or exc.reason not in ("conflict", "reconnect"):
                 raise
             log.info("write conflict, attempt %d of %d: retrying", attempt, attempts)
             time.sleep(0.01 * attempt)
@@ -662,14 +672,17 @@ _LOCK_HEADS = """
 INSERT INTO heads (type, id) SELECT * FROM unnest(%(types)s::text[], %(ids)s::text[])
 ON CONFLICT (type, id) DO NOTHING
 """
-_SELECT_HEADS = """
-SELECT h.type, h.id, h.version_id FROM heads h
-JOIN unnest(%(types)s::text[], %(ids)s::text[]) AS k(type, id) ON h.type = k.type AND h.id = k.id
+# the heads of ``keys`` and of the live resources generated from document ``doc``
+_KEYS = """
+    SELECT * FROM unnest(%(types)s::text[], %(ids)s::text[])
+    UNION SELECT type, id FROM resources WHERE source_doc = %(doc)s
+"""
+_SELECT_HEADS = f"""
+SELECT h.type, h.id, h.version_id FROM heads h WHERE (h.type, h.id) IN ({_KEYS})
 ORDER BY h.type, h.id FOR UPDATE OF h
 """
-_SELECT_LIVE = """
-SELECT r.type, r.id, r.json, r.source_doc FROM resources r
-JOIN unnest(%(types)s::text[], %(ids)s::text[]) AS k(type, id) ON r.type = k.type AND r.id = k.id
+_SELECT_LIVE = f"""
+SELECT r.type, r.id, r.json, r.source_doc FROM resources r WHERE (r.type, r.id) IN ({_KEYS})
 """
 # One statement per stored version: head, history, current row, and its search values (the
 # DELETEs and INSERTs of the helper tables share one snapshot, so only old rows are deleted).
@@ -730,21 +743,53 @@ class _Work:
         self.now = now
         self.heads: dict[Key, int] = {}
         self.live: dict[Key, tuple[Resource, str | None] | None] = {}
+        self.wrote = False
 
-    def lock(self, keys: Iterable[Key]) -> None:
-        """Lock the heads of ``keys`` (created when new) in ``(type, id)`` order; read them."""
-        missing = sorted(set(keys) - self.heads.keys())
-        if not missing:
-            return
-        arrays = {"types": [k[0] for k in missing], "ids": [k[1] for k in missing]}
-        self.conn.execute(_LOCK_HEADS, arrays)
-        heads = self.conn.execute(_SELECT_HEADS, arrays).fetchall()
-        live = self.conn.execute(_SELECT_LIVE, arrays).fetchall()
-        for resource_type, resource_id, version in heads:
-            self.heads[(resource_type, resource_id)] = int(version)
-            self.live[(resource_type, resource_id)] = None
-        for resource_type, resource_id, body, source_doc in live:
-            self.live[(resource_type, resource_id)] = (body, source_doc)
+    def lock(
+        self, keys: Iterable[Key], *, first: Key | None = None, children_of: str | None = None
+    ) -> set[Key]:
+        """Lock and read heads: ``first`` alone first, then ``keys`` and the resources generated
+        from ``children_of``, in ``(type, id)`` order. One round trip however many keys.
+
+        Returns the live resources generated from ``children_of`` (before this work's writes).
+
+        Raises:
+            StoreUnavailable: ``reconnect`` when the connection was lost before any write.
+        """
+        steps: list[tuple[list[Key], str | None]] = []
+        if first is not None and first not in self.heads:
+            steps.append(([first], None))
+        rest = sorted(set(keys) - self.heads.keys() - {first})
+        if rest or children_of is not None:
+            steps.append((rest, children_of))
+        cursors = []
+        for step_keys, doc in steps:
+            arrays = {"types": [k[0] for k in step_keys], "ids": [k[1] for k in step_keys]}
+            self.conn.execute(_LOCK_HEADS, arrays)
+            args = {**arrays, "doc": doc}
+            cursors.append(
+                (self.conn.execute(_SELECT_HEADS, args), self.conn.execute(_SELECT_LIVE, args))
+            )
+        children: set[Key] = set()
+        for number, (heads_cursor, live_cursor) in enumerate(cursors):
+            try:
+                heads, live = heads_cursor.fetchall(), live_cursor.fetchall()
+            except psycopg.OperationalError as exc:
+                if number == 0 and not self.wrote and self.conn.broken:
+                    raise StoreUnavailable("connection lost", reason="reconnect") from exc
+                raise
+            for resource_type, resource_id, version in heads:
+                key = (resource_type, resource_id)
+                if key not in self.heads:
+                    self.heads[key] = int(version)
+                    self.live[key] = None
+            for resource_type, resource_id, body, source_doc in live:
+                key = (resource_type, resource_id)
+                if source_doc is not None and source_doc == children_of:
+                    children.add(key)
+                if self.live.get(key) is None and self.heads.get(key) is not None:
+                    self.live[key] = (body, source_doc)
+        return children
 
     def latest(self, key: Key) -> tuple[str, bool] | None:
         """``(versionId, deleted)`` like SQLite's history lookup (key must be locked)."""
@@ -789,6 +834,7 @@ class _Work:
         ):
             params.update(zip(names, _columns(rows), strict=True))
         self.conn.execute(_PUT, params)
+        self.wrote = True
         self.heads[key] = version
         self.live[key] = (stored, source_doc)
         return stored
@@ -803,6 +849,7 @@ class _Work:
         self.conn.execute(
             _DELETE, {"t": resource_type, "i": resource_id, "v": version, "now": self.now}
         )
+        self.wrote = True
         self.heads[key] = version
         self.live[key] = None
         if resource_type == "DocumentReference":
@@ -813,14 +860,11 @@ class _Work:
         return str(version)
 
     def children(self, document_id: str) -> list[Key]:
-        """Live resources generated from a document (locked; re-checked after locking)."""
-        rows = self.conn.execute(
-            "SELECT type, id FROM resources WHERE source_doc = %s ORDER BY type, id",
-            (document_id,),
-        ).fetchall()
-        keys = [(str(r[0]), str(r[1])) for r in rows]
-        self.lock(keys)
-        return [k for k in keys if (live := self.live[k]) is not None and live[1] == document_id]
+        """Live resources generated from a document (locked)."""
+        found = self.lock([], children_of=document_id)
+        return sorted(
+            k for k in found if (live := self.live[k]) is not None and live[1] == document_id
+        )
 
     def relink(self, doc_id: str, generated: list[Resource]) -> None:
         """The computed references ``nlp-generated`` (document -> generated) and back."""
@@ -938,7 +982,7 @@ class PgFhirStore:
     @contextmanager
     def _work(self) -> Iterator[_Work]:
         now = format_instant(self.clock())
-        with self.db.connection() as conn, conn.pipeline():
+        with self.db.connection(pipeline=True) as conn:
             yield _Work(conn, now)
 
     def save_all(
@@ -981,10 +1025,11 @@ class PgFhirStore:
 
         def run() -> list[Resource]:
             with self._work() as work:
-                work.lock([doc_key])  # first: enrichments of one document queue up here
-                work.lock(
+                children = work.lock(  # the document first: its enrichments queue up there
                     [(str(r.get("resourceType")), str(r.get("id"))) for r in write.generated]
-                    + [_key(ref) for ref in write.retired]
+                    + [_key(ref) for ref in write.retired],
+                    first=doc_key,
+                    children_of=doc_id,
                 )
                 if write.if_match is not None:
                     latest = work.latest(doc_key)
@@ -996,7 +1041,7 @@ class PgFhirStore:
                 for resource in write.generated:
                     stored.append(work.put(resource, source_doc=doc_id))
                 keep = {f"{r['resourceType']}/{r['id']}" for r in stored[1:]}
-                stale = {f"{t}/{i}" for t, i in work.children(doc_id)}
+                stale = {f"{t}/{i}" for t, i in children}  # the others are kept
                 for ref in sorted((set(write.retired) | stale) - keep):
                     work.delete(*_key(ref))
                 work.relink(doc_id, stored[1:])
@@ -1091,7 +1136,8 @@ class PgFhirStore:
         found = {
             (r[0], r[1]): r[2]
             for r in conn.execute(
-                _SELECT_LIVE, {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]}
+                _SELECT_LIVE,
+                {"types": [k[0] for k in keys], "ids": [k[1] for k in keys], "doc": None},
             )
         }
         return [found[k] for k in keys if k in found]
