@@ -213,7 +213,10 @@ def load_corpus(
         except synthea.SyntheaError as exc:
             raise CorpusUnavailableError(str(exc)) from exc
         scope = synthea.SYNTHEA_SCOPE
-        notes.append(f"synthea: {synthea_patients} patients, seed {synthea_seed}")
+        notes.append(
+            f"synthea: {synthea_patients} patients, seed {synthea_seed}; medication gold spans"
+            " are whole clinical-drug strings, so read the overlap figures for MEDICATION"
+        )
     elif name == "comprehend":
         folder = reference_dir or data_dir.parent / "reference" / "comprehend-medical-docs"
         if not folder.is_dir():
