@@ -255,7 +255,13 @@ class CorpusScore:
     codes: dict[str, CodeTally] = field(default_factory=lambda: defaultdict(CodeTally))
     traits: TraitTally = field(default_factory=TraitTally)
     conditions: dict[str, int] = field(
-        default_factory=lambda: {"coded": 0, "in_text": 0, "found": 0, "icd_top1": 0}
+        default_factory=lambda: {
+            "coded": 0,
+            "in_text": 0,
+            "found": 0,
+            "icd_evaluable": 0,
+            "icd_top1": 0,
+        }
     )
 
     def add(self, doc: EvalDocument, pred: Sequence[PredMention]) -> None:
@@ -322,11 +328,13 @@ class CorpusScore:
             if not indices:
                 continue
             self.conditions["in_text"] += 1
+            gold_code = Code(SNOMED, code)
+            evaluable = self.judge.evaluable("snomed->icd10cm", gold_code)
+            self.conditions["icd_evaluable"] += evaluable
             found = [pairs[i] for i in indices if i in pairs]
             if not found:
                 continue
             self.conditions["found"] += 1
-            gold_code = Code(SNOMED, code)
             ok = any(
                 self.judge.rank("snomed->icd10cm", gold_code, pred[pi]) == 0
                 and pred[pi].category == MEDICAL_CONDITION
@@ -351,7 +359,7 @@ class CorpusScore:
             for mode, by_label in self.labels.items()
         }
         cond = dict(self.conditions)
-        in_text = cond["in_text"]
+        in_text, icd_ev = cond["in_text"], cond["icd_evaluable"]
         return {
             "corpus": self.name,
             "documents": self.n_docs,
@@ -363,7 +371,7 @@ class CorpusScore:
                 {
                     **cond,
                     "recall_in_text": round(cond["found"] / in_text, 4) if in_text else None,
-                    "icd_top1_recall": round(cond["icd_top1"] / in_text, 4) if in_text else None,
+                    "icd_top1_recall": round(cond["icd_top1"] / icd_ev, 4) if icd_ev else None,
                 }
                 if cond["coded"]
                 else {}

@@ -99,7 +99,8 @@ def extra_lines(corpus: dict[str, Any]) -> list[str]:
         lines.append(
             f"encounter conditions: {cond['coded']} coded, {cond['in_text']} in text, "
             f"{cond['found']} found (recall {_pct(cond['recall_in_text'])}), "
-            f"ICD-10-CM top-1 credited {_pct(cond['icd_top1_recall'])}"
+            f"ICD-10-CM top-1 credited {_pct(cond['icd_top1_recall'])} "
+            f"of {cond['icd_evaluable']} in eCQM value sets"
         )
     lines.extend(corpus.get("notes") or [])
     return lines

@@ -147,6 +147,8 @@ def test_corpus_score_codes_traits_conditions() -> None:
     assert out["traits"]["per_trait"]["SIGN"]["precision"] == 0.0
     cond = out["conditions"]
     assert (cond["coded"], cond["in_text"], cond["found"], cond["icd_top1"]) == (2, 1, 1, 1)
+    assert cond["icd_evaluable"] == 1
+    assert cond["icd_top1_recall"] == 1.0
     assert out["spans"]["strict"]["category"]["ALL"]["tp"] == 1
     assert out["spans"]["overlap"]["category"]["ALL"]["tp"] == 2
 
