@@ -140,3 +140,14 @@ def test_full_rxnorm_examples() -> None:
         assert top == "723"
     assert rx.link("Tylenol")[0].code in {"161", "202433"}
     assert rx.link("lisinopril 10 mg tablet")[0].code == "314076"
+
+
+def test_models_check_on_tiny_assets(tiny_assets: tuple[Path, Path]) -> None:  # noqa: F811
+    from models.check import run_check
+
+    report = run_check(tiny_assets[0], None, sample=50)
+    assert report["load"]["icd_load_cpu_s"] >= 0
+    assert report["load"]["lexicon_terms"] > 0
+    assert report["latency"]["icd_mentions"] > 0
+    assert report["latency"]["icd_cached_us"] > 0
+    assert "skipped" in report
