@@ -505,3 +505,14 @@ def test_writers_in_several_processes_never_lose_a_version(backend: Backend) -> 
         len(store.search("Condition", [("derived-from", "DocumentReference/shared-doc")])["entry"])
         == 1
     )
+
+
+def test_deleting_what_never_existed_leaves_nothing_behind(backend: Backend) -> None:
+    store = backend.store
+    assert store.delete("Patient", "ghost") is None
+    assert store.save_all([], delete=["Patient/ghost"]) == []
+    assert store.current_version("Patient", "ghost") is None
+    assert store.history("Patient", "ghost") == []
+    if backend.name == "postgres":  # no head row left for a resource that was never written
+        assert backend.db.query("SELECT COUNT(*) FROM heads") == [(0,)]
+    assert store.save_all([patient("ghost")])[0]["meta"]["versionId"] == "1"
