@@ -98,10 +98,6 @@ def _sink(
     return NdjsonSink(open_storage(spec, endpoint_url=endpoint, region=settings.aws_region))
 
 
-def _stop(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 def default_checkpoint(source_key: str, sink_key: str, engine: str) -> Path:
     """``~/.local/share/docref-nlp/reprocess/<hash of source, sink, engine spec>.sqlite``."""
     from api.settings import default_db_path
@@ -297,7 +293,6 @@ def reprocess(
     from api.settings import Settings
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    signal.signal(signal.SIGTERM, _stop)  # like Ctrl-C: finish the part, stop workers, report
     settings = Settings.from_env(db_path=db, profile=profile, min_score=min_score)
     engine_spec = engine or settings.engine
     if settings.aws_region:
@@ -361,6 +356,8 @@ def reprocess(
     )
     bar = _RichProgress(src.total()) if progress else None
     batch = BatchRun(src, out, ckpt, identity, options, bar)
+    # SIGTERM (a service manager, a spot instance going away): write what was received, stop.
+    signal.signal(signal.SIGTERM, lambda *_: batch.request_stop())
     try:
         report = batch.run(executor)
     finally:

@@ -37,6 +37,7 @@ from api.batch.work import Selection, plan
 log = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
+STOPPED = "[NLP661] interrupted: resume with the same command"
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class BatchRun:
         self.identity = identity
         self.options = options
         self.progress = progress
+        self.stop_requested = False
         self.report = Report(
             source=source.key,
             sink=sink.key if sink is not None and not options.dry_run else "",
@@ -264,6 +266,11 @@ class BatchRun:
         self.report.parts += 1
         buffer.clear()
 
+    def request_stop(self) -> None:
+        """Stop after the result being handled (safe from a signal handler): the results
+        received so far are written and checkpointed, then ``run`` returns."""
+        self.stop_requested = True
+
     def _results(self, executor: Executor) -> Iterator[DocResult]:
         reader = getattr(executor, "map_source", None)
         if self.options.distributed_read and self.options.max_cost is None and callable(reader):
@@ -289,6 +296,9 @@ class BatchRun:
             last_flush = time.monotonic()
             try:
                 for result in self._results(executor):
+                    if self.stop_requested:
+                        self.report.stopped = STOPPED
+                        break
                     if result.outcome in SKIPPED:  # planned remotely: nothing to write
                         self._note(result)
                         continue
@@ -302,7 +312,7 @@ class BatchRun:
                         self._flush(buffer)
                         last_flush = now
             except KeyboardInterrupt:
-                self.report.stopped = "[NLP661] interrupted: resume with the same command"
+                self.report.stopped = STOPPED
             except BrokenExecutor:
                 self.report.stopped = (
                     "[NLP662] a worker process died (memory?): resume with the same command"
