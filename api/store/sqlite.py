@@ -207,7 +207,7 @@ class SqliteFhirStore:
         """Upsert ``resources`` and delete ``"Type/id"`` refs in one transaction."""
         now = format_instant(self.clock())
         with self.db.transaction() as conn:
-            stored = [self._put(conn, r, now) for r in resources]
+            stored = self._put_many(conn, [(r, None) for r in resources], now)
             for ref in delete:
                 resource_type, _, resource_id = ref.partition("/")
                 self._delete(conn, resource_type, resource_id, now)
@@ -238,9 +238,9 @@ class SqliteFhirStore:
                     raise VersionConflict(
                         f"DocumentReference/{doc_id} is not at version {write.if_match}"
                     )
-            stored = [self._put(conn, doc, now)]
-            for resource in write.generated:
-                stored.append(self._put(conn, resource, now, source_doc=doc_id))
+            items: list[tuple[Resource, str | None]] = [(doc, None)]
+            items += [(resource, doc_id) for resource in write.generated]
+            stored = self._put_many(conn, items, now)
             keep = {f"{r['resourceType']}/{r['id']}" for r in stored[1:]}
             stale = conn.execute(
                 "SELECT type, id FROM resources WHERE source_doc = ?", (doc_id,)
@@ -267,65 +267,80 @@ class SqliteFhirStore:
         rows += [(t, i, "derived-from", "DocumentReference", doc_id) for t, i in keys]
         conn.executemany("INSERT INTO search_ref VALUES (?,?,?,?,?)", rows)
 
-    def _put(
-        self,
-        conn: sqlite3.Connection,
-        resource: Resource,
-        now: str,
-        *,
-        source_doc: str | None = None,
-    ) -> Resource:
-        resource_type = resource.get("resourceType")
-        resource_id = resource.get("id")
-        if not isinstance(resource_type, str) or not isinstance(resource_id, str):
-            raise StoreError("resource without resourceType or id", code="NLP422")
-        current = conn.execute(
-            "SELECT json, source_doc, version_id FROM resources WHERE type = ? AND id = ?",
-            (resource_type, resource_id),
-        ).fetchone()
-        if current is not None:
-            old: Resource = json.loads(current[0])
-            if _content(old) == _content(resource) and current[1] == source_doc:
-                return old
-            latest: tuple[str, bool] | None = (str(current[2]), False)
-        else:
-            latest = _latest(conn, resource_type, resource_id)
-        version = int(latest[0]) + 1 if latest else 1
-        meta = dict(resource.get("meta") or {})
-        meta["versionId"] = str(version)
-        meta["lastUpdated"] = now
-        stored: Resource = {"resourceType": resource_type, "id": resource_id, "meta": meta}
-        stored.update((k, v) for k, v in resource.items() if k not in stored)
-        text = _dump(stored)
-        conn.execute(
-            "INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)",
-            (resource_type, resource_id, version, now, source_doc, text),
-        )
-        method = "PUT" if latest else "POST"
-        conn.execute(
-            "INSERT INTO history VALUES (?,?,?,?,?,?)",
-            (resource_type, resource_id, version, now, method, text),
-        )
-        self._reindex(conn, stored, fresh=current is None)
-        return stored
+    def _put_many(
+        self, conn: sqlite3.Connection, items: Sequence[tuple[Resource, str | None]], now: str
+    ) -> list[Resource]:
+        """Upsert ``(resource, source_doc)`` pairs with a handful of statements in total.
 
-    def _reindex(self, conn: sqlite3.Connection, resource: Resource, *, fresh: bool) -> None:
-        key = (resource["resourceType"], resource["id"])
-        if not fresh:  # a resource without a current version has no helper rows
-            conn.execute("DELETE FROM search_token WHERE type = ? AND id = ?", key)
-            conn.execute(
-                "DELETE FROM search_ref WHERE type = ? AND id = ? AND param NOT IN (?, ?)",
-                (*key, *_COMPUTED),
+        An unchanged resource (same content and source) keeps its version; the others get
+        ``current + 1`` (or ``last deleted + 1``, or 1), a history row and fresh helper rows.
+        """
+        keys: list[tuple[str, str]] = []
+        for resource, _ in items:
+            resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+            if not isinstance(resource_type, str) or not isinstance(resource_id, str):
+                raise StoreError("resource without resourceType or id", code="NLP422")
+            keys.append((resource_type, resource_id))
+        if len(set(keys)) != len(keys):  # the same resource twice: one at a time, in order
+            return [self._put_many(conn, [item], now)[0] for item in items]
+        current = {
+            (r[0], r[1]): r
+            for r in _select_keys(
+                conn, "SELECT type, id, json, source_doc, version_id FROM resources", keys
             )
-            conn.execute("DELETE FROM search_date WHERE type = ? AND id = ?", key)
-        values = extract(resource)
-        for sql, rows in (
-            ("INSERT INTO search_token VALUES (?,?,?,?,?)", values.tokens),
-            ("INSERT INTO search_ref VALUES (?,?,?,?,?)", values.refs),
-            ("INSERT INTO search_date VALUES (?,?,?,?,?)", values.dates),
-        ):
+        }
+        missing = [k for k in keys if k not in current]
+        last = {
+            (r[0], r[1]): int(r[2])
+            for r in _select_keys(
+                conn, "SELECT type, id, MAX(version_id) FROM history", missing, "GROUP BY type, id"
+            )
+        }
+        stored_all: list[Resource] = []
+        resource_rows: list[tuple[Any, ...]] = []
+        history_rows: list[tuple[Any, ...]] = []
+        helper_rows: dict[str, list[tuple[str, ...]]] = {"token": [], "ref": [], "date": []}
+        reindexed: list[tuple[str, str]] = []
+        for (resource, source_doc), key in zip(items, keys, strict=True):
+            row = current.get(key)
+            if row is not None:
+                old: Resource = json.loads(row[2])
+                if row[3] == source_doc and _content(old) == _content(resource):
+                    stored_all.append(old)
+                    continue
+                version, method = int(row[4]) + 1, "PUT"
+                reindexed.append(key)
+            else:
+                previous = last.get(key)
+                version = previous + 1 if previous else 1
+                method = "PUT" if previous else "POST"
+            meta = dict(resource.get("meta") or {})
+            meta["versionId"] = str(version)
+            meta["lastUpdated"] = now
+            stored: Resource = {"resourceType": key[0], "id": key[1], "meta": meta}
+            stored.update((k, v) for k, v in resource.items() if k not in stored)
+            text = _dump(stored)
+            resource_rows.append((*key, version, now, source_doc, text))
+            history_rows.append((*key, version, now, method, text))
+            values = extract(stored)
+            helper_rows["token"] += [(*key, *t) for t in values.tokens]
+            helper_rows["ref"] += [(*key, *r) for r in values.refs]
+            helper_rows["date"] += [(*key, *d) for d in values.dates]
+            stored_all.append(stored)
+        if reindexed:  # resources that had a current version also have helper rows
+            conn.executemany("DELETE FROM search_token WHERE type = ? AND id = ?", reindexed)
+            conn.executemany(
+                "DELETE FROM search_ref WHERE type = ? AND id = ? AND param NOT IN (?, ?)",
+                [(*k, *_COMPUTED) for k in reindexed],
+            )
+            conn.executemany("DELETE FROM search_date WHERE type = ? AND id = ?", reindexed)
+        if resource_rows:
+            conn.executemany("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)", resource_rows)
+            conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,?)", history_rows)
+        for table, rows in helper_rows.items():
             if rows:
-                conn.executemany(sql, [(*key, *row) for row in rows])
+                conn.executemany(f"INSERT INTO search_{table} VALUES (?,?,?,?,?)", rows)
+        return stored_all
 
     def _delete(
         self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
@@ -462,6 +477,20 @@ class SqliteFhirStore:
             if row is not None:
                 included.append(json.loads(row[0]))
         return included
+
+
+def _select_keys(
+    conn: sqlite3.Connection, select: str, keys: Sequence[tuple[str, str]], tail: str = ""
+) -> list[sqlite3.Row]:
+    """``select ... WHERE (type, id) IN (<keys>) tail``, in chunks of ``_MAX_VARS // 2`` keys."""
+    rows: list[sqlite3.Row] = []
+    step = _MAX_VARS // 2
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        values = ",".join("(?,?)" for _ in chunk)
+        sql = f"{select} WHERE (type, id) IN (VALUES {values}) {tail}"
+        rows += conn.execute(sql, [part for key in chunk for part in key]).fetchall()
+    return rows
 
 
 def _latest(

@@ -104,6 +104,15 @@ def replace_rows(
     now: str,
 ) -> None:
     """Replace the index rows (and state) of one document inside the caller's transaction."""
+    norms: dict[str, str] = {}  # concept rows repeat their entity's text
+
+    def norm(value: str | None) -> str | None:
+        if not value:
+            return value
+        if value not in norms:
+            norms[value] = normalize_text(value)
+        return norms[value]
+
     conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
     conn.executemany(
         "INSERT INTO nlp_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -114,14 +123,14 @@ def replace_rows(
                 r.entity_index,
                 r.entity_id,
                 r.text,
-                normalize_text(r.text) if r.text is not None else None,
+                norm(r.text),
                 r.category,
                 r.type,
                 r.score,
                 r.concept_index,
                 r.concept_code,
                 r.concept_description,
-                normalize_text(r.concept_description) if r.concept_description else None,
+                norm(r.concept_description),
                 r.concept_score,
             )
             for r in rows
