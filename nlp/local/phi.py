@@ -11,68 +11,6 @@ from pathlib import Path
 
 from nlp.local.text import load_rules
 
-# Words that are first names but usually mean something else; they need a relation cue.
-_AMBIGUOUS_FIRST = frozenset(
-    [
-        "will",
-        "may",
-        "june",
-        "april",
-        "august",
-        "bill",
-        "grace",
-        "hope",
-        "faith",
-        "joy",
-        "rich",
-        "mark",
-        "art",
-        "pat",
-        "sue",
-        "rose",
-        "dawn",
-        "iris",
-        "ivy",
-        "ruby",
-        "pearl",
-        "summer",
-        "autumn",
-        "star",
-        "guy",
-        "max",
-        "page",
-        "chance",
-        "frank",
-        "sky",
-        "lane",
-        "dale",
-        "gene",
-        "jack",
-        "don",
-        "ray",
-        "mike",
-        "norm",
-        "ted",
-        "sterling",
-        "love",
-        "honey",
-        "angel",
-        "major",
-        "king",
-        "christian",
-        "hunter",
-        "cash",
-        "chase",
-        "drew",
-        "grant",
-        "miles",
-        "wade",
-        "lee",
-        "van",
-        "son",
-        "ben",
-    ]
-)
 _NAME_WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]"
 
 
@@ -136,6 +74,7 @@ class PhiDetector:
                 (str(p["type"]), re.compile(p["regex"], flags), where, tuple(p.get("gate") or ()))
             )
         self.first, self.last = _census_names()
+        self.ambiguous_first = frozenset(data["ambiguous_first_names"])
         self.common_first = _common_first_names()
         self.not_names = frozenset(data["not_names"]) | medical_words
         titles = "|".join(re.escape(t.rstrip(".")) for t in data["name_titles"])
@@ -153,7 +92,7 @@ class PhiDetector:
             for c in data["relation_cues"]
             if c not in {"with", "and", "by", "to", "per", "pt", "patient", "called", "name"}
         )
-        self._pair_re = re.compile(r"\b(?P<v>[A-Z][a-z'’-]+[ \t]+[A-Z][A-Za-z'’-]+)\b")
+        self._pair_re = re.compile(rf"\b(?P<v>{_NAME_WORD}[ \t]+{_NAME_WORD})\b")
         heads = "|".join(
             re.escape(h) for h in sorted(data["location_heads"], key=len, reverse=True)
         )
@@ -260,11 +199,13 @@ class PhiDetector:
             strong = cue in self._strong_cues
             if lf not in self.first or not self._is_name_word(first):
                 continue
-            if not strong and (not first[0].isupper() or first.isupper() or lf in _AMBIGUOUS_FIRST):
+            if not strong and (
+                not first[0].isupper() or first.isupper() or lf in self.ambiguous_first
+            ):
                 continue
             if (
                 strong
-                and lf in _AMBIGUOUS_FIRST
+                and lf in self.ambiguous_first
                 and not first[0].isupper()
                 and cue
                 not in ("wife", "husband", "son", "daughter", "dtr", "sister", "brother", "friend")
@@ -282,7 +223,9 @@ class PhiDetector:
                 continue
             first = word.group()
             lf = first.lower()
-            if lf in _AMBIGUOUS_FIRST or not self._is_name_word(first) or len(lf) < 3:
+            if lf in self.ambiguous_first or not self._is_name_word(first) or len(lf) < 3:
+                continue
+            if lf not in self.common_first and not (first[0].isupper() and not first.isupper()):
                 continue
             pair = self._pair_re.match(text, b0)
             second = pair.group("v").split(None, 1)[1] if pair else ""
