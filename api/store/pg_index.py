@@ -12,7 +12,7 @@ from api.search import NlpCriterion, format_instant, normalize_text
 from api.store.base import NlpState
 from api.store.pg_database import Database, retrying
 from api.store.pg_dialect import to_pg
-from api.store.sql import nlp_sql
+from api.store.sql import find_sql
 from api.store.sqlite import _dump
 from api.store.sqlite_index import utc_now
 from enrich.index import IndexRow
@@ -160,16 +160,8 @@ class PgNlpIndex:
 
     def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
         """Ids of the documents matching every criterion (all indexed documents if none)."""
-        where: list[str] = []
-        args: list[Any] = []
-        for criterion in criteria:
-            sql, values = nlp_sql(criterion, "d.doc_id")
-            where.append(to_pg(sql))
-            args.extend(values)
-        query = "SELECT d.doc_id FROM nlp_documents d"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        return {row[0] for row in self.db.query(query, args)}
+        query, args = find_sql(criteria)
+        return {row[0] for row in self.db.query(to_pg(query), args)}
 
     def state(self, document_id: str) -> NlpState | None:
         """The remembered NLP state of one document."""

@@ -33,7 +33,7 @@ from api.store.pg_database import Database, StoreUnavailable, is_postgres_url, r
 from api.store.pg_dialect import to_pg
 from api.store.pg_index import SCHEMA, PgNlpIndex, replace_rows
 from api.store.pg_work import SELECT_LIVE, Work, key_of
-from api.store.sql import nlp_sql, standard_sql
+from api.store.sql import where_sql
 from api.store.sqlite import SearchResult, SqliteFhirStore, VersionInfo
 from api.store.sqlite_index import utc_now
 
@@ -215,17 +215,8 @@ class PgFhirStore:
         """Run a parsed query: one page of matches, the total and the included resources."""
         if query.resource_type not in SEARCHABLE_TYPES:
             raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
-        where = ["r.type = ?"]
-        args: list[Any] = [query.resource_type]
-        for criterion in query.standard:
-            sql, values = standard_sql(criterion)
-            where.append(sql)
-            args.extend(values)
-        for nlp in query.nlp:
-            sql, values = nlp_sql(nlp, "r.id")
-            where.append(sql)
-            args.extend(values)
-        clause = to_pg(" AND ".join(where))
+        where, args = where_sql(query)
+        clause = to_pg(where)
         count = default_count if query.count is None else query.count
         order = to_pg(SqliteFhirStore._order(query))
         nested = self.db.in_transaction()

@@ -6,9 +6,18 @@ Each builder returns ``(sql, args)`` with ``?`` placeholders, for a query over `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from api.search import DateValue, NlpCriterion, Predicate, RefValue, StandardCriterion, TokenValue
+from api.search import (
+    DateValue,
+    NlpCriterion,
+    Predicate,
+    RefValue,
+    SearchQuery,
+    StandardCriterion,
+    TokenValue,
+)
 
 _NLP_COLUMNS = {
     "text": ("text", "text_norm"),
@@ -161,3 +170,30 @@ def standard_sql(c: StandardCriterion, resource_type: str | None = None) -> tupl
         f"AND {alias}.id = r.id AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
     )
     return negate + exists, [c.name, *args]
+
+
+def where_sql(query: SearchQuery) -> tuple[str, list[Any]]:
+    """The ``WHERE`` condition of a search over ``resources r``: type, standard and NLP criteria."""
+    where = ["r.type = ?"]
+    args: list[Any] = [query.resource_type]
+    for criterion in query.standard:
+        sql, values = standard_sql(criterion, query.resource_type)
+        where.append(sql)
+        args.extend(values)
+    for nlp in query.nlp:
+        sql, values = nlp_sql(nlp, "r.id")
+        where.append(sql)
+        args.extend(values)
+    return " AND ".join(where), args
+
+
+def find_sql(criteria: Sequence[NlpCriterion]) -> tuple[str, list[Any]]:
+    """``NlpIndex.find``: the ids of the indexed documents matching every criterion."""
+    where: list[str] = []
+    args: list[Any] = []
+    for criterion in criteria:
+        sql, values = nlp_sql(criterion, "d.doc_id")
+        where.append(sql)
+        args.extend(values)
+    query = "SELECT d.doc_id FROM nlp_documents d"
+    return (query + " WHERE " + " AND ".join(where)) if where else query, args
