@@ -147,6 +147,48 @@ def apply_only(url: str, writes: list[Any]) -> tuple[int, int, float, float]:
     return len(writes), sum(len(w.generated) for w in writes), seconds, cpu
 
 
+SEARCHES: list[tuple[str, list[tuple[str, str]]]] = [
+    ("ICD-10-CM code", [("infer-icd10cm-entity-concept-code", "{code}")]),
+    (
+        "seed query (text|score, 2 ops)",
+        [
+            ("infer-icd10cm-entity-text-concept-score", "streptococcal|0.6"),
+            ("infer-rxnorm-entity-text-concept-score", "Amoxicillin|0.8"),
+        ],
+    ),
+    ("text prefix, page of 50", [("detectEntities-entity-text", "pain")]),
+    ("subject + date sort, 10", [("subject", "{subject}"), ("_sort", "-date"), ("_count", "10")]),
+]
+
+
+def search_times(url: str, repeat: int = 5) -> list[tuple[str, float, int]]:
+    """Median ms of each ``SEARCHES`` query on what the runs wrote: (label, ms, total)."""
+    from api.search import parse_search
+
+    templates, results = corpus()
+    subject = str(templates[0].get("subject", {}).get("reference", "Patient/none"))
+    code = next(
+        e["ICD10CMConcepts"][0]["Code"]
+        for r in results.values()
+        for e in (r.get("InferICD10CM") or {}).get("Entities", [])
+        if e.get("ICD10CMConcepts")
+    )
+    db, store, _ = open_store(url)
+    timings = []
+    for label, params in SEARCHES:
+        query = parse_search(
+            "DocumentReference", [(k, v.format(code=code, subject=subject)) for k, v in params]
+        )
+        runs = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            total = store.execute(query).total
+            runs.append(time.perf_counter() - started)
+        timings.append((label, sorted(runs)[repeat // 2] * 1000, total))
+    db.close()
+    return timings
+
+
 def _child(url: str, prefix: str, count: int, queue: Any) -> None:
     queue.put(write_documents(url, prefix, count))
 
@@ -220,6 +262,8 @@ def main() -> None:
                         f"{label}, {args.processes} processes",
                         lambda u=url: parallel(u, "par", args.count, args.processes),
                     )
+                for name, ms, total in search_times(url):
+                    print(f"    search {name:<34} {ms:8.2f} ms  ({total} matches)", flush=True)
         finally:
             for server in servers:
                 server.stop()
