@@ -266,7 +266,16 @@ class PhiDetector:
                 continue
             if not word[0].isupper():
                 continue
-            out.append(PhiSpan(m.start("v"), m.end("v"), "ADDRESS", 0.7))
+            end = m.end("v")
+            nxt = _NEXT_CAP_RE.match(text, end)
+            following = nxt.group(1).lower() if nxt is not None else ""
+            if (
+                nxt is not None
+                and following not in self._loc_heads
+                and not (following in self.not_names or following in _LOC_STOP)
+            ):
+                end = nxt.end(1)
+            out.append(PhiSpan(m.start("v"), end, "ADDRESS", 0.7))
         return out
 
     def _propagate(self, text: str, hits: list[PhiSpan]) -> list[PhiSpan]:
@@ -381,6 +390,7 @@ def _common_first_names() -> frozenset[str]:
     return frozenset(out)
 
 
+_NEXT_CAP_RE = re.compile(r"[ \t]+([A-Z][A-Za-z'’-]+)")
 _LOC_STOP = frozenset(
     [
         "the",

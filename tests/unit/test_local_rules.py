@@ -90,6 +90,10 @@ def phi() -> PhiDetector:
         ("a 67 year old man", [("AGE", "67")]),
         ("transferred from Calvert Hospital", [("ADDRESS", "Calvert")]),
         ("She works as a teacher.", [("PROFESSION", "teacher")]),
+        ("Pager: #12345 today", [("PHONE_OR_FAX", "12345")]),
+        ("reached at 202 2671093.", [("PHONE_OR_FAX", "202 2671093")]),
+        ("her sister lives in San Diego now", [("ADDRESS", "San Diego")]),
+        ("HOUSE STAFF mary souza AWARE", [("NAME", "mary souza")]),
         ("strength 5/5, take 1/2 tab", []),
     ],
 )
