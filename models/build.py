@@ -21,7 +21,7 @@ from typing import Any
 
 from models import handmade
 from models.calibrate import fit_icd_calibration
-from models.icd10 import build_icd_kb
+from models.icd10 import KIND_INCL, build_icd_kb
 from models.lexicon import Term, save_lexicon
 from models.linker import ICD_NPZ, ICD_PKL, RX_NPZ, RX_PKL, build_icd_assets, build_rx_assets
 from models.rxnorm import RxKb, read_rrf, read_seed, synthea_codes, synthea_version
@@ -167,6 +167,7 @@ def build_assets(
         t = time.perf_counter()
         step(0, "ICD-10-CM")
         icd = build_icd_kb(codes=icd_codes, index_xml=icd10cm_index)
+        icd.names.extend((n, c, KIND_INCL) for n, c in handmade.icd_synonyms())
         icd_assets, icd_index = build_icd_assets(icd.names, icd.descriptions, icd.version)
         timings["icd10cm"] = time.perf_counter() - t
 

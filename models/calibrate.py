@@ -45,7 +45,7 @@ def fit_icd_calibration(
     base = [
         n
         for n in kb.names
-        if n[2] != KIND_VARIANT and not (n[2] == KIND_INCL and n[0] in held_terms)
+        if n[2] < KIND_VARIANT and not (n[2] == KIND_INCL and n[0] in held_terms)
     ]
     train = base + list(_variants(base))
     assets, index = build_icd_assets(train, kb.descriptions, kb.version)

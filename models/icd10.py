@@ -22,6 +22,7 @@ KIND_INCL = 1  # inclusion term / includes note of the code or an ancestor
 KIND_PARENT = 2  # description of a non-billable parent -> its unspecified child
 KIND_INDEX = 3  # CMS alphabetic index entry
 KIND_VARIANT = 4  # cleaned variant of one of the above
+KIND_SPLIT = 5  # one half of an "X and Y" name
 
 
 @dataclass(slots=True)
@@ -124,14 +125,16 @@ def _variants(names: list[tuple[str, str, int]]) -> Iterator[tuple[str, str, int
     """Cleaned forms: without NOS/unspecified qualifiers and with/without parenthesised words."""
     for name, code, _kind in names:
         seen = {fold(name)}
-        for v in (
-            strip_nos(strip_unspecified_qualifiers(drop_parens(name))),
-            strip_nos(strip_unspecified_qualifiers(unwrap_parens(name))),
-        ):
+        clean = strip_nos(strip_unspecified_qualifiers(drop_parens(name)))
+        forms = [clean, strip_nos(strip_unspecified_qualifiers(unwrap_parens(name)))]
+        # "Syncope and collapse" / "Dizziness and giddiness": each symptom alone
+        parts = clean.split(" and ")
+        split = parts if len(parts) == 2 and "," not in clean and len(clean.split()) <= 4 else []
+        for v, kind in [(f, KIND_VARIANT) for f in forms] + [(p, KIND_SPLIT) for p in split]:
             f = fold(v)
             if f and f not in seen:
                 seen.add(f)
-                yield v, code, KIND_VARIANT
+                yield v, code, kind
 
 
 def _index_names(

@@ -45,7 +45,7 @@ RX_NPZ = "rxnorm.npz"
 # p = sigmoid(a*sim + b*gap + d*exact + c).
 DEFAULT_CALIBRATION: tuple[float, ...] = (6.0, 4.0, -5.0, 2.0)
 # exact-dictionary similarity by kind of the matched name (see models.icd10 KIND_*)
-_KIND_PENALTY = {0: 0.0, 1: 0.0, 2: 0.01, 3: 0.02, 4: 0.02}
+_KIND_PENALTY = {0: 0.0, 1: 0.0, 2: 0.01, 3: 0.02, 4: 0.03, 5: 0.05}
 
 
 @dataclass(slots=True)
@@ -153,7 +153,7 @@ def _specificity(query: set[str], desc_tokens: set[str]) -> float:
     if ql:
         adj += 0.08 if ql & dl else (-0.15 if dl else -0.03)
     else:
-        adj += -0.08 if dl else (0.02 if "unspecified" in desc_tokens else 0.0)
+        adj += -0.08 if dl else (0.01 if "unspecified" in desc_tokens else 0.0)
     qa, da = query & ACUITY, desc_tokens & ACUITY
     if qa:
         adj += 0.05 if qa & da else (-0.12 if da else -0.02)

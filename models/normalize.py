@@ -83,7 +83,11 @@ def strip_unspecified_qualifiers(text: str) -> str:
     """
     parts = [p.strip() for p in text.split(",")]
     kept = [parts[0]] + [
-        p for p in parts[1:] if not re.match(r"(?i)^(unspecified|nos|not otherwise specified)\b", p)
+        p
+        for p in parts[1:]
+        if not re.match(
+            r"(?i)^(unspecified|nos|not otherwise specified|site not specified|not specified)\b", p
+        )
     ]
     return ", ".join(kept)
 

@@ -44,7 +44,7 @@ def icd_terms(kb: IcdKb) -> Iterator[Term]:
     """Condition surface forms from ICD-10-CM names, cleaned of qualifiers ("unspecified", NOS)."""
     seen: set[str] = set()
     for name, code, kind in kb.names:
-        if kind == KIND_VARIANT or code.startswith(_ICD_SKIP_CHAPTERS):
+        if kind >= KIND_VARIANT or code.startswith(_ICD_SKIP_CHAPTERS):
             continue
         text = strip_nos(strip_unspecified_qualifiers(drop_parens(name)))
         text = re.split(r"\s+(?:without|w/o)\s+", text)[0].strip()
