@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from api import errors
 from api.service import SerializedEngine, process_document
 from api.settings import Settings
-from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
+from api.store.factory import open_store
 from api.store.sqlite_index import utc_now
 from enrich.policy import EnrichmentPolicy
 from enrich.text import content_hash
@@ -56,17 +56,8 @@ def build_state(
     """Fill ``app.state``: settings, db, store, index, engine, policy, clock (api/README.md)."""
     state.settings = settings
     state.clock = clock or utc_now
-    if settings.db_path.startswith(("postgresql://", "postgres://")):  # D10: PostgreSQL
-        from api.store.postgres import Database as PgDatabase
-        from api.store.postgres import PgFhirStore, PgNlpIndex
-
-        state.db = PgDatabase(settings.db_path)
-        state.index = PgNlpIndex(state.db, clock=state.clock)
-        state.store = PgFhirStore(state.db, index=state.index, clock=state.clock)
-    else:
-        state.db = Database(settings.db_path)
-        state.index = SqliteNlpIndex(state.db, clock=state.clock)
-        state.store = SqliteFhirStore(state.db, index=state.index, clock=state.clock)
+    # D10: the SQLite file, or PostgreSQL when db_path is a postgresql:// URL
+    state.db, state.store, state.index = open_store(settings.db_path, clock=state.clock)
     state.policy = build_policy(settings)
     started = time.perf_counter()
     state.engine = engine if engine is not None else build_engine(settings)

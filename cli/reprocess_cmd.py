@@ -43,9 +43,9 @@ def _is_location(value: str) -> bool:
 
 
 def _service_store(settings: Settings) -> Any:
-    from api.store.sqlite import Database, SqliteFhirStore
+    from api.store.factory import open_store  # SQLite file or postgresql:// URL (D10)
 
-    return SqliteFhirStore(Database(settings.db_path))
+    return open_store(settings.db_path)[1]
 
 
 def _upstream_store(settings: Settings, url: str | None, token: str | None) -> tuple[Any, str]:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from api.store.factory import open_store
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,22 +44,6 @@ def corpus() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     if not docs:
         raise SystemExit("no sample with a recorded result under samples/ and samples/nlp/")
     return docs, results
-
-
-def open_store(url: str) -> tuple[Any, Any, Any]:
-    """``(db, store, index)`` for a SQLite path or a PostgreSQL URL."""
-    if url.startswith("postgresql://"):
-        from api.store.postgres import Database as PgDatabase
-        from api.store.postgres import PgFhirStore, PgNlpIndex
-
-        db: Any = PgDatabase(url)
-        index: Any = PgNlpIndex(db)
-        return db, PgFhirStore(db, index=index), index
-    from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
-
-    db = Database(url)
-    index = SqliteNlpIndex(db)
-    return db, SqliteFhirStore(db, index=index), index
 
 
 def write_documents(url: str, prefix: str, count: int) -> tuple[int, int, float, float]:

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from api.store.base import StoreError
+from api.store.factory import is_postgres_url as is_postgres_url
 from api.store.pg_dialect import SqliteConnection, to_pg
 
 log = logging.getLogger(__name__)
@@ -51,15 +52,6 @@ def _mapped(exc: psycopg.Error) -> StoreError:
     if isinstance(exc, psycopg.OperationalError):
         return StoreUnavailable(f"database unavailable ({name})")
     return StoreError(f"database error ({name})", code="NLP500")
-
-
-def is_postgres_url(url: str) -> bool:
-    """Whether a ``db_path`` setting names a PostgreSQL database.
-
-    >>> is_postgres_url("postgresql://docref@db/docref"), is_postgres_url("/var/lib/x.sqlite")
-    (True, False)
-    """
-    return url.startswith(("postgresql://", "postgres://"))
 
 
 def redact_url(url: str) -> str:

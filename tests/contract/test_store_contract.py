@@ -24,6 +24,7 @@ from api.store.base import (
     StoreError,
     VersionConflict,
 )
+from api.store.factory import is_postgres_url, open_store
 from enrich.index import IndexRow
 from tests.fakes import FixedClock
 
@@ -43,20 +44,8 @@ class Backend:
 def open_backend(url: str, clock: FixedClock | None = None) -> Backend:
     """A store on ``url`` (a PostgreSQL URL or a SQLite path); also used in child processes."""
     clock = clock or FixedClock()
-    if url.startswith("postgresql://"):
-        from api.store.postgres import Database as PgDatabase
-        from api.store.postgres import PgFhirStore, PgNlpIndex
-
-        db: Any = PgDatabase(url)
-        index: Any = PgNlpIndex(db, clock=clock)
-        store: Any = PgFhirStore(db, index=index, clock=clock)
-        return Backend("postgres", url, db, store, index, clock)
-    from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
-
-    db = Database(url)
-    index = SqliteNlpIndex(db, clock=clock)
-    store = SqliteFhirStore(db, index=index, clock=clock)
-    return Backend("sqlite", url, db, store, index, clock)
+    db, store, index = open_store(url, clock=clock)
+    return Backend("postgres" if is_postgres_url(url) else "sqlite", url, db, store, index, clock)
 
 
 @pytest.fixture(params=BACKENDS)
