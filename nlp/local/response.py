@@ -147,19 +147,33 @@ def _make(cls: type[_M], **values: Any) -> _M:
     if names is None:
         names = _FIELDS.setdefault(cls, tuple(cls.model_fields))
     model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", {n: values.get(n) for n in names})
+    fields = dict.fromkeys(names)
+    fields.update(values)
+    object.__setattr__(model, "__dict__", fields)
     object.__setattr__(model, "__pydantic_fields_set__", set(values))
     object.__setattr__(model, "__pydantic_extra__", {})
     object.__setattr__(model, "__pydantic_private__", None)
     return model
 
 
+_TRAITS: dict[tuple[str, float], Trait] = {}
+
+
 def _traits(m: Mention, allowed: frozenset[str]) -> list[Trait]:
-    return [
-        _make(Trait, name=t, score=round(m.traits[t], 4))
-        for t in TRAIT_ORDER
-        if t in m.traits and t in allowed
-    ]
+    """Trait models, shared between responses (never mutated; at most a few dozen exist)."""
+    if not m.traits:
+        return []
+    out = []
+    for t in TRAIT_ORDER:
+        score = m.traits.get(t)
+        if score is None or t not in allowed:
+            continue
+        key = (t, round(score, 4))
+        trait = _TRAITS.get(key)
+        if trait is None:
+            trait = _TRAITS.setdefault(key, _make(Trait, name=t, score=key[1]))
+        out.append(trait)
+    return out
 
 
 def _attr(cls: type[_A], a: Attr, text: str, ident: int, *, with_category: bool) -> _A:
