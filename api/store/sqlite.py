@@ -1,6 +1,8 @@
 """SqliteFhirStore: versioned resources, history and helper search tables in one SQLite file.
 
-Tables: ``resources`` (current versions), ``history`` (every version and deletion),
+Tables: ``resources`` (current versions), ``history`` (every version and deletion; the body of
+the current version lives only in ``resources`` -- its history row has ``json`` NULL -- and moves
+to ``history`` when superseded or deleted, so a write stores each body once),
 ``search_token`` / ``search_ref`` / ``search_date`` (values of the standard search parameters,
 filled at write time). The NLP index (``api.store.sqlite_index``) lives in the same file, so an
 enrichment (document + generated + deletions + index rows + state) is one transaction.
@@ -69,6 +71,15 @@ CREATE INDEX IF NOT EXISTS search_date_value ON search_date(type, param, low);
 """
 
 _COMPUTED = ("derived-from", "nlp-generated")
+# version_id, last_updated, method, body (history's own, else the current one from resources)
+_HISTORY_SELECT = (
+    "SELECT h.version_id, h.last_updated, h.method, COALESCE(h.json, r.json) FROM history h "
+    "LEFT JOIN resources r ON h.json IS NULL AND h.method != 'DELETE' AND r.type = h.type "
+    "AND r.id = h.id AND r.version_id = h.version_id WHERE h.type = ? AND h.id = ?"
+)
+_KEEP_BODY = (
+    "UPDATE history SET json = ? WHERE type = ? AND id = ? AND version_id = ? AND json IS NULL"
+)
 _MAX_VARS = 500
 
 
@@ -168,23 +179,20 @@ class SqliteFhirStore:
             return None
         with self.db.read() as conn:
             row = conn.execute(
-                "SELECT json FROM history WHERE type = ? AND id = ? AND version_id = ?",
-                (resource_type, resource_id, number),
+                f"{_HISTORY_SELECT} AND h.version_id = ?", (resource_type, resource_id, number)
             ).fetchone()
         if row is None:
             return None
-        if row[0] is None:
+        if row[3] is None:
             raise ResourceGone(f"{resource_type}/{resource_id} version {version_id} is a deletion")
-        loaded: Resource = json.loads(row[0])
+        loaded: Resource = json.loads(row[3])
         return loaded
 
     def history(self, resource_type: str, resource_id: str) -> list[VersionInfo]:
         """All versions, newest first."""
         with self.db.read() as conn:
             rows = conn.execute(
-                "SELECT version_id, last_updated, method, json FROM history "
-                "WHERE type = ? AND id = ? ORDER BY version_id DESC",
-                (resource_type, resource_id),
+                f"{_HISTORY_SELECT} ORDER BY h.version_id DESC", (resource_type, resource_id)
             ).fetchall()
         return [
             VersionInfo(str(r[0]), r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows
@@ -299,6 +307,7 @@ class SqliteFhirStore:
         stored_all: list[Resource] = []
         resource_rows: list[tuple[Any, ...]] = []
         history_rows: list[tuple[Any, ...]] = []
+        superseded: list[tuple[Any, ...]] = []
         helper_rows: dict[str, list[tuple[str, ...]]] = {"token": [], "ref": [], "date": []}
         reindexed: list[tuple[str, str]] = []
         for (resource, source_doc), key in zip(items, keys, strict=True):
@@ -321,7 +330,9 @@ class SqliteFhirStore:
             stored.update((k, v) for k, v in resource.items() if k not in stored)
             text = _dump(stored)
             resource_rows.append((*key, version, now, source_doc, text))
-            history_rows.append((*key, version, now, method, text))
+            history_rows.append((*key, version, now, method))
+            if row is not None:  # the superseded body moves to its history row
+                superseded.append((row[2], *key, int(row[4])))
             values = extract(stored)
             helper_rows["token"] += [(*key, *t) for t in values.tokens]
             helper_rows["ref"] += [(*key, *r) for r in values.refs]
@@ -336,7 +347,9 @@ class SqliteFhirStore:
             conn.executemany("DELETE FROM search_date WHERE type = ? AND id = ?", reindexed)
         if resource_rows:
             conn.executemany("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)", resource_rows)
-            conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,?)", history_rows)
+            conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,NULL)", history_rows)
+        if superseded:
+            conn.executemany(_KEEP_BODY, superseded)
         for table, rows in helper_rows.items():
             if rows:
                 conn.executemany(f"INSERT INTO search_{table} VALUES (?,?,?,?,?)", rows)
@@ -346,13 +359,14 @@ class SqliteFhirStore:
         self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
     ) -> str | None:
         row = conn.execute(
-            "SELECT version_id FROM resources WHERE type = ? AND id = ?",
+            "SELECT version_id, json FROM resources WHERE type = ? AND id = ?",
             (resource_type, resource_id),
         ).fetchone()
         if row is None:
             return None
         version = int(row[0]) + 1
         key = (resource_type, resource_id)
+        conn.execute(_KEEP_BODY, (row[1], *key, int(row[0])))
         conn.execute("DELETE FROM resources WHERE type = ? AND id = ?", key)
         conn.execute("INSERT INTO history VALUES (?,?,?,?,?,NULL)", (*key, version, now, "DELETE"))
         for table in ("search_token", "search_ref", "search_date"):

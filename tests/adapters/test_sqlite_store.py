@@ -89,6 +89,14 @@ def test_versions_meta_and_noop(store: SqliteFhirStore) -> None:
     with pytest.raises(ResourceGone):
         store.vread("DocumentReference", "d1", "3")
     assert store.current_version("DocumentReference", "d1") == ("3", True)
+    assert store.vread("DocumentReference", "d1", "2") == v2  # body kept when deleted
+    assert [h.resource for h in store.history("DocumentReference", "d1")] == [None, v2, v1]
+    with store.db.read() as conn:  # each body is stored once: current ones only in resources
+        stored_twice = conn.execute(
+            "SELECT COUNT(*) FROM history h JOIN resources r USING (type, id, version_id) "
+            "WHERE h.json IS NOT NULL"
+        ).fetchone()[0]
+    assert stored_twice == 0
     (v4,) = store.save_all([doc("d1")])
     assert v4["meta"]["versionId"] == "4"
 
