@@ -380,6 +380,15 @@ class RxAssets:
         return tuple(s for s in strengths.split(";") if s), form, brand or None
 
 
+# Units and prescription ("sig") words that are never part of a drug's name.
+_NOT_NAME_WORDS = frozenset(
+    {
+        *("mg", "mcg", "ml", "g", "unt", "unit", "units", "meq", "by", "take", "takes", "taking"),
+        *("daily", "bid", "tid", "qid", "qd", "qhs", "qam", "qpm", "prn", "q4h", "q6h", "q8h"),
+        *("q12h", "once", "twice", "a", "day", "every", "as", "needed", "at", "bedtime"),
+        *("per", "dose", "doses", "each", "morning", "evening", "night", "with", "meals"),
+    }
+)
 _TTY_ORDER = {"IN": 0, "BN": 1, "MIN": 2, "PIN": 3, "SCD": 4, "SBD": 5, "GPCK": 6, "BPCK": 7}
 
 
@@ -508,7 +517,7 @@ class RxNormLinker:
                 if t not in FORM_WORDS
                 and t not in ROUTE_WORDS
                 and not any(ch.isdigit() for ch in t)
-                and t not in {"mg", "mcg", "ml", "g", "unt", "units", "meq", "by"}
+                and t not in _NOT_NAME_WORDS
             )
             or folded
         )

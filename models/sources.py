@@ -136,13 +136,21 @@ def drugner_synonyms(kb: RxKb) -> list[tuple[str, str]]:
     ingredients it knows, which matters most with the small seed vocabulary.
     """
     by_name = {fold(n): c for c, (n, t) in kb.concepts.items() if t in {"IN", "PIN"}}
+    # multi-ingredient concepts by their set of ingredient names ("Bactrim" -> SMX / TMP)
+    by_set = {
+        frozenset(fold(p) for p in n.split("/")): c
+        for c, (n, t) in kb.concepts.items()
+        if t == "MIN"
+    }
     v2c: dict[str, list[str]] = _drugner_dictionary()["drug_variant_to_canonical"]  # type: ignore[assignment]
     stop = stopterms()
     out = []
     for variant, canon in sorted(v2c.items()):
         if len(canon) != 1 or variant in stop or len(variant) < 4 or len(variant.split()) > 3:
             continue
-        cui = by_name.get(fold(canon[0]))
+        cui = by_name.get(fold(canon[0])) or by_set.get(
+            frozenset(fold(p) for p in re.split(r"\s*(?:/|,|\band\b)\s*", canon[0]) if p.strip())
+        )
         if cui is not None and fold(variant) not in by_name:
             out.append((variant, cui))
     return out

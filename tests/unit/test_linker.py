@@ -86,6 +86,7 @@ def test_rx_ingredient_or_brand_otherwise(rx: RxNormLinker) -> None:
     assert rx.link("Amoxil")[0].code == "900001"
     assert rx.link("amoxil 500 mg capsule")[0].code == "900002"  # brand -> SBD
     assert rx.link("amoxycillin")[0].code == "723"  # RRF synonym
+    assert rx.link("amoxicillin 500 mg twice daily")[0].code == "723"  # sig words ignored
     assert rx.link("APAP")[0].code == "161"  # abbreviation
 
 

@@ -164,9 +164,10 @@ def test_drugner_terms_and_synonyms() -> None:
 
     from models.rxnorm import RxKb
 
-    kb = RxKb(version="t", source="t", concepts={"161": ("acetaminophen", "IN")})
-    syn = dict(drugner_synonyms(kb))
+    concepts = {"161": ("acetaminophen", "IN"), "10831": ("Sulfamethoxazole / Trimethoprim", "MIN")}
+    syn = dict(drugner_synonyms(RxKb(version="t", source="t", concepts=concepts)))
     assert syn["tylenol"] == "161"
+    assert syn["bactrim"] == "10831"  # multi-ingredient brand -> MIN
     assert "acetaminophen" not in syn  # already the concept's own name
 
 
