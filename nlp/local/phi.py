@@ -175,7 +175,7 @@ class PhiDetector:
         hits.extend(self._locations(text, positions))
         for m in _match_at(self._prof_re, text, _at(positions, self._prof_at)):
             hits.append(PhiSpan(m.start("v"), m.end("v"), "PROFESSION", 0.8))
-        hits.extend(self._propagate(text, hits))
+        hits.extend(self._propagate(text, hits, positions))
         return _resolve(hits)
 
     def _names(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
@@ -278,7 +278,9 @@ class PhiDetector:
             out.append(PhiSpan(m.start("v"), end, "ADDRESS", 0.7))
         return out
 
-    def _propagate(self, text: str, hits: list[PhiSpan]) -> list[PhiSpan]:
+    def _propagate(
+        self, text: str, hits: list[PhiSpan], positions: dict[str, list[int]]
+    ) -> list[PhiSpan]:
         """Other occurrences of a detected name or location word get the same type."""
         seen: dict[str, str] = {}
         for h in hits:
@@ -288,15 +290,21 @@ class PhiDetector:
                 lw = w.lower()
                 if len(lw) >= 3 and lw not in self.not_names and lw not in _LOC_STOP:
                     seen.setdefault(lw, h.type)
-        if not seen:
-            return []
-        rx = re.compile(
-            r"\b(" + "|".join(re.escape(w) for w in sorted(seen, key=len, reverse=True)) + r")\b",
-            re.I,
-        )
-        return [
-            PhiSpan(m.start(), m.end(), seen[m.group().lower()], 0.7) for m in rx.finditer(text)
-        ]
+        out: list[PhiSpan] = []
+        complex_words = []
+        for lw, typ in seen.items():
+            if lw.isalnum():
+                out.extend(PhiSpan(b, b + len(lw), typ, 0.7) for b in positions.get(lw, ()))
+            else:
+                complex_words.append(lw)
+        if complex_words:
+            rx = re.compile(
+                r"\b(" + "|".join(re.escape(w) for w in complex_words) + r")(?![\w'’-])", re.I
+            )
+            out.extend(
+                PhiSpan(m.start(), m.end(), seen[m.group().lower()], 0.7) for m in rx.finditer(text)
+            )
+        return out
 
 
 _WORD_RE = re.compile(r"[^\W_]+")
