@@ -6,8 +6,6 @@ Every test runs on both backends (``backend`` is parametrised); expectations are
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,39 +22,8 @@ from api.store.base import (
     StoreError,
     VersionConflict,
 )
-from api.store.factory import is_postgres_url, open_store
 from enrich.index import IndexRow
-from tests.fakes import FixedClock
-
-BACKENDS = ["sqlite", "postgres"]
-
-
-@dataclass
-class Backend:
-    name: str
-    url: str
-    db: Any
-    store: Any
-    index: Any
-    clock: FixedClock
-
-
-def open_backend(url: str, clock: FixedClock | None = None) -> Backend:
-    """A store on ``url`` (a PostgreSQL URL or a SQLite path); also used in child processes."""
-    clock = clock or FixedClock()
-    db, store, index = open_store(url, clock=clock)
-    return Backend("postgres" if is_postgres_url(url) else "sqlite", url, db, store, index, clock)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("pg_url"))
-    else:
-        url = str(tmp_path / "svc.sqlite")  # a file: other processes can share it
-    opened = open_backend(url)
-    yield opened
-    opened.db.close()
+from tests.contract.conftest import Backend, open_backend
 
 
 def patient(pid: str = "p1", family: str = "Doe", **extra: Any) -> dict[str, Any]:

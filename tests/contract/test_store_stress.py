@@ -1,0 +1,105 @@
+"""Several processes enrich, re-enrich and delete the same documents; the database stays whole.
+
+Runs on both backends (the ``backend`` fixture of the store contract). Slow: ``--slow``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+
+import pytest
+
+from api.store.base import EnrichmentWrite, NlpState
+from tests.contract.conftest import Backend, open_backend
+from tests.contract.test_store_contract import condition, doc, rows
+
+pytestmark = pytest.mark.slow
+
+DOCS = [f"sd{i}" for i in range(4)]
+
+# Each query lists what must not exist; the same SQL runs on SQLite and PostgreSQL.
+INVARIANTS = {
+    "history has a gap or a duplicate": (
+        "SELECT type, id FROM history GROUP BY type, id HAVING COUNT(*) <> MAX(version_id)"
+    ),
+    "current row is not the latest version": (
+        "SELECT r.type, r.id FROM resources r JOIN (SELECT type, id, MAX(version_id) AS v "
+        "FROM history GROUP BY type, id) h ON h.type = r.type AND h.id = r.id "
+        "WHERE r.version_id <> h.v"
+    ),
+    "deleted resource still current": (
+        "SELECT h.type, h.id FROM history h JOIN resources r ON r.type = h.type AND r.id = h.id "
+        "WHERE h.method = 'DELETE' AND h.version_id = r.version_id"
+    ),
+    "generated resource without its document": (
+        "SELECT r.type, r.id FROM resources r WHERE r.source_doc IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM resources d WHERE d.type = 'DocumentReference' AND d.id = r.source_doc)"
+    ),
+    "nlp-generated link without its resource": (
+        "SELECT s.id, s.ref_id FROM search_ref s WHERE s.param = 'nlp-generated' AND NOT EXISTS "
+        "(SELECT 1 FROM resources r WHERE r.type = s.ref_type AND r.id = s.ref_id "
+        "AND r.source_doc = s.id)"
+    ),
+    "generated resource without nlp-generated link": (
+        "SELECT r.type, r.id FROM resources r WHERE r.source_doc IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM search_ref s WHERE s.param = 'nlp-generated' AND s.id = r.source_doc "
+        "AND s.ref_type = r.type AND s.ref_id = r.id)"
+    ),
+    "search values of a resource that is gone": (
+        "SELECT type, id FROM search_token UNION SELECT type, id FROM search_ref "
+        "UNION SELECT type, id FROM search_date EXCEPT SELECT type, id FROM resources"
+    ),
+    "NLP index of a document that is gone": (
+        "SELECT doc_id FROM nlp_index UNION SELECT doc_id FROM nlp_documents "
+        "EXCEPT SELECT id FROM resources WHERE type = 'DocumentReference'"
+    ),
+}
+
+
+def _churn(url: str, seed: int, operations: int) -> None:
+    """Child process: random enrichments (varying generated sets) and deletions."""
+    chance = random.Random(seed)
+    opened = open_backend(url)
+    try:
+        for n in range(operations):
+            doc_id = chance.choice(DOCS)
+            if chance.random() < 0.15:
+                opened.store.delete("DocumentReference", doc_id)
+                continue
+            kept = sorted(chance.sample(range(5), chance.randint(0, 4)))
+            generated = [condition(f"{doc_id}-c{k}", f"J0{k}.0") for k in kept]
+            opened.store.apply(
+                EnrichmentWrite(
+                    document=doc(doc_id, description=f"run {seed}-{n}"),
+                    generated=generated,
+                    rows=rows(*[("infer-icd10", f"t{k}", 0.5, f"J0{k}.0", "d") for k in kept]),
+                    state=NlpState(status="SUCCESS", text_hash=f"{seed}-{n}"),
+                )
+            )
+    finally:
+        opened.db.close()
+
+
+def test_concurrent_enrichments_keep_every_invariant(backend: Backend) -> None:
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_churn, args=(backend.url, s, 25)) for s in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(300)
+        assert process.exitcode == 0
+    broken = {}
+    with backend.db.read() as conn:
+        for name, sql in INVARIANTS.items():
+            found = conn.execute(sql).fetchall()
+            if found:
+                broken[name] = found[:5]
+        generated = conn.execute("SELECT COUNT(*) FROM history").fetchone()
+    assert broken == {}
+    assert generated is not None
+    assert generated[0] > 100  # the processes really wrote
+    for doc_id in DOCS:  # what the API answers agrees with the tables
+        live = backend.store.read("DocumentReference", doc_id) is not None
+        assert (backend.index.state(doc_id) is not None) == live
+        assert bool(backend.store.generated_from(doc_id)) <= live
