@@ -53,6 +53,7 @@ def serve_command(
 
     from api.app import create_app
     from api.settings import Settings, SettingsError
+    from api.store.factory import redact_url
 
     try:
         settings = Settings.from_env(
@@ -76,7 +77,8 @@ def serve_command(
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry query strings
     typer.echo(
         f"docref-nlp: http://{settings.host}:{settings.port}/ "
-        f"(engine {settings.engine}, profile {settings.profile}, db {settings.db_path})",
+        f"(engine {settings.engine}, profile {settings.profile}, "
+        f"db {redact_url(settings.db_path)})",
         err=True,
     )
     uvicorn.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,15 @@ def is_postgres_url(db_path: str) -> bool:
     (True, False)
     """
     return db_path.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(db_path: str) -> str:
+    """``db_path`` without a URL's password (for logs and errors).
+
+    >>> redact_url("postgresql://u:secret@h:5432/db"), redact_url("/var/lib/x.sqlite")
+    ('postgresql://u:***@h:5432/db', '/var/lib/x.sqlite')
+    """
+    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", db_path)
 
 
 def open_store(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +15,7 @@ from psycopg import errors as pg_errors
 
 from api.store.base import StoreError
 from api.store.factory import is_postgres_url as is_postgres_url
+from api.store.factory import redact_url
 from api.store.pg_dialect import SqliteConnection, to_pg
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,6 @@ def _mapped(exc: psycopg.Error) -> StoreError:
     if isinstance(exc, psycopg.OperationalError):
         return StoreUnavailable(f"database unavailable ({name})")
     return StoreError(f"database error ({name})", code="NLP500")
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password (for logs and errors).
-
-    >>> redact_url("postgresql://u:secret@h:5432/db")
-    'postgresql://u:***@h:5432/db'
-    """
-    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 class _Local(threading.local):
