@@ -49,7 +49,9 @@ class Settings(BaseModel):
             and ``webhook_secret`` (D15).
         port: TCP port (default 8080).
         db_path: SQLite file of the store, NLP index and intake queue (default
-            ``~/.local/share/docref-nlp/docref-nlp.sqlite``); ``:memory:`` for tests.
+            ``~/.local/share/docref-nlp/docref-nlp.sqlite``); ``:memory:`` for tests; or a
+            ``postgresql://user:password@host/dbname`` URL: the same on PostgreSQL, shared by
+            several replicas and workers (D10, ``api/store/postgres.py``).
         engine: ``local[:ASSETS_DIR]`` | ``comprehend`` | ``replay:PATH`` (default ``local``).
         profile: generation profile, ``clinical`` (default) or ``healthlake``.
         min_score: minimum concept score of the clinical profile (``None`` = policy default).
