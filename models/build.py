@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from models import handmade
-from models.calibrate import fit_icd_calibration
+from models.calibrate import fit_icd_calibration, fit_rx_calibration
 from models.icd10 import KIND_INCL, build_icd_kb
 from models.lexicon import Term, save_lexicon
 from models.linker import ICD_NPZ, ICD_PKL, RX_NPZ, RX_PKL, build_icd_assets, build_rx_assets
@@ -203,7 +203,9 @@ def build_assets(
         if calibrate:
             cal, evaluation = fit_icd_calibration(icd)
             icd_assets.calibration = cal
-            rx_assets.calibration = cal
+            rx_cal, rx_evaluation = fit_rx_calibration(rx)
+            rx_assets.calibration = rx_cal
+            evaluation = {**evaluation, "rxnorm": rx_evaluation}
         timings["calibration"] = time.perf_counter() - t
 
         step(4, "write")
@@ -234,7 +236,10 @@ def build_assets(
                 "lexicon_terms": len(terms),
                 "lexicon_by_source": by_source,
             },
-            "calibration": list(icd_assets.calibration),
+            "calibration": {
+                "icd10cm": list(icd_assets.calibration),
+                "rxnorm": list(rx_assets.calibration),
+            },
             "evaluation": evaluation,
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
         }

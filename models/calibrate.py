@@ -17,27 +17,42 @@ The held-out top-1/top-5 accuracies and the calibration error are written to the
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from models.icd10 import KIND_INCL, KIND_VARIANT, IcdKb, _variants
-from models.linker import Calibration, Icd10Linker, build_icd_assets, features
+from models.linker import (
+    Calibration,
+    Icd10Linker,
+    RxNormLinker,
+    build_icd_assets,
+    build_rx_assets,
+    features,
+)
+from models.rxnorm import RxKb
 
 
-def _held_out(term: str) -> bool:
-    return int(hashlib.sha1(term.encode()).hexdigest()[:8], 16) % 5 == 0
+def _held_out(term: str, every: int = 5) -> bool:
+    """Stable pseudo-random split: about one in ``every`` terms."""
+    return int(hashlib.sha1(term.encode()).hexdigest()[:8], 16) % every == 0
 
 
 def _correct(code: str, node: str) -> bool:
     return code.replace(".", "").startswith(node.replace(".", ""))
 
 
+def _same(code: str, want: str) -> bool:
+    return code == want
+
+
+Case = tuple[list[tuple[str, float, bool]], Callable[[str], bool]]
+
+
 def fit_icd_calibration(
     kb: IcdKb, max_terms: int = 1500
 ) -> tuple[tuple[float, ...], dict[str, Any]]:
     """Fit the calibration on held-out inclusion terms; return it with the held-out figures."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-
     held = [(t, n) for t, n, _ in kb.inclusions if _held_out(t)][:max_terms]
     if len(held) < 20:
         return Calibration().as_tuple(), {"heldout_terms": len(held)}
@@ -47,34 +62,41 @@ def fit_icd_calibration(
         for n in kb.names
         if n[2] < KIND_VARIANT and not (n[2] == KIND_INCL and n[0] in held_terms)
     ]
-    train = base + list(_variants(base))
-    assets, index = build_icd_assets(train, kb.descriptions, kb.version)
+    assets, index = build_icd_assets(base + list(_variants(base)), kb.descriptions, kb.version)
     linker = Icd10Linker(assets, index)
+    cases: list[Case] = [
+        (linker.candidates(term), partial(_correct, node=node)) for term, node in held
+    ]
+    cal, figures = _fit(cases)
+    figures["heldout_terms"] = figures.pop("cases")
+    return cal, figures
+
+
+def _fit(cases: list[Case]) -> tuple[tuple[float, ...], dict[str, Any]]:
+    """Logistic fit over the top-5 candidates of each case; held-out figures of the fit."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
     feats: list[tuple[float, float, float]] = []
     labels: list[int] = []
-    top1 = top5 = 0
     firsts: list[tuple[float, float, bool, int]] = []
-    for term, node in held:
-        cands = linker.candidates(term)[:5]
+    top1 = top5 = 0
+    for cands, correct in cases:
         if not cands:
             continue
-        ok = [_correct(c, node) for c, _, _ in cands]
+        ok = [correct(c) for c, _, _ in cands[:5]]
         top1 += ok[0]
         top5 += any(ok)
-        f = features(cands)
+        f = features(cands[:5])
         for (sim, gap, exact), good in zip(f, ok, strict=True):
             feats.append((sim, gap, float(exact)))
             labels.append(int(good))
         firsts.append((*f[0], int(ok[0])))
-    x = np.asarray(feats)
-    y = np.asarray(labels)
-    if len(set(labels)) < 2:
-        return Calibration().as_tuple(), {"heldout_terms": len(held)}
-    model = LogisticRegression(C=1.0).fit(x, y)
+    if len(set(labels)) < 2 or len(firsts) < 20:
+        return Calibration().as_tuple(), {"cases": len(firsts)}
+    model = LogisticRegression(C=1.0).fit(np.asarray(feats), np.asarray(labels))
     a, b, d = (float(v) for v in model.coef_[0])
-    c = float(model.intercept_[0])
-    cal = Calibration(a, b, c, d)
-    # expected calibration error of the top-1 score (10 bins)
+    cal = Calibration(a, b, float(model.intercept_[0]), d)
     probs = np.asarray([cal(s, g, e) for s, g, e, _ in firsts])
     hits = np.asarray([h for _, _, _, h in firsts])
     ece = 0.0
@@ -84,9 +106,27 @@ def fit_icd_calibration(
             ece += float(m.mean()) * abs(float(probs[m].mean()) - float(hits[m].mean()))
     n = len(firsts)
     return cal.as_tuple(), {
-        "heldout_terms": n,
+        "cases": n,
         "top1": round(top1 / n, 4),
         "top5": round(top5 / n, 4),
         "mean_top1_score": round(float(probs.mean()), 4),
         "top1_ece": round(ece, 4),
     }
+
+
+def fit_rx_calibration(kb: RxKb, max_terms: int = 1500) -> tuple[tuple[float, ...], dict[str, Any]]:
+    """Fit the RxNorm score map on held-out synonyms and on concept names (see module doc)."""
+    held = [(n, c) for n, c in kb.synonyms if _held_out(n, 3)][:max_terms]
+    held_names = {n for n, _ in held}
+    train = [(n, c) for n, c in kb.synonyms if n not in held_names]
+    assets, index = build_rx_assets(kb.concepts, kb.ingredients, train, kb.version, kb.source)
+    linker = RxNormLinker(assets, index)
+    names = [(name, cui) for cui, (name, _tty) in sorted(kb.concepts.items())]
+    names = names[:: max(1, len(names) // 500)][:500]
+    cases: list[Case] = [
+        (linker.candidates(text), partial(_same, want=cui)) for text, cui in held + names
+    ]
+    cal, figures = _fit(cases)
+    figures["heldout_synonyms"] = len(held)
+    figures["concept_names"] = len(names)
+    return cal, figures

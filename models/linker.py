@@ -504,6 +504,16 @@ class RxNormLinker:
     def _link_uncached(
         self, text: str, strength: str | None, form: str | None, route: str | None, k: int
     ) -> list[tuple[str, float]]:
+        return _scored(self.candidates(text, strength, form, route), self.calibration, k)
+
+    def candidates(
+        self,
+        text: str,
+        strength: str | None = None,
+        form: str | None = None,
+        route: str | None = None,
+    ) -> list[tuple[str, float, bool]]:
+        """Uncalibrated (rxcui, similarity after re-ranking, exact dictionary hit), best first."""
         folded = self.expander.expand(fold(text))
         if not folded:
             return []
@@ -536,7 +546,7 @@ class RxNormLinker:
         # best ingredient-level concept(s) -> their products matching strength and form
         heads = sorted(sims.items(), key=lambda x: -x[1])
         out: dict[str, float] = {}
-        for cui, sim in heads[: max(k, 5)]:
+        for cui, sim in heads[:8]:
             tty = self.assets.tty(cui)
             out[cui] = max(
                 out.get(cui, 0.0), sim - (0.0 if tty in {"IN", "BN", "MIN", "PIN"} else 0.03)
@@ -547,8 +557,7 @@ class RxNormLinker:
                     out[prod] = max(out.get(prod, 0.0), sim * fit + 0.01)
                     if cui in exact and fit >= 1.0:
                         exact.add(prod)
-        cands = [(c, s, c in exact) for c, s in out.items()]
-        return _scored(cands, self.calibration, k)
+        return sorted(((c, s, c in exact) for c, s in out.items()), key=lambda x: (-x[1], x[0]))
 
     def _products(
         self, cui: str, strengths: tuple[str, ...], forms: set[str], routes: set[str]
