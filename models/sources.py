@@ -89,10 +89,11 @@ def _drugner_dictionary() -> dict[str, dict[str, object]]:
 
 
 def drugner_terms() -> Iterator[Term]:
-    """Drug names and brands of ``drug-named-entity-recognition`` (DrugBank-linked drugs only).
+    """Drug names and brands of ``drug-named-entity-recognition``.
 
-    The package also lists MeSH chemicals, proteins and receptor classes; keeping only drugs with
-    a DrugBank id and short, code-free names without commas removes most of those.
+    The package also lists MeSH chemicals, proteins, receptor classes and thousands of foreign or
+    lab names ("ches", "hops"). Kept: every variant (brands, synonyms) of consumer drugs (those with
+    a MedlinePlus page), and for other DrugBank drugs only their own generic name (6+ letters).
     """
     d = _drugner_dictionary()
     v2c: dict[str, list[str]] = d["drug_variant_to_canonical"]  # type: ignore[assignment]
@@ -100,8 +101,10 @@ def drugner_terms() -> Iterator[Term]:
     vdata: dict[str, dict[str, object]] = d["drug_variant_to_variant_data"]  # type: ignore[assignment]
     stop = stopterms()
     for variant, canon in sorted(v2c.items()):
-        data = next((c2d[c] for c in canon if c in c2d and c2d[c].get("drugbank_id")), None)
-        if data is None or variant in stop or len(variant) < 4:
+        datas = [c2d[c] for c in canon if c in c2d]
+        consumer = next((x for x in datas if x.get("medline_plus_id")), None)
+        drugbank = next((x for x in datas if x.get("drugbank_id")), None)
+        if variant in stop or len(variant) < 4 or (consumer is None and drugbank is None):
             continue
         if "," in variant or re.search(r"\d", variant) or len(variant.split()) > 3:
             continue
@@ -109,23 +112,28 @@ def drugner_terms() -> Iterator[Term]:
             r"\b(receptor|receptors|protein|proteins|factor|antigen|agents?|inhibitors?)\b", variant
         ):
             continue
+        if consumer is None and (
+            variant not in c2d or not re.fullmatch(r"[a-z][a-z -]{4,}[a-z]", variant)
+        ):
+            continue
         flag = vdata.get(variant, {}).get("is_brand")
         if flag is None:
-            # unflagged variants: brands of consumer drugs (MedlinePlus), else synonyms and
-            # foreign spellings ("auranofine", "flucytosinum") that share the generic's stem
+            # unflagged variants: brands of consumer drugs, unless they are synonyms or foreign
+            # spellings ("auranofine", "flucytosinum") that share the generic's stem
             is_brand = (
                 variant not in c2d
-                and bool(data.get("medline_plus_id"))
+                and consumer is not None
                 and not any(variant[:5] == c[:5] or c.split()[0] in variant for c in canon)
             )
         else:
             is_brand = bool(flag)
+        code = (drugbank or {}).get("drugbank_id")
         yield Term(
             variant,
             MEDICATION,
             "BRAND_NAME" if is_brand else "GENERIC_NAME",
             "drugner",
-            str(data.get("drugbank_id")) if data.get("drugbank_id") else None,
+            str(code) if code else None,
         )
 
 
