@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.search import SearchQuery, format_instant, parse_search
-from api.search_params import SEARCHABLE_TYPES
+from api.search import format_instant
 from api.store.base import (
     EnrichmentWrite,
     Resource,
@@ -33,6 +32,8 @@ from api.store.sql import nlp_sql as nlp_sql
 from api.store.sql import standard_sql
 from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
 from api.store.sqlite_index import replace_rows, utc_now
+from api.store.sqlite_search import MAX_VARS, SqliteSearch
+from api.store.sqlite_search import SearchResult as SearchResult
 
 #: Kept for ``api.store.postgres`` (same SQL on both backends).
 _standard_sql = standard_sql
@@ -80,7 +81,6 @@ _HISTORY_SELECT = (
 _KEEP_BODY = (
     "UPDATE history SET json = ? WHERE type = ? AND id = ? AND version_id = ? AND json IS NULL"
 )
-_MAX_VARS = 500
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,6 @@ class VersionInfo:
     last_updated: str
     method: str
     resource: Resource | None
-
-
-@dataclass
-class SearchResult:
-    """Matches of one page, the total, and the resources added by ``_include``/``_revinclude``."""
-
-    total: int
-    matches: list[Resource]
-    included: list[Resource]
 
 
 def _dump(resource: Resource) -> str:
@@ -119,15 +110,7 @@ def _content(resource: Resource) -> Resource:
     return body
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _MAX_VARS):
-        yield items[start : start + _MAX_VARS]
-
-
-# --------------------------------------------------------------------------- the store
-
-
-class SqliteFhirStore:
+class SqliteFhirStore(SqliteSearch):
     """FhirStore + AtomicEnrichmentStore on the service database.
 
     Args:
@@ -381,124 +364,13 @@ class SqliteFhirStore:
             conn.execute("DELETE FROM nlp_documents WHERE doc_id = ?", (resource_id,))
         return str(version)
 
-    # ----- search
-
-    def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> Resource:
-        """A ``searchset`` Bundle (links relative to ``base_url``)."""
-        from api.bundles import searchset
-
-        query = parse_search(resource_type, params)
-        return searchset(query, self.execute(query), self.base_url, default_count=50)
-
-    def execute(self, query: SearchQuery, *, default_count: int = 50) -> SearchResult:
-        """Run a parsed query: one page of matches, the total and the included resources."""
-        if query.resource_type not in SEARCHABLE_TYPES:
-            raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
-        where = ["r.type = ?"]
-        args: list[Any] = [query.resource_type]
-        for criterion in query.standard:
-            sql, values = standard_sql(criterion, query.resource_type)
-            where.append(sql)
-            args.extend(values)
-        for nlp in query.nlp:
-            sql, values = nlp_sql(nlp, "r.id")
-            where.append(sql)
-            args.extend(values)
-        clause = " AND ".join(where)
-        count = default_count if query.count is None else query.count
-        order = self._order(query)
-        with self.db.read() as conn:
-            total = conn.execute(
-                f"SELECT COUNT(*) FROM resources r WHERE {clause}", args
-            ).fetchone()[0]
-            matches: list[Resource] = []
-            if count > 0 and not query.summary_count:
-                rows = conn.execute(
-                    f"SELECT r.json FROM resources r WHERE {clause} ORDER BY {order} "
-                    "LIMIT ? OFFSET ?",
-                    [*args, count, query.offset],
-                ).fetchall()
-                matches = [json.loads(r[0]) for r in rows]
-            included = self._includes(conn, query, matches)
-        return SearchResult(total, matches, included)
-
-    def ids(self, query: SearchQuery) -> list[str]:
-        """Every matching id (no paging) — for conditional interactions."""
-        result = self.execute(
-            SearchQuery(query.resource_type, query.standard, query.nlp, count=10_000)
-        )
-        return [str(r["id"]) for r in result.matches]
-
-    @staticmethod
-    def _order(query: SearchQuery) -> str:
-        parts: list[str] = []
-        for key in query.sort:
-            direction = "DESC" if key.descending else "ASC"
-            if key.name == "_id":
-                parts.append(f"r.id {direction}")
-            elif key.name == "_lastUpdated":
-                parts.append(f"r.last_updated {direction}")
-            else:
-                safe = key.name.replace("'", "")
-                parts.append(
-                    "(SELECT MIN(d.low) FROM search_date d WHERE d.type = r.type AND d.id = r.id "
-                    f"AND d.param = '{safe}') {direction}"
-                )
-        if not parts:
-            parts.append("r.last_updated ASC")
-        parts.append("r.id ASC")
-        return ", ".join(parts)
-
-    def _includes(
-        self, conn: sqlite3.Connection, query: SearchQuery, matches: list[Resource]
-    ) -> list[Resource]:
-        if not matches or not (query.include or query.revinclude):
-            return []
-        seen = {(r["resourceType"], r["id"]) for r in matches}
-        ids = [str(r["id"]) for r in matches]
-        wanted: list[tuple[str, str]] = []
-        for inc in query.include:
-            if inc.source_type != query.resource_type:
-                continue
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                sql = (
-                    "SELECT ref_type, ref_id FROM search_ref WHERE type = ? AND param = ? "
-                    f"AND id IN ({marks})"
-                )
-                params: list[Any] = [inc.source_type, inc.param, *chunk]
-                if inc.target_type:
-                    sql += " AND ref_type = ?"
-                    params.append(inc.target_type)
-                wanted.extend((r[0], r[1]) for r in conn.execute(sql, params))
-        for inc in query.revinclude:
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                sql = (
-                    "SELECT type, id FROM search_ref WHERE type = ? AND param = ? "
-                    f"AND ref_type = ? AND ref_id IN ({marks})"
-                )
-                rows = conn.execute(sql, [inc.source_type, inc.param, query.resource_type, *chunk])
-                wanted.extend((r[0], r[1]) for r in rows)
-        included: list[Resource] = []
-        for key in dict.fromkeys(wanted):
-            if key in seen:
-                continue
-            seen.add(key)
-            row = conn.execute(
-                "SELECT json FROM resources WHERE type = ? AND id = ?", key
-            ).fetchone()
-            if row is not None:
-                included.append(json.loads(row[0]))
-        return included
-
 
 def _select_keys(
     conn: sqlite3.Connection, select: str, keys: Sequence[tuple[str, str]], tail: str = ""
 ) -> list[sqlite3.Row]:
-    """``select ... WHERE (type, id) IN (<keys>) tail``, in chunks of ``_MAX_VARS // 2`` keys."""
+    """``select ... WHERE (type, id) IN (<keys>) tail``, in chunks of ``MAX_VARS // 2`` keys."""
     rows: list[sqlite3.Row] = []
-    step = _MAX_VARS // 2
+    step = MAX_VARS // 2
     for start in range(0, len(keys), step):
         chunk = keys[start : start + step]
         values = ",".join("(?,?)" for _ in chunk)
