@@ -15,10 +15,13 @@ from api.interactions import Reply
 from api.transactions import process_bundle
 
 router = APIRouter(tags=["fhir"], dependencies=[Depends(require_token)])
+PreferHeader = Annotated[str | None, Header()]
 
 
-def respond(reply: Reply) -> Response:
-    """A Reply as an HTTP response."""
+def respond(reply: Reply, prefer: str | None = None) -> Response:
+    """A Reply as an HTTP response; ``Prefer: return=minimal`` drops the body of a write."""
+    if prefer and "return=minimal" in prefer.replace(" ", ""):
+        return Response(status_code=reply.status, headers=reply.headers)
     if reply.body is None:
         return Response(status_code=reply.status, headers=reply.headers)
     return fhir_response(reply.body, reply.status, reply.headers, media_type=reply.media_type)
@@ -61,18 +64,20 @@ def create(
     resource_type: str,
     body: BodyDep,
     if_none_exist: Annotated[str | None, Header()] = None,
+    prefer: PreferHeader = None,
 ) -> Response:
-    return respond(ix.create(ctx, resource_type, body, if_none_exist=if_none_exist))
+    reply = ix.create(ctx, resource_type, body, if_none_exist=if_none_exist)
+    return respond(reply, prefer)
 
 
 @router.put("/{resource_type}", summary="conditional update")
 def conditional_update(
-    ctx: CtxDep, request: Request, resource_type: str, body: BodyDep
+    ctx: CtxDep, request: Request, resource_type: str, body: BodyDep, prefer: PreferHeader = None
 ) -> Response:
     items = _query(request)
     if not items:
         raise FhirError(400, "NLP400", "PUT on a type needs search criteria (or use /{type}/{id})")
-    return respond(ix.conditional_update(ctx, resource_type, items, body))
+    return respond(ix.conditional_update(ctx, resource_type, items, body), prefer)
 
 
 @router.put("/{resource_type}/{resource_id}", summary="update (or create with this id)")
@@ -82,9 +87,10 @@ def update(
     resource_id: str,
     body: BodyDep,
     if_match: Annotated[str | None, Header()] = None,
+    prefer: PreferHeader = None,
 ) -> Response:
     version = ix.parse_if_match(if_match)
-    return respond(ix.update(ctx, resource_type, resource_id, body, if_match=version))
+    return respond(ix.update(ctx, resource_type, resource_id, body, if_match=version), prefer)
 
 
 @router.delete("/{resource_type}/{resource_id}", summary="delete (and what it generated)")

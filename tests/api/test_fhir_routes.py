@@ -376,3 +376,15 @@ def test_binary_text_is_read_from_the_store(client: TestClient) -> None:
     stale = client.put(f"/Binary/{binary_id}", json=binary, headers={"If-Match": 'W/"5"'})
     assert stale.status_code == 412
     assert client.delete(f"/Binary/{binary_id}").status_code == 204
+
+
+def test_prefer_return_minimal(client: TestClient) -> None:
+    response = client.put(
+        "/DocumentReference/m1",
+        json=document(STREP_TEXT, doc_id="m1"),
+        headers={"Prefer": "return=minimal"},
+    )
+    assert response.status_code == 201
+    assert response.content == b""
+    assert response.headers["etag"] == 'W/"1"'
+    assert response.headers["location"].endswith("/DocumentReference/m1/_history/1")
