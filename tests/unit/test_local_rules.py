@@ -154,3 +154,36 @@ def test_medication_attributes_attach_to_the_right_drug() -> None:
         "heparin": [("DOSAGE", "5000 units"), ("ROUTE_OR_MODE", "subq"), ("FREQUENCY", "q8h")],
         "Insulin": [("DOSAGE", "10 units"), ("FREQUENCY", "at bedtime")],
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "pairs"),
+    [
+        (
+            "neuroleptic malignant syndrome (NMS) was seen",
+            [("NMS", "neuroleptic malignant syndrome")],
+        ),
+        (
+            "Familial adenomatous polyposis (FAP) and FAP.",
+            [("FAP", "Familial adenomatous polyposis")],
+        ),
+        ("butylated hydroxyanisole (BHA) in rats", [("BHA", "butylated hydroxyanisole")]),
+        ("given 5 mg (IV) daily", []),
+        ("the dose (2 mg) was", []),
+    ],
+)
+def test_schwartz_hearst_definitions(text: str, pairs: list[tuple[str, str]]) -> None:
+    from nlp.local.abbrev import find_abbreviations
+
+    got = [(a.short, text[a.long_begin : a.long_end]) for a in find_abbreviations(text)]
+    assert got == pairs
+
+
+def test_defined_short_form_takes_the_long_form_category() -> None:
+    from nlp.local import LocalEngine
+
+    engine = LocalEngine(TERMS, FakeIcd10Linker(), FakeRxNormLinker())
+    text = "Crohn's disease (CD) is chronic. CD flares were treated."
+    cds = [e for e in engine.analyze(text).entities if e.text == "CD"]
+    assert len(cds) == 2
+    assert {e.category for e in cds} == {"MEDICAL_CONDITION"}
