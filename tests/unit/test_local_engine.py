@@ -149,6 +149,22 @@ def test_result_round_trips_through_validation(result: NlpResult) -> None:
     assert set(dumped) == {"DetectEntitiesV2", "InferICD10CM", "InferRxNorm"}
 
 
+def test_every_model_has_all_its_fields(result: NlpResult) -> None:
+    from pydantic import BaseModel
+
+    seen: set[str] = set()
+    stack: list[object] = [result]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, BaseModel):
+            assert set(obj.__dict__) == set(type(obj).model_fields), type(obj).__name__
+            seen.add(type(obj).__name__)
+            stack.extend(obj.__dict__.values())
+        elif isinstance(obj, list):
+            stack.extend(obj)
+    assert {"Entity", "Attribute", "ICD10CMEntity", "RxNormEntity", "RxNormAttribute"} <= seen
+
+
 def test_every_category_is_produced(result: NlpResult) -> None:
     cats = {e.category for e in result.entities}
     cats |= {a.category for e in result.entities for a in e.attributes or []}
