@@ -47,11 +47,18 @@ from api.search_values import parse_reference as parse_reference
 
 @dataclass(frozen=True)
 class NlpCriterion:
-    """One occurrence of an NLP parameter: OR over ``alternatives``, each an AND inside one row."""
+    """One occurrence of an NLP parameter: OR over ``alternatives``, each an AND inside one row.
+
+    ``missing`` (``:missing=true|false`` on a simple parameter): match the documents that have no
+    (``True``) / some (``False``) value in column ``missing_field`` of that operation; the
+    alternatives are then empty.
+    """
 
     param: str
     operation: str | None
     alternatives: tuple[tuple[Predicate, ...], ...]
+    missing: bool | None = None
+    missing_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,9 +116,16 @@ def parse_nlp(name: str, modifier: str | None, raw: str) -> NlpCriterion:
     >>> c = parse_nlp("detectEntities-entity-category", None, "MEDICATION,TEST_TREATMENT_PROCEDURE")
     >>> [[p.value for p in alternative] for alternative in c.alternatives]
     [['MEDICATION'], ['TEST_TREATMENT_PROCEDURE']]
+    >>> parse_nlp("infer-rxnorm-entity-text", "missing", "true").missing
+    True
     """
     param = NLP_PARAMS[name]
     kinds = {c.kind for c in param.components}
+    if modifier == "missing" and len(param.components) == 1:
+        if raw not in ("true", "false"):
+            raise SearchError(f"[NLP402] {name}:missing takes true or false")
+        field_name = param.components[0].field
+        return NlpCriterion(name, param.operation, (), raw == "true", field_name)
     if modifier is not None and (modifier not in ("exact", "contains") or "string" not in kinds):
         raise SearchError(f"[NLP402] modifier ':{modifier}' is not supported on {name}")
     alternatives: list[tuple[Predicate, ...]] = []

@@ -14,6 +14,7 @@ from api.search import (
     NlpCriterion,
     Predicate,
     RefValue,
+    SearchError,
     SearchQuery,
     StandardCriterion,
     TokenValue,
@@ -26,6 +27,9 @@ _NLP_COLUMNS = {
 
 
 _MAX_CHAR = chr(0x10FFFF)
+_COLUMNS = frozenset(
+    {"text", "category", "type", "score", "concept_code", "concept_description", "concept_score"}
+)
 
 
 def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
@@ -61,6 +65,18 @@ def nlp_sql(criterion: NlpCriterion, doc_id_expr: str) -> tuple[str, list[Any]]:
     and ``(operation, text_norm)`` indexes.
     """
     args: list[Any] = []
+    if criterion.missing is not None:
+        negate = "NOT " if criterion.missing else ""
+        if criterion.operation is None:  # cm-decoration-status: never processed
+            return f"{doc_id_expr} {negate}IN (SELECT s.doc_id FROM nlp_documents s)", []
+        column = str(criterion.missing_field)
+        if column not in _COLUMNS:  # fields come from the registry; never user text
+            raise SearchError(f"[NLP402] {criterion.param}:missing is not supported")
+        sql = (
+            f"{doc_id_expr} {negate}IN (SELECT n.doc_id FROM nlp_index n "
+            f"WHERE n.operation = ? AND n.{column} IS NOT NULL)"
+        )
+        return sql, [criterion.operation]
     if criterion.operation is None:  # cm-decoration-status
         values = [p.value for alt in criterion.alternatives for p in alt]
         marks = ",".join("?" * len(values))

@@ -233,7 +233,7 @@ def test_post_search_form_equals_get(client: TestClient) -> None:
         ({"infer-icd10cm-entity-score": "nan"}, "NLP402"),
         ({"infer-rxnorm-entity-text-concept-score": "Amoxicillin"}, "NLP402"),
         ({"infer-rxnorm-entity-concept-code:contains": "72"}, "NLP402"),
-        ({"infer-icd10cm-entity-text:missing": "true"}, "NLP402"),
+        ({"infer-icd10cm-entity-text:below": "true"}, "NLP402"),
         ({"infer-icd10-entity-text": "x"}, "NLP403"),
         ({"_count": "-1"}, "NLP402"),
         ({"_sort": "score"}, "NLP402"),
@@ -254,3 +254,28 @@ def test_nlp_parameter_on_another_type_is_refused(client: TestClient) -> None:
     response = client.get("/Condition", params={"infer-icd10cm-entity-text": "strep"})
     assert response.status_code == 400
     assert response.json()["issue"][0]["diagnostics"].startswith("[NLP403]")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"infer-rxnorm-entity-text:missing": "true"}, {"meniere", "pdf"}),
+        ({"infer-rxnorm-entity-text:missing": "false"}, {"strep", "strep-high", "split"}),
+        ({"detectEntities-entity-category:missing": "true"}, {"pdf"}),
+        ({"infer-icd10cm-entity-concept-score:missing": "false"}, ALL - {"pdf"}),
+        ({"cm-decoration-status:missing": "true"}, set()),
+        ({"cm-decoration-status:missing": "false"}, ALL),
+    ],
+)
+def test_missing_modifier(client: TestClient, params: dict[str, str], expected: set[str]) -> None:
+    assert search_ids(client, "DocumentReference", params) == expected
+
+
+def test_missing_modifier_errors(client: TestClient) -> None:
+    for params in (
+        {"infer-rxnorm-entity-text:missing": "yes"},
+        {"infer-rxnorm-entity-text-concept-code:missing": "true"},
+    ):
+        response = client.get("/DocumentReference", params=params)
+        assert response.status_code == 400
+        assert response.json()["issue"][0]["diagnostics"].startswith("[NLP402]")
