@@ -11,7 +11,8 @@ error (``[NLP403]``), so a typo in an NLP parameter never silently widens a resu
 Value rules: repeated parameter = AND, comma = OR; ``\\,`` ``\\|`` ``\\$`` ``\\\\`` escape.
 Composite separator ``|`` (FHIR's ``$`` too); a stray ``;`` after a name is ignored (as in the AWS
 example). Strings: case- and accent-insensitive prefix; ``:exact`` (exact equality) and
-``:contains``; on composites the modifier applies to the string component. Numbers: FHIR implicit
+``:contains``; on composites the modifier applies to the string component; ``:missing`` on the
+simple NLP parameters. Numbers: FHIR implicit
 precision (``0.6`` = [0.55, 0.65)) with prefixes ``eq ne gt lt ge le ap`` (``sa``/``eb`` as
 ``gt``/``lt``). Tokens: exact (``system|code`` on standard tokens; ``:not`` supported there).
 """
