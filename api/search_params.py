@@ -306,7 +306,9 @@ def search_parameter_resource(name: str) -> dict[str, Any] | None:
         "expression": "DocumentReference.extension('http://healthlake.amazonaws.com/aws-cm/')",
     }
     if param.type == "string":
-        resource["modifier"] = ["exact", "contains"]
+        resource["modifier"] = ["missing", "exact", "contains"]
+    elif param.type != "composite":
+        resource["modifier"] = ["missing"]
     if param.type == "composite":
         resource["component"] = [
             {
