@@ -22,8 +22,20 @@ from typing import Any
 from models import handmade
 from models.calibrate import fit_icd_calibration, fit_rx_calibration
 from models.icd10 import KIND_INCL, build_icd_kb
-from models.lexicon import Term, save_lexicon
-from models.linker import ICD_NPZ, ICD_PKL, RX_NPZ, RX_PKL, build_icd_assets, build_rx_assets
+from models.lexicon import MEDICAL_CONDITION, MEDICATION, Term, save_lexicon
+from models.linker import (
+    ICD_NPZ,
+    ICD_PKL,
+    PRELINK_K,
+    RX_NPZ,
+    RX_PKL,
+    Icd10Linker,
+    RxNormLinker,
+    build_icd_assets,
+    build_rx_assets,
+    encode_links,
+)
+from models.normalize import fold
 from models.rxnorm import RxKb, read_rrf, read_seed, synthea_codes, synthea_version
 from models.sources import (
     dedupe,
@@ -207,6 +219,19 @@ def build_assets(
             rx_assets.calibration = rx_cal
             evaluation = {**evaluation, "rxnorm": rx_evaluation}
         timings["calibration"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        icd_linker = Icd10Linker(icd_assets, icd_index)
+        rx_linker = RxNormLinker(rx_assets, rx_index)
+        for term in terms:
+            f = fold(term.text)
+            if term.category == MEDICAL_CONDITION and f not in icd_assets.prelinked:
+                pairs = icd_linker._link_uncached(term.text, PRELINK_K, ())
+                icd_assets.prelinked[f] = encode_links(pairs)
+            elif term.category == MEDICATION and f not in rx_assets.prelinked:
+                pairs = rx_linker._link_uncached(term.text, None, None, None, PRELINK_K)
+                rx_assets.prelinked[f] = encode_links(pairs)
+        timings["prelink"] = time.perf_counter() - t
 
         step(4, "write")
         with (tmp / ICD_PKL).open("wb") as fh:

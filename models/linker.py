@@ -35,7 +35,9 @@ from nlp.schema import Concept
 
 _T = TypeVar("_T")
 # Bump when the pickled layout of IcdAssets/RxAssets changes: older assets then count as stale.
-ASSET_FORMAT = 2
+ASSET_FORMAT = 3
+# Lexicon mentions linked at build time (k=5, no attributes): fold(text) -> encode_links(...)
+PRELINK_K = 5
 ICD_PKL = "icd10cm.pkl"
 ICD_NPZ = "icd10cm.npz"
 RX_PKL = "rxnorm.pkl"
@@ -77,14 +79,34 @@ def features(cands: Sequence[tuple[str, float, bool]]) -> list[tuple[float, floa
 def _scored(
     cands: list[tuple[str, float, bool]], cal: Calibration, k: int
 ) -> list[tuple[str, float]]:
-    """Calibrated, non-increasing scores for the top ``k`` (code, similarity, exact) triples."""
-    cands = sorted(cands, key=lambda x: -x[1])[:k]
+    """Calibrated, non-increasing scores for the top ``k`` (code, similarity, exact) triples.
+
+    Features are computed over the top ``max(k, 5)`` (as in the calibration fit), so the score
+    of a concept does not depend on ``k``.
+    """
+    cands = sorted(cands, key=lambda x: -x[1])[: max(k, 5)]
     out: list[tuple[str, float]] = []
     prev = 1.0
     for (code, _s, _e), (sim, gap, exact) in zip(cands, features(cands), strict=True):
         p = min(prev, cal(sim, gap, exact))
         prev = p
         out.append((code, round(p, 4)))
+    return out[:k]
+
+
+def encode_links(pairs: Sequence[tuple[str, float]]) -> str:
+    """``[("I10", 0.97)]`` -> ``"I10:0.97"`` (the pre-linked table's value format)."""
+    return "|".join(f"{c}:{s}" for c, s in pairs)
+
+
+def decode_links(value: str, k: int) -> list[tuple[str, float]]:
+    """Inverse of :func:`encode_links`, first ``k`` pairs."""
+    if not value:
+        return []
+    out = []
+    for item in value.split("|")[:k]:
+        code, score = item.rsplit(":", 1)
+        out.append((code, float(score)))
     return out
 
 
@@ -101,6 +123,7 @@ class IcdAssets:
     desc_row: dict[str, int] = field(default_factory=dict)  # code -> row of its description
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
     meta: dict[str, str] = field(default_factory=dict)
+    prelinked: dict[str, str] = field(default_factory=dict)
     format: int = ASSET_FORMAT
 
 
@@ -242,7 +265,8 @@ class Icd10Linker:
             attributes: texts of related attributes (e.g. "left", "acute", "knee"); their
                 laterality/acuity words select the specific code.
         """
-        pairs = self._link(text, k, tuple(attributes))
+        hit = None if attributes or k > PRELINK_K else self.assets.prelinked.get(fold(text))
+        pairs = decode_links(hit, k) if hit is not None else self._link(text, k, tuple(attributes))
         return [Concept(description=self.assets.descriptions[c], code=c, score=s) for c, s in pairs]
 
     def _link_uncached(
@@ -354,6 +378,7 @@ class RxAssets:
     name_cuis: list[str]  # per n-gram index row: "cui|cui", best first
     exact: dict[str, str]  # key() -> "cui|cui", best first
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
+    prelinked: dict[str, str] = field(default_factory=dict)
     format: int = ASSET_FORMAT
 
     def name(self, cui: str) -> str:
@@ -498,7 +523,12 @@ class RxNormLinker:
             route: ROUTE_OR_MODE attribute text ("by mouth").
             k: number of concepts.
         """
-        pairs = self._link(text, strength, form, route, k)
+        hit = None
+        if strength is None and form is None and route is None and k <= PRELINK_K:
+            hit = self.assets.prelinked.get(fold(text))
+        pairs = (
+            decode_links(hit, k) if hit is not None else self._link(text, strength, form, route, k)
+        )
         return [Concept(description=self.assets.name(c), code=c, score=s) for c, s in pairs]
 
     def _link_uncached(

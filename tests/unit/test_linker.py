@@ -69,8 +69,8 @@ def test_icd_fuzzy_and_empty(icd: Icd10Linker) -> None:
 
 
 def test_icd_memoised(icd: Icd10Linker) -> None:
-    first = icd.link("acute bronchitis")
-    assert icd.link("acute bronchitis") == first
+    first = icd.link("acute bronchitis", attributes=("severe",))  # not pre-linked
+    assert icd.link("acute bronchitis", attributes=("severe",)) == first
     assert icd._link.cache_info().hits >= 1
 
 
@@ -150,5 +150,25 @@ def test_models_check_on_tiny_assets(tiny_assets: tuple[Path, Path]) -> None:  #
     assert report["load"]["icd_load_cpu_s"] >= 0
     assert report["load"]["lexicon_terms"] > 0
     assert report["latency"]["icd_mentions"] > 0
-    assert report["latency"]["icd_cached_us"] > 0
+    assert report["latency"]["icd_uncached_us"] > 0
     assert "skipped" in report
+
+
+def test_prelinked_lexicon_matches_live_linking(
+    tiny_assets: tuple[Path, Path],  # noqa: F811
+    icd: Icd10Linker,
+    rx: RxNormLinker,
+) -> None:
+    from models.lexicon import load_lexicon
+
+    terms = load_lexicon(tiny_assets[0])
+    conditions = [t.text for t in terms if t.category == "MEDICAL_CONDITION"][:200]
+    drugs = [t.text for t in terms if t.category == "MEDICATION"][:100]
+    assert len(icd.assets.prelinked) >= len(set(map(str.lower, conditions))) // 2
+    for text in conditions:
+        assert [(c.code, c.score) for c in icd.link(text)] == icd._link_uncached(text, 5, ())
+        assert [c.code for c in icd.link(text, k=2)] == [c.code for c in icd.link(text)][:2]
+    for text in drugs:
+        assert [(c.code, c.score) for c in rx.link(text)] == rx._link_uncached(
+            text, None, None, None, 5
+        )
