@@ -49,7 +49,9 @@ _DRUG_SUFFIX_RE = re.compile(
     r"oxacin|vir|mab|nib|parin|caine|azepam|zolam|triptan|setron|prazole|tidine|fibrate|"
     r"gliptin|glitazone|profen|platin|rubicin|taxel|dronate|lukast|terol|sone|olone|"
     r"semide|thiazide|oxetine|aline|afil|tropine|phylline|barbital|mustine|uracil|"
-    r"trexate|amycin|idine|amide|oxine|zosin|terone|estradiol|zepine|peridol|azine)$"
+    r"trexate|amycin|idine|amide|oxine|zosin|terone|estradiol|zepine|peridol|azine|"
+    r"onium|osine|oline|atine|arginine|cysteine|glutamate|aspartate|acetate|sulfate|sulphate|"
+    r"chloride|phosphate|nitrate|carbonate|hydroxide|peroxide)$"
 )
 
 
@@ -296,7 +298,11 @@ class Annotator:
     @staticmethod
     def _drug_like(text: str, key: str, begin: int, end: int) -> bool:
         """A lower-case word with a drug-name stem, or a compound code such as FK506."""
-        if len(key) >= 7 and text[begin].islower() and _DRUG_SUFFIX_RE.search(key):
+        if (
+            len(key) >= 7
+            and not text[begin + 1 : begin + 2].isupper()
+            and _DRUG_SUFFIX_RE.search(key)
+        ):
             return True
         return _CODE_NAME_RE.fullmatch(text, begin, end) is not None
 
