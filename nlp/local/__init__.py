@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nlp.base import EngineConfigError
 from nlp.local.matcher import TermLike
-from nlp.local.pipeline import annotator_of, build_pipeline, mentions_of
+from nlp.local.pipeline import annotator_of, build_pipeline, mentions_of, run_pipeline
 from nlp.local.response import Icd10LinkerLike, Linking, RxNormLinkerLike, build_result
 from nlp.schema import NlpResult
 
@@ -92,7 +92,7 @@ class LocalEngine:
 
     def analyze(self, text: str) -> NlpResult:
         """The three Comprehend Medical responses for ``text``."""
-        doc = self.nlp(text)
+        doc = run_pipeline(self.nlp, text)
         return build_result(text, mentions_of(doc), self.linking, self.version)
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NlpResult]:

@@ -31,7 +31,7 @@ class ClinicalSentencizer:
             doc.user_data[_IDX] = []
             doc.user_data[_SENTS] = []
             return doc
-        text = doc.text
+        text = doc.user_data.get(_TEXT) or doc.text
         doc.user_data[_TEXT] = text
         idx = doc.to_array(IDX).tolist()
         starts = token_sentence_starts(sentence_starts(text), idx)
@@ -84,6 +84,15 @@ def annotator_of(nlp: Language) -> Annotator:
     if not isinstance(annotator, Annotator):
         raise RuntimeError("[NLP310] annotator not configured: use build_pipeline()")
     return annotator
+
+
+def run_pipeline(nlp: Language, text: str) -> Doc:
+    """``nlp(text)`` for one text, handing the text to the components (saves ``doc.text``)."""
+    doc = nlp.make_doc(text)
+    doc.user_data[_TEXT] = text
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return doc
 
 
 def mentions_of(doc: Doc) -> list[Mention]:
