@@ -397,9 +397,11 @@ class Annotator:
                     m.attributes.append(
                         Attr(before[0], before[1], "DIRECTION", MC, "DIRECTION", 0.85, 0.95)
                     )
-            for w_b, w_e, w in _words_in(text, m.begin, m.end):
-                if w.lower() in self.acuity and w_b == m.begin:
-                    m.attributes.append(Attr(w_b, w_e, "ACUITY", MC, "ACUITY", 0.8, 0.95))
+            first = _WORD_RE.match(text, m.begin, m.end)
+            if first is not None and first.group().lower() in self.acuity:
+                m.attributes.append(
+                    Attr(first.start(), first.end(), "ACUITY", MC, "ACUITY", 0.8, 0.95)
+                )
 
     def _medication_attributes(self, text: str, mentions: list[Mention], sents: list[int]) -> None:
         meds = [m for m in mentions if m.category == MED]
@@ -647,10 +649,6 @@ def _word_before(text: str, begin: int) -> tuple[int, int, str] | None:
     if m is None:
         return None
     return m.start(1), m.end(1), m.group(1)
-
-
-def _words_in(text: str, begin: int, end: int) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text, begin, end)]
 
 
 def _sentence_end(sents: list[int], offset: int, n: int) -> int:
