@@ -220,6 +220,9 @@ class Annotator:
     def _rule_conditions(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
         keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
         covered = _coverage(found, starts)
+        found.sort(key=lambda m: m.begin)
+        begins = [m.begin for m in found]
+        dropped: set[int] = set()  # indices into found absorbed by a longer rule span
         new: list[Mention] = []
         n = len(keys)
         i = 0
@@ -246,7 +249,7 @@ class Annotator:
                 j = i
                 while j > 0 and j - 1 >= 0 and not brk[j] and i - j < 4:
                     prev = keys[j - 1]
-                    if covered[j - 1] and found_category(found, starts[j - 1]) not in (
+                    if covered[j - 1] and _category_at(found, begins, starts[j - 1]) not in (
                         MC,
                         ANAT,
                         None,
@@ -281,17 +284,21 @@ class Annotator:
                     continue
             b, e = starts[first], ends[i]
             # absorb dictionary conditions inside the new span
-            inside = [m for m in found if b <= m.begin and m.end <= e and m.category in (MC, ANAT)]
-            for m in inside:
-                found.remove(m)
-            if any(m.begin < e and b < m.end for m in found):
+            lo = bisect.bisect_left(begins, b)
+            hi = bisect.bisect_left(begins, e)
+            for x in range(lo, hi):
+                m = found[x]
+                if m.end <= e and m.category in (MC, ANAT):
+                    dropped.add(x)
+            near = range(max(0, lo - 3), hi)
+            if any(x not in dropped and found[x].begin < e and b < found[x].end for x in near):
                 i += 1
                 continue
             new.append(Mention(b, e, kind[0], kind[1], 0.75, "rule"))
             i += 1
-        if not new:
+        if not new and not dropped:
             return found
-        out = found + new
+        out = [m for x, m in enumerate(found) if x not in dropped] + new
         out.sort(key=lambda m: m.begin)
         return out
 
@@ -630,9 +637,11 @@ def _coverage(found: list[Mention], starts: list[int]) -> list[bool]:
     return covered
 
 
-def found_category(found: list[Mention], offset: int) -> str | None:
-    """Category of the mention covering ``offset``, if any."""
-    for m in found:
+def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | None:
+    """Category of the mention covering ``offset`` (``found`` sorted by begin)."""
+    i = bisect.bisect_right(begins, offset) - 1
+    for x in range(i, max(-1, i - 3), -1):
+        m = found[x]
         if m.begin <= offset < m.end:
             return m.category
     return None
