@@ -104,7 +104,10 @@ def drugner_terms() -> Iterator[Term]:
         datas = [c2d[c] for c in canon if c in c2d]
         consumer = next((x for x in datas if x.get("medline_plus_id")), None)
         drugbank = next((x for x in datas if x.get("drugbank_id")), None)
-        if variant in stop or len(variant) < 4 or (consumer is None and drugbank is None):
+        flagged = vdata.get(variant, {}).get("is_brand")
+        if variant in stop or (consumer is None and drugbank is None):
+            continue
+        if len(variant) < 5 and not flagged:  # "agit", "abpc": lab codes more often than drugs
             continue
         if "," in variant or re.search(r"\d", variant) or len(variant.split()) > 3:
             continue
@@ -166,6 +169,9 @@ def drugner_synonyms(kb: RxKb) -> list[tuple[str, str]]:
 
 _HPO_ROOT = "HP:0000118"  # Phenotypic abnormality
 _HPO_SKIP = re.compile(r"^(abnormal|abnormality|aplasia/hypoplasia|morphological)\b", re.IGNORECASE)
+# one-word acronyms ("PCP", "PIN", "AMoL") and plain words that notes use in another sense
+_HPO_ACRONYM = re.compile(r"^(?=\S*[A-Z]\S*[A-Z])\S+$")
+_HPO_AMBIGUOUS = frozenset({"axis", "corn", "mole", "fit", "fits", "tic", "tics", "spur", "pin"})
 
 
 def hpo_obo_path() -> Path:
@@ -213,6 +219,8 @@ def hpo_terms(path: Path | None = None) -> Iterator[Term]:
                 names.append(m.group(1))
         for name in names:
             if _HPO_SKIP.match(name) or not _short(name) or len(name) < 4:
+                continue
+            if _HPO_ACRONYM.match(name) or name.lower() in _HPO_AMBIGUOUS:
                 continue
             yield Term(name, MEDICAL_CONDITION, "DX_NAME", "hpo", hid)
 
