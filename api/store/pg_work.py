@@ -32,12 +32,18 @@ SELECT_LIVE = f"""
 SELECT r.type, r.id, r.json, r.source_doc FROM resources r WHERE (r.type, r.id) IN ({_KEYS})
 """
 # One statement per stored version: head, history, current row, and its search values (the
-# DELETEs and INSERTs of the helper tables share one snapshot, so only old rows are deleted).
+# sub-statements share one snapshot: ``kept`` moves the superseded body into its history row,
+# the helper-table DELETEs only see the old rows). A body is stored once: the current version's
+# history row has no body (it is the ``resources`` row), as in the SQLite store.
 _PUT = """
 WITH h AS (
     UPDATE heads SET version_id = %(v)s, deleted = FALSE WHERE type = %(t)s AND id = %(i)s
+), kept AS (
+    UPDATE history h SET json = r.json FROM resources r
+    WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
+    AND h.version_id = r.version_id AND h.json IS NULL
 ), hist AS (
-    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(method)s, %(json)s::json)
+    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(method)s, NULL)
 ), dt AS (
     DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
 ), dr AS (
@@ -61,6 +67,10 @@ ON CONFLICT (type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
 _DELETE = """
 WITH h AS (
     UPDATE heads SET version_id = %(v)s, deleted = TRUE WHERE type = %(t)s AND id = %(i)s
+), kept AS (
+    UPDATE history h SET json = r.json FROM resources r
+    WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
+    AND h.version_id = r.version_id AND h.json IS NULL
 ), hist AS (
     INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, 'DELETE', NULL)
 ), dt AS (

@@ -37,6 +37,13 @@ from api.store.sql import where_sql
 from api.store.sqlite import SearchResult, SqliteFhirStore, VersionInfo
 from api.store.sqlite_index import utc_now
 
+# a version's body: in its history row, or (the current version) in ``resources``
+_HISTORY_SELECT = (
+    "SELECT h.version_id, h.last_updated, h.method, COALESCE(h.json, r.json) FROM history h "
+    "LEFT JOIN resources r ON h.json IS NULL AND h.method <> 'DELETE' AND r.type = h.type "
+    "AND r.id = h.id AND r.version_id = h.version_id WHERE h.type = %s AND h.id = %s"
+)
+
 __all__ = [
     "SCHEMA",
     "Database",
@@ -102,22 +109,19 @@ class PgFhirStore:
         if not -(2**31) <= number < 2**31:
             return None
         rows = self.db.query(
-            "SELECT json FROM history WHERE type = %s AND id = %s AND version_id = %s",
-            (resource_type, resource_id, number),
+            f"{_HISTORY_SELECT} AND h.version_id = %s", (resource_type, resource_id, number)
         )
         if not rows:
             return None
-        if rows[0][0] is None:
+        if rows[0][3] is None:
             raise ResourceGone(f"{resource_type}/{resource_id} version {version_id} is a deletion")
-        loaded: Resource = rows[0][0]
+        loaded: Resource = rows[0][3]
         return loaded
 
     def history(self, resource_type: str, resource_id: str) -> list[VersionInfo]:
         """All versions, newest first."""
         rows = self.db.query(
-            "SELECT version_id, last_updated, method, json FROM history "
-            "WHERE type = %s AND id = %s ORDER BY version_id DESC",
-            (resource_type, resource_id),
+            f"{_HISTORY_SELECT} ORDER BY h.version_id DESC", (resource_type, resource_id)
         )
         return [VersionInfo(str(r[0]), r[1], r[2], r[3]) for r in rows]
 

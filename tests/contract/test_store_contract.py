@@ -109,6 +109,10 @@ def test_versions_history_vread_and_no_op_writes(backend: Backend) -> None:
     history = store.history("Patient", "p1")
     assert [(h.version_id, h.method) for h in history] == [("2", "PUT"), ("1", "POST")]
     assert history[1].resource == first
+    with backend.db.read() as conn:  # each body stored once: v2 lives in ``resources`` only
+        assert (
+            conn.execute("SELECT COUNT(*) FROM history WHERE json IS NOT NULL").fetchone()[0] == 1
+        )
     assert store.vread("Patient", "p1", "1") == first
     assert store.vread("Patient", "p1", "3") is None
     assert store.vread("Patient", "p1", "x") is None
