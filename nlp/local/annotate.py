@@ -6,10 +6,9 @@ import bisect
 import contextlib
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from nlp.local.abbrev import find_abbreviations, short_form_occurrences
 from nlp.local.attributes import (
     MedicationAttributes,
     test_value,
@@ -18,20 +17,14 @@ from nlp.local.attributes import (
 )
 from nlp.local.context import FastContext
 from nlp.local.matcher import Entry, TermLike, TermMatcher
+from nlp.local.mention import ANAT, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
+from nlp.local.rulener import RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
-from nlp.local.text import STOPWORDS, Normaliser, Words, load_rules
+from nlp.local.text import Normaliser, Words, load_rules
 from nlp.local.traits import context_traits
 
-MC, MED, TTP, ANAT, PHI = (
-    "MEDICAL_CONDITION",
-    "MEDICATION",
-    "TEST_TREATMENT_PROCEDURE",
-    "ANATOMY",
-    "PROTECTED_HEALTH_INFORMATION",
-)
-CLINICAL = (MC, MED, TTP)
 _PRIORITY = {MC: 0, MED: 1, TTP: 2, ANAT: 3}
 _TIME_TYPE = {
     "DX_NAME": "TIME_TO_DX_NAME",
@@ -41,49 +34,6 @@ _TIME_TYPE = {
     "PROCEDURE_NAME": "TIME_TO_PROCEDURE_NAME",
     "TREATMENT_NAME": "TIME_TO_TREATMENT_NAME",
 }
-# research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
-_CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
-_UNIT_GRAMS = ("microgram", "milligram", "kilogram", "nanogram", "program", "diagram", "telegram")
-_DRUG_SUFFIX_RE = re.compile(
-    r"(?:pril|sartan|olol|alol|dipine|statin|azole|mycin|micin|cillin|cycline|floxacin|"
-    r"oxacin|vir|mab|nib|parin|caine|azepam|zolam|triptan|setron|prazole|tidine|fibrate|"
-    r"gliptin|glitazone|profen|platin|rubicin|taxel|dronate|lukast|terol|sone|olone|"
-    r"semide|thiazide|oxetine|aline|afil|tropine|phylline|barbital|mustine|uracil|"
-    r"trexate|amycin|idine|amide|oxine|zosin|terone|estradiol|zepine|peridol|azine|"
-    r"onium|osine|oline|atine|arginine|cysteine|glutamate|aspartate|acetate|sulfate|sulphate|"
-    r"chloride|phosphate|nitrate|carbonate|hydroxide|peroxide)$"
-)
-
-
-@dataclass(slots=True)
-class Attr:
-    """An attribute of a mention (Comprehend ``Attribute``)."""
-
-    begin: int
-    end: int
-    type: str
-    category: str
-    relationship: str | None
-    score: float
-    relationship_score: float
-
-
-@dataclass(slots=True)
-class Mention:
-    """One entity with its attributes and traits, before ids and concepts are assigned."""
-
-    begin: int
-    end: int
-    category: str
-    type: str
-    score: float
-    source: str = "rule"
-    code: str | None = None
-    link: str | None = None
-    attributes: list[Attr] = field(default_factory=list)
-    traits: dict[str, float] = field(default_factory=dict)
-    context: set[str] = field(default_factory=set)
-    cue_trait: str | None = None
 
 
 class Annotator:
@@ -118,16 +68,7 @@ class Annotator:
         self.anatomy = TermMatcher(self.normaliser)
         self.anatomy.add(_Term(t, ANAT, "SYSTEM_ORGAN_SITE", "cues") for t in cues["anatomy"])
         self.anatomy.finalise()
-        word_key = self.normaliser.key
-        self.heads = frozenset(word_key(w) for w in cues["condition_heads"])
-        self.suffixes = tuple(cues["condition_suffixes"])
-        self.suffix_stop = frozenset(cues["condition_suffix_stop"])
-        self.modifiers = frozenset(
-            k for w in cues["condition_modifiers"] for k in self.normaliser.phrase_key(w)
-        )
-        self.standalone = frozenset(word_key(w) for w in cues["standalone_conditions"])
-        self.proc_suffixes = tuple(cues["procedure_suffixes"])
-        self.test_suffixes = tuple(cues["test_suffixes"])
+        self.rules = RuleRecognizer(cues, self.normaliser)
         self.symptom_words = frozenset(self.normaliser.phrase_key(w) for w in cues["symptom_words"])
         self.sign_words = frozenset(self.normaliser.phrase_key(w) for w in cues["sign_words"])
         self.directions = frozenset(cues["directions"])
@@ -166,8 +107,8 @@ class Annotator:
         """
         words = self.normaliser.words(text)
         mentions = self._dictionary(text, words)
-        mentions = self._rule_conditions(text, words, mentions)
-        mentions = self._abbreviations(text, mentions)
+        mentions = self.rules.conditions(text, words, mentions)
+        mentions = self.rules.abbreviations(text, mentions)
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
             for m in self.anatomy.find(text, words)
@@ -216,147 +157,6 @@ class Annotator:
             )
         del starts
         return out
-
-    def _rule_conditions(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
-        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
-        covered = _coverage(found, starts)
-        found.sort(key=lambda m: m.begin)
-        begins = [m.begin for m in found]
-        dropped: set[int] = set()  # indices into found absorbed by a longer rule span
-        new: list[Mention] = []
-        n = len(keys)
-        i = 0
-        while i < n:
-            k = keys[i]
-            if covered[i] or len(k) < 4 or (not k.isalpha() and not k[0].isalpha()):
-                i += 1
-                continue
-            kind: tuple[str, str] | None = None
-            head = k in self.heads or k in self.standalone
-            if (k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6) or head:
-                kind = (MC, "DX_NAME")
-            elif k.endswith(self.proc_suffixes) and len(k) >= 8:
-                kind = (TTP, "PROCEDURE_NAME")
-            elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
-                kind = (TTP, "TEST_NAME")
-            elif self._drug_like(text, k, starts[i], ends[i]):
-                kind = (MED, "GENERIC_NAME")
-            if kind is None:
-                i += 1
-                continue
-            first = i
-            if kind[0] == MC:
-                j = i
-                while j > 0 and j - 1 >= 0 and not brk[j] and i - j < 4:
-                    prev = keys[j - 1]
-                    if covered[j - 1] and _category_at(found, begins, starts[j - 1]) not in (
-                        MC,
-                        ANAT,
-                        None,
-                    ):
-                        break
-                    if (
-                        prev in self.modifiers
-                        or (
-                            prev.isalpha()
-                            and prev not in STOPWORDS
-                            and len(prev) > 3
-                            and (
-                                prev.endswith(("al", "ic", "ous", "ive", "ary", "ar", "oid", "ed"))
-                                or prev.endswith(self.suffixes)
-                            )
-                        )
-                        or (prev.isdigit() and j >= 2 and keys[j - 2] == "type")
-                        or (prev == "type")
-                        or (
-                            text[starts[j - 1]].isupper()
-                            and prev not in STOPWORDS
-                            and starts[j - 1] > 0
-                            and text[starts[j - 1] - 2 : starts[j - 1]] != ". "
-                        )
-                    ):
-                        j -= 1
-                    else:
-                        break
-                first = j
-                if head and first == i and k not in self.standalone:
-                    i += 1
-                    continue
-            b, e = starts[first], ends[i]
-            # absorb dictionary conditions inside the new span
-            lo = bisect.bisect_left(begins, b)
-            hi = bisect.bisect_left(begins, e)
-            for x in range(lo, hi):
-                m = found[x]
-                if m.end <= e and m.category in (MC, ANAT):
-                    dropped.add(x)
-            near = range(max(0, lo - 3), hi)
-            if any(x not in dropped and found[x].begin < e and b < found[x].end for x in near):
-                i += 1
-                continue
-            new.append(Mention(b, e, kind[0], kind[1], 0.75, "rule"))
-            i += 1
-        if not new and not dropped:
-            return found
-        out = [m for x, m in enumerate(found) if x not in dropped] + new
-        out.sort(key=lambda m: m.begin)
-        return out
-
-    @staticmethod
-    def _drug_like(text: str, key: str, begin: int, end: int) -> bool:
-        """A lower-case word with a drug-name stem, or a compound code such as FK506."""
-        if (
-            len(key) >= 7
-            and not text[begin + 1 : begin + 2].isupper()
-            and _DRUG_SUFFIX_RE.search(key)
-        ):
-            return True
-        return _CODE_NAME_RE.fullmatch(text, begin, end) is not None
-
-    def _abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
-        """A short form defined as "long form (SF)" takes the long form's category everywhere.
-
-        The long form counts when a clinical mention covers at least half of it; occurrences
-        of the short form replace whatever the dictionary said about them.
-        """
-        abbrevs = find_abbreviations(text)
-        if not abbrevs:
-            return found
-        clinical = [m for m in found if m.category in CLINICAL]
-        for ab in abbrevs:
-            span = ab.long_end - ab.long_begin
-            long_m = next(
-                (
-                    m
-                    for m in clinical
-                    if m.begin < ab.long_end
-                    and ab.long_begin < m.end
-                    and min(m.end, ab.long_end) - max(m.begin, ab.long_begin) >= span / 2
-                ),
-                None,
-            )
-            if long_m is None:
-                continue
-            occurrences = short_form_occurrences(text, ab.short)
-            occ = set(occurrences)
-            found = [m for m in found if (m.begin, m.end) not in occ]
-            for b, e in occurrences:
-                if any(m.begin < e and b < m.end for m in found):
-                    continue
-                found.append(
-                    Mention(
-                        b,
-                        e,
-                        long_m.category,
-                        long_m.type,
-                        0.85,
-                        "abbrev",
-                        long_m.code,
-                        long_m.link or text[ab.long_begin : ab.long_end],
-                    )
-                )
-        found.sort(key=lambda m: m.begin)
-        return found
 
     # ------------------------------------------------------------------ attributes
     def _attach_anatomy(self, text: str, mentions: list[Mention], anatomy: list[Mention]) -> None:
@@ -625,26 +425,6 @@ def _choose(entries: tuple[Entry, ...], text: str, begin: int, end: int) -> Entr
         if " " not in surface.strip() and not _CONDITION_WORD_RE.search(surface.lower()):
             return meds[0]
     return min(entries, key=lambda e: _PRIORITY.get(e.category, 9))
-
-
-def _coverage(found: list[Mention], starts: list[int]) -> list[bool]:
-    covered = [False] * len(starts)
-    for m in found:
-        i = bisect.bisect_left(starts, m.begin)
-        while i < len(starts) and starts[i] < m.end:
-            covered[i] = True
-            i += 1
-    return covered
-
-
-def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | None:
-    """Category of the mention covering ``offset`` (``found`` sorted by begin)."""
-    i = bisect.bisect_right(begins, offset) - 1
-    for x in range(i, max(-1, i - 3), -1):
-        m = found[x]
-        if m.begin <= offset < m.end:
-            return m.category
-    return None
 
 
 _DIGIT_BEFORE_RE = re.compile(r"\d[ \t]*$")

@@ -9,8 +9,9 @@ from spacy.attrs import IDX, LOWER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlp.local.annotate import Annotator, Mention
+from nlp.local.annotate import Annotator
 from nlp.local.matcher import TermLike
+from nlp.local.mention import Mention
 from nlp.local.sentences import sentence_starts, token_sentence_starts
 
 SENTENCES = "docref_sentences"

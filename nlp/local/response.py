@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
-from nlp.local.annotate import MC, MED, Attr, Mention
+from nlp.local.mention import MC, MED, Attr, Mention
 from nlp.local.traits import (
     DETECT_TRAITS,
     ICD10CM_TRAITS,

@@ -1,0 +1,45 @@
+"""The annotator's working data: mentions (entities) and their attributes, category names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MC, MED, TTP, ANAT, PHI = (
+    "MEDICAL_CONDITION",
+    "MEDICATION",
+    "TEST_TREATMENT_PROCEDURE",
+    "ANATOMY",
+    "PROTECTED_HEALTH_INFORMATION",
+)
+CLINICAL = (MC, MED, TTP)
+
+
+@dataclass(slots=True)
+class Attr:
+    """An attribute of a mention (Comprehend ``Attribute``)."""
+
+    begin: int
+    end: int
+    type: str
+    category: str
+    relationship: str | None
+    score: float
+    relationship_score: float
+
+
+@dataclass(slots=True)
+class Mention:
+    """One entity with its attributes and traits, before ids and concepts are assigned."""
+
+    begin: int
+    end: int
+    category: str
+    type: str
+    score: float
+    source: str = "rule"
+    code: str | None = None
+    link: str | None = None
+    attributes: list[Attr] = field(default_factory=list)
+    traits: dict[str, float] = field(default_factory=dict)
+    context: set[str] = field(default_factory=set)
+    cue_trait: str | None = None

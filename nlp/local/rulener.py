@@ -1,0 +1,215 @@
+"""Rule-based recognition: condition heads, drug, procedure and test stems, abbreviations."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Any
+
+from nlp.local.abbrev import find_abbreviations, short_form_occurrences
+from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
+from nlp.local.text import STOPWORDS, Normaliser, Words
+
+# research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
+_CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
+_UNIT_GRAMS = ("microgram", "milligram", "kilogram", "nanogram", "program", "diagram", "telegram")
+_DRUG_SUFFIX_RE = re.compile(
+    r"(?:pril|sartan|olol|alol|dipine|statin|azole|mycin|micin|cillin|cycline|floxacin|"
+    r"oxacin|vir|mab|nib|parin|caine|azepam|zolam|triptan|setron|prazole|tidine|fibrate|"
+    r"gliptin|glitazone|profen|platin|rubicin|taxel|dronate|lukast|terol|sone|olone|"
+    r"semide|thiazide|oxetine|aline|afil|tropine|phylline|barbital|mustine|uracil|"
+    r"trexate|amycin|idine|amide|oxine|zosin|terone|estradiol|zepine|peridol|azine|"
+    r"onium|osine|oline|atine|arginine|cysteine|glutamate|aspartate|acetate|sulfate|sulphate|"
+    r"chloride|phosphate|nitrate|carbonate|hydroxide|peroxide)$"
+)
+
+
+class RuleRecognizer:
+    """Condition, procedure, test and drug mentions the dictionary missed.
+
+    Config (``rules/cues.json``): ``condition_heads``, ``standalone_conditions``,
+    ``condition_suffixes``, ``condition_suffix_stop``, ``condition_modifiers``,
+    ``procedure_suffixes``, ``test_suffixes``.
+
+    Args:
+        cues: The parsed ``cues.json``.
+        normaliser: The word normaliser (keys of the configured words).
+    """
+
+    def __init__(self, cues: dict[str, Any], normaliser: Normaliser) -> None:
+        word_key = normaliser.key
+        self.heads = frozenset(word_key(w) for w in cues["condition_heads"])
+        self.standalone = frozenset(word_key(w) for w in cues["standalone_conditions"])
+        self.suffixes = tuple(cues["condition_suffixes"])
+        self.suffix_stop = frozenset(cues["condition_suffix_stop"])
+        self.modifiers = frozenset(
+            k for w in cues["condition_modifiers"] for k in normaliser.phrase_key(w)
+        )
+        self.proc_suffixes = tuple(cues["procedure_suffixes"])
+        self.test_suffixes = tuple(cues["test_suffixes"])
+
+    def conditions(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
+        """Add mentions found by head nouns, condition suffixes, procedure/test/drug stems.
+
+        A condition head ("failure", "-itis", "toxicity") extends left over modifiers
+        ("acute renal failure"); dictionary conditions inside the new span are absorbed.
+        """
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        covered = _coverage(found, starts)
+        found.sort(key=lambda m: m.begin)
+        begins = [m.begin for m in found]
+        dropped: set[int] = set()  # indices into found absorbed by a longer rule span
+        new: list[Mention] = []
+        n = len(keys)
+        i = 0
+        while i < n:
+            k = keys[i]
+            if covered[i] or len(k) < 4 or (not k.isalpha() and not k[0].isalpha()):
+                i += 1
+                continue
+            kind: tuple[str, str] | None = None
+            head = k in self.heads or k in self.standalone
+            if (k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6) or head:
+                kind = (MC, "DX_NAME")
+            elif k.endswith(self.proc_suffixes) and len(k) >= 8:
+                kind = (TTP, "PROCEDURE_NAME")
+            elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
+                kind = (TTP, "TEST_NAME")
+            elif self._drug_like(text, k, starts[i], ends[i]):
+                kind = (MED, "GENERIC_NAME")
+            if kind is None:
+                i += 1
+                continue
+            first = i
+            if kind[0] == MC:
+                j = i
+                while j > 0 and j - 1 >= 0 and not brk[j] and i - j < 4:
+                    prev = keys[j - 1]
+                    if covered[j - 1] and _category_at(found, begins, starts[j - 1]) not in (
+                        MC,
+                        ANAT,
+                        None,
+                    ):
+                        break
+                    if (
+                        prev in self.modifiers
+                        or (
+                            prev.isalpha()
+                            and prev not in STOPWORDS
+                            and len(prev) > 3
+                            and (
+                                prev.endswith(("al", "ic", "ous", "ive", "ary", "ar", "oid", "ed"))
+                                or prev.endswith(self.suffixes)
+                            )
+                        )
+                        or (prev.isdigit() and j >= 2 and keys[j - 2] == "type")
+                        or (prev == "type")
+                        or (
+                            text[starts[j - 1]].isupper()
+                            and prev not in STOPWORDS
+                            and starts[j - 1] > 0
+                            and text[starts[j - 1] - 2 : starts[j - 1]] != ". "
+                        )
+                    ):
+                        j -= 1
+                    else:
+                        break
+                first = j
+                if head and first == i and k not in self.standalone:
+                    i += 1
+                    continue
+            b, e = starts[first], ends[i]
+            # absorb dictionary conditions inside the new span
+            lo = bisect.bisect_left(begins, b)
+            hi = bisect.bisect_left(begins, e)
+            for x in range(lo, hi):
+                m = found[x]
+                if m.end <= e and m.category in (MC, ANAT):
+                    dropped.add(x)
+            near = range(max(0, lo - 3), hi)
+            if any(x not in dropped and found[x].begin < e and b < found[x].end for x in near):
+                i += 1
+                continue
+            new.append(Mention(b, e, kind[0], kind[1], 0.75, "rule"))
+            i += 1
+        if not new and not dropped:
+            return found
+        out = [m for x, m in enumerate(found) if x not in dropped] + new
+        out.sort(key=lambda m: m.begin)
+        return out
+
+    @staticmethod
+    def _drug_like(text: str, key: str, begin: int, end: int) -> bool:
+        """A lower-case word with a drug-name stem, or a compound code such as FK506."""
+        if (
+            len(key) >= 7
+            and not text[begin + 1 : begin + 2].isupper()
+            and _DRUG_SUFFIX_RE.search(key)
+        ):
+            return True
+        return _CODE_NAME_RE.fullmatch(text, begin, end) is not None
+
+    def abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
+        """A short form defined as "long form (SF)" takes the long form's category everywhere.
+
+        The long form counts when a clinical mention covers at least half of it; occurrences
+        of the short form replace whatever the dictionary said about them.
+        """
+        abbrevs = find_abbreviations(text)
+        if not abbrevs:
+            return found
+        clinical = [m for m in found if m.category in CLINICAL]
+        for ab in abbrevs:
+            span = ab.long_end - ab.long_begin
+            long_m = next(
+                (
+                    m
+                    for m in clinical
+                    if m.begin < ab.long_end
+                    and ab.long_begin < m.end
+                    and min(m.end, ab.long_end) - max(m.begin, ab.long_begin) >= span / 2
+                ),
+                None,
+            )
+            if long_m is None:
+                continue
+            occurrences = short_form_occurrences(text, ab.short)
+            occ = set(occurrences)
+            found = [m for m in found if (m.begin, m.end) not in occ]
+            for b, e in occurrences:
+                if any(m.begin < e and b < m.end for m in found):
+                    continue
+                found.append(
+                    Mention(
+                        b,
+                        e,
+                        long_m.category,
+                        long_m.type,
+                        0.85,
+                        "abbrev",
+                        long_m.code,
+                        long_m.link or text[ab.long_begin : ab.long_end],
+                    )
+                )
+        found.sort(key=lambda m: m.begin)
+        return found
+
+
+def _coverage(found: list[Mention], starts: list[int]) -> list[bool]:
+    covered = [False] * len(starts)
+    for m in found:
+        i = bisect.bisect_left(starts, m.begin)
+        while i < len(starts) and starts[i] < m.end:
+            covered[i] = True
+            i += 1
+    return covered
+
+
+def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | None:
+    """Category of the mention covering ``offset`` (``found`` sorted by begin)."""
+    i = bisect.bisect_right(begins, offset) - 1
+    for x in range(i, max(-1, i - 3), -1):
+        m = found[x]
+        if m.begin <= offset < m.end:
+            return m.category
+    return None
