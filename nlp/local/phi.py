@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from nlp.local.text import load_rules
+from nlp.local.text import STOPWORDS, load_rules
 
 _NAME_WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]"
 
@@ -230,7 +230,7 @@ class PhiDetector:
             pair = self._pair_re.match(text, b0)
             second = pair.group("v").split(None, 1)[1] if pair else ""
             ls = second.lower()
-            if pair and len(ls) >= 3 and self._is_name_word(second) and ls not in _STOP:
+            if pair and len(ls) >= 3 and self._is_name_word(second) and ls not in STOPWORDS:
                 out.append(PhiSpan(pair.start("v"), pair.end("v"), "NAME", 0.75))
             elif lf in self.common_first and len(lf) >= 4:
                 out.append(PhiSpan(word.start(), word.end(), "NAME", 0.6))
@@ -336,47 +336,6 @@ def _match_at(rx: re.Pattern[str], text: str, starts: list[int]) -> list[re.Matc
 
 
 _WORD_AT_RE = re.compile(_NAME_WORD)
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "she",
-        "that",
-        "the",
-        "their",
-        "there",
-        "this",
-        "to",
-        "was",
-        "were",
-        "which",
-        "with",
-        "without",
-        "no",
-        "not",
-    ]
-)
 
 
 @cache
