@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
               f"mean_chars={chars // args.count}", flush=True)  # fmt: skip
         proc_args: tuple[Any, ...] = (engine, {}, NOW)
         rows: list[dict[str, Any]] = []
-        for workers in (int(w) for w in args.workers.split(",")):
+        for workers in (int(w) for w in args.workers.split(",") if w):
 
             def executor(n: int = workers) -> Any:
                 if n == 1:
