@@ -43,6 +43,9 @@ ICD_ATTRIBUTE_TYPES = frozenset(
         "TIME_EXPRESSION",
     }
 )
+# Attributes that can change the ICD-10-CM code (laterality, acuity, site); time expressions
+# cannot, and passing them would only defeat the linker cache.
+LINKER_ATTRIBUTES = frozenset({"ACUITY", "DIRECTION", "SYSTEM_ORGAN_SITE", "QUALITY"})
 RX_ATTRIBUTE_TYPES = frozenset(
     {"DOSAGE", "DURATION", "FORM", "FREQUENCY", "RATE", "ROUTE_OR_MODE", "STRENGTH"}
 )
@@ -210,7 +213,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
     icd_concepts: list[list[Concept]] = []
     for m in conditions:
         attr_texts = tuple(
-            text[a.begin : a.end] for a in m.attributes if a.type in ICD_ATTRIBUTE_TYPES
+            text[a.begin : a.end].lower() for a in m.attributes if a.type in LINKER_ATTRIBUTES
         )
         concepts = linking.icd(m.link or text[m.begin : m.end], attr_texts)
         icd_concepts.append(concepts)
