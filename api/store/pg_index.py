@@ -75,10 +75,10 @@ CREATE INDEX IF NOT EXISTS nlp_documents_status ON nlp_documents(status);
 _NLP_INSERT = """
 INSERT INTO nlp_index
 SELECT %(doc)s, * FROM unnest(
-    %(operation)s::text[], %(entity_index)s::int[], %(entity_id)s::int[], %(text)s::text[],
-    %(text_norm)s::text[], %(category)s::text[], %(type)s::text[], %(score)s::float8[],
-    %(concept_index)s::int[], %(concept_code)s::text[], %(concept_description)s::text[],
-    %(concept_description_norm)s::text[], %(concept_score)s::float8[])
+    %(operation)b::text[], %(entity_index)b::int[], %(entity_id)b::int[], %(text)b::text[],
+    %(text_norm)b::text[], %(category)b::text[], %(type)b::text[], %(score)b::float8[],
+    %(concept_index)b::int[], %(concept_code)b::text[], %(concept_description)b::text[],
+    %(concept_description_norm)b::text[], %(concept_score)b::float8[])
 """
 
 _STATE_UPSERT = """

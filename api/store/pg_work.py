@@ -16,12 +16,12 @@ Key = tuple[str, str]
 
 
 _LOCK_HEADS = """
-INSERT INTO heads (type, id) SELECT * FROM unnest(%(types)s::text[], %(ids)s::text[])
+INSERT INTO heads (type, id) SELECT * FROM unnest(%(types)b::text[], %(ids)b::text[])
 ON CONFLICT (type, id) DO NOTHING
 """
 # the heads of ``keys`` and of the live resources generated from document ``doc``
 _KEYS = """
-    SELECT * FROM unnest(%(types)s::text[], %(ids)s::text[])
+    SELECT * FROM unnest(%(types)b::text[], %(ids)b::text[])
     UNION SELECT type, id FROM resources WHERE source_doc = %(doc)s
 """
 _SELECT_HEADS = f"""
@@ -47,18 +47,18 @@ WITH h AS (
 ), dt AS (
     DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
 ), dr AS (
-    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s AND param <> ALL(%(computed)s::text[])
+    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s AND param <> ALL(%(computed)b::text[])
 ), dd AS (
     DELETE FROM search_date WHERE type = %(t)s AND id = %(i)s
 ), it AS (
     INSERT INTO search_token
-    SELECT %(t)s, %(i)s, * FROM unnest(%(tp)s::text[], %(ts)s::text[], %(tc)s::text[])
+    SELECT %(t)s, %(i)s, * FROM unnest(%(tp)b::text[], %(ts)b::text[], %(tc)b::text[])
 ), ir AS (
     INSERT INTO search_ref
-    SELECT %(t)s, %(i)s, * FROM unnest(%(rp)s::text[], %(rt)s::text[], %(ri)s::text[])
+    SELECT %(t)s, %(i)s, * FROM unnest(%(rp)b::text[], %(rt)b::text[], %(ri)b::text[])
 ), idt AS (
     INSERT INTO search_date
-    SELECT %(t)s, %(i)s, * FROM unnest(%(dp)s::text[], %(dl)s::text[], %(dh)s::text[])
+    SELECT %(t)s, %(i)s, * FROM unnest(%(dp)b::text[], %(dl)b::text[], %(dh)b::text[])
 )
 INSERT INTO resources VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(src)s, %(json)s::json)
 ON CONFLICT (type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
@@ -242,14 +242,14 @@ class Work:
         self.conn.execute(
             """
             WITH d AS (
-                DELETE FROM search_ref s USING unnest(%(types)s::text[], %(ids)s::text[]) k(t, i)
+                DELETE FROM search_ref s USING unnest(%(types)b::text[], %(ids)b::text[]) k(t, i)
                 WHERE s.type = k.t AND s.id = k.i AND s.param = 'derived-from'
             ), f AS (
                 INSERT INTO search_ref SELECT 'DocumentReference', %(doc)s, 'nlp-generated', t, i
-                FROM unnest(%(types)s::text[], %(ids)s::text[]) k(t, i)
+                FROM unnest(%(types)b::text[], %(ids)b::text[]) k(t, i)
             )
             INSERT INTO search_ref SELECT t, i, 'derived-from', 'DocumentReference', %(doc)s
-            FROM unnest(%(types)s::text[], %(ids)s::text[]) k(t, i)
+            FROM unnest(%(types)b::text[], %(ids)b::text[]) k(t, i)
             """,
             {"types": gen_types, "ids": gen_ids, "doc": doc_id},
         )

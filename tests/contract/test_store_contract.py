@@ -277,6 +277,10 @@ def test_nlp_index_replace_find_state_remove(backend: Backend) -> None:
     )
     index.replace("d2", rows(("infer-icd10", "strep", 0.5, "J02.0", "Strep")))  # no state
     index.replace("d3", [], state=NlpState(status="UNSUPPORTED_CONTENT"))
+    no_concepts = rows(("detect-entities", "Fever", 0.4, None, None))  # NULL concept columns
+    index.replace("d4", no_concepts, state=NlpState(status="SUCCESS"))
+    assert set(index.find([parse_nlp("detectEntities-entity-text", None, "fev")])) == {"d4"}
+    index.remove("d4")
 
     def find(name: str, raw: str, modifier: str | None = None) -> set[str]:
         return set(index.find([parse_nlp(name, modifier, raw)]))
