@@ -304,6 +304,6 @@ def retrying(db: Database, action: Callable[[], _R]) -> _R:
         except StoreUnavailable as exc:
             if attempt == attempts or exc.reason not in ("conflict", "reconnect"):
                 raise
-            log.info("write conflict, attempt %d of %d: retrying", attempt, attempts)
+            log.info("write retried (%s), attempt %d of %d", exc.reason, attempt, attempts)
             time.sleep(0.01 * attempt)
     raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -53,7 +54,7 @@ def test_unreachable_server_is_a_coded_503() -> None:
     assert str(caught.value).startswith("[NLP503]")
 
 
-def test_lost_connections_are_replaced(pg_url: str) -> None:
+def test_lost_connections_are_replaced(pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
     db = Database(pg_url, pool_size=2)
     store = PgFhirStore(db)
     store.save_all([{"resourceType": "Patient", "id": "p1"}])
@@ -68,7 +69,9 @@ def test_lost_connections_are_replaced(pg_url: str) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = 'docref-nlp' AND pid <> pg_backend_pid()"
         )
-    store.save_all([{"resourceType": "Patient", "id": "p2"}])  # so does a write
+    with caplog.at_level(logging.INFO, logger="api.store.pg_database"):
+        store.save_all([{"resourceType": "Patient", "id": "p2"}])  # so does a write
+    assert "reconnect" in caplog.text  # a fresh connection, no error for the caller
     assert store.current_version("Patient", "p2") == ("1", False)
     db.close()
 
