@@ -224,7 +224,11 @@ class RayExecutor:
             return
         dataset = ray.data.from_items([{"file": name} for name in files])
         reader = partial(_read_file, url=source.storage.url, endpoint_url=self.s3_endpoint_url)
-        lines = dataset.flat_map(reader, num_cpus=self.read_cpus)
+        # One export file is one read task and, unsplit, one block: one actor would do all the
+        # work. Streaming repartition cuts blocks of a few batches so every actor gets some.
+        lines = dataset.flat_map(reader, num_cpus=self.read_cpus).repartition(
+            target_num_rows_per_block=self.batch_size * 4
+        )
         extra = {"selection": selection, "profile": profile, "done": ray.put(done)}
         yield from self._through_actors(lines, RayPlanProcessor, extra)
 
