@@ -29,13 +29,14 @@ from models.handmade import Expander
 from models.icd10 import KIND_DESC
 from models.lexicon import AssetsMissingError
 from models.ngram_index import NgramIndex
-from models.normalize import ACUITY, LATERALITY, fold, key, tokens
+from models.normalize import ACUITY, LATERALITY, STOPWORDS, fold, key, tokens
 from models.rxnorm import FORM_WORDS, ROUTE_WORDS, parse_drug_name, parse_strengths
 from nlp.schema import Concept
 
 _T = TypeVar("_T")
 # Bump when the pickled layout of IcdAssets/RxAssets changes: older assets then count as stale.
-ASSET_FORMAT = 3
+ASSET_FORMAT = 4
+WORD_WEIGHT = 0.15  # share of word overlap in the fuzzy ICD-10-CM similarity
 # Lexicon mentions linked at build time (k=5, no attributes): fold(text) -> encode_links(...)
 PRELINK_K = 5
 ICD_PKL = "icd10cm.pkl"
@@ -124,6 +125,7 @@ class IcdAssets:
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
     meta: dict[str, str] = field(default_factory=dict)
     prelinked: dict[str, str] = field(default_factory=dict)
+    word_idf: dict[str, float] = field(default_factory=dict)  # description words
     format: int = ASSET_FORMAT
 
 
@@ -151,6 +153,12 @@ def build_icd_assets(
             best.setdefault(code, kind)
         return "|".join(f"{c}:{k}" for c, k in best.items())
 
+    df: dict[str, int] = {}
+    for desc in descriptions.values():
+        for w in set(tokens(desc)):
+            df[w] = df.get(w, 0) + 1
+    n_desc = len(descriptions)
+    word_idf = {w: round(math.log((1 + n_desc) / (1 + c)) + 1.0, 3) for w, c in df.items()}
     folded = sorted(per_name)
     row_of = {n: i for i, n in enumerate(folded)}
     desc_row = {
@@ -162,6 +170,7 @@ def build_icd_assets(
         name_codes=[ordered(per_name[n]) for n in folded],
         exact={k: ordered_kind(v) for k, v in per_key.items()},
         desc_row=desc_row,
+        word_idf=word_idf,
     )
     return assets, NgramIndex.build(folded)
 
@@ -238,6 +247,7 @@ class Icd10Linker:
         self.version = assets.version
         self._desc_tokens: dict[str, set[str]] = {}
         self._siblings: dict[str, list[str]] | None = None
+        self._max_idf = max(assets.word_idf.values(), default=1.0)
         self._link = lru_cache(maxsize=cache_size)(self._link_uncached)
 
     @classmethod
@@ -303,10 +313,19 @@ class Icd10Linker:
         if exact:  # fast path: alternatives are the exact hits' neighbours in the hierarchy
             self._neighbours(query, sims)
         if len(sims) < 3:
+            fuzzy: dict[str, float] = {}
             for row, sim in self.index.search(query, 20):
                 for code in self.assets.name_codes[row].split("|")[:3]:
-                    if sim > sims.get(code, 0.0):
-                        sims[code] = sim
+                    if sim > fuzzy.get(code, 0.0):
+                        fuzzy[code] = sim
+            # blend in how much of the query's (IDF-weighted) words the description has, so the
+            # head noun counts more than shared modifiers ("suppurative peritonitis" is not
+            # "suppurative otitis"); +2 points top-1 on held-out inclusion terms
+            qwords = {w for w in query_tokens if w not in STOPWORDS}
+            for code, sim in fuzzy.items():
+                sim = (1 - WORD_WEIGHT) * sim + WORD_WEIGHT * self._overlap(qwords, code)
+                if sim > sims.get(code, 0.0):
+                    sims[code] = sim
         if not sims:
             return []
         if qset & (LATERALITY | ACUITY):
@@ -354,6 +373,15 @@ class Icd10Linker:
                     sims[sib] = sim
                     if code in exact:
                         exact.add(sib)
+
+    def _overlap(self, qwords: set[str], code: str) -> float:
+        """IDF-weighted share of ``qwords`` found in the description of ``code``."""
+        idf = self.assets.word_idf
+        default = self._max_idf
+        total = sum(idf.get(w, default) for w in qwords)
+        if not total:
+            return 0.0
+        return sum(idf.get(w, default) for w in qwords & self._tokens(code)) / total
 
     def _tokens(self, code: str) -> set[str]:
         t = self._desc_tokens.get(code)
