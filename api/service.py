@@ -154,6 +154,16 @@ def read_text(doc: Resource, store: FhirStore) -> str | None:
     return text if text.strip() else None
 
 
+def _exists(store: Any, resource_type: str, resource_id: str) -> bool:
+    """Whether a current (not deleted) version exists, without loading its body when the
+    store tells its latest version (``current_version``)."""
+    latest = getattr(store, "current_version", None)
+    if latest is None:
+        return store.read(resource_type, resource_id) is not None
+    version: tuple[str, bool] | None = latest(resource_type, resource_id)
+    return version is not None and not version[1]
+
+
 def process_document(
     doc: Resource,
     *,
@@ -237,7 +247,7 @@ def process_document(
         result=result.to_aws() if result is not None else None,
     )
     if isinstance(store, AtomicEnrichmentStore):
-        existed = store.read("DocumentReference", doc_id) is not None
+        existed = _exists(store, "DocumentReference", doc_id)
         stored = store.apply(
             EnrichmentWrite(
                 document=enrichment.document,

@@ -136,12 +136,17 @@ def _trait_names(traits: Iterable[Trait] | None, min_score: float) -> set[str]:
     return {t.name for t in traits or [] if t.score is None or t.score >= min_score}
 
 
-def _de_traits(entities: list[Entity], begin: int | None, end: int | None, m: float) -> set[str]:
-    names: set[str] = set()
-    for e in entities:
-        if e.begin_offset == begin and e.end_offset == end:
+class _SpanTraits:
+    """Trait names (score >= ``m``) of the DetectEntitiesV2 entities at each exact span."""
+
+    def __init__(self, entities: list[Entity], m: float) -> None:
+        self._names: dict[tuple[int | None, int | None], set[str]] = {}
+        for e in entities:
+            names = self._names.setdefault((e.begin_offset, e.end_offset), set())
             names |= _trait_names(e.traits, m)
-    return names
+
+    def __call__(self, begin: int | None, end: int | None) -> set[str]:
+        return self._names.get((begin, end), set())
 
 
 def _top(concepts: list[Concept] | None) -> Concept | None:
@@ -162,13 +167,12 @@ def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Sou
             out.append(resource)
 
     tmin = policy.trait_min_score
+    de_traits = _SpanTraits(result.entities, tmin)
     for ent in result.icd10cm_entities:
         if policy.is_healthlake:
             names = _trait_names(ent.traits, 0.0)
         else:
-            names = _trait_names(ent.traits, tmin) | _de_traits(
-                result.entities, ent.begin_offset, ent.end_offset, tmin
-            )
+            names = _trait_names(ent.traits, tmin) | de_traits(ent.begin_offset, ent.end_offset)
             if names & policy.suppressing_traits:
                 continue
             if (ent.score or 0.0) < policy.min_entity_score:
@@ -197,9 +201,7 @@ def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Sou
                 continue
             top = _top(rx.concepts)
             concepts = [top] if top is not None and (top.score or 0.0) >= policy.min_score else []
-            names = _trait_names(rx.traits, tmin) | _de_traits(
-                result.entities, rx.begin_offset, rx.end_offset, tmin
-            )
+            names = _trait_names(rx.traits, tmin) | de_traits(rx.begin_offset, rx.end_offset)
             if names & policy.medication_negation_traits:
                 status = "not-taken"
             elif names & policy.medication_past_traits:
@@ -209,6 +211,21 @@ def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Sou
             m = Mention(rx.begin_offset, rx.end_offset, rx.score, c)
             add(medication_statement_from(rid, src, m, status))
     return out
+
+
+def _count_nested(document: Json, tree_at: int, tree_nodes: int) -> int:
+    """``count_nested(document)`` where ``document["extension"][tree_at]`` is the aws-cm tree
+    whose count (``tree_nodes``) is already known: the bulk of the document is not walked."""
+    count = 1
+    for key, value in document.items():
+        if key != "extension":
+            count += ext.count_nested(value)
+    extensions = document["extension"]
+    count += 1 + tree_nodes
+    for i, extension in enumerate(extensions):
+        if i != tree_at:
+            count += ext.count_nested(extension)
+    return count
 
 
 def enrich_document(
@@ -278,9 +295,14 @@ def enrich_document(
         e for e in document.get("extension", []) if isinstance(e, dict)
     )
 
+    index_rows: list[IndexRow] = []
+    tree_nodes = [0]  # count_nested of the aws-cm tree written last (the first own extension)
+
     def decorate(status: str, message: str, generated: list[Json]) -> list[Json]:
         refs = [f"{r['resourceType']}/{r['id']}" for r in generated]
-        own = [ext.aws_cm_extension(result, status, message)]
+        index_rows.clear()  # the rows of the tree written last
+        tree, tree_nodes[0] = ext.aws_cm_extension_counted(result, status, message, index_rows)
+        own = [tree]
         if generated:
             own.append(ext.system_generated_resources_extension(linkage_ref, refs))
         provenance = None
@@ -298,7 +320,7 @@ def enrich_document(
 
     document["extension"] = decorate(status, message, generated)
     if policy.max_nested_objects is not None:
-        count = ext.count_nested(document)
+        count = _count_nested(document, len(kept), tree_nodes[0])
         if count > policy.max_nested_objects:
             status = ext.VALIDATION_ERROR
             message = ext.validation_error_message(count, policy.max_nested_objects)
@@ -320,7 +342,7 @@ def enrich_document(
         document=document,
         generated=generated,
         retired=retired,
-        index_rows=ext.read_index_rows(document),
+        index_rows=index_rows,  # = ext.read_index_rows(document), built with the tree
         status=status,
         text_hash=text_hash,
         message=message,

@@ -47,6 +47,9 @@ def validation_error_message(count: int, limit: int) -> str:
     )
 
 
+_HL_DECIMALS: dict[float, float] = {}  # positive inputs only (see rawresponse.java_float)
+
+
 def hl_decimal(x: float) -> float:
     """A score as HealthLake writes it: the float32 shortest repr (``0.9815994``).
 
@@ -56,6 +59,13 @@ def hl_decimal(x: float) -> float:
     >>> hl_decimal(0.9815993905067444)
     0.9815994
     """
+    if x > 0.0:  # scores: memoised by the exact input value
+        cached = _HL_DECIMALS.get(x)
+        if cached is None:
+            if len(_HL_DECIMALS) >= 65536:
+                _HL_DECIMALS.clear()
+            cached = _HL_DECIMALS[x] = float(java_float(x))
+        return cached
     return float(java_float(x))
 
 
@@ -65,6 +75,23 @@ def count_nested(value: object) -> int:
     >>> count_nested({"a": [{"b": 1}, {"c": []}]})
     5
     """
+    if not isinstance(value, dict | list):
+        return 0
+    return _count(value, 0)
+
+
+_MAX_RECURSION = 200  # deeper subtrees are counted without recursion
+
+
+def _count(node: dict[Any, Any] | list[Any], depth: int) -> int:
+    count = 1
+    for item in node.values() if isinstance(node, dict) else node:
+        if isinstance(item, dict | list):
+            count += _count(item, depth + 1) if depth < _MAX_RECURSION else _count_flat(item)
+    return count
+
+
+def _count_flat(value: object) -> int:
     count = 0
     stack: list[object] = [value]
     while stack:
@@ -79,22 +106,13 @@ def count_nested(value: object) -> int:
 
 
 # --- builders -------------------------------------------------------------------------------
+#
+# The builders also produce the NLP index rows of what they write (``rows``): the same rows
+# ``read_index_rows`` reads back from the tree (tests check both agree), without a second walk.
 
 
 def _s(url: str, value: str | None) -> list[Json]:
     return [] if value is None else [{"url": url, "valueString": value}]
-
-
-def _i(url: str, value: int | None) -> list[Json]:
-    return [] if value is None else [{"url": url, "valueInteger": value}]
-
-
-def _d(url: str, value: float | None) -> list[Json]:
-    return [] if value is None else [{"url": url, "valueDecimal": hl_decimal(value)}]
-
-
-def _complex(url: str, children: list[Json]) -> list[Json]:
-    return [{"url": url, "extension": children}] if children else []
 
 
 def _branch_head(base: str, model: Any) -> list[Json]:
@@ -104,81 +122,255 @@ def _branch_head(base: str, model: Any) -> list[Json]:
     ]
 
 
-def detect_entities_extension(response: DetectEntitiesV2Response) -> Json:
-    """The ``detect-entities/`` branch (D2)."""
-    b, e = urls.DETECT, urls.DETECT + urls.DE_ENTITY
-    children = _branch_head(b, response)
+_set = object.__setattr__
+_ROW_DEFAULTS: dict[str, Any] = {
+    name: (() if name == "traits" else None) for name in IndexRow.model_fields
+}
+
+
+def _index_row(values: dict[str, Any]) -> IndexRow:
+    """``IndexRow(**values)`` without validation: the builders pass values of the field types
+    (converted as ``read_index_rows`` converts them)."""
+    row = IndexRow.__new__(IndexRow)
+    fields = dict(_ROW_DEFAULTS)
+    fields.update(values)
+    _set(row, "__dict__", fields)
+    _set(row, "__pydantic_fields_set__", set(values))
+    _set(row, "__pydantic_extra__", None)
+    _set(row, "__pydantic_private__", None)
+    return row
+
+
+def _as_int(value: object) -> int | None:
+    return value if type(value) is int else _int(value)
+
+
+def _as_str(value: object) -> str | None:
+    return value if type(value) is str else _str(value)
+
+
+@dataclass(frozen=True)
+class _EntityUrls:
+    entity: str
+    id: str
+    text: str
+    category: str
+    type: str
+    score: str
+    begin: str
+    end: str
+    trait_list: str
+    trait: str
+    trait_name: str
+    trait_score: str
+    concept_list: str
+    concept: str
+    code: str
+    description: str
+    concept_score: str
+    detect_scalars: tuple[tuple[str, str, str, str], ...] = ()
+    ontology_scalars: tuple[tuple[str, str, str, str], ...] = ()
+
+
+#: (model attribute, URL attribute of ``_EntityUrls``, IndexRow field, value key), in tree order
+_DETECT_SCALARS = (
+    ("id", "id", "entity_id", "valueInteger"),
+    ("text", "text", "text", "valueString"),
+    ("category", "category", "category", "valueString"),
+    ("type", "type", "type", "valueString"),
+    ("score", "score", "score", "valueDecimal"),
+    ("begin_offset", "begin", "begin_offset", "valueInteger"),
+    ("end_offset", "end", "end_offset", "valueInteger"),
+)
+_ONTOLOGY_SCALARS = (
+    ("id", "id", "entity_id", "valueInteger"),
+    ("text", "text", "text", "valueString"),
+    ("begin_offset", "begin", "begin_offset", "valueInteger"),
+    ("end_offset", "end", "end_offset", "valueInteger"),
+    ("score", "score", "score", "valueDecimal"),
+)
+
+
+def _scalars(
+    values: dict[str, Any],
+    spec: tuple[tuple[str, str, str, str], ...],
+    kids: list[Json],
+    fields: dict[str, Any],
+) -> None:
+    """Append an entity's scalar children (and their index-row values) in ``spec`` order."""
+    for attr, url, field, key in spec:
+        value = values[attr]
+        if value is None:
+            continue
+        if key == "valueDecimal":
+            value = hl_decimal(value)
+            fields[field] = value
+        elif key == "valueInteger":
+            fields[field] = _as_int(value)
+        else:
+            fields[field] = _as_str(value)
+        kids.append({"url": url, key: value})
+
+
+def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) -> _EntityUrls:
+    e = base + entity
+    scalar_urls = {
+        "id": e + "-id",
+        "text": e + "-text",
+        "category": e + "-category",
+        "type": e + "-type",
+        "score": e + "-score",
+        "begin": e + "-begin-offset",
+        "end": e + "-end-offset",
+    }
+    return _EntityUrls(
+        entity=e,
+        **scalar_urls,
+        trait_list=e + "-TraitList",
+        trait=e + "-Trait",
+        trait_name=e + "-Trait-Name",
+        trait_score=e + "-Trait-Score",
+        concept_list=e + "-ConceptList",
+        concept=base + concept_el,
+        code=base + concept_child + "Code",
+        description=base + concept_child + "Description",
+        concept_score=base + concept_child + "Score",
+        detect_scalars=tuple((a, scalar_urls[u], f, k) for a, u, f, k in _DETECT_SCALARS),
+        ontology_scalars=tuple((a, scalar_urls[u], f, k) for a, u, f, k in _ONTOLOGY_SCALARS),
+    )
+
+
+_DE_URLS = _entity_urls(urls.DETECT, urls.DE_ENTITY, "", "")
+_ICD10_URLS = _entity_urls(
+    urls.ICD10, urls.ICD10_ENTITY, urls.ICD10_CONCEPT, urls.ICD10_CONCEPT_CHILD
+)
+_RXNORM_URLS = _entity_urls(
+    urls.RXNORM, urls.RXNORM_ENTITY, urls.RXNORM_CONCEPT, urls.RXNORM_CONCEPT_CHILD
+)
+
+
+def detect_entities_extension(
+    response: DetectEntitiesV2Response, rows: list[IndexRow] | None = None
+) -> Json:
+    """The ``detect-entities/`` branch (D2); its index rows are appended to ``rows``."""
+    return _detect_entities(response, rows)[0]
+
+
+def _detect_entities(
+    response: DetectEntitiesV2Response, rows: list[IndexRow] | None
+) -> tuple[Json, int]:
+    """The branch and its ``count_nested``."""
+    u = _DE_URLS
+    children = _branch_head(urls.DETECT, response)
+    nodes = 2 + len(children)
+    index = 0
     for ent in response.entities:
-        traits = [
-            {
-                "url": e + "-Trait",
-                "extension": [*_s(e + "-Trait-Name", t.name), *_d(e + "-Trait-Score", t.score)],
-            }
-            for t in ent.traits or []
-        ]
-        children += _complex(
-            e,
-            [
-                *_i(e + "-id", ent.id),
-                *_s(e + "-text", ent.text),
-                *_s(e + "-category", ent.category),
-                *_s(e + "-type", ent.type),
-                *_d(e + "-score", ent.score),
-                *_i(e + "-begin-offset", ent.begin_offset),
-                *_i(e + "-end-offset", ent.end_offset),
-                *_complex(e + "-TraitList", traits),
-            ],
-        )
-    return {"url": b, "extension": children}
+        kids: list[Json] = []
+        fields: dict[str, Any] = {}
+        _scalars(ent.__dict__, u.detect_scalars, kids, fields)
+        traits = ent.traits
+        if traits:
+            elements: list[Json] = []
+            names: list[str] = []
+            for t in traits:
+                parts: list[Json] = []
+                if t.name is not None:
+                    parts.append({"url": u.trait_name, "valueString": t.name})
+                    name = _as_str(t.name)
+                    if name:
+                        names.append(name)
+                if t.score is not None:
+                    parts.append({"url": u.trait_score, "valueDecimal": hl_decimal(t.score)})
+                elements.append({"url": u.trait, "extension": parts})
+                nodes += 2 + len(parts)
+            kids.append({"url": u.trait_list, "extension": elements})
+            nodes += 1
+            fields["traits"] = tuple(names)
+        if kids:
+            children.append({"url": u.entity, "extension": kids})
+            nodes += 2 + len(kids)
+            if rows is not None:
+                fields["operation"] = "detect-entities"
+                fields["entity_index"] = index
+                fields.setdefault("traits", ())
+                rows.append(_index_row(fields))
+            index += 1
+    return {"url": urls.DETECT, "extension": children}, nodes
 
 
 def _ontology_extension(
     base: str,
-    entity: str,
-    concept_el: str,
-    concept_child: str,
+    u: _EntityUrls,
+    operation: Operation,
     response: InferICD10CMResponse | InferRxNormResponse,
-) -> Json:
-    e = base + entity
+    rows: list[IndexRow] | None,
+) -> tuple[Json, int]:
+    """The branch and its ``count_nested``."""
     children = _branch_head(base, response)
+    nodes = 2 + len(children)
+    index = 0
     for ent in response.entities:
-        concepts = [
-            {
-                "url": base + concept_el,
-                "extension": [
-                    *_s(base + concept_child + "Code", c.code),
-                    *_s(base + concept_child + "Description", c.description),
-                    *_d(base + concept_child + "Score", c.score),
-                ],
-            }
-            for c in ent.concepts or []
-        ]
-        children += _complex(
-            e,
-            [
-                *_i(e + "-id", ent.id),
-                *_s(e + "-text", ent.text),
-                *_i(e + "-begin-offset", ent.begin_offset),
-                *_i(e + "-end-offset", ent.end_offset),
-                *_d(e + "-score", ent.score),
-                *_complex(e + "-ConceptList", concepts),
-            ],
-        )
-    return {"url": base, "extension": children}
+        kids: list[Json] = []
+        fields: dict[str, Any] = {}
+        _scalars(ent.__dict__, u.ontology_scalars, kids, fields)
+        concepts = ent.concepts
+        found: list[tuple[str | None, str | None, float | None]] = []
+        if concepts:
+            elements: list[Json] = []
+            for c in concepts:
+                parts: list[Json] = []
+                code = description = score = None
+                if c.code is not None:
+                    parts.append({"url": u.code, "valueString": c.code})
+                    code = _as_str(c.code)
+                if c.description is not None:
+                    parts.append({"url": u.description, "valueString": c.description})
+                    description = _as_str(c.description)
+                if c.score is not None:
+                    score = hl_decimal(c.score)
+                    parts.append({"url": u.concept_score, "valueDecimal": score})
+                elements.append({"url": u.concept, "extension": parts})
+                nodes += 2 + len(parts)
+                found.append((code, description, score))
+            kids.append({"url": u.concept_list, "extension": elements})
+            nodes += 1
+        if kids:
+            children.append({"url": u.entity, "extension": kids})
+            nodes += 2 + len(kids)
+            if rows is not None:
+                fields["operation"] = operation
+                fields["entity_index"] = index
+                fields["traits"] = ()
+                if not found:
+                    rows.append(_index_row(fields))
+                for i, (code, description, score) in enumerate(found):
+                    rows.append(
+                        _index_row(
+                            {
+                                **fields,
+                                "concept_index": i,
+                                "concept_code": code,
+                                "concept_description": description,
+                                "concept_score": score,
+                            }
+                        )
+                    )
+            index += 1
+    return {"url": base, "extension": children}, nodes
 
 
-def infer_icd10_extension(response: InferICD10CMResponse) -> Json:
+def infer_icd10_extension(
+    response: InferICD10CMResponse, rows: list[IndexRow] | None = None
+) -> Json:
     """The ``infer-icd10/`` branch, exactly as the seed shows it (spec §1.3)."""
-    return _ontology_extension(
-        urls.ICD10, urls.ICD10_ENTITY, urls.ICD10_CONCEPT, urls.ICD10_CONCEPT_CHILD, response
-    )
+    return _ontology_extension(urls.ICD10, _ICD10_URLS, "infer-icd10", response, rows)[0]
 
 
-def infer_rxnorm_extension(response: InferRxNormResponse) -> Json:
+def infer_rxnorm_extension(
+    response: InferRxNormResponse, rows: list[IndexRow] | None = None
+) -> Json:
     """The ``infer-rxnorm/`` branch (D2: ``-Concept`` element, ``-Concepts-*`` children)."""
-    return _ontology_extension(
-        urls.RXNORM, urls.RXNORM_ENTITY, urls.RXNORM_CONCEPT, urls.RXNORM_CONCEPT_CHILD, response
-    )
+    return _ontology_extension(urls.RXNORM, _RXNORM_URLS, "infer-rxnorm", response, rows)[0]
 
 
 def status_children(status: str, message: str) -> list[Json]:
@@ -189,20 +381,40 @@ def status_children(status: str, message: str) -> list[Json]:
     ]
 
 
-def aws_cm_extension(result: NlpResult | None, status: str, message: str) -> Json:
+def aws_cm_extension(
+    result: NlpResult | None, status: str, message: str, rows: list[IndexRow] | None = None
+) -> Json:
     """The whole ``aws-cm/`` extension: the three branches (when ``SUCCESS``) then status/message.
 
-    A missing operation response (``None``) gives no branch for that operation.
+    A missing operation response (``None``) gives no branch for that operation. The index rows
+    of the tree (``read_index_rows`` of a document carrying it) are appended to ``rows``.
     """
+    return aws_cm_extension_counted(result, status, message, rows)[0]
+
+
+def aws_cm_extension_counted(
+    result: NlpResult | None, status: str, message: str, rows: list[IndexRow] | None = None
+) -> tuple[Json, int]:
+    """``aws_cm_extension`` and its ``count_nested``, counted while building (no second walk)."""
     children: list[Json] = []
+    nodes = 0
     if status == SUCCESS and result is not None:
+        branches: list[tuple[Json, int]] = []
         if result.detect_entities is not None:
-            children.append(detect_entities_extension(result.detect_entities))
+            branches.append(_detect_entities(result.detect_entities, rows))
         if result.icd10cm is not None:
-            children.append(infer_icd10_extension(result.icd10cm))
+            branches.append(
+                _ontology_extension(urls.ICD10, _ICD10_URLS, "infer-icd10", result.icd10cm, rows)
+            )
         if result.rxnorm is not None:
-            children.append(infer_rxnorm_extension(result.rxnorm))
-    return {"url": urls.AWS_CM, "extension": children + status_children(status, message)}
+            branches.append(
+                _ontology_extension(urls.RXNORM, _RXNORM_URLS, "infer-rxnorm", result.rxnorm, rows)
+            )
+        for branch, count in branches:
+            children.append(branch)
+            nodes += count
+    children += status_children(status, message)
+    return {"url": urls.AWS_CM, "extension": children}, nodes + 2 + 2
 
 
 def system_generated_resources_extension(linkage_ref: str, refs: Sequence[str]) -> Json:

@@ -27,6 +27,10 @@ def f32(x: float) -> float:
     return value
 
 
+_JAVA_FLOATS: dict[float, str] = {}  # positive inputs only: 0.0 == -0.0 and NaN != NaN
+_CACHE_MAX = 65536
+
+
 def java_float(x: float) -> str:
     """Java's ``Float.toString`` of ``x`` rounded to float32 (shortest round-trip digits).
 
@@ -39,6 +43,17 @@ def java_float(x: float) -> str:
     >>> java_float(12345678.0)
     '1.2345678E7'
     """
+    if x > 0.0:  # scores: memoised by the exact input value
+        cached = _JAVA_FLOATS.get(x)
+        if cached is None:
+            if len(_JAVA_FLOATS) >= _CACHE_MAX:
+                _JAVA_FLOATS.clear()
+            cached = _JAVA_FLOATS[x] = _java_float(x)
+        return cached
+    return _java_float(x)
+
+
+def _java_float(x: float) -> str:
     v = f32(x)
     if math.isnan(v):
         return "NaN"
@@ -81,10 +96,19 @@ def java_decimal(x: float) -> Decimal:
 
 
 def _value(value: object) -> str:
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is float:
+        return java_float(value)  # type: ignore[arg-type]
+    if kind is int:
+        return str(value)
+    if kind is list:
+        return "[" + ", ".join([_value(v) for v in value]) + "]"  # type: ignore[attr-defined]
     if isinstance(value, BaseModel):
         return to_java_string(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
+        return "[" + ", ".join([_value(v) for v in value]) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -97,22 +121,28 @@ def to_java_string(model: BaseModel) -> str:
 
     Extra (undeclared) keys are ignored: the Java SDK only prints declared members.
     """
-    fields = _members(type(model))
+    values = model.__dict__
     parts: list[str] = ["{"]
-    last = len(fields) - 1
-    for i, (name, label) in enumerate(fields):
-        value = getattr(model, name)
+    for name, label, comma in _members(type(model)):
+        value = values[name]
         if value is None:
             continue
         parts.append(label)
         parts.append(_value(value))
-        if i != last:
+        if comma:
             parts.append(",")
     parts.append("}")
     return "".join(parts)
 
 
 @lru_cache(maxsize=256)
-def _members(cls: type[BaseModel]) -> tuple[tuple[str, str], ...]:
-    """(attribute, ``"Alias: "``) of each declared field, in declaration order."""
-    return tuple((name, f"{info.alias or name}: ") for name, info in cls.model_fields.items())
+def _members(cls: type[BaseModel]) -> tuple[tuple[str, str, bool], ...]:
+    """(attribute, ``"Alias: "``, comma after it) of each declared field, in declaration order.
+
+    Every member but the last declared one is followed by a comma (when printed).
+    """
+    fields = list(cls.model_fields.items())
+    last = len(fields) - 1
+    return tuple(
+        (name, f"{info.alias or name}: ", i != last) for i, (name, info) in enumerate(fields)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from api.search_params import STANDARD_PARAMS, StandardParam
@@ -23,6 +24,19 @@ class SearchValues:
 _FILTER = re.compile(r"^(?P<name>\w+)\[(?P<key>\w+)=(?P<value>[^\]]+)\]$")
 
 
+@lru_cache(maxsize=1024)
+def _steps(path: str) -> tuple[tuple[str, str | None, str | None], ...]:
+    """``path`` parsed once: ``(name, filter key, filter value)`` per dotted step."""
+    steps: list[tuple[str, str | None, str | None]] = []
+    for step in path.split("."):
+        match = _FILTER.match(step)
+        if match:
+            steps.append((match["name"], match["key"], match["value"]))
+        else:
+            steps.append((step, None, None))
+    return tuple(steps)
+
+
 def walk(node: Any, path: str) -> Iterator[Any]:
     """Values at a dotted ``path`` (lists are flattened; ``elem[key=value]`` filters items).
 
@@ -31,24 +45,24 @@ def walk(node: Any, path: str) -> Iterator[Any]:
     [1]
     """
     nodes = [node]
-    for step in path.split("."):
-        match = _FILTER.match(step)
-        name = match["name"] if match else step
+    for name, key, wanted in _steps(path):
         found: list[Any] = []
         for current in nodes:
             if not isinstance(current, dict):
                 continue
             value = current.get(name)
-            items = value if isinstance(value, list) else [value]
+            if value is None:
+                continue
+            items = value if isinstance(value, list) else (value,)
             for item in items:
                 if item is None:
                     continue
-                if match and not (
-                    isinstance(item, dict) and item.get(match["key"]) == match["value"]
-                ):
+                if key is not None and not (isinstance(item, dict) and item.get(key) == wanted):
                     continue
                 found.append(item)
         nodes = found
+        if not nodes:
+            break
     yield from nodes
 
 
@@ -79,14 +93,24 @@ def _dates(value: Any) -> Iterator[tuple[str, str]]:
         return
 
 
+@lru_cache(maxsize=65536)
+def _parsed_ref(text: str) -> tuple[str, str] | None:
+    """``(type, id)`` of a reference with a type, else ``None`` (memoised: documents, subjects
+    and generated resources are referenced over and over)."""
+    try:
+        ref = parse_reference(text)
+    except SearchError:
+        return None
+    return (ref.type, ref.id) if ref.type else None
+
+
 def _refs(value: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict) and isinstance(value.get("reference"), str):
-        try:
-            ref = parse_reference(value["reference"])
-        except SearchError:
-            return
-        if ref.type:
-            yield ref.type, ref.id
+    if isinstance(value, dict):
+        text = value.get("reference")
+        if isinstance(text, str):
+            ref = _parsed_ref(text)
+            if ref is not None:
+                yield ref
 
 
 def extract(resource: dict[str, Any]) -> SearchValues:

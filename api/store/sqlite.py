@@ -277,14 +277,18 @@ class SqliteFhirStore(SqliteSearch):
         current = {
             (r[0], r[1]): r
             for r in _select_keys(
-                conn, "SELECT type, id, json, source_doc, version_id FROM resources", keys
+                conn, "SELECT t.type, t.id, t.json, t.source_doc, t.version_id", "resources", keys
             )
         }
         missing = [k for k in keys if k not in current]
         last = {
             (r[0], r[1]): int(r[2])
             for r in _select_keys(
-                conn, "SELECT type, id, MAX(version_id) FROM history", missing, "GROUP BY type, id"
+                conn,
+                "SELECT t.type, t.id, MAX(t.version_id)",
+                "history",
+                missing,
+                "GROUP BY t.type, t.id",
             )
         }
         stored_all: list[Resource] = []
@@ -366,15 +370,27 @@ class SqliteFhirStore(SqliteSearch):
 
 
 def _select_keys(
-    conn: sqlite3.Connection, select: str, keys: Sequence[tuple[str, str]], tail: str = ""
+    conn: sqlite3.Connection,
+    select: str,
+    table: str,
+    keys: Sequence[tuple[str, str]],
+    tail: str = "",
 ) -> list[sqlite3.Row]:
-    """``select ... WHERE (type, id) IN (<keys>) tail``, in chunks of ``MAX_VARS // 2`` keys."""
+    """``select`` (columns of ``t``) from ``table t`` for ``keys``, by primary key lookups.
+
+    A join on a VALUES list (chunks of ``MAX_VARS // 2`` keys): SQLite plans
+    ``(type, id) IN (VALUES ...)`` as a scan of the whole table, the join as one primary-key
+    search per key.
+    """
     rows: list[sqlite3.Row] = []
     step = MAX_VARS // 2
     for start in range(0, len(keys), step):
         chunk = keys[start : start + step]
         values = ",".join("(?,?)" for _ in chunk)
-        sql = f"{select} WHERE (type, id) IN (VALUES {values}) {tail}"
+        sql = (
+            f"{select} FROM (VALUES {values}) AS k CROSS JOIN {table} AS t "
+            f"ON t.type = k.column1 AND t.id = k.column2 {tail}"
+        )
         rows += conn.execute(sql, [part for key in chunk for part in key]).fetchall()
     return rows
 

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from api.search import NlpCriterion, format_instant, normalize_text
@@ -38,6 +39,18 @@ def utc_now() -> datetime:
 
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=65536)
+def _normalized(value: str) -> str:
+    # ASCII has no decompositions nor combining marks, and its casefold is lower()
+    return value.lower() if value.isascii() else normalize_text(value)
+
+
+def _norm(value: str | None) -> str | None:
+    """``normalize_text`` of an index value (empty and ``None`` stay as they are); memoised:
+    entity texts and concept descriptions repeat across rows and documents."""
+    return _normalized(value) if value else value
 
 
 class SqliteNlpIndex:
@@ -104,15 +117,6 @@ def replace_rows(
     now: str,
 ) -> None:
     """Replace the index rows (and state) of one document inside the caller's transaction."""
-    norms: dict[str, str] = {}  # concept rows repeat their entity's text
-
-    def norm(value: str | None) -> str | None:
-        if not value:
-            return value
-        if value not in norms:
-            norms[value] = normalize_text(value)
-        return norms[value]
-
     conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
     conn.executemany(
         "INSERT INTO nlp_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -123,14 +127,14 @@ def replace_rows(
                 r.entity_index,
                 r.entity_id,
                 r.text,
-                norm(r.text),
+                _norm(r.text),
                 r.category,
                 r.type,
                 r.score,
                 r.concept_index,
                 r.concept_code,
                 r.concept_description,
-                norm(r.concept_description),
+                _norm(r.concept_description),
                 r.concept_score,
             )
             for r in rows

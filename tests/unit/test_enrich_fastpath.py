@@ -1,0 +1,198 @@
+"""The fast enrichment paths agree with the reference ones (index rows, counts, Java strings)."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from enrich import EnrichmentPolicy, enrich_document
+from enrich.core import _count_nested
+from enrich.extensions import (
+    _count_flat,
+    aws_cm_extension,
+    aws_cm_extension_counted,
+    count_nested,
+    find_extension,
+    hl_decimal,
+    read_index_rows,
+)
+from enrich.index import IndexRow
+from enrich.policy import PROFILES
+from enrich.rawresponse import _java_float, java_float, to_java_string
+from enrich.urls import AWS_CM
+from nlp.schema import NlpResult, Trait
+from tests.golden import enrich_sample, sample_names
+
+CASES = [(name, profile) for name in sample_names() for profile in PROFILES]
+
+
+def _same_rows(built: list[IndexRow], read: list[IndexRow]) -> None:
+    assert built == read
+    for a, b in zip(built, read, strict=True):
+        assert a.__dict__ == b.__dict__
+        assert list(a.__dict__) == list(b.__dict__)
+        assert a.model_fields_set == b.model_fields_set
+        assert a.__pydantic_extra__ == b.__pydantic_extra__
+        assert a.__pydantic_private__ == b.__pydantic_private__
+        assert a.model_dump() == b.model_dump()
+        assert IndexRow.model_validate(a.model_dump()) == a
+
+
+@pytest.mark.parametrize(("name", "profile"), CASES)
+def test_index_rows_are_those_read_back_from_the_tree(name: str, profile: str) -> None:
+    enrichment = enrich_sample(name, profile)
+    _same_rows(enrichment.index_rows, read_index_rows(enrichment.document))
+
+
+def _maybe(rng: random.Random, value: Any, p: float = 0.2) -> Any:
+    return None if rng.random() < p else value
+
+
+def _score(rng: random.Random) -> float | None:
+    return _maybe(rng, rng.choice([rng.random(), 1.0, 0.0, 1e-5, 0.5, rng.random() * 1e-4]))
+
+
+def _traits(rng: random.Random) -> list[dict[str, Any]] | None:
+    if rng.random() < 0.3:
+        return _maybe(rng, [], 0.5)
+    names = ["NEGATION", "SIGN", "SYMPTOM", "DIAGNOSIS", "PAST_HISTORY", ""]
+    return [{"Name": rng.choice(names), "Score": _score(rng)} for _ in range(rng.randint(1, 3))]
+
+
+def _entity(rng: random.Random, i: int, concepts_key: str | None) -> dict[str, Any]:
+    if rng.random() < 0.05:
+        return {}  # every field missing: no element, no row, no index
+    begin = rng.randint(0, 500)
+    entity: dict[str, Any] = {
+        "Id": _maybe(rng, i),
+        "BeginOffset": _maybe(rng, begin),
+        "EndOffset": _maybe(rng, begin + rng.randint(1, 20)),
+        "Score": _score(rng),
+        "Text": _maybe(rng, rng.choice(["otite", "Ménière", "", "aspirin 81 mg"])),
+        "Category": _maybe(rng, "MEDICAL_CONDITION"),
+        "Type": _maybe(rng, "DX_NAME"),
+        "Traits": _traits(rng),
+    }
+    if concepts_key is not None:
+        concepts = [
+            {
+                "Code": rng.choice(["H66.90", "1191", ""]),
+                "Description": _maybe(rng, rng.choice(["Otitis media", "Aspirin", ""])),
+                "Score": _score(rng),
+            }
+            for _ in range(rng.randint(0, 4))
+        ]
+        entity[concepts_key] = _maybe(rng, concepts)
+    return {k: v for k, v in entity.items() if v is not None}
+
+
+def _random_result(rng: random.Random) -> NlpResult:
+    def response(concepts_key: str | None) -> dict[str, Any] | None:
+        entities = [_entity(rng, i, concepts_key) for i in range(rng.randint(0, 25))]
+        return _maybe(rng, {"Entities": entities, "ModelVersion": _maybe(rng, "1.0")}, 0.1)
+
+    raw = {
+        "DetectEntitiesV2": response(None),
+        "InferICD10CM": response("ICD10CMConcepts"),
+        "InferRxNorm": response("RxNormConcepts"),
+    }
+    return NlpResult.model_validate({k: v for k, v in raw.items() if v is not None})
+
+
+def _document() -> dict[str, Any]:
+    return {
+        "resourceType": "DocumentReference",
+        "id": "fast-1",
+        "status": "current",
+        "subject": {"reference": "Patient/p1"},
+        "content": [{"attachment": {"contentType": "text/plain", "data": "aGVsbG8="}}],
+    }
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rows_and_counts_of_random_results(seed: int) -> None:
+    rng = random.Random(seed)
+    result = _random_result(rng)
+    rows: list[IndexRow] = []
+    tree = aws_cm_extension(result, "SUCCESS", "ok", rows)
+    _same_rows(rows, read_index_rows({"extension": [tree]}))
+    assert count_nested(tree) == _count_flat(tree)
+    for profile in PROFILES:
+        limit = rng.choice([None, 10_000, 50])
+        enrichment = enrich_document(
+            _document(),
+            result,
+            policy=EnrichmentPolicy(profile=profile, max_nested_objects=limit),
+            now=datetime(2024, 1, 2, tzinfo=UTC),
+            engine_name="e",
+            engine_version="1",
+        )
+        _same_rows(enrichment.index_rows, read_index_rows(enrichment.document))
+        assert count_nested(enrichment.document) == _count_flat(enrichment.document)
+
+
+def test_validation_error_leaves_no_rows() -> None:
+    result = _random_result(random.Random(3))
+    enrichment = enrich_document(
+        _document(),
+        result,
+        policy=EnrichmentPolicy(max_nested_objects=5),
+        now=datetime(2024, 1, 2, tzinfo=UTC),
+        engine_name="e",
+        engine_version="1",
+    )
+    assert enrichment.status == "VALIDATION_ERROR"
+    assert enrichment.index_rows == [] == read_index_rows(enrichment.document)
+
+
+def test_count_nested_of_deep_and_odd_values() -> None:
+    deep: Any = []
+    for _ in range(3000):  # deeper than the recursion bound
+        deep = [deep, {"a": 1}]
+    assert count_nested(deep) == _count_flat(deep) == 6001
+    assert count_nested("text") == 0 == _count_flat("text")
+    assert count_nested({}) == 1
+
+
+class _FloatLike(float):
+    pass
+
+
+def test_java_float_cache_keeps_signed_zero_nan_and_types() -> None:
+    for x in (0.9815993905067444, 1.0, 1e-5, 12345678.0, 0.5, 3, True):
+        assert java_float(x) == _java_float(x) == java_float(x)
+    assert java_float(-0.0) == "-0.0"
+    assert java_float(0.0) == "0.0"
+    assert java_float(float("nan")) == "NaN"
+    assert java_float(-math.inf) == "-Infinity"
+    assert hl_decimal(0.9815993905067444) == 0.9815994 == hl_decimal(0.9815993905067444)
+    assert math.copysign(1.0, hl_decimal(-0.0)) < 0
+
+
+def test_to_java_string_of_subclassed_and_extra_values() -> None:
+    trait = Trait(Name="SIGN", Score=_FloatLike(0.5), Extra="ignored")
+    assert to_java_string(trait) == "{Name: SIGN,Score: 0.5}"
+    assert to_java_string(Trait(Name="NEGATION")) == "{Name: NEGATION,}"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_counted_tree_matches_count_nested(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    result = _random_result(rng)
+    for status in ("SUCCESS", "VALIDATION_ERROR"):
+        tree, nodes = aws_cm_extension_counted(result, status, "m")
+        assert nodes == count_nested(tree)
+        assert tree == aws_cm_extension(result, status, "m")
+
+
+@pytest.mark.parametrize(("name", "profile"), CASES)
+def test_nested_count_of_samples(name: str, profile: str) -> None:
+    document = enrich_sample(name, profile).document
+    tree = document["extension"].index(find_extension(document, AWS_CM))
+    assert _count_nested(document, tree, count_nested(document["extension"][tree])) == (
+        count_nested(document)
+    )
