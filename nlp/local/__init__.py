@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nlp.base import EngineConfigError
 from nlp.local.matcher import TermLike
-from nlp.local.pipeline import annotator_of, build_pipeline, mentions_of, run_pipeline
+from nlp.local.pipeline import annotate_text, annotator_of, build_pipeline, mentions_of
 from nlp.local.response import Icd10LinkerLike, Linking, RxNormLinkerLike, build_result
 from nlp.schema import NlpResult
 
@@ -45,6 +45,7 @@ class LocalEngine:
         matcher_cache: Path | None = None,
     ) -> None:
         self.nlp = build_pipeline(terms, matcher_cache)
+        self._annotator = annotator_of(self.nlp)
         self.linking = Linking(icd10, rxnorm)
         self.build_id = build_id
         self.version = f"local-{ENGINE_VERSION}+{build_id}"
@@ -92,8 +93,8 @@ class LocalEngine:
 
     def analyze(self, text: str) -> NlpResult:
         """The three Comprehend Medical responses for ``text``."""
-        doc = run_pipeline(self.nlp, text)
-        return build_result(text, mentions_of(doc), self.linking, self.version)
+        mentions = annotate_text(self.nlp, self._annotator, text)
+        return build_result(text, mentions, self.linking, self.version)
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NlpResult]:
         """Results for many texts, in order (``nlp.pipe`` underneath)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from nlp.local.text import STOPWORDS, load_rules
+from nlp.local.text import STOPWORDS, gap_word_offsets, load_rules
 
 _NAME_WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]"
 
@@ -139,17 +139,7 @@ class PhiDetector:
 
     def find(self, text: str) -> list[PhiSpan]:
         """All PHI spans of ``text``, non-overlapping, in order."""
-        positions: dict[str, list[int]] = {}
-        digits: list[int] = []
-        for m in _WORD_RE.finditer(text):
-            w = m.group()
-            if w[0].isdigit():
-                b = m.start()
-                digits.append(b)
-                if b > 0 and text[b - 1] in "(+":
-                    digits.append(b - 1)
-            else:
-                positions.setdefault(w.lower(), []).append(m.start())
+        positions, digits = _positions(text)
         lowered = text.lower()
         hits: list[PhiSpan] = []
         for typ, rx, where, gate in self._patterns:
@@ -309,6 +299,50 @@ class PhiDetector:
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _LOC_BACK_RE = re.compile(rf"(?P<v>(?:{_NAME_WORD}[ \t]+){{0,2}}{_NAME_WORD})[ \t]+$")
+
+
+def _positions(text: str) -> tuple[dict[str, list[int]], list[int]]:
+    """Lower-case word -> start offsets (words starting with a letter), and digit starts.
+
+    A digit start is followed by the offset of a ``(`` or ``+`` right before it. ASCII notes
+    are split by one ``findall`` (offsets are running sums of gap and word lengths).
+    """
+    positions: dict[str, list[int]] = {}
+    digits: list[int] = []
+    if not text.isascii():
+        for m in _WORD_RE.finditer(text):
+            w = m.group()
+            b = m.start()
+            if w[0].isdigit():
+                digits.append(b)
+                if b > 0 and text[b - 1] in "(+":
+                    digits.append(b - 1)
+            else:
+                positions.setdefault(w.lower(), []).append(b)
+        return positions, digits
+    pairs = _ASCII_GAP_WORD_RE.findall(text.lower())
+    if not pairs:
+        return positions, digits
+    gaps, words = zip(*pairs, strict=True)
+    starts, _ = gap_word_offsets(gaps, words)
+    get = positions.get
+    marks = "(" in text or "+" in text
+    for w, b in zip(words, starts, strict=True):
+        if w[0] in _DIGITS:
+            digits.append(b)
+            if marks and b > 0 and text[b - 1] in "(+":
+                digits.append(b - 1)
+            continue
+        found = get(w)
+        if found is None:
+            positions[w] = [b]
+        else:
+            found.append(b)
+    return positions, digits
+
+
+_DIGITS = frozenset("0123456789")
+_ASCII_GAP_WORD_RE = re.compile(r"([^a-z0-9]*+)([a-z0-9]++)")
 
 
 def _at(positions: dict[str, list[int]], words: frozenset[str]) -> list[int]:

@@ -96,6 +96,21 @@ def run_pipeline(nlp: Language, text: str) -> Doc:
     return doc
 
 
+def annotate_text(nlp: Language, annotator: Annotator, text: str) -> list[Mention]:
+    """The mentions of ``text``: what ``run_pipeline`` computes, without the spaCy components.
+
+    Only the tokenizer runs; token offsets and ``LOWER`` ids come out in one array read and
+    sentence starts go to the annotator directly instead of through ``Doc.from_array``.
+    """
+    doc = nlp.tokenizer(text)
+    if len(doc) == 0:
+        return annotator.annotate(text, [], [], [])
+    arr = doc.to_array([IDX, LOWER])
+    idx: list[int] = arr[:, 0].tolist()
+    lowers: list[int] = arr[:, 1].tolist()
+    return annotator.annotate(text, lowers, idx, token_sentence_starts(sentence_starts(text), idx))
+
+
 def mentions_of(doc: Doc) -> list[Mention]:
     """The mentions the annotator stored on ``doc``."""
     got: list[Mention] | None = doc._.docref_mentions

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import accumulate, chain
 from typing import Any
 
 # Alphanumeric runs are words; any other non-space character is a one-character separator.
@@ -140,34 +142,34 @@ class Normaliser:
         return w
 
     def words(self, text: str) -> Words:
-        """Split ``text`` into words with keys; possessive ``'s`` is dropped."""
-        starts: list[int] = []
-        ends: list[int] = []
-        keys: list[str] = []
-        brk: list[bool] = []
-        pending_break = False
-        after_apostrophe = False
-        key = self.key
-        for m in _TOKEN_RE.finditer(text):
-            tok = m.group()
-            if len(tok) == 1 and not tok.isalnum():
-                if tok in JOINERS:
-                    after_apostrophe = tok in "'’‘`"
-                else:
-                    pending_break = True
-                    after_apostrophe = False
-                continue
-            if after_apostrophe and tok in ("s", "S") and keys:
-                after_apostrophe = False
-                ends[-1] = m.end()
-                continue
-            after_apostrophe = False
-            starts.append(m.start())
-            ends.append(m.end())
-            keys.append(key(tok))
-            brk.append(pending_break)
-            pending_break = False
-        return Words(starts, ends, keys, brk)
+        """Split ``text`` into words with keys; possessive ``'s`` is dropped.
+
+        One ``findall`` splits the text into (gap, word) pairs in C; offsets are running sums
+        of their lengths, keys and break flags come from per-word and per-gap caches.
+        """
+        pairs = (_ASCII_GAP_WORD_RE if text.isascii() else _GAP_WORD_RE).findall(text)
+        if not pairs:
+            return Words([], [], [], [])
+        gaps, toks = zip(*pairs, strict=True)
+        starts, ends = gap_word_offsets(gaps, toks)
+        keys: list[str | None] = list(map(self._cache.get, toks))
+        if None in keys:
+            keys = [k if k is not None else self.key(t) for k, t in zip(keys, toks, strict=True)]
+        brk: list[bool | None] = list(map(_GAP_BREAK.get, gaps))
+        if None in brk:
+            brk = [
+                b if b is not None else _gap_code(g) in _BREAKING
+                for b, g in zip(brk, gaps, strict=True)
+            ]
+        if any(a in text for a in _APOSTROPHES):
+            codes = [_GAP_CACHE.get(g) or _gap_code(g) for g in gaps]
+            if _APOSTROPHE in codes or _BREAK_APOSTROPHE in codes:
+                return _merge_possessives(
+                    Words(starts, ends, keys, brk),  # type: ignore[arg-type]
+                    toks,
+                    codes,
+                )
+        return Words(starts, ends, keys, brk)  # type: ignore[arg-type]
 
     def phrase_key(self, text: str) -> tuple[str, ...]:
         """The key tuple of a whole phrase (how lexicon terms are indexed).
@@ -188,6 +190,66 @@ class Normaliser:
             k = cache.get(tok)
             out.append(k if k is not None else self.key(tok))
         return tuple(out)
+
+
+# (gap, word) pairs: the separators before each alphanumeric run, and the run.
+_GAP_WORD_RE = re.compile(r"([\W_]*)([^\W_]+)")
+_ASCII_GAP_WORD_RE = re.compile(r"([^a-zA-Z0-9]*+)([a-zA-Z0-9]++)")  # same, ASCII text only
+_APOSTROPHES = "'’‘`"
+# Gap codes (never 0, so that ``cache.get(g) or ...`` works): plain, breaking, ending in an
+# apostrophe (a following "s" is a possessive), both.
+_PLAIN, _BREAK, _APOSTROPHE, _BREAK_APOSTROPHE = 1, 2, 3, 4
+_BREAKING = (_BREAK, _BREAK_APOSTROPHE)
+_GAP_CACHE: dict[str, int] = {}
+_GAP_BREAK: dict[str, bool] = {}  # gap -> breaking, filled by _gap_code
+
+
+def gap_word_offsets(gaps: Sequence[str], words: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Start and end offsets of ``words`` when the text is gap, word, gap, word..."""
+    lengths = zip(map(len, gaps), map(len, words), strict=True)
+    offsets = list(accumulate(chain.from_iterable(lengths)))
+    return offsets[0::2], offsets[1::2]
+
+
+def _gap_code(gap: str) -> int:
+    """Classify the separators between two words (see the ``_PLAIN``... codes)."""
+    breaking = False
+    apostrophe = False
+    for ch in gap:
+        if ch.isspace():
+            continue
+        if ch in JOINERS:
+            apostrophe = ch in _APOSTROPHES
+        else:
+            breaking = True
+            apostrophe = False
+    code = (_BREAK_APOSTROPHE if apostrophe else _BREAK) if breaking else _PLAIN
+    if apostrophe and not breaking:
+        code = _APOSTROPHE
+    if len(_GAP_CACHE) < 10_000:
+        _GAP_CACHE[gap] = code
+        _GAP_BREAK[gap] = breaking
+    return code
+
+
+def _merge_possessives(words: Words, toks: tuple[str, ...], codes: list[int]) -> Words:
+    """Fold a word "s" right after an apostrophe into the previous word ("Crohn's")."""
+    starts: list[int] = []
+    ends: list[int] = []
+    keys: list[str] = []
+    brk: list[bool] = []
+    carry = False  # a break before a dropped "s" applies to the next word
+    for i, tok in enumerate(toks):
+        if keys and tok in ("s", "S") and codes[i] in (_APOSTROPHE, _BREAK_APOSTROPHE):
+            ends[-1] = words.ends[i]
+            carry = carry or words.brk[i]
+            continue
+        starts.append(words.starts[i])
+        ends.append(words.ends[i])
+        keys.append(words.keys[i])
+        brk.append(words.brk[i] or carry)
+        carry = False
+    return Words(starts, ends, keys, brk)
 
 
 @cache
