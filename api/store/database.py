@@ -21,6 +21,8 @@ class Database:
         busy_timeout_ms: wait for other processes' locks (default 10,000).
         checkpoint_interval_s: seconds between background checkpoints (default 2.0; 0 = off,
             SQLite's default auto-checkpoint of 1,000 pages then applies).
+        cache_mb: page cache of the connection, in MiB (default 64; SQLite's own is 2): an
+            enrichment writes a few hundred index entries at random places of the NLP index.
     """
 
     def __init__(
@@ -29,6 +31,7 @@ class Database:
         *,
         busy_timeout_ms: int = 10_000,
         checkpoint_interval_s: float = 2.0,
+        cache_mb: int = 64,
     ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -45,6 +48,7 @@ class Database:
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if self.path != ":memory:" and checkpoint_interval_s > 0:
