@@ -361,7 +361,9 @@ class Annotator:
         taken = SpanSet((m.begin, m.end) for m in mentions)
         last_end = -1
         for h in self.phi.find(text):  # non-overlapping, in order
-            if h.type == "NAME" and taken.overlaps(h.begin, h.end):
+            # names and guessed places (gazetteer, abbreviations) yield to clinical mentions
+            weak = h.type == "NAME" or (h.type == "ADDRESS" and h.score <= 0.72)
+            if weak and taken.overlaps(h.begin, h.end):
                 continue
             if h.begin < last_end:
                 continue

