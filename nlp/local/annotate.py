@@ -81,6 +81,7 @@ class Annotator:
         ):
             for cue in cues[name]:
                 self._cues[self.normaliser.phrase_key(cue)] = trait
+        self._cue_first = frozenset(k[0] for k in self._cues if k)
         self.med_attrs = MedicationAttributes()
         self.sections = Sectionizer()
         self.context = FastContext.default(tokenize, key)
@@ -337,11 +338,13 @@ class Annotator:
         keys, brk = words.keys, words.brk
         i = bisect.bisect_left(words.starts, m.begin)
         j = i - 1
+        cue_first = self._cue_first
         while j >= 0 and i - j <= 10:
-            for n in (3, 2, 1):
-                trait = self._cues.get(tuple(keys[j : j + n])) if j + n <= i else None
-                if trait is not None:
-                    return trait
+            if keys[j] in cue_first:
+                for n in (3, 2, 1):
+                    trait = self._cues.get(tuple(keys[j : j + n])) if j + n <= i else None
+                    if trait is not None:
+                        return trait
             if brk[j] and j < i:
                 break
             j -= 1

@@ -184,11 +184,9 @@ class FastContext:
         raw: set[tuple[int, int, int, int]] = set()
         index = self._index
         n = len(lowers)
-        for i, tok in enumerate(lowers):
-            cands = index.get(tok)
-            if not cands:
-                continue
-            for order, ri, alt in cands:
+        hits = [i for i, tok in enumerate(lowers) if tok in index]  # few tokens start a rule
+        for i in hits:
+            for order, ri, alt in index[lowers[i]]:
                 k = len(alt)
                 if i + k > n:
                     continue

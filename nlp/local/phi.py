@@ -262,7 +262,7 @@ class PhiDetector:
     def _locations(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         out: list[PhiSpan] = []
         out.extend(self._places(text, positions))
-        out.extend(self._acronym_places(text))
+        out.extend(self._acronym_places(text, positions))
         heads = tuple(self._loc_heads)
         for b0 in _at(positions, self._head_at):
             if not text[b0 : b0 + 30].lower().startswith(heads):
@@ -313,8 +313,8 @@ class PhiDetector:
         last = -1
         cased = text.lower() != text
         for b0 in _at(positions, self._gaz_first):
-            if b0 < last:
-                continue
+            if b0 < last or (cased and not text[b0].isupper()):
+                continue  # lower case in a note that uses capitals: an ordinary word
             word = _ALNUM_AT_RE.match(text, b0)
             if word is None:
                 continue
@@ -326,20 +326,16 @@ class PhiDetector:
                 surface = text[b0:e]
                 cue = _PLACE_CUE_RE.search(text, max(0, b0 - 16), b0) is not None
                 titled = surface[0].isupper() and not surface.isupper()
-                if cased and not surface[0].isupper():
-                    break  # lower case in a note that uses capitals: an ordinary word
                 if cue or (titled and (name in self._gaz_wide or " " in name)):
                     out.append(PhiSpan(b0, e, "ADDRESS", _PLACE_SCORE))
                     last = e
                 break
         return out
 
-    def _acronym_places(self, text: str) -> list[PhiSpan]:
+    def _acronym_places(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         """Hospital abbreviations after a movement cue ("transferred to GH", "at the GBMC")."""
         out: list[PhiSpan] = []
-        if not _ACRONYM_HINT_RE.search(text):
-            return out
-        for m in _ACRONYM_PLACE_RE.finditer(text):
+        for m in _match_at(_ACRONYM_PLACE_RE, text, _at(positions, _MOVE_WORDS)):
             v = m.group("v")
             if v in self._unit_acronyms or v.lower() in self.not_names or v.lower() in STOPWORDS:
                 continue
@@ -480,7 +476,38 @@ _MOVES = (
     r"transferr?(?:ed|ing)?|transfered|trans|sent|referred|admitted|adm|flighted|flown|taken|"
     r"brought|go|going|went|return(?:ed|ing)?|back|d/?c'?d|discharged|followed|accepted|seen"
 )
-_ACRONYM_HINT_RE = re.compile(rf"\b(?:{_MOVES})\b", re.I)
+# first words of _MOVES, where an acronym-place match may start
+_MOVE_WORDS = frozenset(
+    [
+        "transfer",
+        "transferr",
+        "transferred",
+        "transferring",
+        "transfered",
+        "trans",
+        "sent",
+        "referred",
+        "admitted",
+        "adm",
+        "flighted",
+        "flown",
+        "taken",
+        "brought",
+        "go",
+        "going",
+        "went",
+        "return",
+        "returned",
+        "returning",
+        "back",
+        "d",
+        "dc",
+        "discharged",
+        "followed",
+        "accepted",
+        "seen",
+    ]
+)
 _ACRONYM_PLACE_RE = re.compile(
     rf"\b(?i:{_MOVES})\b[ \t]+(?:(?i:to|at|from|in)\b|@)[ \t]*(?:(?i:the)[ \t]+)?"
     r"(?P<v>[A-Z]{2,5})\b(?![-/'’]\w)"

@@ -132,10 +132,10 @@ class _Ids:
             for a in m.attributes:
                 if attr_filter is None or a.type in attr_filter:
                     spans.add((a.begin, a.end, a.type))
-        self._ids = {s: i for i, s in enumerate(sorted(spans))}
+        self.map = {s: i for i, s in enumerate(sorted(spans))}
 
     def __call__(self, begin: int, end: int, typ: str) -> int:
-        return self._ids[(begin, end, typ)]
+        return self.map[(begin, end, typ)]
 
 
 _M = TypeVar("_M", bound=CMModel)
@@ -221,12 +221,12 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
             t = trait_from_icd10(concepts[0].code if concepts else m.code)
             if t:
                 m.traits[t] = 0.6
-    ids = _Ids(mentions, None)
+    ids = _Ids(mentions, None).map
     entities = [
         _new(
             Entity,
             {
-                "id": ids(m.begin, m.end, m.type),
+                "id": ids[(m.begin, m.end, m.type)],
                 "begin_offset": m.begin,
                 "end_offset": m.end,
                 "score": round(m.score, 4),
@@ -235,19 +235,19 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                 "type": m.type,
                 "traits": _traits(m, DETECT_TRAITS.get(m.category, _NONE)),
                 "attributes": [
-                    _attr(Attribute, a, text, ids(a.begin, a.end, a.type), with_category=True)
+                    _attr(Attribute, a, text, ids[(a.begin, a.end, a.type)], with_category=True)
                     for a in _by_offset(m.attributes)
                 ],
             },
         )
         for m in mentions
     ]
-    icd_ids = _Ids(conditions, ICD_ATTRIBUTE_TYPES)
+    icd_ids = _Ids(conditions, ICD_ATTRIBUTE_TYPES).map
     icd_entities = [
         _new(
             ICD10CMEntity,
             {
-                "id": icd_ids(m.begin, m.end, m.type),
+                "id": icd_ids[(m.begin, m.end, m.type)],
                 "text": text[m.begin : m.end],
                 "category": MC,
                 "type": "DX_NAME",
@@ -259,7 +259,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                         ICD10CMAttribute,
                         a,
                         text,
-                        icd_ids(a.begin, a.end, a.type),
+                        icd_ids[(a.begin, a.end, a.type)],
                         with_category=a.category == "TIME_EXPRESSION",
                     )
                     for a in _by_offset([a for a in m.attributes if a.type in ICD_ATTRIBUTE_TYPES])
@@ -270,7 +270,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
         )
         for m, concepts in zip(conditions, icd_concepts, strict=True)
     ]
-    rx_ids = _Ids(meds, RX_ATTRIBUTE_TYPES)
+    rx_ids = _Ids(meds, RX_ATTRIBUTE_TYPES).map
     rx_entities = []
     for m in meds:
         attrs = _by_offset([a for a in m.attributes if a.type in RX_ATTRIBUTE_TYPES])
@@ -285,7 +285,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
             _new(
                 RxNormEntity,
                 {
-                    "id": rx_ids(m.begin, m.end, m.type),
+                    "id": rx_ids[(m.begin, m.end, m.type)],
                     "text": text[m.begin : m.end],
                     "category": MED,
                     "type": m.type,
@@ -297,7 +297,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                             RxNormAttribute,
                             a,
                             text,
-                            rx_ids(a.begin, a.end, a.type),
+                            rx_ids[(a.begin, a.end, a.type)],
                             with_category=False,
                         )
                         for a in attrs
