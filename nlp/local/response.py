@@ -161,10 +161,27 @@ def _new(cls: type[_M], fields: dict[str, Any]) -> _M:
 _TRAITS: dict[tuple[str, float], Trait] = {}
 
 
+_TRAIT_LISTS: dict[tuple[frozenset[str], tuple[tuple[str, float], ...]], list[Trait]] = {}
+
+
 def _traits(m: Mention, allowed: frozenset[str]) -> list[Trait]:
-    """Trait models, shared between responses (never mutated; at most a few dozen exist)."""
+    """Trait models, shared between responses (never mutated; at most a few dozen exist).
+
+    The list itself is new for every entity; its contents are cached per (allowed traits,
+    mention traits), which repeat across mentions.
+    """
     if not m.traits:
         return []
+    key = (allowed, tuple(m.traits.items()))
+    got = _TRAIT_LISTS.get(key)
+    if got is None:
+        got = _trait_list(m, allowed)
+        if len(_TRAIT_LISTS) < 10_000:
+            _TRAIT_LISTS[key] = got
+    return list(got)
+
+
+def _trait_list(m: Mention, allowed: frozenset[str]) -> list[Trait]:
     out = []
     for t in TRAIT_ORDER:
         score = m.traits.get(t)
