@@ -36,7 +36,14 @@ from models.linker import (
     encode_links,
 )
 from models.normalize import fold
-from models.rxnorm import RxKb, read_rrf, read_seed, synthea_codes, synthea_version
+from models.rxnorm import (
+    RxKb,
+    read_rrf,
+    read_seed,
+    synthea_codes,
+    synthea_module_files,
+    synthea_version,
+)
 from models.sources import (
     dedupe,
     drugner_synonyms,
@@ -45,6 +52,8 @@ from models.sources import (
     icd_terms,
     package_version,
     rxnorm_terms,
+    synthea_condition_codes,
+    synthea_condition_terms,
     synthea_terms,
 )
 
@@ -81,7 +90,7 @@ def _code_hash() -> str:
     return h.hexdigest()[:16]
 
 
-LEXICON_SOURCES = ("handmade", "rxnorm", "icd10cm", "synthea", "hpo", "drugner")
+LEXICON_SOURCES = ("handmade", "rxnorm", "icd10cm", "synthea-snomed", "synthea", "hpo", "drugner")
 
 
 def fingerprint(
@@ -201,6 +210,11 @@ def build_assets(
             "rxnorm": lambda: rxnorm_terms(rx),
             "icd10cm": lambda: icd_terms(icd),
             "synthea": lambda: synthea_terms(synthea_codes("SNOMED-CT") if has_synthea else {}),
+            "synthea-snomed": lambda: synthea_condition_terms(
+                synthea_condition_codes(t for _p, t in synthea_module_files())
+                if has_synthea
+                else {}
+            ),
             "hpo": hpo_terms,
             "drugner": drugner_terms,
         }

@@ -29,13 +29,13 @@ from models.handmade import Expander
 from models.icd10 import KIND_DESC
 from models.lexicon import AssetsMissingError
 from models.ngram_index import NgramIndex
-from models.normalize import ACUITY, LATERALITY, STOPWORDS, fold, key, tokens
+from models.normalize import ACUITY, LATERALITY, STOPWORDS, drop_parens, fold, key, tokens
 from models.rxnorm import FORM_WORDS, ROUTE_WORDS, parse_drug_name, parse_strengths
 from nlp.schema import Concept
 
 _T = TypeVar("_T")
 # Bump when the pickled layout of IcdAssets/RxAssets changes: older assets then count as stale.
-ASSET_FORMAT = 4
+ASSET_FORMAT = 5
 WORD_WEIGHT = 0.15  # share of word overlap in the fuzzy ICD-10-CM similarity
 # Lexicon mentions linked at build time (k=5, no attributes): fold(text) -> encode_links(...)
 PRELINK_K = 5
@@ -407,6 +407,8 @@ class RxAssets:
     exact: dict[str, str]  # key() -> "cui|cui", best first
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
     prelinked: dict[str, str] = field(default_factory=dict)
+    # key() of a product's ingredient names (or of its brand) -> "product|product"
+    name_products: dict[str, str] = field(default_factory=dict)
     format: int = ASSET_FORMAT
 
     def name(self, cui: str) -> str:
@@ -457,6 +459,9 @@ def build_rx_assets(
     per_key: dict[str, set[str]] = {}
     parsed: dict[str, str] = {}
     products: dict[str, list[str]] = {}
+    name_products: dict[str, list[str]] = {}
+    # a product's ingredient spelling ("penicillin v potassium") names its single IN
+    product_synonyms: list[tuple[str, str]] = []
     for cui, (name, tty) in concepts.items():
         names = [name]
         if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
@@ -465,10 +470,15 @@ def build_rx_assets(
             ins = ingredients.get(cui)
             if ins:
                 products.setdefault("|".join(sorted(ins)), []).append(cui)
+            for spelled in {" ".join(p.ingredients), p.brand or ""} - {""}:
+                name_products.setdefault(key(spelled), []).append(cui)
+            if ins and len(ins) == 1 and len(p.ingredients) == 1:
+                product_synonyms.append((p.ingredients[0], next(iter(ins))))
         for n in names:
             per_name.setdefault(fold(n), set()).add(cui)
             per_key.setdefault(key(n), set()).add(cui)
-    for name, cui in synonyms:  # never shadow a concept's own name (a BN beats its IN)
+    for name, cui in [*synonyms, *sorted(product_synonyms)]:
+        # never shadow a concept's own name (a BN beats its IN)
         if cui in concepts and fold(name) not in per_name:
             per_name.setdefault(fold(name), set()).add(cui)
             per_key.setdefault(key(name), set()).add(cui)
@@ -491,6 +501,7 @@ def build_rx_assets(
         parsed=parsed,
         name_cuis=[ordered(per_name[n]) for n in folded],
         exact={k: ordered(v) for k, v in per_key.items() if k},
+        name_products={k: "|".join(sorted(set(v))) for k, v in name_products.items() if k},
     )
     return assets, NgramIndex.build(folded)
 
@@ -602,20 +613,99 @@ class RxNormLinker:
         if not sims:
             return []
         # best ingredient-level concept(s) -> their products matching strength and form
-        heads = sorted(sims.items(), key=lambda x: -x[1])
+        heads = sorted(sims.items(), key=lambda x: (-x[1], x[0]))
         out: dict[str, float] = {}
         for cui, sim in heads[:8]:
             tty = self.assets.tty(cui)
             out[cui] = max(
                 out.get(cui, 0.0), sim - (0.0 if tty in {"IN", "BN", "MIN", "PIN"} else 0.03)
             )
-        if strengths:
-            for cui, sim in heads[:3]:
-                for prod, fit in self._products(cui, strengths, forms, routes):
-                    out[prod] = max(out.get(prod, 0.0), sim * fit + 0.01)
-                    if cui in exact and fit >= 1.0:
-                        exact.add(prod)
+        if strengths or forms:
+            self._choose_product(name_part, heads, exact, out, strengths, forms, routes)
         return sorted(((c, s, c in exact) for c, s in out.items()), key=lambda x: (-x[1], x[0]))
+
+    def _choose_product(
+        self,
+        name_part: str,
+        heads: list[tuple[str, float]],
+        exact: set[str],
+        out: dict[str, float],
+        strengths: tuple[str, ...],
+        forms: set[str],
+        routes: set[str],
+    ) -> None:
+        """Rank the clinical drug (SCD, SBD for a brand) that strength and form select first.
+
+        Candidates are the products spelled with the mention's ingredient or brand name, the
+        products of the best ingredient/brand concepts, and product concepts found by name.
+        A product is chosen when its strengths equal the mention's and its dose form agrees
+        (or, without a dose form, when it is the only product of that name and strength); it
+        then outranks the ingredient. Products that agree only partly follow the ingredient.
+        """
+        pool: dict[str, tuple[float, bool]] = {}  # product -> (name similarity, exact name)
+        spelled = self.assets.name_products.get(key(name_part))
+        for prod in spelled.split("|") if spelled else ():
+            pool[prod] = (1.0, True)
+        for cui, sim in heads[:3]:
+            for prod in self._family(cui):
+                if sim > pool.get(prod, (0.0, False))[0]:
+                    pool[prod] = (sim, cui in exact)
+        for cui, sim in heads[:8]:
+            if self.assets.tty(cui) in {"SCD", "SBD", "GPCK", "BPCK"} and cui not in pool:
+                pool[cui] = (sim, cui in exact)
+        if not pool:
+            return
+        brand_named = any(
+            self.assets.parsed_of(p)[2] == fold(name_part) for p in pool if p in self.assets.parsed
+        )
+        chosen: list[tuple[str, float, bool]] = []
+        for prod, (name_sim, name_exact) in pool.items():
+            if prod not in self.assets.parsed:
+                continue
+            p_str, p_form, p_brand = self.assets.parsed_of(prod)
+            pf = set(p_form.split())
+            if strengths and set(p_str) != set(strengths):
+                continue
+            if forms and not forms <= pf:
+                continue
+            fit = 1.0
+            if brand_named and p_brand != fold(name_part):
+                fit -= 0.1  # "Ibu 400 mg": the brand's own product first
+            elif not brand_named and p_brand is not None:
+                fit -= 0.01  # generic mention: the SCD before an SBD of the same drug
+            if routes and not (routes & pf) and any(r in pf for r in ROUTE_WORDS.values()):
+                fit -= 0.1
+            if not forms:
+                fit -= 0.02
+            chosen.append((prod, name_sim * fit, name_exact and fit >= 0.97))
+        named = [c for c in chosen if c[1] >= 0.85]  # same drug by name, not a look-alike
+        full_fit = [c for c in named if strengths and (forms or len(named) == 1)]
+        # only the best-fitting ones (an SCD before the SBDs of a generic mention)
+        best_fit = max((c[1] for c in full_fit), default=0.0)
+        full = {c[0] for c in full_fit if c[1] >= best_fit - 1e-9}
+        top = max(out.values(), default=0.0)
+        for prod, sim, is_exact in chosen:
+            # a chosen product outranks the ingredient; the others follow it
+            score = top + 0.02 * sim if prod in full else min(sim, top) - 0.015
+            out[prod] = max(out.get(prod, 0.0), score)
+            if is_exact:
+                exact.add(prod)
+        peak = max(out.values())
+        if peak > 1.0:  # keep similarities in [0, 1] for the calibration
+            for c in out:
+                out[c] = max(0.0, out[c] - (peak - 1.0))
+
+    def _family(self, cui: str) -> list[str]:
+        """Products of an ingredient-level concept (of the brand only, for a BN)."""
+        tty = self.assets.tty(cui)
+        if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
+            return []
+        ins = frozenset({cui}) if tty == "IN" else self.assets.ingredients_of(cui)
+        prods = self.assets.products_of(ins) if ins else []
+        if tty == "BN":
+            brand = fold(drop_parens(self.assets.name(cui)))
+            prods = [p for p in prods if self.assets.parsed_of(p)[2] == brand]
+        return prods
 
     def _products(
         self, cui: str, strengths: tuple[str, ...], forms: set[str], routes: set[str]

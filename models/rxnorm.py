@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models import package_dir
 from models.normalize import fold
@@ -245,22 +246,25 @@ def synthea_module_files() -> Iterator[tuple[str, str]]:
         yield str(path), path.read_text(encoding="utf-8")
 
 
+def iter_dicts(o: object) -> Iterator[dict[str, Any]]:
+    """Every JSON object nested in ``o`` (``o`` itself first), depth first."""
+    stack = [o]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            yield cur
+            stack.extend(reversed(list(cur.values())))
+        elif isinstance(cur, list):
+            stack.extend(reversed(cur))
+
+
 def synthea_codes(system: str) -> dict[str, str]:
     """Every ``{system, code, display}`` coding in the Synthea modules (code -> display)."""
     out: dict[str, str] = {}
-
-    def walk(o: object) -> None:
-        if isinstance(o, dict):
+    for _path, text in synthea_module_files():
+        for o in iter_dicts(json.loads(text)):
             if o.get("system") == system and "code" in o and "display" in o:
                 out.setdefault(str(o["code"]), str(o["display"]))
-            for v in o.values():
-                walk(v)
-        elif isinstance(o, list):
-            for v in o:
-                walk(v)
-
-    for _path, text in synthea_module_files():
-        walk(json.loads(text))
     return out
 
 

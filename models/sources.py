@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import json
 import pickle
 import re
 from collections.abc import Iterable, Iterator
@@ -14,7 +15,7 @@ from models.handmade import stopterms
 from models.icd10 import KIND_VARIANT, IcdKb
 from models.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
 from models.normalize import drop_parens, fold, strip_nos, strip_unspecified_qualifiers
-from models.rxnorm import RxKb, parse_drug_name
+from models.rxnorm import RxKb, iter_dicts, parse_drug_name
 
 MAX_WORDS = 6
 # ICD names that are bookkeeping rather than something a note says.
@@ -244,6 +245,60 @@ def synthea_terms(snomed: dict[str, str]) -> Iterator[Term]:
             yield Term(text, TEST_TREATMENT_PROCEDURE, "PROCEDURE_NAME", "synthea", code)
         elif tag == "regime/therapy":
             yield Term(text, TEST_TREATMENT_PROCEDURE, "TREATMENT_NAME", "synthea", code)
+
+
+_SNOMED_ANY_TAG = re.compile(r"\s*\(([a-z][a-z /-]*)\)\s*$")
+
+
+def synthea_condition_codes(modules: Iterable[str]) -> dict[str, str]:
+    """SNOMED code -> display of every Condition Synthea can record (``ConditionOnset`` states).
+
+    Args:
+        modules: JSON texts of the Synthea module files.
+    """
+    out: dict[str, str] = {}
+    for text in modules:
+        for o in iter_dicts(json.loads(text)):
+            if o.get("type") != "ConditionOnset":
+                continue
+            for c in o.get("codes", []):
+                if isinstance(c, dict) and c.get("system") == "SNOMED-CT" and c.get("display"):
+                    out.setdefault(str(c["code"]), str(c["display"]))
+    return out
+
+
+def condition_variants(display: str) -> list[str]:
+    """Surface forms of a SNOMED condition display: tag removed, then normalised variants.
+
+    >>> condition_variants("Alzheimer's disease (disorder)")
+    ["Alzheimer's disease", 'Alzheimers disease', 'Alzheimer disease']
+    >>> condition_variants("Body mass index 30+ - obesity (finding)")
+    ['Body mass index 30+ - obesity', 'Body mass index 30+ obesity']
+    """
+    text = _SNOMED_ANY_TAG.sub("", display).strip()
+    out = [text]
+    if "'s" in text:
+        out += [text.replace("'s", "s"), text.replace("'s", "")]
+    if " - " in text:
+        out.append(text.replace(" - ", " "))
+    if text.lower().endswith(" (disorder)"):  # doubled tag left after the first pass
+        out.append(text[: -len(" (disorder)")])
+    seen: set[str] = set()
+    return [v for v in out if v and not (v.lower() in seen or seen.add(v.lower()))]  # type: ignore[func-returns-value]
+
+
+def synthea_condition_terms(conditions: dict[str, str]) -> Iterator[Term]:
+    """Every Synthea Condition display (any semantic tag) as a condition name, with variants.
+
+    Source ``synthea-snomed``; the code is the SNOMED CT code. ICD-10-CM codes come from the
+    ICD-10-CM linker over the display when the lexicon is pre-linked at build time.
+    """
+    stop = stopterms()
+    for code, display in sorted(conditions.items()):
+        for text in condition_variants(display):
+            if len(text) < 3 or len(text.split()) > 12 or fold(text) in stop:
+                continue
+            yield Term(text, MEDICAL_CONDITION, "DX_NAME", "synthea-snomed", code)
 
 
 def dedupe(terms: Iterable[Term]) -> list[Term]:

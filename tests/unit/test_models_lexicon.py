@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 from pathlib import Path
 
 import pytest
@@ -11,16 +12,20 @@ import models.handmade
 import models.ngram_index
 import models.normalize
 import models.rxnorm
+import models.sources
 from models import handmade
 from models.icd10 import build_icd_kb
 from models.lexicon import AssetsMissingError, Term, load_lexicon, save_lexicon
 from models.ngram_index import NgramIndex
 from models.sources import (
+    condition_variants,
     dedupe,
     drugner_synonyms,
     drugner_terms,
     hpo_terms,
     icd_terms,
+    synthea_condition_codes,
+    synthea_condition_terms,
     synthea_terms,
 )
 
@@ -64,7 +69,8 @@ name: part of
 
 
 @pytest.mark.parametrize(
-    "module", [models.normalize, models.ngram_index, models.rxnorm, models.handmade]
+    "module",
+    [models.normalize, models.ngram_index, models.rxnorm, models.handmade, models.sources],
 )
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
@@ -206,3 +212,58 @@ def test_icd_synonyms_point_to_billable_codes() -> None:
     for phrase, code in synonyms:
         assert cm.is_valid_item(code), phrase
         assert cm.is_leaf(code), phrase
+
+
+def test_synthea_condition_codes_and_terms() -> None:
+    module = {
+        "states": {
+            "Onset": {
+                "type": "ConditionOnset",
+                "codes": [
+                    {
+                        "system": "SNOMED-CT",
+                        "code": "314529007",
+                        "display": "Medication review due (situation)",
+                    },
+                    {"system": "SNOMED-CT", "code": "714628002", "display": "Prediabetes"},
+                ],
+            },
+            "Proc": {
+                "type": "Procedure",
+                "codes": [
+                    {"system": "SNOMED-CT", "code": "1", "display": "Throat culture (procedure)"}
+                ],
+            },
+            "Nested": [
+                {
+                    "type": "ConditionOnset",
+                    "codes": [
+                        {
+                            "system": "SNOMED-CT",
+                            "code": "26929004",
+                            "display": "Alzheimer's disease (disorder)",
+                        }
+                    ],
+                }
+            ],
+        }
+    }
+    codes = synthea_condition_codes([json.dumps(module)])
+    assert set(codes) == {"314529007", "714628002", "26929004"}
+    terms = list(synthea_condition_terms(codes))
+    texts = {t.text for t in terms}
+    assert {
+        "Medication review due",
+        "Prediabetes",
+        "Alzheimer's disease",
+        "Alzheimers disease",
+    } <= texts
+    assert all(
+        t.category == "MEDICAL_CONDITION" and t.type == "DX_NAME" and t.source == "synthea-snomed"
+        for t in terms
+    )
+    assert next(t for t in terms if t.text == "Prediabetes").code == "714628002"
+    assert condition_variants("Body mass index 30+ - obesity (finding)") == [
+        "Body mass index 30+ - obesity",
+        "Body mass index 30+ obesity",
+    ]
