@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import spacy
 from spacy.tokens import Doc, Span
@@ -108,7 +110,7 @@ def medspacy_context(nlp: spacy.language.Language):  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize("text", SENTENCES)
 def test_same_modifiers_as_medspacy(
-    nlp: spacy.language.Language, fast: FastContext, medspacy_context, text: str
+    nlp: spacy.language.Language, fast: FastContext, medspacy_context: Any, text: str
 ) -> None:
     doc = _doc_with_targets(nlp, text)
     assert doc.ents, "each sentence needs at least one target"

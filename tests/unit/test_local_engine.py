@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from nlp.schema import Concept
 
@@ -123,8 +124,9 @@ def _find(result: NlpResult, text: str):  # type: ignore[no-untyped-def]
 
 
 def test_offsets_match_text_in_every_response(result: NlpResult) -> None:
-    items = []
-    for e in [*result.entities, *result.icd10cm_entities, *result.rxnorm_entities]:
+    items: list[Any] = []
+    entities: list[Any] = [*result.entities, *result.icd10cm_entities, *result.rxnorm_entities]
+    for e in entities:
         items.append(e)
         items.extend(e.attributes or [])
     assert items
@@ -199,7 +201,7 @@ def test_icd_concepts_sorted_and_limited(result: NlpResult) -> None:
     linked = [e for e in result.icd10cm_entities if e.concepts]
     assert linked
     for e in linked:
-        scores = [c.score for c in e.concepts or []]
+        scores = [c.score or 0.0 for c in e.concepts or []]
         assert scores == sorted(scores, reverse=True)
         assert len(scores) <= 5
     assert {t.name for t in result.icd10cm_entities[0].traits or []} <= {
