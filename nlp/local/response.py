@@ -142,6 +142,7 @@ _M = TypeVar("_M", bound=CMModel)
 
 
 _set = object.__setattr__
+_ALL_FIELDS: dict[type[CMModel], set[str]] = {}
 
 
 def _new(cls: type[_M], fields: dict[str, Any]) -> _M:
@@ -152,7 +153,12 @@ def _new(cls: type[_M], fields: dict[str, Any]) -> _M:
     """
     model = cls.__new__(cls)
     _set(model, "__dict__", fields)
-    _set(model, "__pydantic_fields_set__", set(fields))
+    every = _ALL_FIELDS.get(cls)
+    if every is None:
+        every = _ALL_FIELDS[cls] = set(cls.model_fields)
+    # one shared set per class when every field is given: assigning a field adds a name that
+    # is already there; only assigning an unknown (extra) attribute would grow it
+    _set(model, "__pydantic_fields_set__", every if len(fields) == len(every) else set(fields))
     _set(model, "__pydantic_extra__", {})
     _set(model, "__pydantic_private__", None)
     return model
