@@ -155,8 +155,10 @@ def read_text(doc: Resource, store: FhirStore) -> str | None:
 
 
 def _exists(store: Any, resource_type: str, resource_id: str) -> bool:
-    """Whether a current (not deleted) version exists, without loading its body when the
-    store tells its latest version (``current_version``)."""
+    """Whether a current (not deleted) version exists.
+
+    Asks ``current_version`` when the store has it: the body is not loaded and parsed.
+    """
     latest = getattr(store, "current_version", None)
     if latest is None:
         return store.read(resource_type, resource_id) is not None

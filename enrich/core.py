@@ -214,8 +214,10 @@ def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Sou
 
 
 def _count_nested(document: Json, tree_at: int, tree_nodes: int) -> int:
-    """``count_nested(document)`` where ``document["extension"][tree_at]`` is the aws-cm tree
-    whose count (``tree_nodes``) is already known: the bulk of the document is not walked."""
+    """``count_nested(document)``, the aws-cm tree's count (``tree_nodes``) being known.
+
+    ``document["extension"][tree_at]`` is that tree: the bulk of the document is not walked.
+    """
     count = 1
     for key, value in document.items():
         if key != "extension":

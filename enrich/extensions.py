@@ -129,8 +129,10 @@ _ROW_DEFAULTS: dict[str, Any] = {
 
 
 def _index_row(values: dict[str, Any]) -> IndexRow:
-    """``IndexRow(**values)`` without validation: the builders pass values of the field types
-    (converted as ``read_index_rows`` converts them)."""
+    """``IndexRow(**values)`` without validation.
+
+    The builders pass values of the field types, converted as ``read_index_rows`` does.
+    """
     row = IndexRow.__new__(IndexRow)
     fields = dict(_ROW_DEFAULTS)
     fields.update(values)

@@ -95,8 +95,10 @@ def _dates(value: Any) -> Iterator[tuple[str, str]]:
 
 @lru_cache(maxsize=65536)
 def _parsed_ref(text: str) -> tuple[str, str] | None:
-    """``(type, id)`` of a reference with a type, else ``None`` (memoised: documents, subjects
-    and generated resources are referenced over and over)."""
+    """``(type, id)`` of a reference with a type, else ``None``; memoised.
+
+    Documents, subjects and generated resources are referenced over and over.
+    """
     try:
         ref = parse_reference(text)
     except SearchError:

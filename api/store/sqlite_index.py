@@ -48,8 +48,10 @@ def _normalized(value: str) -> str:
 
 
 def _norm(value: str | None) -> str | None:
-    """``normalize_text`` of an index value (empty and ``None`` stay as they are); memoised:
-    entity texts and concept descriptions repeat across rows and documents."""
+    """``normalize_text`` of an index value, memoised (empty and ``None`` stay as they are).
+
+    Entity texts and concept descriptions repeat across rows and documents.
+    """
     return _normalized(value) if value else value
 
 
