@@ -36,17 +36,24 @@ def _parts(out: Path) -> list[Path]:
     return sorted((out / "import" / "DocumentReference").glob("part-*.ndjson"))
 
 
-def test_sigkill_midway_then_resume_gives_each_document_once(tmp_path: Path) -> None:
+def _start_until_parts(
+    tmp_path: Path, parts: int
+) -> tuple[subprocess.Popen[bytes], Path, Path, Path, Path]:
+    """Start a run over COUNT documents and return once ``parts`` parts are written."""
     src = write_ndjson(tmp_path / "export" / "DocumentReference-0.ndjson", documents(COUNT))
     out, ck, report = tmp_path / "out", tmp_path / "ck.sqlite", tmp_path / "report.json"
-
     proc = subprocess.Popen(
         _command(src, out, ck, report), cwd=ROOT, env=_env(), start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while len(_parts(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+    while len(_parts(out)) < parts and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    return proc, src, out, ck, report
+
+
+def test_sigkill_midway_then_resume_gives_each_document_once(tmp_path: Path) -> None:
+    proc, src, out, ck, report = _start_until_parts(tmp_path, 3)
     assert proc.poll() is None, "the run ended before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes
     proc.wait(timeout=30)
@@ -81,15 +88,7 @@ def test_sigkill_midway_then_resume_gives_each_document_once(tmp_path: Path) -> 
 
 
 def test_sigterm_finishes_the_current_part_and_reports(tmp_path: Path) -> None:
-    src = write_ndjson(tmp_path / "export" / "DocumentReference-0.ndjson", documents(COUNT))
-    out, ck, report = tmp_path / "out", tmp_path / "ck.sqlite", tmp_path / "report.json"
-    proc = subprocess.Popen(
-        _command(src, out, ck, report), cwd=ROOT, env=_env(), start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while len(_parts(out)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc, src, _, ck, report = _start_until_parts(tmp_path, 2)
     proc.send_signal(signal.SIGTERM)  # the run only, as a service manager would
     assert proc.wait(timeout=60) == 3
     summary = json.loads(report.read_text())
