@@ -3,8 +3,8 @@
 from cli import (
     analyze_cmd,  # noqa: F401
     bench_api_cmd,  # noqa: F401
-    bench_e2e_cmd,  # noqa: F401
     bench_cmd,  # noqa: F401
+    bench_e2e_cmd,  # noqa: F401
     enrich_cmd,  # noqa: F401
     eval_cmd,  # noqa: F401
     models_cmd,  # noqa: F401
