@@ -199,10 +199,18 @@ def make_comprehend_client(
         read_timeout=read_timeout,
         max_pool_connections=max_pool_connections,
     )
+    from botocore.exceptions import NoRegionError
+
     session = session or boto3.Session()
-    client = session.client(
-        "comprehendmedical", region_name=region, endpoint_url=endpoint_url, config=config
-    )
+    try:
+        client = session.client(
+            "comprehendmedical", region_name=region, endpoint_url=endpoint_url, config=config
+        )
+    except NoRegionError as exc:
+        raise EngineConfigError(
+            "no AWS region for Comprehend Medical: set DOCREF_NLP_AWS_REGION or AWS_REGION",
+            code="NLP132",
+        ) from exc
     return cast("ComprehendMedicalClient", client)
 
 

@@ -106,3 +106,14 @@ def test_importing_nlp_loads_no_engine() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_comprehend_without_region_is_a_coded_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    with pytest.raises(EngineConfigError) as info:
+        make_engine("comprehend")
+    assert "[NLP132]" in str(info.value)
