@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Profile = Literal["healthlake", "clinical"]
 PROFILES: tuple[Profile, ...] = ("healthlake", "clinical")
@@ -26,8 +26,10 @@ class EnrichmentPolicy(BaseModel):
             ``not-taken`` (``NEGATION``).
         medication_past_traits: clinical: traits that make it ``completed`` (``PAST_HISTORY``).
         max_nested_objects: nested JSON objects/arrays allowed in the decorated document
-            before the result becomes ``VALIDATION_ERROR`` (10,000 as HealthLake; ``None``:
-            no limit).
+            before the result becomes ``VALIDATION_ERROR`` (``None``: no limit). Default:
+            10,000 in the ``healthlake`` profile, as HealthLake; no limit in ``clinical``, so
+            that long notes are never left without results (D7): the local engine's full
+            aws-cm tree for a 25,000-character note passes 10,000 objects.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,6 +46,17 @@ class EnrichmentPolicy(BaseModel):
     medication_negation_traits: frozenset[str] = frozenset({"NEGATION"})
     medication_past_traits: frozenset[str] = frozenset({"PAST_HISTORY"})
     max_nested_objects: int | None = 10_000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_default_limit(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("profile", "clinical") == "clinical"
+            and "max_nested_objects" not in data
+        ):
+            return {**data, "max_nested_objects": None}
+        return data
 
     @property
     def is_healthlake(self) -> bool:

@@ -252,3 +252,9 @@ def test_default_limit_gives_validation_error_on_huge_results() -> None:
     assert count > 10_000
     unlimited = _run(doc, result, policy=EnrichmentPolicy(max_nested_objects=None))
     assert unlimited.status == "SUCCESS"
+
+
+def test_nested_object_limit_defaults_per_profile() -> None:
+    assert EnrichmentPolicy(profile="healthlake").max_nested_objects == 10_000
+    assert EnrichmentPolicy().max_nested_objects is None
+    assert EnrichmentPolicy(profile="clinical", max_nested_objects=50).max_nested_objects == 50
