@@ -12,7 +12,7 @@ from typing import Any
 from api.search import NlpCriterion, format_instant, normalize_text
 from api.store.base import NlpState
 from api.store.database import Database
-from api.store.sql import nlp_sql
+from api.store.sql import find_sql
 from enrich.index import IndexRow
 
 SCHEMA = """
@@ -72,15 +72,7 @@ class SqliteNlpIndex:
 
     def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
         """Ids of the documents matching every criterion (all indexed documents if none)."""
-        where: list[str] = []
-        args: list[Any] = []
-        for criterion in criteria:
-            sql, values = nlp_sql(criterion, "d.doc_id")
-            where.append(sql)
-            args.extend(values)
-        query = "SELECT d.doc_id FROM nlp_documents d"
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        query, args = find_sql(criteria)
         with self.db.read() as conn:
             return {row[0] for row in conn.execute(query, args)}
 

@@ -12,7 +12,7 @@ from api.search import SearchQuery, parse_search
 from api.search_params import SEARCHABLE_TYPES
 from api.store.base import Resource, StoreError
 from api.store.database import Database
-from api.store.sql import nlp_sql, standard_sql
+from api.store.sql import where_sql
 
 MAX_VARS = 500  # bound variables per statement (SQLite allows 32,766)
 
@@ -51,17 +51,7 @@ class SqliteSearch:
         """Run a parsed query: one page of matches, the total and the included resources."""
         if query.resource_type not in SEARCHABLE_TYPES:
             raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
-        where = ["r.type = ?"]
-        args: list[Any] = [query.resource_type]
-        for criterion in query.standard:
-            sql, values = standard_sql(criterion, query.resource_type)
-            where.append(sql)
-            args.extend(values)
-        for nlp in query.nlp:
-            sql, values = nlp_sql(nlp, "r.id")
-            where.append(sql)
-            args.extend(values)
-        clause = " AND ".join(where)
+        clause, args = where_sql(query)
         count = default_count if query.count is None else query.count
         order = self._order(query)
         with self.db.read() as conn:
