@@ -42,8 +42,8 @@ def build(
     ] = None,
 ) -> None:
     """Build lexicon and linker indices; a no-op when the inputs have not changed."""
-    from models import assets_dir
     from models.build import build_assets, fingerprint, up_to_date
+    from nlp.local.assets import assets_dir
 
     target = out or assets_dir()
     if not force and up_to_date(target, fingerprint(rxnorm_rrf, icd10cm_index, None)):
@@ -87,8 +87,8 @@ def info(
     ] = None,
 ) -> None:
     """Print the manifest of the built assets (sources, counts, held-out figures)."""
-    from models import assets_dir
     from models.build import read_manifest
+    from nlp.local.assets import assets_dir
 
     target = out or assets_dir()
     manifest = read_manifest(target)
@@ -112,9 +112,9 @@ def check(
     ] = 2000,
 ) -> None:
     """Print load time, memory, link latency and accuracy figures of the built linkers (JSON)."""
-    from models import assets_dir
     from models.check import run_check
-    from models.lexicon import AssetsMissingError
+    from nlp.local.assets import assets_dir
+    from nlp.local.lexicon import AssetsMissingError
 
     default_data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
     try:

@@ -22,20 +22,7 @@ from typing import Any
 from models import handmade
 from models.calibrate import fit_icd_calibration, fit_rx_calibration
 from models.icd10 import KIND_INCL, build_icd_kb
-from models.lexicon import MEDICAL_CONDITION, MEDICATION, Term, save_lexicon
-from models.linker import (
-    ICD_NPZ,
-    ICD_PKL,
-    PRELINK_K,
-    RX_NPZ,
-    RX_PKL,
-    Icd10Linker,
-    RxNormLinker,
-    build_icd_assets,
-    build_rx_assets,
-    encode_links,
-)
-from models.normalize import fold
+from models.link_assets import build_icd_assets, build_rx_assets
 from models.rxnorm import (
     RxKb,
     read_rrf,
@@ -56,6 +43,19 @@ from models.sources import (
     synthea_condition_terms,
     synthea_terms,
 )
+from nlp.local.lexicon import MEDICAL_CONDITION, MEDICATION, Term, save_lexicon
+from nlp.local.linker import (
+    EXPANDER_JSON,
+    ICD_NPZ,
+    ICD_PKL,
+    PRELINK_K,
+    RX_NPZ,
+    RX_PKL,
+    Icd10Linker,
+    RxNormLinker,
+    encode_links,
+)
+from nlp.local.normalize import fold
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -78,13 +78,18 @@ def _file_fingerprint(path: Path) -> dict[str, Any]:
 
 
 _NOT_BUILDERS = frozenset({"__init__.py", "check.py"})  # code that does not shape the assets
+# runtime modules whose code shapes what the builders write (formats, normalisation, prelinks)
+_RUNTIME_SHAPERS = ("linker.py", "normalize.py", "ngram_index.py", "drugnames.py", "lexicon.py")
 
 
 def _code_hash() -> str:
     h = hashlib.sha256()
-    for p in sorted(Path(__file__).parent.glob("*.py")):
-        if p.name in _NOT_BUILDERS:
-            continue
+    runtime = Path(__file__).parent.parent / "nlp" / "local"
+    paths = [
+        *(p for p in Path(__file__).parent.glob("*.py") if p.name not in _NOT_BUILDERS),
+        *(runtime / n for n in _RUNTIME_SHAPERS),
+    ]
+    for p in sorted(paths):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
@@ -139,7 +144,8 @@ def up_to_date(out: Path, fp: dict[str, Any]) -> bool:
     m = read_manifest(out)
     if not m or m.get("fingerprint") != fp:
         return False
-    return all((out / n).exists() for n in (ICD_PKL, ICD_NPZ, RX_PKL, RX_NPZ, "lexicon.pkl"))
+    names = (ICD_PKL, ICD_NPZ, RX_PKL, RX_NPZ, EXPANDER_JSON, "lexicon.pkl")
+    return all((out / n).exists() for n in names)
 
 
 def build_assets(
@@ -235,8 +241,9 @@ def build_assets(
         timings["calibration"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        icd_linker = Icd10Linker(icd_assets, icd_index)
-        rx_linker = RxNormLinker(rx_assets, rx_index)
+        expander = handmade.expander()
+        icd_linker = Icd10Linker(icd_assets, icd_index, expander=expander)
+        rx_linker = RxNormLinker(rx_assets, rx_index, expander)
         for term in terms:
             f = fold(term.text)
             if term.category == MEDICAL_CONDITION and f not in icd_assets.prelinked:
@@ -255,6 +262,7 @@ def build_assets(
             pickle.dump(rx_assets, fh, protocol=pickle.HIGHEST_PROTOCOL)
         rx_index.save(tmp / RX_NPZ)
         save_lexicon(terms, tmp)
+        (tmp / EXPANDER_JSON).write_text(expander.to_json() + "\n", encoding="utf-8")
         by_source: dict[str, int] = {}
         for term in terms:
             by_source[term.source] = by_source.get(term.source, 0) + 1

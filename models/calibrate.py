@@ -21,16 +21,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from models import handmade
 from models.icd10 import KIND_INCL, KIND_VARIANT, IcdKb, _variants
-from models.linker import (
-    Calibration,
-    Icd10Linker,
-    RxNormLinker,
-    build_icd_assets,
-    build_rx_assets,
-    features,
-)
+from models.link_assets import build_icd_assets, build_rx_assets
 from models.rxnorm import RxKb
+from nlp.local.linker import Calibration, Icd10Linker, RxNormLinker, features
 
 
 def _held_out(term: str, every: int = 5) -> bool:
@@ -63,7 +58,7 @@ def fit_icd_calibration(
         if n[2] < KIND_VARIANT and not (n[2] == KIND_INCL and n[0] in held_terms)
     ]
     assets, index = build_icd_assets(base + list(_variants(base)), kb.descriptions, kb.version)
-    linker = Icd10Linker(assets, index)
+    linker = Icd10Linker(assets, index, expander=handmade.expander())
     cases: list[Case] = [
         (linker.candidates(term), partial(_correct, node=node)) for term, node in held
     ]
@@ -120,7 +115,7 @@ def fit_rx_calibration(kb: RxKb, max_terms: int = 1500) -> tuple[tuple[float, ..
     held_names = {n for n, _ in held}
     train = [(n, c) for n, c in kb.synonyms if n not in held_names]
     assets, index = build_rx_assets(kb.concepts, kb.ingredients, train, kb.version, kb.source)
-    linker = RxNormLinker(assets, index)
+    linker = RxNormLinker(assets, index, handmade.expander())
     names = [(name, cui) for cui, (name, _tty) in sorted(kb.concepts.items())]
     names = names[:: max(1, len(names) // 500)][:500]
     cases: list[Case] = [

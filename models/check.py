@@ -22,9 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from models.linker import Icd10Linker, RxNormLinker
-from models.normalize import fold
-from models.rxnorm import parse_drug_name, synthea_codes
+from models.rxnorm import synthea_codes
+from nlp.local.drugnames import parse_drug_name
+from nlp.local.linker import Icd10Linker, RxNormLinker
+from nlp.local.normalize import fold
 
 _TAG = (" (disorder)", " (finding)")
 
@@ -35,7 +36,7 @@ def _rss_mb() -> float:
 
 def load_figures(assets: Path) -> tuple[dict[str, Any], Icd10Linker, RxNormLinker]:
     """Load the linkers and the lexicon; time each and record peak RSS."""
-    from models.lexicon import load_lexicon
+    from nlp.local.lexicon import load_lexicon
 
     out: dict[str, Any] = {"rss_before_mb": round(_rss_mb(), 1)}
     wall, cpu = time.perf_counter(), time.process_time()
@@ -141,7 +142,7 @@ def _score(results: list[tuple[list[Any], set[str]]], ok: Any) -> dict[str, Any]
 def run_check(assets: Path, data: Path | None, sample: int = 2000) -> dict[str, Any]:
     """All figures: load, memory, latency (lexicon mentions), accuracy checks."""
     from models.build import read_manifest
-    from models.lexicon import load_lexicon
+    from nlp.local.lexicon import load_lexicon
 
     report: dict[str, Any] = {}
     loads, icd, rx = load_figures(assets)

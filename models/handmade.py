@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from models.lexicon import ANATOMY, TEST_TREATMENT_PROCEDURE, Term
-from models.normalize import fold
+from nlp.local.lexicon import ANATOMY, TEST_TREATMENT_PROCEDURE, Term
+from nlp.local.linker import Expander
+from nlp.local.normalize import fold
 
 DATA_FILES = (
     "abbreviations.tsv",
@@ -110,40 +111,6 @@ def list_terms() -> list[Term]:
     return out
 
 
-class Expander:
-    """Expands abbreviations and fixes misspellings in a folded mention.
-
-    A whole-mention abbreviation is always expanded; inside longer mentions only abbreviations
-    of three or more letters are (short ones like "pe"/"ms" are too ambiguous).
-    """
-
-    def __init__(self, abbrevs: dict[str, str], fixes: dict[str, str]) -> None:
-        self.abbrevs = abbrevs
-        self.fixes = fixes
-        self._multi = sorted((k for k in fixes if " " in k), key=len, reverse=True)
-
-    @classmethod
-    def load(cls) -> Expander:
-        """From the committed lists."""
-        return cls({fold(a.abbr): fold(a.expansion) for a in abbreviations()}, misspellings())
-
-    def expand(self, folded: str) -> str:
-        """The mention with abbreviations expanded and misspellings fixed (still folded).
-
-        >>> Expander({"htn": "hypertension"}, {"diabetis": "diabetes"}).expand("htn")
-        'hypertension'
-        """
-        if folded in self.abbrevs:
-            return self.abbrevs[folded]
-        if folded in self.fixes:
-            return self.fixes[folded]
-        for m in self._multi:
-            if m in folded:
-                folded = folded.replace(m, self.fixes[m])
-        words = []
-        for w in folded.split():
-            w = self.fixes.get(w, w)
-            if len(w) >= 3 and w in self.abbrevs:
-                w = self.abbrevs[w]
-            words.append(w)
-        return " ".join(words)
+def expander() -> Expander:
+    """The linkers' abbreviation and misspelling tables, from the committed lists."""
+    return Expander({fold(a.abbr): fold(a.expansion) for a in abbreviations()}, misspellings())

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.normalize import (
+from nlp.local.normalize import (
     drop_parens,
     fold,
     strip_nos,

@@ -13,9 +13,10 @@ from pathlib import Path
 from models import package_dir
 from models.handmade import stopterms
 from models.icd10 import KIND_VARIANT, IcdKb
-from models.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
-from models.normalize import drop_parens, fold, strip_nos, strip_unspecified_qualifiers
-from models.rxnorm import RxKb, iter_dicts, parse_drug_name
+from models.rxnorm import RxKb, iter_dicts
+from nlp.local.drugnames import parse_drug_name
+from nlp.local.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
+from nlp.local.normalize import drop_parens, fold, strip_nos, strip_unspecified_qualifiers
 
 MAX_WORDS = 6
 # ICD names that are bookkeeping rather than something a note says.

@@ -78,7 +78,7 @@ def _comprehend(region: str | None, options: Mapping[str, object]) -> NlpEngine:
 
 
 def _local(argument: str, options: Mapping[str, object]) -> NlpEngine:
-    from models import assets_dir
+    from nlp.local.assets import assets_dir
 
     directory = Path(str(options.get("assets_dir") or argument or assets_dir()))
     try:

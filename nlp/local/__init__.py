@@ -25,9 +25,9 @@ class LocalEngine:
     """Offline clinical NLP: dictionary + rules + FastContext + linkers, no download.
 
     Args:
-        terms: Lexicon terms (``models.lexicon.Term`` or the same fields).
-        icd10: ICD-10-CM linker (``models.linker.Icd10Linker``) or None.
-        rxnorm: RxNorm linker (``models.linker.RxNormLinker``) or None.
+        terms: Lexicon terms (``nlp.local.lexicon.Term`` or the same fields).
+        icd10: ICD-10-CM linker (``nlp.local.linker.Icd10Linker``) or None.
+        rxnorm: RxNorm linker (``nlp.local.linker.RxNormLinker``) or None.
         build_id: Identifier of the asset build, recorded in ``version``/ModelVersion.
         matcher_cache: Optional file caching the compiled dictionary (``from_assets`` puts it
             in the assets directory, named after the asset build and the engine's rules).
@@ -60,13 +60,13 @@ class LocalEngine:
         Raises:
             EngineConfigError: ``[NLP140]`` when the assets are missing or unreadable.
         """
-        from models import assets_dir
+        from nlp.local.assets import assets_dir
 
         base = path or assets_dir()
         started = time.perf_counter()
         try:
-            from models.lexicon import AssetsMissingError, lexicon_path, load_lexicon
-            from models.linker import Icd10Linker, RxNormLinker
+            from nlp.local.lexicon import AssetsMissingError, lexicon_path, load_lexicon
+            from nlp.local.linker import Icd10Linker, RxNormLinker
 
             if not lexicon_path(base).exists():
                 raise AssetsMissingError(f"[NLP401] lexicon not built in {base}")

@@ -40,7 +40,7 @@ class Annotator:
     """Finds every Comprehend category in a note (pure: text and token arrays in, mentions out).
 
     Args:
-        terms: Lexicon terms (``models.lexicon.Term`` or anything with the same fields).
+        terms: Lexicon terms (``nlp.local.lexicon.Term`` or anything with the same fields).
         tokenize: The pipeline tokenizer as a function (for ConText phrase literals).
         key: Token key for ConText (see :class:`FastContext`), e.g. spaCy's string hash.
         matcher_cache: File caching the compiled dictionary trie; its name must change with

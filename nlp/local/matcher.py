@@ -17,7 +17,7 @@ _PAYLOAD = ""  # trie key holding the payload (no word key is empty)
 
 
 class TermLike(Protocol):
-    """What the matcher needs from a lexicon term (``models.lexicon.Term`` satisfies it)."""
+    """What the matcher needs from a lexicon term (``nlp.local.lexicon.Term`` satisfies it)."""
 
     @property
     def text(self) -> str: ...

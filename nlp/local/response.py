@@ -52,13 +52,13 @@ RX_ATTRIBUTE_TYPES = frozenset(
 
 
 class Icd10LinkerLike(Protocol):
-    """``models.linker.Icd10Linker`` as the engine uses it."""
+    """``nlp.local.linker.Icd10Linker`` as the engine uses it."""
 
     def link(self, text: str, *, k: int = 5, attributes: Sequence[str] = ()) -> list[Concept]: ...
 
 
 class RxNormLinkerLike(Protocol):
-    """``models.linker.RxNormLinker`` as the engine uses it."""
+    """``nlp.local.linker.RxNormLinker`` as the engine uses it."""
 
     def link(
         self,

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    from models import assets_dir
+    from nlp.local.assets import assets_dir
 
     if not (assets_dir() / "lexicon.pkl").exists():
         pytest.skip(f"local assets not built in {assets_dir()}: run `docref-nlp models build`")

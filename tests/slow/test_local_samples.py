@@ -26,9 +26,9 @@ CATEGORIES = {
 
 @pytest.fixture(scope="module")
 def engine() -> Any:
-    from models import assets_dir
     from nlp.base import EngineError
     from nlp.local import LocalEngine
+    from nlp.local.assets import assets_dir
 
     if not (assets_dir() / "lexicon.pkl").exists():
         pytest.skip(f"local assets not built in {assets_dir()}: run `docref-nlp models build`")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from models import assets_dir
 from models.build import read_manifest
-from models.lexicon import AssetsMissingError
-from models.linker import Icd10Linker, RxNormLinker
+from nlp.local.assets import assets_dir
+from nlp.local.lexicon import AssetsMissingError
+from nlp.local.linker import Icd10Linker, RxNormLinker
 from tests.unit.test_models_build import tiny_assets  # noqa: F401 (session fixture)
 
 
@@ -159,7 +159,7 @@ def test_prelinked_lexicon_matches_live_linking(
     icd: Icd10Linker,
     rx: RxNormLinker,
 ) -> None:
-    from models.lexicon import load_lexicon
+    from nlp.local.lexicon import load_lexicon
 
     terms = load_lexicon(tiny_assets[0])
     conditions = [t.text for t in terms if t.category == "MEDICAL_CONDITION"][:200]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.handmade import Expander
-from models.linker import RxNormLinker, build_rx_assets
+from models.link_assets import build_rx_assets
+from nlp.local.linker import Expander, RxNormLinker
 
 CONCEPTS = {
     "7980": ("Penicillin V", "IN"),

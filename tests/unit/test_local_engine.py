@@ -11,7 +11,7 @@ from nlp.schema import Concept
 
 @dataclass(frozen=True)
 class FakeTerm:
-    """Same fields as ``models.lexicon.Term``."""
+    """Same fields as ``nlp.local.lexicon.Term``."""
 
     text: str
     category: str

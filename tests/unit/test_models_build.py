@@ -11,7 +11,8 @@ import pytest
 
 from models.build import MANIFEST, build_assets, fingerprint, up_to_date
 from models.icd10 import KIND_INCL, KIND_INDEX, build_icd_kb, default_leaf
-from models.rxnorm import parse_drug_name, parse_strengths, read_rrf
+from models.rxnorm import read_rrf
+from nlp.local.drugnames import parse_drug_name, parse_strengths
 
 # A handful of RXNCONSO rows. Real RxCUIs where known (723, 161, 308191, 308182, 308192,
 # 313782, 202433); 9000xx are made up for the fixture.

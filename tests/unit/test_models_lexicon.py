@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 import models.handmade
-import models.ngram_index
-import models.normalize
 import models.rxnorm
 import models.sources
+import nlp.local.ngram_index
+import nlp.local.normalize
 from models import handmade
 from models.icd10 import build_icd_kb
-from models.lexicon import AssetsMissingError, Term, load_lexicon, save_lexicon
-from models.ngram_index import NgramIndex
 from models.sources import (
     condition_variants,
     dedupe,
@@ -28,6 +26,8 @@ from models.sources import (
     synthea_condition_terms,
     synthea_terms,
 )
+from nlp.local.lexicon import AssetsMissingError, Term, load_lexicon, save_lexicon
+from nlp.local.ngram_index import NgramIndex
 
 OBO = """format-version: 1.2
 
@@ -70,7 +70,7 @@ name: part of
 
 @pytest.mark.parametrize(
     "module",
-    [models.normalize, models.ngram_index, models.rxnorm, models.handmade, models.sources],
+    [nlp.local.normalize, nlp.local.ngram_index, models.rxnorm, models.handmade, models.sources],
 )
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
@@ -108,7 +108,7 @@ def test_misspellings_and_ingredients() -> None:
 
 
 def test_expander() -> None:
-    exp = handmade.Expander.load()
+    exp = handmade.expander()
     assert exp.expand("htn") == "hypertension"
     assert exp.expand("chf exacerbation") == "congestive heart failure exacerbation"
     assert exp.expand("pe") == "pulmonary embolism"  # whole mention: expanded

@@ -3,10 +3,10 @@
 Candidate generation, for both linkers:
 
 1. normalise the mention (``fold``), expand clinical abbreviations and fix common misspellings
-   (``models/data``);
+   (tables built from ``models/data`` into ``expander.json``);
 2. exact dictionary hits on an order-insensitive key (sorted content words);
 3. otherwise (and to fill ``k``) a character-3-gram TF-IDF cosine search over all names
-   (:mod:`models.ngram_index`, scispacy's approach);
+   (:mod:`nlp.local.ngram_index`, scispacy's approach);
 4. re-ranking (ICD: laterality/acuity agreement; RxNorm: strength/form agreement);
 5. ``Score`` = a logistic calibration of (similarity, gap to the best other candidate), fitted
    by ``models build`` on held-out ICD-10-CM inclusion terms (see :mod:`models.calibrate`).
@@ -16,6 +16,7 @@ Results are memoised per (text, options); an LRU cache bounds memory.
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 from collections.abc import Sequence
@@ -24,13 +25,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeGuard, TypeVar
 
-from models import assets_dir
-from models.handmade import Expander
-from models.icd10 import KIND_DESC
-from models.lexicon import AssetsMissingError
-from models.ngram_index import NgramIndex
-from models.normalize import ACUITY, LATERALITY, STOPWORDS, drop_parens, fold, key, tokens
-from models.rxnorm import FORM_WORDS, ROUTE_WORDS, parse_drug_name, parse_strengths
+from nlp.local.assets import assets_dir
+from nlp.local.drugnames import FORM_WORDS, ROUTE_WORDS, parse_strengths
+from nlp.local.lexicon import AssetsMissingError
+from nlp.local.ngram_index import NgramIndex
+from nlp.local.normalize import ACUITY, LATERALITY, STOPWORDS, drop_parens, fold, key, tokens
 from nlp.schema import Concept
 
 _T = TypeVar("_T")
@@ -43,11 +42,13 @@ ICD_PKL = "icd10cm.pkl"
 ICD_NPZ = "icd10cm.npz"
 RX_PKL = "rxnorm.pkl"
 RX_NPZ = "rxnorm.npz"
+EXPANDER_JSON = "expander.json"
 
 # Default calibration (used until `models build` fits one):
 # p = sigmoid(a*sim + b*gap + d*exact + c).
 DEFAULT_CALIBRATION: tuple[float, ...] = (6.0, 4.0, -5.0, 2.0)
-# exact-dictionary similarity by kind of the matched name (see models.icd10 KIND_*)
+# exact-dictionary similarity by kind of the matched name (models.icd10 KIND_*: 0 description,
+# 1 inclusion term, 2 parent, 3 index entry, 4 variant, 5 split name)
 _KIND_PENALTY = {0: 0.0, 1: 0.0, 2: 0.01, 3: 0.02, 4: 0.03, 5: 0.05}
 
 
@@ -111,6 +112,63 @@ def decode_links(value: str, k: int) -> list[tuple[str, float]]:
     return out
 
 
+class Expander:
+    """Expands abbreviations and fixes misspellings in a folded mention.
+
+    A whole-mention abbreviation is always expanded; inside longer mentions only abbreviations
+    of three or more letters are (short ones like "pe"/"ms" are too ambiguous). The tables are
+    built by ``docref-nlp models build`` into ``expander.json``.
+    """
+
+    def __init__(self, abbrevs: dict[str, str], fixes: dict[str, str]) -> None:
+        self.abbrevs = abbrevs
+        self.fixes = fixes
+        self._multi = sorted((k for k in fixes if " " in k), key=len, reverse=True)
+
+    @classmethod
+    def from_assets(cls, base: Path) -> Expander:
+        """The tables in ``base/expander.json``.
+
+        Raises:
+            AssetsMissingError: the file is missing or unreadable.
+        """
+        try:
+            data = json.loads((base / EXPANDER_JSON).read_text(encoding="utf-8"))
+            return cls(dict(data["abbreviations"]), dict(data["misspellings"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AssetsMissingError(
+                f"[NLP407] {EXPANDER_JSON} missing or damaged in {base}: "
+                "run `docref-nlp models build`"
+            ) from exc
+
+    def to_json(self) -> str:
+        """The tables as written to ``expander.json``."""
+        return json.dumps(
+            {"abbreviations": self.abbrevs, "misspellings": self.fixes}, indent=1, sort_keys=True
+        )
+
+    def expand(self, folded: str) -> str:
+        """The mention with abbreviations expanded and misspellings fixed (still folded).
+
+        >>> Expander({"htn": "hypertension"}, {"diabetis": "diabetes"}).expand("htn")
+        'hypertension'
+        """
+        if folded in self.abbrevs:
+            return self.abbrevs[folded]
+        if folded in self.fixes:
+            return self.fixes[folded]
+        for m in self._multi:
+            if m in folded:
+                folded = folded.replace(m, self.fixes[m])
+        words = []
+        for w in folded.split():
+            w = self.fixes.get(w, w)
+            if len(w) >= 3 and w in self.abbrevs:
+                w = self.abbrevs[w]
+            words.append(w)
+        return " ".join(words)
+
+
 # ------------------------------------------------------------------------------------ ICD-10-CM
 @dataclass(slots=True)
 class IcdAssets:
@@ -127,52 +185,6 @@ class IcdAssets:
     prelinked: dict[str, str] = field(default_factory=dict)
     word_idf: dict[str, float] = field(default_factory=dict)  # description words
     format: int = ASSET_FORMAT
-
-
-def build_icd_assets(
-    names: Sequence[tuple[str, str, int]], descriptions: dict[str, str], version: str
-) -> tuple[IcdAssets, NgramIndex]:
-    """Turn (name, code, kind) triples into the linker's dictionary and n-gram index."""
-    per_name: dict[str, list[tuple[int, str]]] = {}
-    per_key: dict[str, list[tuple[int, str]]] = {}
-    for name, code, kind in names:
-        f = fold(name)
-        if not f or code not in descriptions:
-            continue
-        per_name.setdefault(f, []).append((kind, code))
-        k = key(name)
-        if k:
-            per_key.setdefault(k, []).append((kind, code))
-
-    def ordered(items: list[tuple[int, str]]) -> str:
-        return "|".join(dict.fromkeys(c for _, c in sorted(items)))
-
-    def ordered_kind(items: list[tuple[int, str]]) -> str:
-        best: dict[str, int] = {}
-        for kind, code in sorted(items):
-            best.setdefault(code, kind)
-        return "|".join(f"{c}:{k}" for c, k in best.items())
-
-    df: dict[str, int] = {}
-    for desc in descriptions.values():
-        for w in set(tokens(desc)):
-            df[w] = df.get(w, 0) + 1
-    n_desc = len(descriptions)
-    word_idf = {w: round(math.log((1 + n_desc) / (1 + c)) + 1.0, 3) for w, c in df.items()}
-    folded = sorted(per_name)
-    row_of = {n: i for i, n in enumerate(folded)}
-    desc_row = {
-        c: row_of[fold(n)] for n, c, kind in names if kind == KIND_DESC and c in descriptions
-    }
-    assets = IcdAssets(
-        version=version,
-        descriptions=descriptions,
-        name_codes=[ordered(per_name[n]) for n in folded],
-        exact={k: ordered_kind(v) for k, v in per_key.items()},
-        desc_row=desc_row,
-        word_idf=word_idf,
-    )
-    return assets, NgramIndex.build(folded)
 
 
 def _specificity(query: set[str], desc_tokens: set[str]) -> float:
@@ -194,11 +206,22 @@ def _specificity(query: set[str], desc_tokens: set[str]) -> float:
     return adj
 
 
-def _load(base: Path, pkl: str, npz: str, code: str, what: str) -> tuple[object, NgramIndex]:
-    """Unpickle a linker's dictionary and load its n-gram index.
+def _complete(obj: object, cls: type[_T]) -> TypeGuard[_T]:
+    """``obj`` is a ``cls`` with every field set (an asset pickled by older code may lack some)."""
+    return (
+        isinstance(obj, cls)
+        and all(hasattr(obj, f.name) for f in fields(obj))  # type: ignore[arg-type]
+        and getattr(obj, "format", 0) == ASSET_FORMAT
+    )
+
+
+def _load(
+    base: Path, pkl: str, npz: str, code: str, what: str, cls: type[_T]
+) -> tuple[_T, NgramIndex, Expander]:
+    """Unpickle a linker's dictionary, load its n-gram index and the expander tables.
 
     Raises:
-        AssetsMissingError: ``docref-nlp models build`` has not been run.
+        AssetsMissingError: ``docref-nlp models build`` has not been run, or ran with older code.
     """
     if not ((base / pkl).exists() and (base / npz).exists()):
         raise AssetsMissingError(
@@ -211,16 +234,9 @@ def _load(base: Path, pkl: str, npz: str, code: str, what: str) -> tuple[object,
         raise AssetsMissingError(
             f"[NLP407] {what} assets in {base} are stale or damaged: run `docref-nlp models build`"
         ) from exc
-    return assets, NgramIndex.load(base / npz)
-
-
-def _complete(obj: object, cls: type[_T]) -> TypeGuard[_T]:
-    """``obj`` is a ``cls`` with every field set (an asset pickled by older code may lack some)."""
-    return (
-        isinstance(obj, cls)
-        and all(hasattr(obj, f.name) for f in fields(obj))  # type: ignore[arg-type]
-        and getattr(obj, "format", 0) == ASSET_FORMAT
-    )
+    if not _complete(assets, cls):
+        raise AssetsMissingError(f"[NLP407] {what} assets are stale: run `models build`")
+    return assets, NgramIndex.load(base / npz), Expander.from_assets(base)
 
 
 class Icd10Linker:
@@ -242,7 +258,7 @@ class Icd10Linker:
     ) -> None:
         self.assets = assets
         self.index = index
-        self.expander = expander or Expander.load()
+        self.expander = expander or Expander({}, {})
         self.calibration = Calibration(*assets.calibration)
         self.version = assets.version
         self._desc_tokens: dict[str, set[str]] = {}
@@ -252,15 +268,15 @@ class Icd10Linker:
 
     @classmethod
     def from_assets(cls, path: Path | None = None) -> Icd10Linker:
-        """Load from ``path`` (default ``models.assets_dir()``).
+        """Load from ``path`` (default ``nlp.local.assets.assets_dir()``).
 
         Raises:
             AssetsMissingError: ``docref-nlp models build`` has not been run.
         """
-        assets, index = _load(path or assets_dir(), ICD_PKL, ICD_NPZ, "NLP404", "ICD-10-CM")
-        if not _complete(assets, IcdAssets):
-            raise AssetsMissingError("[NLP407] ICD-10-CM assets are stale: run `models build`")
-        return cls(assets, index)
+        assets, index, expander = _load(
+            path or assets_dir(), ICD_PKL, ICD_NPZ, "NLP404", "ICD-10-CM", IcdAssets
+        )
+        return cls(assets, index, expander=expander)
 
     def description(self, code: str) -> str | None:
         """Description of a billable code."""
@@ -444,66 +460,6 @@ _NOT_NAME_WORDS = frozenset(
         *("per", "dose", "doses", "each", "morning", "evening", "night", "with", "meals"),
     }
 )
-_TTY_ORDER = {"IN": 0, "BN": 1, "MIN": 2, "PIN": 3, "SCD": 4, "SBD": 5, "GPCK": 6, "BPCK": 7}
-
-
-def build_rx_assets(
-    concepts: dict[str, tuple[str, str]],
-    ingredients: dict[str, set[str]],
-    synonyms: Sequence[tuple[str, str]],
-    version: str,
-    source: str,
-) -> tuple[RxAssets, NgramIndex]:
-    """Turn RxNorm concepts into the linker's dictionary and n-gram index."""
-    per_name: dict[str, set[str]] = {}
-    per_key: dict[str, set[str]] = {}
-    parsed: dict[str, str] = {}
-    products: dict[str, list[str]] = {}
-    name_products: dict[str, list[str]] = {}
-    # a product's ingredient spelling ("penicillin v potassium") names its single IN
-    product_synonyms: list[tuple[str, str]] = []
-    for cui, (name, tty) in concepts.items():
-        names = [name]
-        if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
-            p = parse_drug_name(name)
-            parsed[cui] = f"{';'.join(p.strengths)}\t{p.form}\t{p.brand or ''}"
-            ins = ingredients.get(cui)
-            if ins:
-                products.setdefault("|".join(sorted(ins)), []).append(cui)
-            for spelled in {" ".join(p.ingredients), p.brand or ""} - {""}:
-                name_products.setdefault(key(spelled), []).append(cui)
-            if ins and len(ins) == 1 and len(p.ingredients) == 1:
-                product_synonyms.append((p.ingredients[0], next(iter(ins))))
-        for n in names:
-            per_name.setdefault(fold(n), set()).add(cui)
-            per_key.setdefault(key(n), set()).add(cui)
-    for name, cui in [*synonyms, *sorted(product_synonyms)]:
-        # never shadow a concept's own name (a BN beats its IN)
-        if cui in concepts and fold(name) not in per_name:
-            per_name.setdefault(fold(name), set()).add(cui)
-            per_key.setdefault(key(name), set()).add(cui)
-
-    def ordered(cuis: set[str]) -> str:
-        return "|".join(
-            sorted(
-                cuis,
-                key=lambda c: (_TTY_ORDER.get(concepts[c][1], 9), int(c) if c.isdigit() else 0),
-            )
-        )
-
-    folded = sorted(n for n in per_name if n)
-    assets = RxAssets(
-        version=version,
-        source=source,
-        concepts={c: f"{tty}\t{name}" for c, (name, tty) in concepts.items()},
-        ingredients={c: "|".join(sorted(v)) for c, v in ingredients.items() if v},
-        products={k: "|".join(sorted(v)) for k, v in products.items()},
-        parsed=parsed,
-        name_cuis=[ordered(per_name[n]) for n in folded],
-        exact={k: ordered(v) for k, v in per_key.items() if k},
-        name_products={k: "|".join(sorted(set(v))) for k, v in name_products.items() if k},
-    )
-    return assets, NgramIndex.build(folded)
 
 
 def _form_words(text: str | None) -> set[str]:
@@ -527,22 +483,22 @@ class RxNormLinker:
     ) -> None:
         self.assets = assets
         self.index = index
-        self.expander = expander or Expander.load()
+        self.expander = expander or Expander({}, {})
         self.calibration = Calibration(*assets.calibration)
         self.version = assets.version
         self._link = lru_cache(maxsize=65536)(self._link_uncached)
 
     @classmethod
     def from_assets(cls, path: Path | None = None) -> RxNormLinker:
-        """Load from ``path`` (default ``models.assets_dir()``).
+        """Load from ``path`` (default ``nlp.local.assets.assets_dir()``).
 
         Raises:
             AssetsMissingError: ``docref-nlp models build`` has not been run.
         """
-        assets, index = _load(path or assets_dir(), RX_PKL, RX_NPZ, "NLP405", "RxNorm")
-        if not _complete(assets, RxAssets):
-            raise AssetsMissingError("[NLP407] RxNorm assets are stale: run `models build`")
-        return cls(assets, index)
+        assets, index, expander = _load(
+            path or assets_dir(), RX_PKL, RX_NPZ, "NLP405", "RxNorm", RxAssets
+        )
+        return cls(assets, index, expander=expander)
 
     def link(
         self,

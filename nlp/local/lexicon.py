@@ -6,7 +6,7 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
-from models import assets_dir
+from nlp.local.assets import assets_dir
 
 LEXICON_FILE = "lexicon.pkl"
 
