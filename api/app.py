@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
+from api.clock import utc_now
 from api.service import SerializedEngine, process_document
 from api.settings import Settings
 from api.store.factory import open_store
-from api.store.sqlite_index import utc_now
 from enrich.policy import EnrichmentPolicy
 from enrich.text import content_hash
 from nlp.base import NlpEngine

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from api.search import SearchQuery
-
-if TYPE_CHECKING:
-    from api.store.sqlite import SearchResult, VersionInfo
-
-Resource = dict[str, Any]
+from api.store.base import Resource, SearchResult, VersionInfo
 
 
 def full_url(base_url: str, resource: Resource) -> str:
@@ -23,7 +18,6 @@ def searchset(
 ) -> Resource:
     """A ``searchset`` Bundle with ``self``/``first``/``previous``/``next`` links.
 
-    >>> from api.store.sqlite import SearchResult
     >>> q = SearchQuery("Condition", count=1, echo=(("code", "J02.0"),))
     >>> b = searchset(q, SearchResult(3, [{"resourceType": "Condition", "id": "c"}], []), "http://h",
     ...               default_count=50)

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from api.errors import FhirError
 from api.interactions import Ctx
 from api.settings import Settings
-from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
+from api.store.base import Database, NlpIndex, ServiceStore
 from enrich.policy import EnrichmentPolicy
 from nlp.base import NlpEngine
 
@@ -38,8 +38,8 @@ def _state(name: str) -> Callable[[Request], Any]:
 
 SettingsDep = Annotated[Settings, Depends(_state("settings"))]
 DbDep = Annotated[Database, Depends(_state("db"))]
-StoreDep = Annotated[SqliteFhirStore, Depends(_state("store"))]
-IndexDep = Annotated[SqliteNlpIndex, Depends(_state("index"))]
+StoreDep = Annotated[ServiceStore, Depends(_state("store"))]
+IndexDep = Annotated[NlpIndex, Depends(_state("index"))]
 EngineDep = Annotated[NlpEngine, Depends(_state("engine"))]
 PolicyDep = Annotated[EnrichmentPolicy, Depends(_state("policy"))]
 ClockDep = Annotated[Callable[[], datetime], Depends(_state("clock"))]

@@ -19,8 +19,7 @@ from api.search import SearchQuery, parse_search
 from api.search_params import SEARCHABLE_TYPES
 from api.service import Outcome, process_document
 from api.settings import Settings
-from api.store.base import Resource, ResourceGone, VersionConflict
-from api.store.sqlite import SqliteFhirStore, SqliteNlpIndex
+from api.store.base import NlpIndex, Resource, ResourceGone, ServiceStore, VersionConflict
 from enrich.fhir import validate_resource
 from enrich.policy import EnrichmentPolicy
 from nlp.base import NlpEngine
@@ -35,8 +34,8 @@ STORED_TYPES = (*SEARCHABLE_TYPES, "Binary")
 class Ctx:
     """What an interaction needs (built per request from ``app.state``)."""
 
-    store: SqliteFhirStore
-    index: SqliteNlpIndex
+    store: ServiceStore
+    index: NlpIndex
     engine: NlpEngine
     policy: EnrichmentPolicy
     clock: Callable[[], datetime]
@@ -116,7 +115,7 @@ def _write(ctx: Ctx, doc: Resource, *, if_match: str | None = None) -> Outcome:
 def _write_plain(ctx: Ctx, resource: Resource, *, if_match: str | None) -> Outcome:
     """Store a resource as sent (validated with R4B), with the version precondition."""
     validate_resource(resource)
-    with ctx.store.db.transaction():
+    with ctx.store.transaction():
         current = ctx.store.current_version(str(resource["resourceType"]), str(resource["id"]))
         if if_match is not None and (current is None or current[1] or current[0] != if_match):
             raise VersionConflict(

@@ -175,7 +175,7 @@ def _transaction(ctx: Ctx, entries: list[Any]) -> Resource:
         ),
     )
     replies: dict[int, Reply] = {}
-    with ctx.store.db.transaction():
+    with ctx.store.transaction():
         for i in order:
             replies[i] = run_entry(ctx, prepared[i], assigned)
     return {

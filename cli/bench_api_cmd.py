@@ -57,7 +57,7 @@ def _end_to_end(engine_spec: str, notes: list[str], db_path: Path) -> dict[str, 
     engine = build_engine(settings)
     store = SqliteFhirStore(Database(db_path))
     policy = build_policy(settings)
-    from api.store.sqlite_index import utc_now
+    from api.clock import utc_now
 
     engine.analyze(notes[0])  # warm-up outside the timing
     times: list[float] = []

@@ -18,10 +18,10 @@ from cli.main import app
 def _run(engine: Any, notes: list[str], db_path: Path, tag: str) -> dict[str, float]:
     """``process_document`` over ``notes`` into a new database; wall and process CPU per doc."""
     from api.app import build_policy
+    from api.clock import utc_now
     from api.service import process_document
     from api.settings import Settings
     from api.store.sqlite import Database, SqliteFhirStore
-    from api.store.sqlite_index import utc_now
     from cli.bench_api_cmd import _document
 
     db = Database(db_path)

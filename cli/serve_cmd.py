@@ -53,7 +53,7 @@ def serve_command(
 
     from api.app import create_app
     from api.settings import Settings, SettingsError
-    from api.store.factory import redact_url
+    from api.store.dsn import redact_url
 
     try:
         settings = Settings.from_env(

@@ -14,8 +14,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from api.store.base import StoreError
-from api.store.factory import is_postgres_url as is_postgres_url
-from api.store.factory import redact_url
+from api.store.dsn import redact_url
 from api.store.pg_dialect import SqliteConnection, to_pg
 
 log = logging.getLogger(__name__)

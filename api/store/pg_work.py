@@ -7,13 +7,10 @@ from typing import Any
 
 import psycopg
 
-from api.store.base import Resource, StoreError
+from api.store.base import Resource
 from api.store.extract import extract
 from api.store.pg_database import StoreUnavailable
-from api.store.sqlite import _COMPUTED, _content, _dump
-
-Key = tuple[str, str]
-
+from api.store.sql import COMPUTED_PARAMS, Key, content_of, dump_json, resource_key, stamped
 
 _LOCK_HEADS = """
 INSERT INTO heads (type, id) SELECT * FROM unnest(%(types)b::text[], %(ids)b::text[])
@@ -155,33 +152,25 @@ class Work:
 
     def put(self, resource: Resource, *, source_doc: str | None = None) -> Resource:
         """Store a new version unless the content and origin are unchanged."""
-        resource_type = resource.get("resourceType")
-        resource_id = resource.get("id")
-        if not isinstance(resource_type, str) or not isinstance(resource_id, str):
-            raise StoreError("resource without resourceType or id", code="NLP422")
-        key = (resource_type, resource_id)
+        key = resource_key(resource)
         self.lock([key])
         current = self.live[key]
         if current is not None:
             old, old_source = current
-            if _content(old) == _content(resource) and old_source == source_doc:
+            if content_of(old) == content_of(resource) and old_source == source_doc:
                 return old
         previous = self.heads[key]
         version = previous + 1
-        meta = dict(resource.get("meta") or {})
-        meta["versionId"] = str(version)
-        meta["lastUpdated"] = self.now
-        stored: Resource = {"resourceType": resource_type, "id": resource_id, "meta": meta}
-        stored.update((k, v) for k, v in resource.items() if k not in stored)
+        stored = stamped(resource, key, version, self.now)
         params: dict[str, Any] = {
-            "t": resource_type,
-            "i": resource_id,
+            "t": key[0],
+            "i": key[1],
             "v": version,
             "now": self.now,
             "method": "PUT" if previous else "POST",
-            "json": _dump(stored),
+            "json": dump_json(stored),
             "src": source_doc,
-            "computed": list(_COMPUTED),
+            "computed": list(COMPUTED_PARAMS),
         }
         values = extract(stored)
         for names, rows in (
@@ -253,8 +242,3 @@ class Work:
             """,
             {"types": gen_types, "ids": gen_ids, "doc": doc_id},
         )
-
-
-def key_of(ref: str) -> Key:
-    resource_type, _, resource_id = ref.partition("/")
-    return resource_type, resource_id
