@@ -27,9 +27,7 @@ def _state(name: str) -> Callable[[Request], Any]:
     def dependency(request: Request) -> Any:
         value = getattr(request.app.state, name, None)
         if value is None:
-            raise FhirError(
-                503, "NLP503", "the service is starting or stopping", issue_code="transient"
-            )
+            raise FhirError("NLP503", "the service is starting or stopping", issue_code="transient")
         return value
 
     dependency.__name__ = f"get_{name}"
@@ -82,7 +80,6 @@ def require_token(request: Request, settings: SettingsDep) -> None:
             if hmac.compare_digest(token.encode(), known.encode()):
                 return
     raise FhirError(
-        401,
         "NLP401",
         "a valid bearer token is required",
         issue_code="login",
@@ -94,10 +91,10 @@ async def raw_body(request: Request) -> bytes:
     """The request body (at most ``MAX_BODY_BYTES``)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise FhirError(413, "NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
+        raise FhirError("NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise FhirError(413, "NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
+        raise FhirError("NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
     return body
 
 
@@ -109,14 +106,14 @@ async def json_body(request: Request) -> Any:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type not in _JSON_TYPES:
-        raise FhirError(415, "NLP415", "send application/fhir+json")
+        raise FhirError("NLP415", "send application/fhir+json")
     body = await raw_body(request)
     if not body.strip():
-        raise FhirError(400, "NLP400", "the request has no body")
+        raise FhirError("NLP400", "the request has no body")
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise FhirError(400, "NLP400", "the body is not valid JSON") from None
+        raise FhirError("NLP400", "the body is not valid JSON") from None
 
 
 BodyDep = Annotated[Any, Depends(json_body)]

@@ -112,15 +112,15 @@ def check_document(doc: Any) -> Resource:
         enrich.fhir.FhirValidationError: ``[NLP210]`` invalid content (-> 400).
     """
     if not isinstance(doc, dict):
-        raise FhirError(400, "NLP400", "the body must be a JSON object")
+        raise FhirError("NLP400", "the body must be a JSON object")
     if doc.get("resourceType") != "DocumentReference":
-        raise FhirError(400, "NLP400", "the body must be a DocumentReference")
+        raise FhirError("NLP400", "the body must be a DocumentReference")
     if nesting_depth(doc) > MAX_DEPTH:
-        raise FhirError(400, "NLP400", f"the resource is nested deeper than {MAX_DEPTH} levels")
+        raise FhirError("NLP400", f"the resource is nested deeper than {MAX_DEPTH} levels")
     try:
         validate_resource(doc)
     except RecursionError:
-        raise FhirError(400, "NLP400", "the resource is nested too deeply") from None
+        raise FhirError("NLP400", "the resource is nested too deeply") from None
     return doc
 
 

@@ -93,7 +93,7 @@ def info(
     target = out or assets_dir()
     manifest = read_manifest(target)
     if manifest is None:
-        typer.echo(f"[NLP406] no assets in {target}: run `docref-nlp models build`", err=True)
+        typer.echo(f"[NLP145] no assets in {target}: run `docref-nlp models build`", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(manifest, indent=2, sort_keys=True))
 

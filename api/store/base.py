@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from enrich.index import IndexRow
+from nlp.codes import CodedError
 
 if TYPE_CHECKING:
     from api.search import NlpCriterion, SearchQuery
@@ -19,40 +20,28 @@ if TYPE_CHECKING:
 Resource = dict[str, Any]
 
 
-class StoreError(Exception):
-    """Base of store failures; ``code`` is a short stable code, ``status`` the HTTP status."""
+class StoreError(CodedError):
+    """Base of store failures; ``code`` is a registered code (``nlp.codes``: HTTP status)."""
 
-    code = "NLP500"
-    status = 502
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {super().__str__()}"
+    code = "NLP530"
 
 
 class ResourceNotFound(StoreError):  # noqa: N818
     """No current version of that resource (never existed)."""
 
     code = "NLP404"
-    status = 404
 
 
 class ResourceGone(StoreError):  # noqa: N818
     """The resource existed and was deleted."""
 
     code = "NLP410"
-    status = 410
 
 
 class VersionConflict(StoreError):  # noqa: N818
     """``If-Match`` (or a transaction precondition) names another version than the current one."""
 
     code = "NLP412"
-    status = 412
 
 
 @dataclass
