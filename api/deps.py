@@ -5,16 +5,16 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from api.errors import FhirError
+from api.intake.queue import IntakeQueue
 from api.interactions import Ctx
+from api.service import DocumentService
 from api.settings import Settings
-from api.store.base import Database, NlpIndex, ServiceStore
-from enrich.policy import EnrichmentPolicy
+from api.store.base import NlpIndex, ServiceStore
 from nlp.base import NlpEngine
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -35,12 +35,11 @@ def _state(name: str) -> Callable[[Request], Any]:
 
 
 SettingsDep = Annotated[Settings, Depends(_state("settings"))]
-DbDep = Annotated[Database, Depends(_state("db"))]
 StoreDep = Annotated[ServiceStore, Depends(_state("store"))]
 IndexDep = Annotated[NlpIndex, Depends(_state("index"))]
 EngineDep = Annotated[NlpEngine, Depends(_state("engine"))]
-PolicyDep = Annotated[EnrichmentPolicy, Depends(_state("policy"))]
-ClockDep = Annotated[Callable[[], datetime], Depends(_state("clock"))]
+DocumentsDep = Annotated[DocumentService, Depends(_state("documents"))]
+IntakeDep = Annotated[IntakeQueue, Depends(_state("intake"))]
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -53,12 +52,10 @@ def get_ctx(
     settings: SettingsDep,
     store: StoreDep,
     index: IndexDep,
-    engine: EngineDep,
-    policy: PolicyDep,
-    clock: ClockDep,
+    documents: DocumentsDep,
 ) -> Ctx:
     """Everything an interaction needs."""
-    return Ctx(store, index, engine, policy, clock, settings, base_url(request, settings))
+    return Ctx(store, index, documents, settings, base_url(request, settings))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

@@ -7,9 +7,8 @@ raises an exception that ``api.errors`` turns into an OperationOutcome.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,12 +16,10 @@ from api.bundles import history_bundle, searchset
 from api.errors import FhirError
 from api.search import SearchQuery, parse_search
 from api.search_params import SEARCHABLE_TYPES
-from api.service import Outcome, process_document
+from api.service import DocumentService, Outcome
 from api.settings import Settings
 from api.store.base import NlpIndex, Resource, ResourceGone, ServiceStore, VersionConflict
 from enrich.fhir import validate_resource
-from enrich.policy import EnrichmentPolicy
-from nlp.base import NlpEngine
 
 #: DocumentReference writes are enriched; Binary is stored as sent (the text of a
 #: DocumentReference whose attachment ``url`` is ``Binary/<id>``). Binary is not searchable.
@@ -32,13 +29,19 @@ STORED_TYPES = (*SEARCHABLE_TYPES, "Binary")
 
 @dataclass
 class Ctx:
-    """What an interaction needs (built per request from ``app.state``)."""
+    """What an interaction needs (built per request from ``app.state``).
+
+    Attributes:
+        store: the service store (reads, history, search, units of work).
+        index: the NLP index (``$nlp`` results).
+        documents: the application service (enrich on write).
+        settings: paging limits.
+        base_url: the public base URL of links and ``Location``.
+    """
 
     store: ServiceStore
     index: NlpIndex
-    engine: NlpEngine
-    policy: EnrichmentPolicy
-    clock: Callable[[], datetime]
+    documents: DocumentService
     settings: Settings
     base_url: str
 
@@ -100,16 +103,7 @@ def parse_if_match(value: str | None) -> str | None:
 def _write(ctx: Ctx, doc: Resource, *, if_match: str | None = None) -> Outcome:
     if doc.get("resourceType") == "Binary":
         return _write_plain(ctx, doc, if_match=if_match)
-    return process_document(
-        doc,
-        engine=ctx.engine,
-        store=ctx.store,
-        index=ctx.index,
-        policy=ctx.policy,
-        clock=ctx.clock,
-        if_match=if_match,
-        skip_unchanged=False,
-    )
+    return ctx.documents.process(doc, if_match=if_match, skip_unchanged=False)
 
 
 def _write_plain(ctx: Ctx, resource: Resource, *, if_match: str | None) -> Outcome:

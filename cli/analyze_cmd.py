@@ -10,8 +10,6 @@ from typing import Any
 
 import typer
 
-from cli.main import app
-
 
 def _read(source: str) -> str:
     if source == "-":
@@ -32,7 +30,6 @@ def _jsonl_rows(text: str) -> Iterator[tuple[Any, str]]:
             ) from exc
 
 
-@app.command("analyze")
 def analyze(
     source: str = typer.Argument("-", metavar="[FILE|-]", help="Text file, or - for stdin."),
     engine: str = typer.Option(

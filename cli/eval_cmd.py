@@ -9,8 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import app
-
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = _REPO.parent / "shared" / "data"
 
@@ -29,7 +27,6 @@ class Split(StrEnum):
     train = "train"
 
 
-@app.command("eval")
 def eval_command(
     corpus: Annotated[CorpusName, typer.Option(help="Corpus to evaluate on.")] = CorpusName.all,
     split: Annotated[Split, typer.Option(help="Split of bc5cdr / ncbi.")] = Split.dev,

@@ -8,12 +8,9 @@ from typing import Annotated
 
 import typer
 
-from cli.main import app
-
 models_app = typer.Typer(
     help="Build and inspect the local engine's terminology assets.", no_args_is_help=True
 )
-app.add_typer(models_app, name="models")
 
 
 @models_app.command("build")

@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.main import app
 
-
-@app.command("serve")
 def serve_command(
     host: Annotated[
         str | None, typer.Option(help="Bind address (env DOCREF_NLP_HOST; default 127.0.0.1).")

@@ -107,13 +107,17 @@ class EnrichmentWrite:
     if_match: str | None = None
 
 
-@runtime_checkable
-class FhirStore(Protocol):
-    """A FHIR server seen as resource dicts (the embedded SQLite store, a remote server)."""
+class ResourceReader(Protocol):
+    """Anything that reads resources by id (every store, a batch source's store)."""
 
     def read(self, resource_type: str, resource_id: str) -> Resource | None:
         """The current version, or ``None`` when absent or deleted."""
         ...
+
+
+@runtime_checkable
+class FhirStore(ResourceReader, Protocol):
+    """A FHIR server seen as resource dicts (the embedded SQLite store, a remote server)."""
 
     def save_all(
         self, resources: Sequence[Resource], *, delete: Sequence[str] = ()

@@ -203,6 +203,10 @@ class HttpFhirStore:
         self._sleep = sleep
         self._base_origin = urlsplit(self.base_url)[:2]
 
+    def close(self) -> None:
+        """Close the HTTP client (the store belongs to whoever built it)."""
+        self._client.close()
+
     # ---- low level -------------------------------------------------------------------
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

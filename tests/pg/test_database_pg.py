@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from api.intake import IntakeQueue, Notice
+from api.intake.queue import IntakeQueue, Notice
 from api.store.base import StoreError
 from api.store.postgres import Database, PgFhirStore, StoreUnavailable, to_pg
 

@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from cli.analyze_cmd import _jsonl_rows
-from cli.bench_cmd import synthetic_note
+from cli.bench.notes import synthetic_note
 
 
 def test_jsonl_rows() -> None:
