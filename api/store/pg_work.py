@@ -31,23 +31,32 @@ SELECT r.type, r.id, r.json, r.source_doc FROM resources r WHERE (r.type, r.id) 
 # One statement per stored version: head, history, current row, and its search values (the
 # sub-statements share one snapshot: ``kept`` moves the superseded body into its history row,
 # the helper-table DELETEs only see the old rows). A body is stored once: the current version's
-# history row has no body (it is the ``resources`` row), as in the SQLite store.
-_PUT = """
+# history row has no body (it is the ``resources`` row), as in the SQLite store. A new version
+# and a deletion begin alike (``_VERSION``: head, superseded body kept, history row, old search
+# values; computed references survive a PUT: they come from the enrichment, not the resource).
+_VERSION = """
 WITH h AS (
-    UPDATE heads SET version_id = %(v)s, deleted = FALSE WHERE type = %(t)s AND id = %(i)s
+    UPDATE heads SET version_id = %(v)s, deleted = {deleted} WHERE type = %(t)s AND id = %(i)s
 ), kept AS (
     UPDATE history h SET json = r.json FROM resources r
     WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
     AND h.version_id = r.version_id AND h.json IS NULL
 ), hist AS (
-    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(method)s, NULL)
+    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, {method}, NULL)
 ), dt AS (
     DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
 ), dr AS (
-    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s AND param <> ALL(%(computed)b::text[])
+    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s{computed}
 ), dd AS (
     DELETE FROM search_date WHERE type = %(t)s AND id = %(i)s
-), it AS (
+)"""
+_PUT = (
+    _VERSION.format(
+        deleted="FALSE",
+        method="%(method)s",
+        computed=" AND param <> ALL(%(computed)b::text[])",
+    )[:-1]
+    + """), it AS (
     INSERT INTO search_token
     SELECT %(t)s, %(i)s, * FROM unnest(%(tp)b::text[], %(ts)b::text[], %(tc)b::text[])
 ), ir AS (
@@ -61,24 +70,13 @@ INSERT INTO resources VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(src)s, %(json)s::j
 ON CONFLICT (type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
     last_updated = EXCLUDED.last_updated, source_doc = EXCLUDED.source_doc, json = EXCLUDED.json
 """
-_DELETE = """
-WITH h AS (
-    UPDATE heads SET version_id = %(v)s, deleted = TRUE WHERE type = %(t)s AND id = %(i)s
-), kept AS (
-    UPDATE history h SET json = r.json FROM resources r
-    WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
-    AND h.version_id = r.version_id AND h.json IS NULL
-), hist AS (
-    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, 'DELETE', NULL)
-), dt AS (
-    DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
-), dr AS (
-    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s
-), dd AS (
-    DELETE FROM search_date WHERE type = %(t)s AND id = %(i)s
 )
+_DELETE = (
+    _VERSION.format(deleted="TRUE", method="'DELETE'", computed="")
+    + """
 DELETE FROM resources WHERE type = %(t)s AND id = %(i)s
 """
+)
 
 
 def _columns(rows: Sequence[tuple[str, str, str]]) -> tuple[list[str], list[str], list[str]]:
