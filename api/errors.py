@@ -19,7 +19,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.bundles import operation_outcome
 from api.search import SearchError
 from api.settings import SettingsError
 from enrich.core import EnrichError
@@ -72,6 +71,23 @@ class FhirError(CodedError):
         self.message = message
         self.issue_code = issue_code or _ISSUE_CODES.get(self.status, "processing")
         self.headers = headers or {}
+
+
+def operation_outcome(
+    message: str, *, severity: str = "error", code: str = "invalid"
+) -> dict[str, Any]:
+    """An OperationOutcome with one issue (``message`` starts with ``[NLPxxx]``)."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": severity,
+                "code": code,
+                "details": {"text": message},
+                "diagnostics": message,
+            }
+        ],
+    }
 
 
 def fhir_response(

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from api.bundles import history_bundle, searchset
 from api.errors import FhirError
 from api.search import SearchQuery, parse_search
 from api.search_params import SEARCHABLE_TYPES
 from api.service import DocumentService, Outcome
 from api.settings import Settings
 from api.store.base import NlpIndex, Resource, ResourceGone, ServiceStore, VersionConflict
+from api.store.bundles import history_bundle, searchset
 from enrich.fhir import validate_resource
 
 #: DocumentReference writes are enriched; Binary is stored as sent (the text of a

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from api.bundles import searchset
 from api.clock import Clock, utc_now
 from api.search import (
     DateValue,
@@ -41,6 +40,7 @@ from api.store.base import (
     StoreError,
     VersionInfo,
 )
+from api.store.bundles import searchset
 from enrich.index import IndexRow
 
 Key = tuple[str, str]

@@ -1,4 +1,4 @@
-"""Bundle builders: searchset with paging links, instance history, OperationOutcome bodies."""
+"""Store results as FHIR Bundles: a searchset with paging links, an instance history."""
 
 from __future__ import annotations
 
@@ -93,18 +93,3 @@ def history_bundle(
     if entries:
         bundle["entry"] = entries
     return bundle
-
-
-def operation_outcome(message: str, *, severity: str = "error", code: str = "invalid") -> Resource:
-    """An OperationOutcome with one issue (``message`` starts with ``[NLPxxx]``)."""
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": severity,
-                "code": code,
-                "details": {"text": message},
-                "diagnostics": message,
-            }
-        ],
-    }
