@@ -107,7 +107,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(config, engine=engine, clock=clock)
         expose(app.state, services)
-        intake = workers.start(services)
+        intake = workers.start(services.settings, services.db, services.intake_documents())
         app.state.intake, app.state.workers = intake.queue, intake.pool
         try:
             if config.load_samples:

@@ -50,6 +50,21 @@ class SerializedEngine:
             return self.inner.analyze(text)
 
 
+class DelayedEngine:
+    """Test-only wrapper that sleeps before each analysis (crash tests need a slow engine)."""
+
+    def __init__(self, engine: NlpEngine, delay_s: float) -> None:
+        self._engine = engine
+        self.name = engine.name
+        self.version = engine.version
+        self.delay_s = delay_s
+
+    def analyze(self, text: str) -> NlpResult:
+        """Sleep ``delay_s``, then delegate."""
+        time.sleep(self.delay_s)
+        return self._engine.analyze(text)
+
+
 def engine_from_spec(spec: str, *, region: str | None = None) -> NlpEngine:
     """An engine from a spec: ``local[:ASSETS]`` | ``comprehend`` | ``replay:PATH``
     (``nlp.factory``), or ``python:module:factory[:ARG]`` (any importable factory).
@@ -200,6 +215,14 @@ class Services:
     def write_back(self) -> FhirStore:
         """Where the webhook path writes: the upstream server, else the service store."""
         return self.upstream if self.upstream is not None else self.store
+
+    def intake_documents(self) -> DocumentService:
+        """The application service of the webhook workers: it writes back (``write_back``);
+        ``test_engine_delay_s`` (tests only) slows its engine."""
+        engine = self.engine
+        if self.settings.test_engine_delay_s > 0:
+            engine = DelayedEngine(engine, self.settings.test_engine_delay_s)
+        return self.documents(store=self.write_back(), engine=engine)
 
     def close(self) -> None:
         """Close the upstream client and the database."""

@@ -7,17 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from api.intake.queue import IntakeQueue, Job
 from api.service import DocumentService, Outcome
-from api.store.base import StoreError, VersionConflict
+from api.settings import Settings
+from api.store.base import Database, StoreError, VersionConflict
 from api.store.dsn import is_postgres_url
-from nlp.base import EngineError, NlpEngine
-from nlp.schema import NlpResult
-
-if TYPE_CHECKING:
-    from api.bootstrap import Services
+from nlp.base import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +65,6 @@ def coded(exc: BaseException) -> str:
     """A short error line for the queue row (coded messages only; never note text)."""
     text = str(exc)
     return text if text.startswith("[NLP") else f"[NLP600] {type(exc).__name__}"
-
-
-class DelayedEngine:
-    """Test-only wrapper that sleeps before each analysis (crash tests need a slow engine)."""
-
-    def __init__(self, engine: NlpEngine, delay_s: float) -> None:
-        self._engine = engine
-        self.name = engine.name
-        self.version = engine.version
-        self.delay_s = delay_s
-
-    def analyze(self, text: str) -> NlpResult:
-        """Sleep ``delay_s``, then delegate."""
-        time.sleep(self.delay_s)
-        return self._engine.analyze(text)
 
 
 @dataclass
@@ -248,22 +230,23 @@ class Intake:
     pool: WorkerPool
 
 
-def start(services: Services) -> Intake:
-    """Build the queue on the service database and start the workers (lifespan hook).
+def start(settings: Settings, db: Database, documents: DocumentService) -> Intake:
+    """Build the queue on the service database and start the workers (the app's lifespan).
 
-    The workers enrich through the application service writing to ``services.write_back()``
-    (the upstream server, or the service store). ``pool.stop()`` stops them.
+    Args:
+        settings: ``intake_workers``, ``intake_max_attempts``, ``intake_backoff_s``, ``db_path``.
+        db: the service database (the ``intake`` table lives there).
+        documents: the application service writing back (the upstream server, or the service
+            store): ``api.bootstrap.Services.intake_documents()``.
+
+    ``pool.stop()`` stops the workers.
     """
-    settings = services.settings
     queue = IntakeQueue(
-        services.db,
+        db,
         max_attempts=settings.intake_max_attempts,
         backoff_base_s=settings.intake_backoff_s,
     )
-    engine: NlpEngine = services.engine
-    if settings.test_engine_delay_s > 0:
-        engine = DelayedEngine(engine, settings.test_engine_delay_s)
-    handler = DocumentHandler(queue, services.documents(store=services.write_back(), engine=engine))
+    handler = DocumentHandler(queue, documents)
     # One process owns a SQLite file: whatever is 'processing' at start-up was orphaned. On a
     # database shared by replicas (PostgreSQL) only expired leases are taken back.
     recovered = queue.recover(all_in_flight=not is_postgres_url(settings.db_path))
