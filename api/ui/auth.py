@@ -95,9 +95,16 @@ def check_origin(request: Request) -> None:
     """
     if request.method in ("GET", "HEAD"):
         return
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:  # browsers since 2020-2023 say where a request comes from
+        if fetch_site in ("same-origin", "none"):
+            return
+        raise UiError(403, "NLP804", "cross-site posts to the viewer are refused")
+    # Older browsers: an Origin, when sent, must be ours ("null" under no-referrer is refused,
+    # as a sandboxed frame sends it too); clients without Origin are not browsers.
     origin = request.headers.get("origin")
     own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    if request.headers.get("sec-fetch-site") == "cross-site" or (origin and origin != own):
+    if origin is not None and origin != own:
         raise UiError(403, "NLP804", "cross-site posts to the viewer are refused")
 
 

@@ -38,7 +38,11 @@ SECURITY_HEADERS = {
     # pages hold note text (PHI): never cached
     "Cache-Control": "no-store",
 }
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,60}$")
 
 

@@ -351,7 +351,7 @@ def compare_document(
 async def compare_text(request: Request, registry: RegistryDep, engine: EngineDep) -> Response:
     """Compare posted text under two engines (nothing stored)."""
     data = await read_form(request)
-    text = _field(data, "text")
+    text = views.newlines(_field(data, "text"))
     keys = (_field(data, "a") or RUNNING, _field(data, "b") or SAMPLES)
     try:
         if not text.strip():

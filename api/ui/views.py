@@ -158,6 +158,15 @@ class PlaygroundView:
     status: str
 
 
+def newlines(text: str) -> str:
+    r"""Browsers send textarea lines with CRLF; notes are analysed with LF (offsets count).
+
+    >>> newlines("a\r\nb\rc")
+    'a\nb\nc'
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def playground_document(text: str) -> dict[str, Any]:
     """Pasted text as a DocumentReference (fixed id and subject, so resources are generated)."""
     data = base64.b64encode(text.encode("utf-8")).decode("ascii")
@@ -209,7 +218,7 @@ def playground(
         if text is None:
             raise UiError(422, "NLP801", "the document has no text/* attachment to analyse")
     else:
-        text = form.text
+        text = newlines(form.text)
         if not text.strip():
             raise UiError(422, "NLP801", "paste a note or upload a DocumentReference")
         doc = playground_document(text)
