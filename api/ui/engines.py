@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.ui.render import UiError
 from enrich.text import extract_text
 from nlp.base import NlpEngine, PermanentEngineError
 from nlp.replay import text_key
@@ -41,8 +42,11 @@ class EngineChoice:
     label: str
 
 
-class UnknownEngineError(ValueError):
-    """An engine key that is not offered; the message starts with ``[NLP802]``."""
+class UnknownEngineError(UiError):
+    """An engine key that is not offered (400, ``[NLP802]``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(400, "NLP802", f"unknown engine choice {key[:40]!r}")
 
 
 class SampleRecordings:
@@ -136,7 +140,7 @@ class EngineRegistry:
             nlp.base.EngineError: the engine cannot be built.
         """
         if key not in self.keys(running) or key == STORED:
-            raise UnknownEngineError(f"[NLP802] unknown engine choice {key[:40]!r}")
+            raise UnknownEngineError(key)
         if key == RUNNING:
             return running
         with self._lock:
