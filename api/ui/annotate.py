@@ -36,6 +36,27 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "BEHAVIORAL_ENVIRONMENTAL_SOCIAL": ("SOC", "Behavioral, environmental, social"),
 }
 OTHER_CATEGORY = ("OTHER", "Other")
+#: Short tags of attribute types (the type itself, lower case, when not listed).
+ATTRIBUTE_TAGS: dict[str, str] = {
+    "DOSAGE": "dose",
+    "ROUTE_OR_MODE": "route",
+    "FREQUENCY": "freq",
+    "DURATION": "dur",
+    "STRENGTH": "strength",
+    "FORM": "form",
+    "RATE": "rate",
+    "SYSTEM_ORGAN_SITE": "site",
+    "DIRECTION": "dir",
+    "ACUITY": "acuity",
+    "QUALITY": "quality",
+    "TEST_VALUE": "value",
+    "TEST_UNIT": "unit",
+    "TIME_TO_DX_NAME": "time",
+    "TIME_TO_MEDICATION_NAME": "time",
+    "TIME_TO_TEST_NAME": "time",
+    "TIME_TO_PROCEDURE_NAME": "time",
+    "TIME_TO_TREATMENT_NAME": "time",
+}
 #: Context traits that change what a mention says about the patient: (css class, tag, label).
 CONTEXT_TRAITS: dict[str, tuple[str, str, str]] = {
     "NEGATION": ("neg", "not", "negated"),
@@ -127,7 +148,8 @@ class Mark:
     @property
     def tag(self) -> str:
         if self.kind == "attribute":
-            return (self.type or "ATTR").replace("_", " ").lower()
+            kind = self.type or "ATTRIBUTE"
+            return ATTRIBUTE_TAGS.get(kind, kind.replace("_", " ").lower())
         return CATEGORIES.get(self.category or "", OTHER_CATEGORY)[0]
 
     @property
