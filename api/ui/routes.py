@@ -52,11 +52,11 @@ async def read_form(request: Request) -> FormData:
     """The posted form (URL-encoded or multipart), bounded in size.
 
     Raises:
-        UiError: ``[NLP801]`` too large.
+        UiError: ``[NLP806]`` too large.
     """
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_FORM_BYTES:
-        raise UiError(413, "NLP801", f"the form is larger than {MAX_FORM_BYTES:,} bytes")
+        raise UiError(413, "NLP806", f"the form is larger than {MAX_FORM_BYTES:,} bytes")
     return await request.form(max_files=1, max_fields=20, max_part_size=MAX_FORM_BYTES)
 
 
@@ -330,7 +330,7 @@ def compare_document(
             found = views.read_document(store, doc)
             text = read_text(found, store)
             if text is None:
-                raise UiError(422, "NLP801", "this document has no text to compare")
+                raise UiError(422, "NLP807", "this document has no text to compare")
             view = views.compare_view(
                 text,
                 keys,
@@ -355,7 +355,7 @@ async def compare_text(request: Request, registry: RegistryDep, engine: EngineDe
     keys = (_field(data, "a") or RUNNING, _field(data, "b") or SAMPLES)
     try:
         if not text.strip():
-            raise UiError(422, "NLP801", "paste a note to compare")
+            raise UiError(422, "NLP807", "paste a note to compare")
         if STORED in keys:
             raise UiError(400, "NLP801", "pasted text has no stored result; choose two engines")
         with ui_errors():

@@ -216,14 +216,14 @@ def playground(
         doc = uploaded_document(form.upload)
         text = read_text(doc, store)
         if text is None:
-            raise UiError(422, "NLP801", "the document has no text/* attachment to analyse")
+            raise UiError(422, "NLP807", "the document has no text/* attachment to analyse")
     else:
         text = newlines(form.text)
         if not text.strip():
-            raise UiError(422, "NLP801", "paste a note or upload a DocumentReference")
+            raise UiError(422, "NLP807", "paste a note or upload a DocumentReference")
         doc = playground_document(text)
     if len(text) > MAX_TEXT:
-        raise UiError(413, "NLP801", f"the playground analyses at most {MAX_TEXT:,} characters")
+        raise UiError(413, "NLP806", f"the playground analyses at most {MAX_TEXT:,} characters")
     rules = _policy(form.profile, policy)
     engine = registry.get(form.engine, running)
     result = engine.analyze(text)
@@ -284,7 +284,7 @@ def compare_view(
 ) -> CompareView:
     """Run (or read) both results of ``text`` and mark what differs."""
     if len(text) > MAX_TEXT:
-        raise UiError(413, "NLP801", f"the compare view analyses at most {MAX_TEXT:,} characters")
+        raise UiError(413, "NLP806", f"the compare view analyses at most {MAX_TEXT:,} characters")
     sides: list[Side] = []
     for key, prefix in zip(keys, ("a-", "b-"), strict=True):
         if key == STORED:

@@ -136,7 +136,8 @@ def test_playground_upload(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("data", "files", "status", "code"),
     [
-        ({"text": " "}, None, 422, "NLP801"),
+        ({"text": " "}, None, 422, "NLP807"),
+        ({"text": "x" * 100_001}, None, 413, "NLP806"),
         ({"text": "x", "engine": "replay:/etc/passwd"}, None, 400, "NLP802"),
         ({"text": "x", "profile": "other"}, None, 400, "NLP801"),
         ({}, {"document": ("d.json", b"\xff{", "application/json")}, 400, "NLP801"),
@@ -176,7 +177,7 @@ def test_compare_text_and_errors(client: TestClient) -> None:
     assert stored.status_code == 400
     no_text = client.get("/ui/compare", params={"doc": "scan-pdf-0001"})
     assert no_text.status_code == 422
-    assert "[NLP801]" in no_text.text
+    assert "[NLP807]" in no_text.text
 
 
 def test_engine_registry_builds_once_and_caches(tmp_path: Path) -> None:
