@@ -56,6 +56,12 @@ class DocumentView:
         return str(self.doc.get("id"))
 
     @property
+    def subject(self) -> str | None:
+        subject = self.doc.get("subject")
+        reference = subject.get("reference") if isinstance(subject, dict) else None
+        return str(reference) if reference else None
+
+    @property
     def version(self) -> str:
         meta = self.doc.get("meta")
         return str(meta.get("versionId", "")) if isinstance(meta, dict) else ""

@@ -97,6 +97,28 @@ def test_resource_page_links_back_to_its_document(client: TestClient) -> None:
     assert f"/Condition/{condition}</code>" in page
 
 
+def test_a_document_without_date_or_subject(client: TestClient) -> None:
+    doc = text_document("bare-1", sample_text("otitis-strep"))
+    del doc["date"], doc["subject"]
+    assert client.put("/DocumentReference/bare-1", json=doc).status_code == 201
+    page = client.get("/ui/documents/bare-1")
+    assert page.status_code == 200
+    assert entities_in(page.text) == 8
+    assert "No generated resource" in page.text  # no subject: nothing generated
+
+
+def test_playground_bundle_deletes_what_another_profile_made(client: TestClient) -> None:
+    stored = client.get(f"/DocumentReference/{MEDREC}").json()
+    response = client.post(
+        "/ui/playground",
+        data={"engine": SAMPLES_KEY, "profile": "healthlake"},
+        files={"document": ("doc.json", json.dumps(stored), "application/json")},
+    )
+    assert response.status_code == 200
+    assert "&#34;method&#34;: &#34;DELETE&#34;" in response.text
+    assert client.get(f"/DocumentReference/{MEDREC}").json() == stored  # nothing written
+
+
 def test_a_pdf_document_has_no_note(client: TestClient) -> None:
     html = client.get("/ui/documents/scan-pdf-0001").text
     assert "no usable text" in html
