@@ -160,7 +160,6 @@ class EngineRegistry:
 
 
 def _default_factory(spec: str) -> NlpEngine:
-    from api.bootstrap import SerializedEngine
-    from nlp.factory import make_engine
+    from api.bootstrap import SerializedEngine, engine_from_spec
 
-    return SerializedEngine(make_engine(spec))
+    return SerializedEngine(engine_from_spec(spec))
