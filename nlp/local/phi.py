@@ -113,7 +113,6 @@ class PhiDetector:
         )
         self._loc_heads = frozenset(h.lower() for h in data["location_heads"])
         self._name_heads = tuple(h.lower() for h in data.get("location_name_heads") or ())
-        self._unit_acronyms = frozenset(data.get("care_unit_acronyms") or ())
         gaz = data.get("gazetteer") or {}
         places, wide = _gazetteer(
             bool(gaz.get("us_states")),
@@ -262,7 +261,6 @@ class PhiDetector:
     def _locations(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         out: list[PhiSpan] = []
         out.extend(self._places(text, positions))
-        out.extend(self._acronym_places(text, positions))
         heads = tuple(self._loc_heads)
         for b0 in _at(positions, self._head_at):
             if not text[b0 : b0 + 30].lower().startswith(heads):
@@ -332,19 +330,6 @@ class PhiDetector:
                 break
         return out
 
-    def _acronym_places(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
-        """Hospital abbreviations after a movement cue ("transferred to GH", "at the GBMC")."""
-        out: list[PhiSpan] = []
-        for m in _match_at(_ACRONYM_PLACE_RE, text, _at(positions, _MOVE_WORDS)):
-            v = m.group("v")
-            if v in self._unit_acronyms or v.lower() in self.not_names or v.lower() in STOPWORDS:
-                continue
-            around = text[max(0, m.start() - 40) : m.end() + 40]
-            if not any(c.islower() for c in around):
-                continue  # an all-capitals passage: every word looks like an acronym
-            out.append(PhiSpan(m.start("v"), m.end("v"), "ADDRESS", 0.72))
-        return out
-
     def _propagate(
         self, text: str, hits: list[PhiSpan], positions: dict[str, list[int]]
     ) -> list[PhiSpan]:
@@ -355,8 +340,7 @@ class PhiDetector:
                 continue
             for w in re.findall(_NAME_WORD, text[h.begin : h.end]):
                 lw = w.lower()
-                short_ok = h.score == 0.72 and len(lw) == 2  # acronym places ("GH")
-                if (len(lw) >= 3 or short_ok) and lw not in self.not_names and lw not in _LOC_STOP:
+                if len(lw) >= 3 and lw not in self.not_names and lw not in _LOC_STOP:
                     seen.setdefault(lw, h.type)
         out: list[PhiSpan] = []
         complex_words = []
@@ -472,46 +456,6 @@ def _common_first_names() -> frozenset[str]:
 _PLACE_SCORE = 0.71  # gazetteer places (told apart from other addresses by their score)
 _ALNUM_AT_RE = re.compile(r"[^\W_]+")
 _PLACE_CUE_RE = re.compile(r"\b(?:in|from|to|at|near|outside)[ \t]+(?:the[ \t]+)?$", re.I)
-_MOVES = (
-    r"transferr?(?:ed|ing)?|transfered|trans|sent|referred|admitted|adm|flighted|flown|taken|"
-    r"brought|go|going|went|return(?:ed|ing)?|back|d/?c'?d|discharged|followed|accepted|seen"
-)
-# first words of _MOVES, where an acronym-place match may start
-_MOVE_WORDS = frozenset(
-    [
-        "transfer",
-        "transferr",
-        "transferred",
-        "transferring",
-        "transfered",
-        "trans",
-        "sent",
-        "referred",
-        "admitted",
-        "adm",
-        "flighted",
-        "flown",
-        "taken",
-        "brought",
-        "go",
-        "going",
-        "went",
-        "return",
-        "returned",
-        "returning",
-        "back",
-        "d",
-        "dc",
-        "discharged",
-        "followed",
-        "accepted",
-        "seen",
-    ]
-)
-_ACRONYM_PLACE_RE = re.compile(
-    rf"\b(?i:{_MOVES})\b[ \t]+(?:(?i:to|at|from|in)\b|@)[ \t]*(?:(?i:the)[ \t]+)?"
-    r"(?P<v>[A-Z]{2,5})\b(?![-/'’]\w)"
-)
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nlp.local.phi import PhiDetector
+from nlp.local.text import load_rules
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +33,16 @@ def test_lower_case_word_in_a_cased_note_is_not_a_place(phi: PhiDetector) -> Non
     assert _addresses(phi, "BP returned to normal. Pt Stable.") == []
 
 
-def test_hospital_abbreviation_after_a_movement_cue(phi: PhiDetector) -> None:
-    text = "Pt was transferred to GH for cath. Returned from GH today."
-    assert _addresses(phi, text) == ["GH", "GH"]
+def test_evaluation_tuned_cues_are_gone() -> None:
+    rules = load_rules("phi.json")
+    for cue in ("excepted at", "tranfered to", "med-flighted to", "medflighted to"):
+        assert cue not in rules["location_cues"]
+    assert "ew" not in rules["location_heads"]
+    assert "care_unit_acronyms" not in rules
 
 
-def test_care_units_and_clinical_abbreviations_are_not_places(phi: PhiDetector) -> None:
-    text = "Pt transferred to ICU, then sent to CT. Vent changed to PSV 15/5."
-    assert _addresses(phi, text) == []
-
-
-def test_capitals_passage_gives_no_acronym_places(phi: PhiDetector) -> None:
-    assert _addresses(phi, "PT SENT TO ED AT GH. WIFE AWARE.") == []
+def test_removed_cues_no_longer_find_places(phi: PhiDetector) -> None:
+    assert _addresses(phi, "pt was excepted at Brinvale, then tranfered to Brinvale") == []
 
 
 def test_memorial_belongs_to_the_place_name(phi: PhiDetector) -> None:
