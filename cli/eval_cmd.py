@@ -21,6 +21,7 @@ class CorpusName(StrEnum):
     deid = "deid"
     synthea = "synthea"
     comprehend = "comprehend"
+    notes = "notes"
     all = "all"
 
 
@@ -35,7 +36,11 @@ class Split(StrEnum):
 def eval_command(
     corpus: Annotated[CorpusName, typer.Option(help="Corpus to evaluate on.")] = CorpusName.all,
     split: Annotated[
-        Split, typer.Option(help="bc5cdr / ncbi: dev|train; deid: dev|test|all (by patient).")
+        Split,
+        typer.Option(
+            help="bc5cdr / ncbi: train, dev or all; notes and deid: dev, test or all by patient"
+            " (test: final report only, never tune on it)."
+        ),
     ] = Split.dev,
     engine: Annotated[str, typer.Option(help="Engine spec given to make_engine.")] = "local",
     limit: Annotated[

@@ -84,7 +84,7 @@ def test_load_corpus_takes_the_deid_split(tmp_path: Path) -> None:
     assert any("split test" in n for n in loaded.notes)
     with pytest.raises(CorpusUnavailableError, match="NLP715"):
         load_corpus("deid", "train", data)
-    with pytest.raises(CorpusUnavailableError, match="NLP733"):
+    with pytest.raises(CorpusUnavailableError, match="NLP731"):
         load_corpus("bc5cdr", "test", data)
 
 
