@@ -112,7 +112,7 @@ class PlaceRules:
         )
 
     def _hospital_acronyms(self, text: str) -> list[PhiSpan]:
-        """Hospital acronyms after to/at/from/in: three to six capitals ending in H (Hospital),
+        """Hospital acronyms after to/at/from: three to five capitals ending in H (Hospital),
         MC or HC (Medical / Health Center), as US hospitals abbreviate their names ("MGH",
         "UMMC"). Two-letter forms (FH, SH, PH, NH) are clinical abbreviations, so none is taken.
         """
@@ -197,9 +197,13 @@ class PlaceRules:
         out: list[PhiSpan] = []
         for m in match_at(self._loc_cue_re, text, at(positions, self._loc_cue_at)):
             word = m.group("v")
-            if word.lower() in self._loc_heads or not self._place_word(word):
+            lw = word.lower()
+            if lw in self._loc_heads or lw in LOC_STOP or lw in self.lex.not_names:
                 continue
-            if not self._looks_named(word):
+            # capitals right after a movement phrase name a place ("transferred to UMH"),
+            # unless they spell a common word or a known clinical abbreviation (not_names)
+            capitals = word.isupper() and self.lex.zipf.get(lw, 0.0) < COMMON
+            if not capitals and not (self._place_word(word) and self._looks_named(word)):
                 continue
             end = m.end("v")
             nxt = _NEXT_WORD_RE.match(text, end)
@@ -340,7 +344,7 @@ _CALENDAR = frozenset(
 
 _MOVE_CUE_RE = re.compile(r"\b(?:to|at|from)[ \t]+(?:the[ \t]+)?$|@[ \t]*$", re.I)
 
-_ACRONYM_RE = re.compile(r"\b(?:[A-Z]{2,5}H|[A-Z]{1,4}[MH]C)\b(?![-/'’]\w)")
+_ACRONYM_RE = re.compile(r"\b(?:[A-Z]{2,3}H|[A-Z]{1,3}[MH]C)\b(?![-/'’]\w)")
 
 _WARD_AT = frozenset(["to", "on", "from", "at"])
 

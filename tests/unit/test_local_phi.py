@@ -62,7 +62,14 @@ def test_removed_cues_no_longer_find_places(phi: PhiDetector) -> None:
 
 
 def test_two_letter_acronyms_are_not_hospitals(phi: PhiDetector) -> None:
-    assert _addresses(phi, "Transferred to QH for cath. FH and SH reviewed.") == []
+    assert _addresses(phi, "Labs drawn at QH last year. FH and SH reviewed.") == []
+
+
+def test_capitals_after_a_movement_phrase_name_a_place(phi: PhiDetector) -> None:
+    assert _addresses(phi, "Pt transferred to QX for cath.") == ["QX"]
+    assert _addresses(phi, "PT TRANSFERRED TO ZORVALE FOR CATH.") == ["ZORVALE"]
+    # a common word or a care unit after the phrase is no place
+    assert _addresses(phi, "RETURNED TO PREVIOUS SETTINGS. TRANSFERRED TO MICU.") == []
 
 
 # ---------------------------------------------------------------- names
