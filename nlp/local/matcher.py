@@ -79,17 +79,19 @@ class TermMatcher:
         terms: Iterable[TermLike],
         *,
         links: dict[str, str] | None = None,
+        min_chars: int = 2,
     ) -> None:
         """Add terms; the first reading per (key sequence, category, type) wins.
 
         Args:
             terms: Lexicon terms.
             links: Optional surface text -> link text (abbreviation expansions).
+            min_chars: Shortest one-word term kept (short forms such as "k" use 1).
         """
         phrase_key = self.normaliser.phrase_key
         for term in terms:
             keys = phrase_key(term.text)
-            if not keys or (len(keys) == 1 and (keys[0] in STOPWORDS or len(keys[0]) < 2)):
+            if not keys or (len(keys) == 1 and (keys[0] in STOPWORDS or len(keys[0]) < min_chars)):
                 continue
             if all(k.isdigit() for k in keys):
                 continue

@@ -213,3 +213,142 @@ def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | 
         if m.begin <= offset < m.end:
             return m.category
     return None
+
+
+class NursingVocabulary:
+    """Nursing-note vocabulary (``rules/nursing.json``): findings, adjectives, fluids, filters.
+
+    * ``findings`` and ``irregular`` are dictionary terms (see :meth:`terms`), linked to the
+      condition they name ("low uo" -> oliguria, "hypotensive" -> hypotension);
+    * ``morphology`` turns an adjective or participle into a condition of the lexicon by its
+      suffix ("tachycardic" -> tachycardia, "somnolent" -> somnolence), never for the words of
+      ``morphology_stop`` (drug classes, ordinary participles);
+    * ``lung_findings`` are findings after a lung word ("lungs coarse", "bs diminished");
+    * ``medication_patterns`` find fluids and dosed electrolytes written as one token
+      (".9ns", "d5.45ns", "20kcl");
+    * ``instruction_words`` ("cough") after an ``instruction`` cue ("encouraged to", "able to")
+      are an instruction or ability, not a symptom;
+    * ``negated_findings`` / ``negated_irregular`` deny what they name ("afebrile").
+    """
+
+    def __init__(self, rules: dict[str, Any], normaliser: Normaliser) -> None:
+        key = normaliser.phrase_key
+        self.findings: dict[str, str] = dict(rules["findings"])
+        self.irregular: dict[str, str] = dict(rules["irregular"])
+        self.negated = frozenset(
+            key(w) for w in [*rules["negated_findings"], *rules["negated_irregular"]]
+        )
+        self.morphology = [(a, b) for a, b in rules["morphology"]]
+        self.morph_stop = frozenset(rules["morphology_stop"]) | frozenset(self.irregular)
+        self.instruction = [key(c) for c in rules["instruction"]]
+        self.instruction_words = frozenset(normaliser.key(w) for w in rules["instruction_words"])
+        self.lung_words = frozenset(k for w in rules["lung_words"] for k in key(w))
+        self.lung_findings = frozenset(normaliser.key(w) for w in rules["lung_findings"])
+        self.normaliser_key = normaliser.key
+        self.lung_link = str(rules["lung_link"])
+        self.header_words = frozenset(normaliser.key(w) for w in rules["header_words"])
+        self.patterns = [
+            (re.compile(rx, re.IGNORECASE), link) for rx, link in rules["medication_patterns"]
+        ]
+        self._morph_cache: dict[str, str | None] = {}
+
+    def terms(self) -> list[tuple[str, str]]:
+        """(surface, link) condition terms: findings and irregular adjectives."""
+        return [*self.findings.items(), *self.irregular.items()]
+
+    def is_negated(self, keys: tuple[str, ...]) -> bool:
+        """True when the mention's words deny the condition they name ("afebrile")."""
+        return keys in self.negated
+
+    def _noun(self, word: str, conditions: frozenset[str]) -> str | None:
+        cached = self._morph_cache.get(word, "")
+        if cached != "":
+            return cached
+        noun = None
+        if word.isalpha() and word not in self.morph_stop and len(word) >= 6:
+            for suffix, repl in self.morphology:
+                if word.endswith(suffix):
+                    cand = word[: len(word) - len(suffix)] + repl
+                    if cand in conditions:
+                        noun = cand
+                        break
+        if len(self._morph_cache) < 100_000:
+            self._morph_cache[word] = noun
+        return noun
+
+    def apply(
+        self, text: str, words: Words, found: list[Mention], conditions: frozenset[str]
+    ) -> list[Mention]:
+        """Add adjective, lung-finding and fluid mentions; drop instructions ("able to cough").
+
+        Args:
+            conditions: single-word condition keys of the lexicon (morphology targets).
+        """
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        covered = _coverage(found, starts)
+        new: list[Mention] = []
+        for i, k in enumerate(keys):
+            if covered[i]:
+                continue
+            if k in self.lung_findings and self._after_lung_word(keys, brk, i):
+                new.append(
+                    Mention(
+                        starts[i],
+                        ends[i],
+                        MC,
+                        "DX_NAME",
+                        0.75,
+                        "findings",
+                        None,
+                        self.lung_link,
+                    )
+                )
+                continue
+            noun = self._noun(k, conditions)
+            if noun is not None:
+                new.append(Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "morph", None, noun))
+        out = [
+            m for m in found if not self._instruction(words, m) and not self._header(text, m)
+        ] + new
+        for rx, link in self.patterns:
+            for hit in rx.finditer(text):
+                b, e = hit.span()
+                if any(m.begin <= b and e <= m.end and m.category == MED for m in out):
+                    continue
+                out = [m for m in out if not (m.begin < e and b < m.end)]
+                out.append(Mention(b, e, MED, "GENERIC_NAME", 0.8, "nursing", None, link))
+        out.sort(key=lambda m: (m.begin, m.end))
+        return out
+
+    def _header(self, text: str, m: Mention) -> bool:
+        """A condition word alone at a line start, followed by a colon ("PAIN:")."""
+        if m.category != MC or not text.startswith(":", m.end):
+            return False
+        line = text.rfind("\n", 0, m.begin) + 1
+        if text[line : m.begin].strip(" \t*-#"):
+            return False
+        return self.normaliser_key(text[m.begin : m.end]) in self.header_words
+
+    def _after_lung_word(self, keys: list[str], brk: list[bool], i: int) -> bool:
+        j = i
+        while j > 0 and i - j < 4 and not brk[j]:
+            j -= 1
+            if keys[j] in self.lung_words:
+                return True
+        return False
+
+    def _instruction(self, words: Words, m: Mention) -> bool:
+        if m.category != MC:
+            return False
+        i = bisect.bisect_left(words.starts, m.begin)
+        if i >= len(words.keys) or words.keys[i] not in self.instruction_words:
+            return False
+        for cue in self.instruction:
+            n = len(cue)
+            if (
+                i >= n
+                and tuple(words.keys[i - n : i]) == cue
+                and not any(words.brk[i - n + 1 : i + 1])
+            ):
+                return True
+        return False
