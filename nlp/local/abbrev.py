@@ -141,22 +141,23 @@ class ShortForms:
     frequency of its senses; context multiplies it by ``ratio`` for each cue that supports it:
 
     * a lab value right after ("k 3.1") supports a test (a rate after a rhythm: the rhythm);
-    * a dose, a unit or a repletion word nearby ("40 meq kcl", "mg repleted", "ms 2mg iv",
-      "levo gtt") supports a drug;
+    * a dose or an amount right at it ("40 kcl", "ms 2mg iv", "levo gtt") supports a drug
+      twice; a repletion or infusion word nearby ("repleted", "gtt", "meq") once; another drug
+      word ("given", "held") only weakly (half a cue);
     * a condition cue before ("h/o", "r/o", "?", "denies", "pmh", an organ word: "breast ca")
       supports a condition;
     * an oxygen cue ("on ra", "sats 95% ra") supports "not an entity";
     * a number right before makes a unit sense the answer ("2 mg": milligram, not magnesium).
 
     The best reading must hold at least half of the mass, be an entity, and, when the short
-    form is a common English word (Zipf >= ``common_zipf``), be supported by some cue: "pt",
+    form is a common English word (Zipf >= ``common_zipf``), be supported by a full cue: "pt",
     "as", "all" are never entities by themselves. A short form at a line start followed by a
     colon is a section header ("MS:", "PAIN:"), never an entity.
 
     Args:
         forms: short form (lower case) -> :class:`ShortForm`.
-        cues: ``cues.json`` ``shortform_context``: word lists ``condition_before``,
-            ``drug_near``, ``oxygen_near``, ``rhythm_before``.
+        cues: ``nursing.json`` ``shortform_context``: word lists ``condition_before``,
+            ``drug_strong``, ``drug_near``, ``oxygen_near``, ``rhythm_before``.
         organ_words: words that name an organ before a condition short form ("lung ca").
     """
 
@@ -172,6 +173,7 @@ class ShortForms:
         self.forms = forms
         self.condition_before = frozenset(cues["condition_before"]) | organ_words
         self.drug_near = frozenset(cues["drug_near"])
+        self.drug_strong = frozenset(cues["drug_strong"])
         self.oxygen_near = frozenset(cues["oxygen_near"])
         self.rhythm_before = frozenset(cues["rhythm_before"])
         self.ratio = ratio
@@ -211,35 +213,39 @@ class ShortForms:
         for s in form.senses:
             for r in s.readings:
                 prior[r] = prior.get(r, 0.0) + s.freq / len(s.readings)
-        support: dict[str, int] = {}
+        support: dict[str, float] = {}  # reading -> summed log-ratio weight of its cues
+        strong: set[str] = set()  # readings backed by a cue that lets a common word through
 
-        def vote(reading: str) -> None:
+        def vote(reading: str, weight: float = 1.0) -> None:
             if reading in prior:
-                support[reading] = support.get(reading, 0) + 1
+                support[reading] = support.get(reading, 0.0) + weight
+                if weight >= 1.0:
+                    strong.add(reading)
 
         if number_before and form.unit:
             return None
         if _DOSE_AFTER_RE.match(after_text) or number_before:
-            vote(_DRUG)
-            vote(_DRUG)  # a dose or an amount right at a short form is near-certain
+            vote(_DRUG, 2.0)  # a dose or an amount right at a short form is near-certain
         elif value_after:
             vote(_TEST)
             if form.rhythm:
                 vote(_CONDITION)
+        elif any(w in self.drug_strong for w in before[-2:] + after[:2]):
+            vote(_DRUG)  # "repleted", "gtt", "meq"
         elif any(w in self.drug_near for w in before[-2:] + after[:2]):
-            vote(_DRUG)
+            vote(_DRUG, 0.5)  # "given", "on", "held": weak, also said of tests and devices
         if before and (before[-1] in self.condition_before or before_text.rstrip().endswith("?")):
             vote(_CONDITION)
         if form.rhythm and any(w in self.rhythm_before for w in before):
             vote(_CONDITION)
         if any(w in self.oxygen_near for w in before[-1:] + after[:1]) or "%" in before_text[-6:]:
             vote(OTHER)
-        scored = {r: p * self.ratio ** support.get(r, 0) for r, p in prior.items()}
+        scored = {r: p * self.ratio ** support.get(r, 0.0) for r, p in prior.items()}
         total = sum(scored.values()) or 1.0
         best = max(scored, key=lambda r: scored[r])
         if best == OTHER or scored[best] / total < 0.5:
             return None
-        if form.zipf >= self.common_zipf and best not in support:
+        if form.zipf >= self.common_zipf and best not in strong:
             return None
         sense = max(
             (s for s in form.senses if best in s.readings), key=lambda s: s.freq, default=None
@@ -258,6 +264,7 @@ _DOSE_AFTER_RE = re.compile(
 )
 
 SHORTFORM = "SHORTFORM"  # matcher category of a short form: resolved by ShortForms.resolve
+SINGLE_LETTERS = frozenset({"k"})  # the one single-letter short form of notes: potassium
 SHORTFORM_FILES = ("shortforms-nursing.json", "shortforms.json", "shortforms-wikipedia.json")
 
 
