@@ -87,10 +87,8 @@ def short_form_occurrences(text: str, short: str) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------- short forms
 # A reading of a short form: "CATEGORY/TYPE", or OTHER (not an entity: "room air", "miss").
 OTHER = "OTHER"
-_NUMBER_BEFORE_RE = re.compile(r"\d[\d./]*\s?$")
 _VALUE_AFTER_RE = re.compile(r"\s*(?:[:=]|of|was|is|now|at)?\s*[<>]?\s*-?\d")
 _COLON_AFTER_RE = re.compile(r"\s*:")
-_LINE_START_RE = re.compile(r"(?:^|\n)[ \t*#>-]*$")
 _WORD_RE = re.compile(r"[a-z0-9?][a-z0-9/'+.-]*")
 
 
@@ -178,6 +176,20 @@ class ShortForms:
         self.rhythm_before = frozenset(cues["rhythm_before"])
         self.ratio = ratio
         self.common_zipf = common_zipf
+        # one reading, no other sense, not an English word: context cannot change the answer
+        self._certain: dict[str, Resolution] = {}
+        # reading -> prior, after a number (units count) and elsewhere (they do not)
+        self._priors: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+        for sf, f in forms.items():
+            prior: dict[str, float] = {}
+            for sense in f.senses:
+                for r in sense.readings:
+                    prior[r] = prior.get(r, 0.0) + sense.freq / len(sense.readings)
+            self._priors[sf] = ({**prior, OTHER: f.other}, {**prior, OTHER: f.other - f.unit})
+            readings = {r for sense in f.senses for r in sense.readings}
+            if len(readings) == 1 and not f.other and f.zipf < common_zipf and not f.rhythm:
+                category, type_ = next(iter(readings)).split("/", 1)
+                self._certain[sf] = Resolution(category, type_, f.senses[0].text, f.negated)
 
     @staticmethod
     def parse(data: dict[str, Any]) -> dict[str, ShortForm]:
@@ -198,21 +210,25 @@ class ShortForms:
     def resolve(self, text: str, begin: int, end: int) -> Resolution | None:
         """The reading of ``text[begin:end]`` (a short form of the table), or None."""
         surface = text[begin:end].lower()
-        form = self.forms.get(surface) or self.forms.get(surface.rstrip("'s").rstrip("’"))
+        if surface not in self.forms:
+            surface = surface.rstrip("'s").rstrip("’")
+        form = self.forms.get(surface)
         if form is None:
             return None
-        if _COLON_AFTER_RE.match(text, end) and _LINE_START_RE.search(text, 0, begin) is not None:
+        if _COLON_AFTER_RE.match(text, end) and _at_line_start(text, begin):
             return None  # "MS:", "PAIN:" section headers
-        before_text = text[max(0, begin - 40) : begin].lower()
-        after_text = text[end : end + 40].lower()
+        certain = self._certain.get(surface)
+        if certain is not None:
+            return certain
+        before_text = text[max(0, begin - 32) : begin].lower()
+        after_text = text[end : end + 32].lower()
         before = _WORD_RE.findall(before_text)[-3:]
         after = _WORD_RE.findall(after_text)[:3]
-        number_before = _NUMBER_BEFORE_RE.search(before_text) is not None
+        number_before = before_text[-1:].isdigit() or (
+            before_text[-1:] == " " and before_text[-2:-1].isdigit()
+        )
         value_after = _VALUE_AFTER_RE.match(after_text) is not None
-        prior: dict[str, float] = {OTHER: form.other - (0.0 if number_before else form.unit)}
-        for s in form.senses:
-            for r in s.readings:
-                prior[r] = prior.get(r, 0.0) + s.freq / len(s.readings)
+        prior = dict(self._priors[surface][0 if number_before else 1])
         support: dict[str, float] = {}  # reading -> summed log-ratio weight of its cues
         strong: set[str] = set()  # readings backed by a cue that lets a common word through
 
@@ -254,6 +270,12 @@ class ShortForms:
             return None
         category, type_ = best.split("/", 1)
         return Resolution(category, type_, sense.text, form.negated)
+
+
+def _at_line_start(text: str, begin: int) -> bool:
+    """Only blanks or bullets between the line start and ``begin``."""
+    line = text.rfind("\n", 0, begin) + 1
+    return not text[line:begin].strip(" \t*#>-")
 
 
 _CONDITION = "MEDICAL_CONDITION/DX_NAME"

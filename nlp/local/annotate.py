@@ -147,7 +147,7 @@ class Annotator:
         out: list[Mention] = []
         starts = words.starts
         for m in self.matcher.find(text, words):
-            if any(e.category == SHORTFORM for e in m.entries):
+            if m.entries[-1].category == SHORTFORM:  # added last: always last of its node
                 r = self.shortforms.resolve(text, m.begin, m.end)
                 if r is not None:
                     source = "shortform-neg" if r.negated else "shortform"
@@ -388,8 +388,7 @@ class Annotator:
         """Words that deny what they name ("afebrile", "guaiac neg") carry NEGATION."""
         for m in mentions:
             if m.source == "shortform-neg" or (
-                m.category == MC
-                and self.vocab.is_negated(self.normaliser.phrase_key(text[m.begin : m.end]))
+                m.category == MC and self.vocab.is_negated(text[m.begin : m.end])
             ):
                 m.traits["NEGATION"] = 0.9
 

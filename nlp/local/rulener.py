@@ -215,6 +215,9 @@ def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | 
     return None
 
 
+_LUNG = "\x00lung"  # _kind() of a lung finding ("coarse", "diminished")
+
+
 class NursingVocabulary:
     """Nursing-note vocabulary (``rules/nursing.json``): findings, adjectives, fluids, filters.
 
@@ -236,7 +239,7 @@ class NursingVocabulary:
         self.findings: dict[str, str] = dict(rules["findings"])
         self.irregular: dict[str, str] = dict(rules["irregular"])
         self.negated = frozenset(
-            key(w) for w in [*rules["negated_findings"], *rules["negated_irregular"]]
+            w.lower() for w in [*rules["negated_findings"], *rules["negated_irregular"]]
         )
         self.morphology = [(a, b) for a, b in rules["morphology"]]
         self.morph_stop = frozenset(rules["morphology_stop"]) | frozenset(self.irregular)
@@ -247,25 +250,26 @@ class NursingVocabulary:
         self.normaliser_key = normaliser.key
         self.lung_link = str(rules["lung_link"])
         self.header_words = frozenset(normaliser.key(w) for w in rules["header_words"])
-        self.patterns = [
-            (re.compile(rx, re.IGNORECASE), link) for rx, link in rules["medication_patterns"]
-        ]
+        patterns = rules["medication_patterns"]
+        self.pattern = re.compile("|".join(f"(?P<p{n}>{rx})" for n, (rx, _) in enumerate(patterns)))
+        self.trigger = re.compile(rules["medication_trigger"])
+        self.pattern_links = [str(link) for _, link in patterns]
         self._morph_cache: dict[str, str | None] = {}
 
     def terms(self) -> list[tuple[str, str]]:
         """(surface, link) condition terms: findings and irregular adjectives."""
         return [*self.findings.items(), *self.irregular.items()]
 
-    def is_negated(self, keys: tuple[str, ...]) -> bool:
-        """True when the mention's words deny the condition they name ("afebrile")."""
-        return keys in self.negated
+    def is_negated(self, surface: str) -> bool:
+        """True when a mention's text denies the condition it names ("afebrile", "guaiac neg")."""
+        return surface.lower() in self.negated
 
-    def _noun(self, word: str, conditions: frozenset[str]) -> str | None:
-        cached = self._morph_cache.get(word, "")
-        if cached != "":
-            return cached
+    def _kind(self, word: str, conditions: frozenset[str]) -> str | None:
+        """``_LUNG`` for a lung finding, the condition an adjective names, or None (cached)."""
         noun = None
-        if word.isalpha() and word not in self.morph_stop and len(word) >= 6:
+        if word in self.lung_findings:
+            noun = _LUNG
+        elif word.isalpha() and word not in self.morph_stop and len(word) >= 6:
             for suffix, repl in self.morphology:
                 if word.endswith(suffix):
                     cand = word[: len(word) - len(suffix)] + repl
@@ -285,40 +289,46 @@ class NursingVocabulary:
             conditions: single-word condition keys of the lexicon (morphology targets).
         """
         keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
-        covered = _coverage(found, starts)
+        cache = self._morph_cache
+        kinds = [cache.get(k, "") for k in keys]
         new: list[Mention] = []
-        for i, k in enumerate(keys):
-            if covered[i]:
-                continue
-            if k in self.lung_findings and self._after_lung_word(keys, brk, i):
-                new.append(
-                    Mention(
-                        starts[i],
-                        ends[i],
-                        MC,
-                        "DX_NAME",
-                        0.75,
-                        "findings",
-                        None,
-                        self.lung_link,
-                    )
-                )
-                continue
-            noun = self._noun(k, conditions)
-            if noun is not None:
-                new.append(Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "morph", None, noun))
-        out = [
-            m for m in found if not self._instruction(words, m) and not self._header(text, m)
-        ] + new
-        for rx, link in self.patterns:
-            for hit in rx.finditer(text):
-                b, e = hit.span()
-                if any(m.begin <= b and e <= m.end and m.category == MED for m in out):
+        if set(kinds) != {None}:  # "" = not yet cached, None = nothing
+            covered = _coverage(found, starts)
+            for i, kind in enumerate(kinds):
+                if kind == "":
+                    kind = self._kind(keys[i], conditions)
+                if kind is None or covered[i]:
                     continue
-                out = [m for m in out if not (m.begin < e and b < m.end)]
-                out.append(Mention(b, e, MED, "GENERIC_NAME", 0.8, "nursing", None, link))
+                if kind is _LUNG:
+                    if self._after_lung_word(keys, brk, i):
+                        new.append(
+                            Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "findings", None,
+                                    self.lung_link)
+                        )  # fmt: skip
+                    continue
+                new.append(Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "morph", None, kind))
+        out = [m for m in found if not self._instruction(words, m) and not self._header(text, m)]
+        out += new
+        for b, e, n in self._fluids(text):
+            if any(m.begin <= b and e <= m.end and m.category == MED for m in out):
+                continue
+            out = [m for m in out if not (m.begin < e and b < m.end)]
+            out.append(
+                Mention(b, e, MED, "GENERIC_NAME", 0.8, "nursing", None, self.pattern_links[n])
+            )
         out.sort(key=lambda m: (m.begin, m.end))
         return out
+
+    def _fluids(self, text: str) -> list[tuple[int, int, int]]:
+        """(begin, end, pattern index) of the medication patterns, searched near a trigger."""
+        low = text.lower()
+        out: dict[tuple[int, int], int] = {}
+        for t in self.trigger.finditer(low):
+            lo = max(0, t.start() - 16)
+            for hit in self.pattern.finditer(low, lo, t.end() + 4):
+                if hit.end() >= t.end():
+                    out[hit.span()] = int((hit.lastgroup or "p0")[1:])
+        return [(b, e, n) for (b, e), n in sorted(out.items())]
 
     def _header(self, text: str, m: Mention) -> bool:
         """A condition word alone at a line start, followed by a colon ("PAIN:")."""
