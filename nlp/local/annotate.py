@@ -101,6 +101,11 @@ class Annotator:
             for k, v in self.matcher._root.items()
             if any(e.category == MC and e.source != "abbrev" for e in v.get("", ()))
         )
+        self.drug_keys = sorted(
+            k
+            for k, v in self.matcher._root.items()
+            if len(k) >= 5 and k.isalpha() and any(e.category == MED for e in v.get("", ()))
+        )
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
@@ -124,7 +129,7 @@ class Annotator:
         words = self.normaliser.words(text)
         mentions = self._dictionary(text, words)
         mentions = self.rules.conditions(text, words, mentions)
-        mentions = self.vocab.apply(text, words, mentions, self.condition_keys)
+        mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
         mentions = self.rules.abbreviations(text, mentions)
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")

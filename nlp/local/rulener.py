@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
@@ -255,6 +256,23 @@ class NursingVocabulary:
         self.trigger = re.compile(rules["medication_trigger"])
         self.pattern_links = [str(link) for _, link in patterns]
         self._morph_cache: dict[str, str | None] = {}
+        trends = rules["trends"]
+        self.measures: dict[tuple[str, ...], str] = {
+            key(m): str(g) for m, g in trends["measures"].items()
+        }
+        self.measure_first = frozenset(k[0] for k in self.measures)
+        self.directions: dict[str, str] = {}
+        for direction in ("down", "up", "unstable"):
+            for w in trends[direction]:
+                self.directions[normaliser.key(w)] = direction
+        self.between = frozenset(normaliser.key(w) for w in trends["between"])
+        self.trend_links: dict[str, dict[str, str]] = trends["links"]
+        desc = rules["descriptions"]
+        self.targets = {normaliser.key(w): str(link) for w, link in desc["targets"].items()}
+        self.describers = frozenset(k for w in desc["words"] for k in key(w))
+        self.drug_dose = re.compile(rules["drug_dose"], re.IGNORECASE)
+        self.drug_dose_not = frozenset(rules["drug_dose_not"]) | STOPWORDS
+        self._drug_cache: dict[str, str | None] = {}
 
     def terms(self) -> list[tuple[str, str]]:
         """(surface, link) condition terms: findings and irregular adjectives."""
@@ -281,12 +299,19 @@ class NursingVocabulary:
         return noun
 
     def apply(
-        self, text: str, words: Words, found: list[Mention], conditions: frozenset[str]
+        self,
+        text: str,
+        words: Words,
+        found: list[Mention],
+        conditions: frozenset[str],
+        drugs: Sequence[str] = (),
     ) -> list[Mention]:
-        """Add adjective, lung-finding and fluid mentions; drop instructions ("able to cough").
+        """Add adjective, lung-finding, trend, description, truncated-drug and fluid mentions;
+        drop instructions ("able to cough") and headers ("PAIN:").
 
         Args:
             conditions: single-word condition keys of the lexicon (morphology targets).
+            drugs: sorted single-word drug keys of the lexicon (completions of "lido", "amiod").
         """
         keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
         cache = self._morph_cache
@@ -309,6 +334,7 @@ class NursingVocabulary:
                 new.append(Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "morph", None, kind))
         out = [m for m in found if not self._instruction(words, m) and not self._header(text, m)]
         out += new
+        out = self._phrases(words, out, drugs, text)
         for b, e, n in self._fluids(text):
             if any(m.begin <= b and e <= m.end and m.category == MED for m in out):
                 continue
@@ -318,6 +344,106 @@ class NursingVocabulary:
             )
         out.sort(key=lambda m: (m.begin, m.end))
         return out
+
+    def _phrases(
+        self, words: Words, found: list[Mention], drugs: Sequence[str], text: str
+    ) -> list[Mention]:
+        """Trends ("hct dropped"), descriptions ("thick tan secretions"), truncated drugs."""
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        n = len(keys)
+        spans: list[tuple[int, int, str, str]] = []  # (first word, last word, category, link)
+        for i, k in enumerate(keys):
+            hit = self._trend(keys, brk, i) if k in self.measure_first else None
+            if hit is not None:
+                spans.append((*hit, MC, ""))
+            elif k in self.targets:
+                j = i
+                while j > 0 and i - j < 3 and not brk[j] and keys[j - 1] in self.describers:
+                    j -= 1
+                if j < i:
+                    spans.append((j, i, MC, self.targets[k]))
+            elif (
+                drugs
+                and len(k) >= 4
+                and k.isalpha()
+                and k not in self.drug_dose_not
+                and self.drug_dose.match(text, ends[i])
+            ):
+                full = self._completion(k, drugs)
+                if full is not None:
+                    spans.append((i, i, MED, full))
+        if not spans:
+            return found
+        out = found
+        for first, last, category, link in spans:
+            b, e = starts[first], ends[min(last, n - 1)]
+            if any(
+                m.begin < e
+                and b < m.end
+                and m.category in (MC, MED)
+                and not b <= m.begin < m.end <= e
+                for m in out
+            ):
+                continue  # only what the new span contains ("tan secretions") is replaced
+            if category == MC and not link:
+                link = self._trend_link(keys, first, last)
+            out = [m for m in out if not (m.begin < e and b < m.end)]
+            typ, source = ("DX_NAME", "trend") if category == MC else ("GENERIC_NAME", "nursing")
+            out.append(Mention(b, e, category, typ, 0.75, source, None, link))
+        return out
+
+    def _trend(self, keys: list[str], brk: list[bool], i: int) -> tuple[int, int] | None:
+        """Words (first, last) of a measure at ``i`` with a trend word next to it."""
+        n = len(keys)
+        last = -1
+        for m in self.measures:
+            if tuple(keys[i : i + len(m)]) == m and not any(brk[i + 1 : i + len(m)]):
+                last = max(last, i + len(m) - 1)
+        if last < 0:
+            return None
+        # after: "bp low", "bp still low", "hct trending down"
+        j = last + 1
+        for _ in range(2):
+            if j >= n or brk[j]:
+                break
+            if keys[j] in self.directions:
+                return i, j
+            if keys[j] not in self.between:
+                break
+            j += 1
+        # before: "low bp", "low grade temp", "drop in sats"
+        j = i - 1
+        for _ in range(2):
+            if j < 0 or brk[j + 1]:
+                break
+            if keys[j] in self.directions:
+                return j, last
+            if keys[j] not in self.between:
+                break
+            j -= 1
+        return None
+
+    def _trend_link(self, keys: list[str], first: int, last: int) -> str:
+        group = next(
+            (g for m, g in self.measures.items() if m[0] in keys[first : last + 1]), "other"
+        )
+        words = keys[first : last + 1]
+        direction = next((self.directions[k] for k in words if k in self.directions), "down")
+        if "grade" in words:  # "low grade temp": a low-grade fever
+            direction = "up"
+        return self.trend_links[group][direction]
+
+    def _completion(self, word: str, drugs: Sequence[str]) -> str | None:
+        """The drug a truncated word begins ("amiod" -> amiodarone); the word if not unique."""
+        if word in self._drug_cache:
+            return self._drug_cache[word]
+        lo = bisect.bisect_left(drugs, word)
+        hi = bisect.bisect_left(drugs, word + "\uffff")
+        names = [d for d in drugs[lo:hi] if d != word]
+        got = None if not names else (names[0] if len(names) == 1 else word)
+        if len(self._drug_cache) < 100_000:
+            self._drug_cache[word] = got
+        return got
 
     def _fluids(self, text: str) -> list[tuple[int, int, int]]:
         """(begin, end, pattern index) of the medication patterns, searched near a trigger."""

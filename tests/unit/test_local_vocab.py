@@ -185,3 +185,30 @@ def test_instructions_and_abilities_are_not_symptoms(engine: LocalEngine) -> Non
 def test_pain_header_is_not_a_condition(engine: LocalEngine) -> None:
     assert "PAIN" not in found(engine, "NEURO: alert\nPAIN: denies\n")
     assert category(engine, "c/o back pain", "pain") == MC
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("hct dropped to 24 overnight", "hct dropped"),  # GUIDE: trends in words are findings
+        ("bp still low despite fluids", "bp still low"),
+        ("low grade temp overnight", "low grade temp"),
+        ("drop in sats with turning", "drop in sats"),
+        ("thick tan secretions suctioned", "thick tan secretions"),  # abnormal descriptions
+        ("dark amber urine via foley", "dark amber urine"),
+    ],
+)
+def test_trends_and_abnormal_descriptions(engine: LocalEngine, text: str, word: str) -> None:
+    assert category(engine, text, word) == MC
+
+
+def test_normal_values_and_descriptions_are_not_findings(engine: LocalEngine) -> None:
+    got = found(engine, "secretions thin and clear, bp 120/70, hct 30")
+    assert not any(cat == MC for cat, _ in got.values())
+
+
+def test_a_truncated_drug_name_with_a_dose_is_a_medication(engine: LocalEngine) -> None:
+    assert category(engine, "levoth 100 mcg po daily", "levoth") == MED
+    assert category(engine, "aspir 81 mg po", "aspir") == MED
+    got = found(engine, "then 2 mg iv, levoth was held")  # a function word; no dose after
+    assert set(got).isdisjoint({"then", "levoth"})
