@@ -365,13 +365,12 @@ class NursingVocabulary:
             elif (
                 drugs
                 and len(k) >= 4
-                and k.isalpha()
                 and k not in self.drug_dose_not
+                and k.isalpha()
+                and (full := self._completion(k, drugs)) is not None
                 and self.drug_dose.match(text, ends[i])
             ):
-                full = self._completion(k, drugs)
-                if full is not None:
-                    spans.append((i, i, MED, full))
+                spans.append((i, i, MED, full))
         if not spans:
             return found
         out = found
