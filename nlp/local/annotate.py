@@ -17,7 +17,7 @@ from nlp.local.attributes import (
     type_mass_amounts,
 )
 from nlp.local.context import FastContext
-from nlp.local.matcher import Entry, TermLike, TermMatcher
+from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
@@ -101,11 +101,15 @@ class Annotator:
             for k, v in self.matcher._root.items()
             if any(e.category == MC and e.source != "abbrev" for e in v.get("", ()))
         )
+        self.known_keys = frozenset(self.matcher._root)
         self.drug_keys = sorted(
             k
             for k, v in self.matcher._root.items()
             if len(k) >= 5 and k.isalpha() and any(e.category == MED for e in v.get("", ()))
         )
+        # misspellings are corrected towards one-word conditions and nursing words (drug names
+        # are too close to ordinary words: "moving", "heparin"...)
+        self.spell = SpellIndex(self.condition_keys | self.vocab.spell_vocabulary())
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
@@ -127,6 +131,7 @@ class Annotator:
             sent_tokens: Token indices where sentences start.
         """
         words = self.normaliser.words(text)
+        self.vocab.respell(words, self.spell, self.known_keys)
         mentions = self._dictionary(text, words)
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
+from nlp.local.matcher import SpellIndex
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
 from nlp.local.text import STOPWORDS, Normaliser, Words
 
@@ -249,6 +250,7 @@ class NursingVocabulary:
         self.lung_words = frozenset(k for w in rules["lung_words"] for k in key(w))
         self.lung_findings = frozenset(normaliser.key(w) for w in rules["lung_findings"])
         self.normaliser_key = normaliser.key
+        self.phrase_key = normaliser.phrase_key
         self.lung_link = str(rules["lung_link"])
         self.header_words = frozenset(normaliser.key(w) for w in rules["header_words"])
         patterns = rules["medication_patterns"]
@@ -268,11 +270,37 @@ class NursingVocabulary:
         self.between = frozenset(normaliser.key(w) for w in trends["between"])
         self.trend_links: dict[str, dict[str, str]] = trends["links"]
         desc = rules["descriptions"]
-        self.targets = {normaliser.key(w): str(link) for w, link in desc["targets"].items()}
-        self.describers = frozenset(k for w in desc["words"] for k in key(w))
+        # target key -> (link, the words that make it abnormal: "dark urine"; yellow urine is not)
+        self.targets: dict[str, tuple[str, frozenset[str]]] = {}
+        for group in desc.values():
+            words = frozenset(k for w in group["words"] for k in key(w))
+            for t in group["targets"]:
+                self.targets[normaliser.key(t)] = (str(group["link"]), words)
         self.drug_dose = re.compile(rules["drug_dose"], re.IGNORECASE)
         self.drug_dose_not = frozenset(rules["drug_dose_not"]) | STOPWORDS
         self._drug_cache: dict[str, str | None] = {}
+        self._spell_cache: dict[str, str | None] = {}
+
+    def respell(self, words: Words, spell: SpellIndex, known: Container[str]) -> None:
+        """Replace misspelt word keys in place ("pneumnia" -> "pneumonia"; cached per word).
+
+        A key the lexicon knows (``known``) or shorter than five letters is never changed.
+        """
+        keys = words.keys
+        cache = self._spell_cache
+        for i, k in enumerate(keys):
+            fixed = cache.get(k, "")
+            if fixed == "":
+                fixed = None if k in known or len(k) < 5 else spell.correct(k)
+                if len(cache) < 100_000:
+                    cache[k] = fixed
+            if fixed is not None:
+                keys[i] = fixed
+
+    def spell_vocabulary(self) -> set[str]:
+        """The one-word vocabulary of these rules that misspellings are corrected towards."""
+        phrases = [*self.findings, *self.irregular]
+        return {k for phrase in phrases for k in self.phrase_key(phrase)} | self.lung_findings
 
     def terms(self) -> list[tuple[str, str]]:
         """(surface, link) condition terms: findings and irregular adjectives."""
@@ -358,10 +386,11 @@ class NursingVocabulary:
                 spans.append((*hit, MC, ""))
             elif k in self.targets:
                 j = i
-                while j > 0 and i - j < 3 and not brk[j] and keys[j - 1] in self.describers:
+                link, allowed = self.targets[k]
+                while j > 0 and i - j < 3 and not brk[j] and keys[j - 1] in allowed:
                     j -= 1
                 if j < i:
-                    spans.append((j, i, MC, self.targets[k]))
+                    spans.append((j, i, MC, link))
             elif (
                 drugs
                 and len(k) >= 4

@@ -212,3 +212,23 @@ def test_a_truncated_drug_name_with_a_dose_is_a_medication(engine: LocalEngine) 
     assert category(engine, "aspir 81 mg po", "aspir") == MED
     got = found(engine, "then 2 mg iv, levoth was held")  # a function word; no dose after
     assert set(got).isdisjoint({"then", "levoth"})
+
+
+def test_spell_index_corrects_one_edit_to_a_unique_word() -> None:
+    from nlp.local.matcher import SpellIndex
+
+    index = SpellIndex(["pneumonia", "hypothyroidism", "tachypnea", "hopping", "incontinence"])
+    assert index.correct("pneumnia") == "pneumonia"  # a letter missing
+    assert index.correct("hypothroidism") == "hypothyroidism"
+    assert index.correct("tachynea") == "tachypnea"
+    assert index.correct("pneumonnia") == "pneumonia"  # a letter too many
+    assert index.correct("pnuemonia") == "pneumonia"  # two letters swapped
+    assert index.correct("pneumonia") is None  # already right
+    assert index.correct("popping") is None  # gerunds are left alone
+    assert index.correct("pnxumxnia") is None  # two edits
+    assert SpellIndex(["abcdef", "abcdeg"]).correct("abcdex") is None  # not unique
+
+
+def test_misspelt_conditions_are_found(engine: LocalEngine) -> None:
+    got = found(engine, "hx of tachycrdia, remains somnolnt")
+    assert got["tachycrdia"][0] == MC
