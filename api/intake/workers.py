@@ -12,9 +12,10 @@ from typing import Any
 from api.intake.queue import IntakeQueue, Job
 from api.service import DocumentService, Outcome
 from api.settings import Settings
-from api.store.base import Database, StoreError, VersionConflict
+from api.store.base import Database, FhirStore, StoreError, VersionConflict
 from api.store.dsn import is_postgres_url
 from nlp.base import EngineError
+from nlp.codes import CodedError
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,33 @@ class JobSkipped(Exception):  # noqa: N818 - an outcome, not an error
     """The job needs no processing (resource gone, superseded); the message is the outcome."""
 
 
+class DocumentNotFoundError(CodedError):
+    """The notified document cannot be read where it should be (``[NLP607]``): not yet
+    replicated, or a wrong id. Retried with backoff, then a dead letter: never "done"."""
+
+    code = "NLP607"
+    transient = True
+
+
+def is_deleted(store: FhirStore, resource_type: str, resource_id: str) -> bool:
+    """Whether the store positively says the resource was deleted (SQL stores: a deletion is
+    its current version; FHIR servers: ``410 Gone``). Absent or unknown is not deleted."""
+    latest = getattr(store, "current_version", None)
+    if callable(latest):
+        version = latest(resource_type, resource_id)
+        return version is not None and bool(version[1])
+    request = getattr(store, "request", None)
+    if callable(request):
+        return (
+            int(getattr(request("GET", f"{resource_type}/{resource_id}"), "status_code", 0)) == 410
+        )
+    return False
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Whether retrying the same notification cannot succeed (then it is dead-lettered now)."""
+    if getattr(exc, "transient", None) is True:  # coded errors that say so (NLP607, NLP612/613)
+        return False
     if isinstance(exc, EngineError):
         return not exc.transient
     if isinstance(exc, VersionConflict):
@@ -96,7 +122,11 @@ class DocumentHandler:
             # and the current version (with our hash) then stops here via the loop guard.
             doc = store.read(job.resource_type, job.resource_id) or job.resource
         if doc is None:
-            # deleted (or never readable) upstream: forget its NLP index rows and state
+            if not is_deleted(store, job.resource_type, job.resource_id):
+                raise DocumentNotFoundError(
+                    f"{job.resource_type}/{job.resource_id} is not readable where it was notified"
+                )
+            # deleted upstream: forget its NLP index rows and state
             self.documents.index.remove(job.resource_id)
             raise JobSkipped("gone")
         try:
@@ -109,10 +139,13 @@ class DocumentHandler:
             log.info("intake job %d: version conflict upstream, re-reading", job.seq)
             current = store.read(job.resource_type, job.resource_id)
             if current is None:
+                self.documents.index.remove(job.resource_id)
                 raise JobSkipped("gone") from exc
             outcome = self._process(standard_meta(current))
         status = outcome.nlp_status
-        return f"{outcome.action}:{status}" if status else str(outcome.action)
+        text = f"{outcome.action}:{status}" if status else str(outcome.action)
+        codes = [code for code in (n[1:7] for n in outcome.notes) if code.startswith("NLP")]
+        return f"{text} [{','.join(codes)}]" if codes else text
 
     def _process(self, doc: dict[str, Any]) -> Outcome:
         return self.documents.process(doc)
@@ -173,7 +206,8 @@ class WorkerPool:
         try:
             outcome = self.handle(job)
         except JobSkipped as skip:
-            self.queue.complete(job, f"skipped:{skip}")
+            gone = str(skip) == "gone"
+            self.queue.complete(job, f"skipped:{skip}", state="gone" if gone else "done")
             log.info("intake job %d %s/%s skipped (%s)", job.seq, job.resource_type,
                      job.resource_id, skip)  # fmt: skip
         except Exception as exc:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from api.store.http import UpstreamError
@@ -73,6 +74,18 @@ class FakeUpstream:
         self.versions: dict[str, int] = {}
         self.transactions = 0
         self.lock = threading.Lock()
+        self.deleted: set[str] = set()
+
+    def delete(self, key: str) -> None:
+        """Delete ``Type/id`` as a FHIR server does: reads then answer 410 Gone."""
+        self.resources.pop(key, None)
+        self.deleted.add(key)
+
+    def request(self, method: str, url: str) -> SimpleNamespace:
+        """The status a GET of ``Type/id`` answers (200, 404, or 410 once deleted)."""
+        if url in self.resources:
+            return SimpleNamespace(status_code=200)
+        return SimpleNamespace(status_code=410 if url in self.deleted else 404)
 
     def put(self, resource: dict[str, Any]) -> dict[str, Any]:
         key = f"{resource['resourceType']}/{resource['id']}"
