@@ -220,9 +220,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+#: Libraries that log request bodies, URLs with queries or headers at DEBUG/INFO (botocore logs
+#: Comprehend's ``Text``; httpx the search URLs): kept at WARNING whatever the service's level.
+QUIET_LOGGERS = (
+    "botocore", "boto3", "s3transfer", "urllib3", "httpx", "httpcore", "psycopg",
+    "hpack", "multipart", "python_multipart", "asyncio",
+)  # fmt: skip
+
+
 def configure_logging(level: str, fmt: str = "text") -> None:
     """Root logging at ``level`` in ``text`` or ``json`` lines on stderr (the service's and
-    uvicorn's loggers alike); ``httpx`` request lines (URLs with queries) stay at WARNING."""
+    uvicorn's loggers alike); ``QUIET_LOGGERS`` stay at WARNING (no PHI at DEBUG either)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
@@ -234,4 +242,5 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
