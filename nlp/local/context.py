@@ -15,6 +15,18 @@ overlapping modifiers on and target-overlap pruning off (medspacy's defaults):
    (``ConTextModifier.modifies``, including its one-sided overlap test).
 
 ``tests/unit/test_local_context.py`` checks that the assignments equal medspacy's.
+
+:meth:`FastContext.clinical` is the engine's variant (``rules/context.json``): medspacy's rules
+with the clinical corrections listed there, medspacy's ``allowed_types`` / ``excluded_types``
+rule keys, and three changes to the algorithm (DESIGN D16, ``docs/clinical-meaning.md``):
+
+* a modifier that overlaps a target in any way never modifies it (a cue inside a condition's
+  own name: "migraine without aura");
+* a rule with ``at_clause_end`` matches only right before a clause or sentence end
+  ("Fever: none", but not "Extremities: No clubbing");
+* the scope of the clause-bounded categories (negation, hypothetical, possible) ends at a
+  semicolon, and at a comma unless what follows is a bare list item: "no clubbing, cyanosis, or
+  edema" negates all three, "no n/v, tolerating diet, c/o pain" does not negate pain.
 """
 
 from __future__ import annotations
@@ -71,6 +83,17 @@ class Rule:
     is_pattern: bool
     max_scope: int | None = None
     terminated_by: frozenset[str] = frozenset()
+    allowed_types: frozenset[str] | None = None
+    excluded_types: frozenset[str] = frozenset()
+    at_clause_end: bool = False
+
+    def allows(self, label: str | None) -> bool:
+        """``ConTextModifier.allows``: may this rule modify a target labelled ``label``?"""
+        if label is None:
+            return True
+        if self.allowed_types is not None:
+            return label in self.allowed_types
+        return label not in self.excluded_types
 
 
 @dataclass(slots=True)
@@ -121,11 +144,17 @@ class FastContext:
 
     Args:
         rules: Rule dicts in medspacy's JSON format (``literal``, ``category``, ``direction``,
-            ``pattern``; optional ``max_scope``, ``terminated_by``).
+            ``pattern``; optional ``max_scope``, ``terminated_by``, ``allowed_types``,
+            ``excluded_types``; ours: ``at_clause_end``, honoured only when ``clinical``).
         tokenize: Splits a literal into token strings exactly as the pipeline's tokenizer does
             (medspacy tokenises phrase literals with ``nlp.tokenizer``).
         key: Maps a lower-case token string to what ``match`` receives per token (default:
             the string itself; the pipeline passes spaCy's string hash to use ``LOWER`` ids).
+        clinical: Apply the clinical changes of the module docstring (default False: exactly
+            medspacy's behaviour).
+        clause_categories: Categories whose scope is clause-bounded when ``clinical``
+            (default: none).
+        fillers: Tokens allowed before a bare list item ("or", "and", ...) when ``clinical``.
     """
 
     def __init__(
@@ -133,6 +162,10 @@ class FastContext:
         rules: Iterable[dict[str, Any]],
         tokenize: Callable[[str], list[str]],
         key: Callable[[str], Hashable] | None = None,
+        *,
+        clinical: bool = False,
+        clause_categories: Iterable[str] = (),
+        fillers: Iterable[str] = (),
     ) -> None:
         compiled: list[Rule] = []
         for d in rules:
@@ -148,6 +181,7 @@ class FastContext:
                 is_pattern = True
             else:
                 raise ValueError("[NLP304] regular-expression ConText rules are not supported")
+            allowed = d.get("allowed_types")
             compiled.append(
                 Rule(
                     literal=str(d["literal"]),
@@ -157,10 +191,19 @@ class FastContext:
                     is_pattern=is_pattern,
                     max_scope=d.get("max_scope"),
                     terminated_by=frozenset(s.upper() for s in d.get("terminated_by") or ()),
+                    allowed_types=frozenset(allowed) if allowed is not None else None,
+                    excluded_types=frozenset(d.get("excluded_types") or ()),
+                    at_clause_end=bool(d.get("at_clause_end", False)) and clinical,
                 )
             )
         self.rules = compiled
+        self.clinical = clinical
+        self.clause_categories = frozenset(c.upper() for c in clause_categories)
         to_key: Callable[[str], Hashable] = key or (lambda s: s)
+        self._breaks = frozenset(to_key(t) for t in (",", ";"))
+        self._semicolon = to_key(";")
+        self._ends = self._breaks | {to_key(t) for t in (".", ":", "!", "?")}
+        self._fillers = frozenset(to_key(t) for t in fillers)
         # first token string -> [(order, rule index, alternative)], order = medspacy's
         # matcher order (token patterns before phrase literals).
         index: dict[Hashable, list[tuple[int, int, tuple[frozenset[Hashable], ...]]]] = {}
@@ -179,18 +222,53 @@ class FastContext:
         """medspacy's default English rules."""
         return cls(load_rule_dicts(), tokenize, key)
 
-    def match(self, lowers: Sequence[Hashable]) -> list[tuple[int, int, int]]:
-        """Pruned modifier matches ``(rule index, start, end)``, as medspacy's matcher."""
+    @classmethod
+    def clinical_rules(
+        cls, tokenize: Callable[[str], list[str]], key: Callable[[str], Hashable] | None = None
+    ) -> FastContext:
+        """The engine's rules: medspacy's, corrected and extended by ``rules/context.json``."""
+        from nlp.local.text import load_rules
+
+        data: dict[str, Any] = load_rules("context.json")
+        removed = {(str(r["literal"]), str(r["category"]).upper()) for r in data["remove"]}
+        kept = [
+            r
+            for r in load_rule_dicts()
+            if (str(r["literal"]), str(r["category"]).upper()) not in removed
+        ]
+        return cls(
+            [*kept, *data["rules"]],
+            tokenize,
+            key,
+            clinical=True,
+            clause_categories=data["clause_bounded_categories"],
+            fillers=data["list_fillers"],
+        )
+
+    def match(
+        self, lowers: Sequence[Hashable], sent_starts: Sequence[int] = ()
+    ) -> list[tuple[int, int, int]]:
+        """Pruned modifier matches ``(rule index, start, end)``, as medspacy's matcher.
+
+        ``sent_starts`` is needed only for ``at_clause_end`` rules (clinical rules).
+        """
         raw: set[tuple[int, int, int, int]] = set()
         index = self._index
         n = len(lowers)
         hits = [i for i, tok in enumerate(lowers) if tok in index]  # few tokens start a rule
+        starts = None
         for i in hits:
             for order, ri, alt in index[lowers[i]]:
                 k = len(alt)
                 if i + k > n:
                     continue
                 if all(lowers[i + j] in alt[j] for j in range(1, k)):
+                    if self.rules[ri].at_clause_end:
+                        if starts is None:
+                            starts = frozenset(sent_starts)
+                        e = i + k
+                        if not (e == n or e in starts or lowers[e] in self._ends):
+                            continue
                     raw.add((order, i, i + k, ri))
         if not raw:
             return []
@@ -202,7 +280,7 @@ class FastContext:
         """Matched modifiers with scopes set and limited (steps 1-3)."""
         n = len(lowers)
         mods: list[Modifier] = []
-        for ri, start, end in self.match(lowers):
+        for ri, start, end in self.match(lowers, sent_starts):
             rule = self.rules[ri]
             si = bisect.bisect_right(sent_starts, start) - 1
             s_start = sent_starts[si] if si >= 0 else 0
@@ -243,27 +321,39 @@ class FastContext:
         lowers: Sequence[Hashable],
         sent_starts: Sequence[int],
         targets: Sequence[tuple[int, int]],
+        labels: Sequence[str] | None = None,
     ) -> list[list[Modifier]]:
         """The modifiers of each target ``(start, end)`` token span, in modifier order.
 
         A scope never leaves its sentence, so a target is only tested against the modifiers of
         the sentences it touches (same result as medspacy's all-pairs loop, linear time).
+        ``labels`` (one per target, e.g. the entity category) feed the rules'
+        ``allowed_types`` / ``excluded_types``.
         """
         mods = self.modifiers(lowers, sent_starts)
         out: list[list[Modifier]] = [[] for _ in targets]
         if not mods:
             return out
+        clinical = self.clinical
+        if clinical and self.clause_categories:
+            self._bound_to_clauses(mods, lowers, targets)
         by_sentence: dict[int, list[Modifier]] = {}
         for m in mods:
             by_sentence.setdefault(bisect.bisect_right(sent_starts, m.start) - 1, []).append(m)
         for ti, (t0, t1) in enumerate(targets):
+            label = labels[ti] if labels is not None else None
             s0 = bisect.bisect_right(sent_starts, t0) - 1
             s1 = bisect.bisect_right(sent_starts, max(t0, t1 - 1)) - 1
             for si in range(s0, s1 + 1):
                 for m in by_sentence.get(si, ()):
-                    if _overlaps(m.start, m.end, t0, t1):
+                    if clinical:
+                        if m.start < t1 and t0 < m.end:
+                            continue  # a cue inside (or across) the target's own words
+                    elif _overlaps(m.start, m.end, t0, t1):
                         continue
                     if m.rule.direction in ("TERMINATE", "PSEUDO"):
+                        continue
+                    if not m.rule.allows(label):
                         continue
                     if _overlaps(m.scope_start, m.scope_end, t0, t1):
                         m.targets.append(ti)
@@ -278,9 +368,66 @@ class FastContext:
         lowers: Sequence[Hashable],
         sent_starts: Sequence[int],
         targets: Sequence[tuple[int, int]],
+        labels: Sequence[str] | None = None,
     ) -> list[set[str]]:
         """The ConText categories (``NEGATED_EXISTENCE``...) of each target."""
-        return [{m.rule.category for m in ms} for ms in self.apply(lowers, sent_starts, targets)]
+        return [
+            {m.rule.category for m in ms} for ms in self.apply(lowers, sent_starts, targets, labels)
+        ]
+
+    def _bound_to_clauses(
+        self,
+        mods: list[Modifier],
+        lowers: Sequence[Hashable],
+        targets: Sequence[tuple[int, int]],
+    ) -> None:
+        """Cut clause-bounded scopes at a semicolon, or a comma not followed by a list item."""
+        breaks = [i for i, tok in enumerate(lowers) if tok in self._breaks]
+        if not breaks:
+            return
+        hard = frozenset(i for i in breaks if lowers[i] == self._semicolon)
+        item_end: dict[int, int] = {}
+        for t0, t1 in targets:
+            if item_end.get(t0, -1) < t1:
+                item_end[t0] = t1
+        fillers = self._fillers
+
+        def bare(s: int, e: int) -> bool:
+            """``[s, e)`` holds one target, after fillers, with at most one word after it."""
+            while s < e and lowers[s] in fillers:
+                s += 1
+            if s >= e:
+                return True
+            t_end = item_end.get(s)
+            return t_end is not None and t_end <= e and e - t_end <= 1
+
+        for m in mods:
+            rule = m.rule
+            if rule.category not in self.clause_categories or rule.direction in (
+                "TERMINATE",
+                "PSEUDO",
+            ):
+                continue
+            if rule.direction != "BACKWARD":
+                k = bisect.bisect_left(breaks, m.end)
+                end = m.scope_end
+                while k < len(breaks) and breaks[k] < end:
+                    nxt = breaks[k + 1] if k + 1 < len(breaks) and breaks[k + 1] < end else end
+                    if breaks[k] in hard or not bare(breaks[k] + 1, nxt):
+                        end = breaks[k]
+                        break
+                    k += 1
+                m.scope_end = end
+            if rule.direction != "FORWARD":
+                k = bisect.bisect_left(breaks, m.start) - 1
+                start = m.scope_start
+                while k >= 0 and breaks[k] >= start:
+                    prv = breaks[k - 1] + 1 if k >= 1 and breaks[k - 1] >= start else start
+                    if breaks[k] in hard or not bare(prv, breaks[k]):
+                        start = breaks[k] + 1
+                        break
+                    k -= 1
+                m.scope_start = start
 
 
 def _limit_scope(self: Modifier, other: Modifier) -> bool:
@@ -331,3 +478,29 @@ def prune_overlapping_matches(
         if len(pruned) == num:
             return pruned
         matches = pruned
+
+
+def without_spaces(
+    text: str,
+    lowers: Sequence[Hashable],
+    token_idx: Sequence[int],
+    sent_tokens: Sequence[int],
+) -> tuple[Sequence[Hashable], Sequence[int], Sequence[int]]:
+    """Token arrays without whitespace tokens, so "negative   for" reads as "negative for".
+
+    spaCy keeps extra spaces and line breaks as tokens; ConText patterns never contain them.
+    Sentence starts are mapped to the next kept token.
+    """
+    keep = [i for i, s in enumerate(token_idx) if not text[s].isspace()]
+    if len(keep) == len(token_idx):
+        return lowers, token_idx, sent_tokens
+    new_lowers = [lowers[i] for i in keep]
+    new_idx = [token_idx[i] for i in keep]
+    new_sents: list[int] = []
+    for s in sent_tokens:
+        j = bisect.bisect_left(keep, s)
+        if j < len(keep) and (not new_sents or new_sents[-1] != j):
+            new_sents.append(j)
+    if new_idx and (not new_sents or new_sents[0] != 0):
+        new_sents.insert(0, 0)
+    return new_lowers, new_idx, new_sents
