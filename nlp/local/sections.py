@@ -1,4 +1,4 @@
-"""Section detection: header rules (medspacy's defaults plus ours) compiled into one regex."""
+"""Section detection: header rules (medspacy's defaults plus ours) compiled into two regexes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import bisect
 import importlib.util
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +38,28 @@ def _medspacy_headers() -> list[tuple[str, str]]:
     return out
 
 
+_BLANK_LINE_RE = re.compile(r"\n[ \t\r]*\n")
+
+
+def alternation(phrases: Iterable[str]) -> str:
+    """A regex alternation of literal phrases, longest first (so the longest one matches)."""
+    return "|".join(re.escape(p) for p in sorted(set(phrases), key=len, reverse=True))
+
+
 class Sectionizer:
-    """Finds section headers at line starts and assigns each character to a section.
+    """Finds section headers and assigns each character to a section.
 
     Config (``rules/sections.json``): ``headers`` (literal, category) added to medspacy's
-    default ``section_patterns.json``; ``category_traits`` (section -> DIAGNOSIS/SIGN/SYMPTOM);
-    ``category_context`` (section -> ConText category such as HISTORICAL, as medspacy's
-    sectionizer DEFAULT_ATTRS). Headers of three letters or fewer need a colon.
+    default ``section_patterns.json`` (ours win on a clash); ``category_traits`` (section ->
+    DIAGNOSIS/SIGN/SYMPTOM); ``category_context`` (section -> ConText category such as
+    HISTORICAL, as medspacy's sectionizer DEFAULT_ATTRS); ``category_roles`` (section ->
+    ``allergy``, ``social``, ``medications``: what the meaning rules do there).
+
+    A header is a known literal followed by ``:`` or `` - `` (or, for a block header, the line
+    end). Block headers start a line; inline headers follow ``.`` or ``;`` inside a line, as
+    nursing notes write them ("...; PMH: CAD, HTN; HPI: ..."). Headers of three letters or
+    fewer need a colon. A section ends at the next header; a header followed by text on its own
+    line ends at the first blank line too, and an inline header at the end of its line.
     """
 
     def __init__(self) -> None:
@@ -56,27 +72,40 @@ class Sectionizer:
         self.categories = headers
         self.traits: dict[str, str] = dict(data["category_traits"])
         self.context: dict[str, str] = dict(data["category_context"])
-        long_alt = "|".join(
-            re.escape(h) for h in sorted(headers, key=len, reverse=True) if len(h) > 3
-        )
-        short_alt = "|".join(
-            re.escape(h) for h in sorted(headers, key=len, reverse=True) if len(h) <= 3
-        )
-        self._re = re.compile(
+        self.roles: dict[str, str] = dict(data["category_roles"])
+        long_alt = alternation(h for h in headers if len(h) > 3)
+        short_alt = alternation(h for h in headers if len(h) <= 3)
+        self._block = re.compile(
             rf"(?im)^[ \t]*(?:\d{{1,2}}[.)][ \t]*)?"
-            rf"(?P<h>(?:{long_alt})(?=[ \t]*(?::|$))|(?:{short_alt})(?=[ \t]*:))[ \t]*:?"
+            rf"(?P<h>(?:{long_alt})(?=[ \t]*(?::|-[ \t]|$))|(?:{short_alt})(?=[ \t]*:))"
+            rf"[ \t]*(?::|-(?=[ \t]))?"
+        )
+        self._inline = re.compile(
+            rf"(?i)(?<=[.;])[ \t]+(?P<h>(?:{long_alt})(?=[ \t]*(?::|-[ \t]))|(?:{short_alt})"
+            rf"(?=[ \t]*:))[ \t]*(?::|-(?=[ \t]))"
         )
 
     def find(self, text: str) -> list[Section]:
         """The sections of ``text`` in order (text before the first header has none)."""
-        hits = [
-            (m.start("h"), m.end(), self.categories[m.group("h").lower()])
-            for m in self._re.finditer(text)
-        ]
+        hits = [(m.start("h"), m.end(), m.group("h"), True) for m in self._block.finditer(text)]
+        if ";" in text or "." in text:
+            hits += [
+                (m.start("h"), m.end(), m.group("h"), False) for m in self._inline.finditer(text)
+            ]
+            hits.sort()
         out: list[Section] = []
-        for i, (b, he, cat) in enumerate(hits):
-            end = hits[i + 1][0] if i + 1 < len(hits) else len(text)
-            out.append(Section(cat, b, he, end))
+        n = len(text)
+        for i, (b, he, literal, block) in enumerate(hits):
+            end = hits[i + 1][0] if i + 1 < len(hits) else n
+            line_end = text.find("\n", he)
+            line_end = n if line_end < 0 else line_end
+            if not block:
+                end = min(end, line_end)
+            elif text[he:line_end].strip():
+                blank = _BLANK_LINE_RE.search(text, line_end, end)
+                if blank is not None:
+                    end = blank.start() + 1
+            out.append(Section(self.categories[literal.lower()], b, he, end))
         return out
 
     @staticmethod
