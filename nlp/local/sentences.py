@@ -89,6 +89,9 @@ ABBREVIATIONS = frozenset(
 )
 
 _END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-])")
+# Lower-case notes: a period, then a space and a lower-case word, also ends a sentence unless
+# the word before is a known abbreviation or a lone letter after a period or space ("e.g.").
+_LOWER_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=[ \t]+[a-z])")
 _LINE_RE = re.compile(r"\n[ \t\r]*")
 _BULLET_RE = re.compile(r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Z][A-Za-z /&]{0,40}:)")
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
@@ -98,7 +101,8 @@ def sentence_starts(text: str) -> list[int]:
     """Character offsets where sentences start (always includes the first non-space char).
 
     Rules: terminal punctuation followed by a capital, digit or bullet (not after a known
-    abbreviation or a single initial); a blank line; a line break followed by a bullet, a
+    abbreviation or a single initial), or by a lower-case word (not after a known abbreviation,
+    a dotted abbreviation or a lone letter); a blank line; a line break followed by a bullet, a
     numbered item, a header ``Word:`` or a capital letter; a line break after a line ending in
     ``.:;!?``.
 
@@ -120,6 +124,18 @@ def sentence_starts(text: str) -> list[int]:
                 continue
         nxt = m.end()
         while nxt < len(text) and text[nxt].isspace():
+            nxt += 1
+        starts.add(nxt)
+    for m in _LOWER_END_RE.finditer(text):
+        before = _WORD_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
+        if before is None:
+            continue
+        word = before.group(1).lower().rstrip(".")
+        lone = len(word) == 1 and (before.start(1) == 0 or text[before.start(1) - 1] in ". \t\n")
+        if word in ABBREVIATIONS or "." in word or lone:
+            continue
+        nxt = m.end()
+        while nxt < len(text) and text[nxt] in " \t":
             nxt += 1
         starts.add(nxt)
     for m in _LINE_RE.finditer(text):
