@@ -1,0 +1,110 @@
+"""Clinical meaning of the local engine's mentions (DESIGN D16, ``docs/clinical-meaning.md``).
+
+Two steps around ConText, called by the annotator:
+
+* :meth:`Meaning.prepare` (before ConText): section headers are never entities; behaviours
+  become BEHAVIORAL_ENVIRONMENTAL_SOCIAL entities (``social.py``); allergy statements give
+  ALLERGIES entities with their allergen and reactions marked (``allergies.py``).
+* :meth:`Meaning.finish` (after ConText): the traits that phrases carry by themselves
+  ("nonsmoker", "NKDA"), past use of a behaviour, and the statuses of medications and
+  conditions from ConText (``traits.context_status``) or, for a drug listed under a
+  medications header with no other word about it, ``ACTIVE``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from nlp.local.allergies import AllergyStatements
+from nlp.local.mention import BES, MED, Mention
+from nlp.local.sections import Section, Sectionizer
+from nlp.local.social import SocialHistory
+from nlp.local.spans import SpanSet
+from nlp.local.traits import BEHAVIOUR_PAST, context_status
+
+# "quit 10 years ago", "for 20 years": a duration, never an age.
+_DURATION_AFTER_RE = re.compile(
+    r"[ \t]*-?[ \t]*(?:years?|yrs?)[ \t]+(?:ago|prior|earlier|before|previously)\b", re.I
+)
+_DURATION_BEFORE_RE = re.compile(r"\b(?:for|x|over|past|last|quit|since|within)[ \t]+$", re.I)
+
+
+@dataclass
+class Prepared:
+    """What :meth:`Meaning.prepare` found, handed to :meth:`Meaning.finish`.
+
+    Attributes:
+        sections: The note's sections.
+        headers: Spans of the section headers.
+        fixed: ``{id(mention): trait}`` for mentions whose own words carry a trait.
+    """
+
+    sections: list[Section]
+    headers: SpanSet
+    fixed: dict[int, str] = field(default_factory=dict)
+
+
+class Meaning:
+    """Sections, behaviours, allergies and statuses (see the module docstring).
+
+    Args:
+        sectionizer: The annotator's :class:`Sectionizer` (its ``roles`` table says which
+            sections hold allergies, social history and medication lists).
+    """
+
+    def __init__(self, sectionizer: Sectionizer) -> None:
+        self.sectionizer = sectionizer
+        self.social = SocialHistory()
+        self.allergies = AllergyStatements()
+
+    def prepare(
+        self, text: str, mentions: list[Mention], sections: list[Section]
+    ) -> tuple[list[Mention], Prepared]:
+        """Mentions without header words, with behaviours and allergy entities added."""
+        headers = SpanSet((s.begin, s.header_end) for s in sections)
+        if len(headers):
+            mentions = [m for m in mentions if not headers.overlaps(m.begin, m.end)]
+        roles = self.sectionizer.roles
+        mentions, fixed = self.social.apply(text, mentions, sections, roles)
+        mentions, none = self.allergies.apply(text, mentions, sections, roles)
+        fixed.update(none)
+        return mentions, Prepared(sections, headers, fixed)
+
+    def finish(self, mentions: Sequence[Mention], prepared: Prepared) -> None:
+        """Traits carried by the words themselves, past use, and statuses."""
+        sections = prepared.sections
+        listed = [
+            (s.header_end, s.end)
+            for s in sections
+            if self.sectionizer.roles.get(s.category) == "medications"
+        ]
+        in_list = SpanSet(listed)
+        fixed = prepared.fixed
+        for m in mentions:
+            trait = fixed.get(id(m))
+            if trait is not None:
+                m.traits[trait] = 0.9
+            if m.category == BES:
+                if m.context & BEHAVIOUR_PAST and "NEGATION" not in m.traits:
+                    m.traits["PAST_HISTORY"] = 0.85
+                continue
+            if m.status is None:
+                m.status = context_status(m.category, m.context)
+            if (
+                m.status is None
+                and m.category == MED
+                and m.role is None
+                and len(in_list)
+                and in_list.overlaps(m.begin, m.end)
+            ):
+                m.status = "ACTIVE"
+
+
+def is_duration(text: str, begin: int, end: int) -> bool:
+    """True when the number at ``[begin, end)`` counts years of a duration, not an age."""
+    return bool(
+        _DURATION_AFTER_RE.match(text, end)
+        or _DURATION_BEFORE_RE.search(text, max(0, begin - 12), begin)
+    )

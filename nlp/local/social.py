@@ -1,0 +1,147 @@
+"""Social history: tobacco, alcohol and recreational drug use as BEHAVIORAL_ENVIRONMENTAL_SOCIAL.
+
+Comprehend Medical's types (botocore service model): TOBACCO_USE, ALCOHOL_CONSUMPTION,
+REC_DRUG_USE, with AMOUNT, FREQUENCY and DURATION attributes. A behaviour is not a condition:
+"smoker" stops being a nicotine-dependence DX_NAME and "alcohol" a MEDICATION. Whether use is
+current, past or never comes from ConText (PAST_HISTORY, NEGATION), or from the phrase itself
+("nonsmoker", "ex-smoker"). Rules are data: ``rules/social.json``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nlp.local.mention import BES, MC, MED, TTP, Attr, Mention
+from nlp.local.sections import Section, alternation
+from nlp.local.text import load_rules
+
+NEGATION, PAST_HISTORY = "NEGATION", "PAST_HISTORY"
+_CLAUSE_END_RE = re.compile(r"[.;\n]|,\s*(?:and\s+)?(?:denies|no|never|former|quit)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """A behaviour phrase found in the text, with the trait its words carry by themselves."""
+
+    begin: int
+    end: int
+    type: str
+    trait: str | None
+
+
+class SocialHistory:
+    """Finds behaviours and turns them into BES mentions (see the module docstring).
+
+    Config (``rules/social.json``): ``types`` (type -> ``phrases``, ``never``, ``past``,
+    ``section_phrases``), ``not_before`` (words that cancel a phrase they follow),
+    ``section_context`` (words that make a section phrase count outside the section) and
+    ``attributes`` (attribute type -> regular expression).
+    """
+
+    def __init__(self) -> None:
+        data = load_rules("social.json")
+        groups: list[str] = []
+        self._kinds: dict[str, tuple[str, str | None]] = {}
+        for typ, spec in data["types"].items():
+            for key, trait in (("never", NEGATION), ("past", PAST_HISTORY), ("phrases", None)):
+                for phrase in spec[key]:
+                    self._kinds.setdefault(phrase.lower(), (typ, trait))
+            for phrase in spec["section_phrases"]:
+                self._kinds.setdefault(phrase.lower(), (typ, "section"))
+            groups += [*spec["never"], *spec["past"], *spec["phrases"], *spec["section_phrases"]]
+        not_before = alternation(data["not_before"])
+        self._re = re.compile(
+            rf"(?<![\w-])(?:{alternation(groups)})(?![\w-])(?![ \t]*(?:{not_before})\b)", re.I
+        )
+        self._first = frozenset(p.split()[0][:3].lower() for p in self._kinds)
+        self._context_re = re.compile(rf"\b(?:{alternation(data['section_context'])})\b", re.I)
+        self._attributes = [(t, re.compile(rx, re.I)) for t, rx in data["attributes"].items()]
+
+    def find(self, text: str, social: Sequence[tuple[int, int]]) -> list[Behaviour]:
+        """Behaviour phrases of ``text``; ``social`` = spans of social-history sections."""
+        lowered = text.lower()
+        if not any(f in lowered for f in self._first):
+            return []
+        starts = [b for b, _ in social]
+        out: list[Behaviour] = []
+        for m in self._re.finditer(text):
+            typ, trait = self._kinds[m.group().lower()]
+            if trait == "section":
+                i = bisect.bisect_right(starts, m.start()) - 1
+                in_section = i >= 0 and m.start() < social[i][1]
+                if not in_section and not self._context_re.search(text, m.end(), m.end() + 40):
+                    continue
+                trait = None
+            prev = out[-1] if out else None
+            if prev is not None and prev.type == typ and not text[prev.end : m.start()].strip():
+                # "drinks alcohol", "smokes cigarettes": one behaviour
+                out[-1] = Behaviour(prev.begin, m.end(), typ, prev.trait or trait)
+                continue
+            out.append(Behaviour(m.start(), m.end(), typ, trait))
+        return out
+
+    def apply(
+        self, text: str, mentions: list[Mention], sections: Sequence[Section], roles: dict[str, str]
+    ) -> tuple[list[Mention], dict[int, str]]:
+        """``mentions`` with behaviours as BES mentions, and the traits the phrases carry.
+
+        A condition, medication or test that is exactly (or inside) a behaviour phrase is
+        replaced by it; a behaviour phrase inside a longer condition or test is not one.
+
+        Returns:
+            The new mention list and ``{id(mention): trait}`` for "nonsmoker", "ex-smoker"...
+        """
+        social = [(s.header_end, s.end) for s in sections if roles.get(s.category) == "social"]
+        found = self.find(text, social)
+        if not found:
+            return mentions, {}
+        others = sorted(
+            (m for m in mentions if m.category in (MC, MED, TTP)), key=lambda m: m.begin
+        )
+        begins = [m.begin for m in others]
+        replaced: set[int] = set()
+        behaviours: list[Mention] = []
+        fixed: dict[int, str] = {}
+        for b in found:
+            lo = bisect.bisect_left(begins, b.begin - 60)
+            inside_longer = False
+            covered: list[Mention] = []
+            for m in others[lo:]:
+                if m.begin >= b.end:
+                    break
+                if m.end <= b.begin:
+                    continue
+                if m.begin <= b.begin and b.end <= m.end and (m.end - m.begin) > (b.end - b.begin):
+                    inside_longer = m.category != MED  # "alcohol withdrawal", "alcohol level"
+                    if inside_longer:
+                        break
+                covered.append(m)
+            if inside_longer:
+                continue
+            replaced.update(id(m) for m in covered)
+            mention = Mention(b.begin, b.end, BES, b.type, 0.9, "social")
+            self._attach(text, mention)
+            behaviours.append(mention)
+            if b.trait is not None:
+                fixed[id(mention)] = b.trait
+        kept = [m for m in mentions if id(m) not in replaced]
+        return kept + behaviours, fixed
+
+    def _attach(self, text: str, mention: Mention) -> None:
+        """AMOUNT / FREQUENCY / DURATION written in the behaviour's clause."""
+        end_match = _CLAUSE_END_RE.search(text, mention.end, mention.end + 80)
+        limit = end_match.start() if end_match is not None else min(len(text), mention.end + 80)
+        start = max(0, mention.begin - 40)
+        before = max(text.rfind(".", start, mention.begin), text.rfind(";", start, mention.begin))
+        start = max(start, text.rfind("\n", start, mention.begin) + 1, before + 1)
+        for typ, rx in self._attributes:
+            for window in ((mention.end, limit), (start, mention.begin)):
+                hit = rx.search(text, *window)
+                if hit is not None:
+                    mention.attributes.append(
+                        Attr(hit.start(), hit.end(), typ, BES, typ, 0.85, 0.9)
+                    )
+                    break
