@@ -21,18 +21,27 @@ class CorpusName(StrEnum):
     deid = "deid"
     synthea = "synthea"
     comprehend = "comprehend"
+    notes = "notes"
     all = "all"
 
 
 class Split(StrEnum):
     dev = "dev"
     train = "train"
+    test = "test"
+    all = "all"
 
 
 @app.command("eval")
 def eval_command(
     corpus: Annotated[CorpusName, typer.Option(help="Corpus to evaluate on.")] = CorpusName.all,
-    split: Annotated[Split, typer.Option(help="Split of bc5cdr / ncbi.")] = Split.dev,
+    split: Annotated[
+        Split,
+        typer.Option(
+            help="bc5cdr / ncbi: train, dev or all; notes: dev, test or all (test: final report"
+            " only, never tune on it)."
+        ),
+    ] = Split.dev,
     engine: Annotated[str, typer.Option(help="Engine spec given to make_engine.")] = "local",
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the first N documents of each corpus.")
