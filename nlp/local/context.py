@@ -86,6 +86,14 @@ class Rule:
     allowed_types: frozenset[str] | None = None
     excluded_types: frozenset[str] = frozenset()
     at_clause_end: bool = False
+    category_for_types: tuple[tuple[str, str], ...] = ()
+
+    def category_for(self, label: str | None) -> str:
+        """The category this rule gives a target labelled ``label`` (ours: per-type override)."""
+        for typ, category in self.category_for_types:
+            if typ == label:
+                return category
+        return self.category
 
     def allows(self, label: str | None) -> bool:
         """``ConTextModifier.allows``: may this rule modify a target labelled ``label``?"""
@@ -145,7 +153,8 @@ class FastContext:
     Args:
         rules: Rule dicts in medspacy's JSON format (``literal``, ``category``, ``direction``,
             ``pattern``; optional ``max_scope``, ``terminated_by``, ``allowed_types``,
-            ``excluded_types``; ours: ``at_clause_end``, honoured only when ``clinical``).
+            ``excluded_types``; ours: ``at_clause_end`` (honoured only when ``clinical``) and
+            ``category_for_types`` (type -> category given to targets of that type).
         tokenize: Splits a literal into token strings exactly as the pipeline's tokenizer does
             (medspacy tokenises phrase literals with ``nlp.tokenizer``).
         key: Maps a lower-case token string to what ``match`` receives per token (default:
@@ -194,6 +203,10 @@ class FastContext:
                     allowed_types=frozenset(allowed) if allowed is not None else None,
                     excluded_types=frozenset(d.get("excluded_types") or ()),
                     at_clause_end=bool(d.get("at_clause_end", False)) and clinical,
+                    category_for_types=tuple(
+                        (str(t), str(c).upper())
+                        for t, c in (d.get("category_for_types") or {}).items()
+                    ),
                 )
             )
         self.rules = compiled
@@ -371,8 +384,11 @@ class FastContext:
         labels: Sequence[str] | None = None,
     ) -> list[set[str]]:
         """The ConText categories (``NEGATED_EXISTENCE``...) of each target."""
+        applied = self.apply(lowers, sent_starts, targets, labels)
+        if labels is None:
+            return [{m.rule.category for m in ms} for ms in applied]
         return [
-            {m.rule.category for m in ms} for ms in self.apply(lowers, sent_starts, targets, labels)
+            {m.rule.category_for(lb) for m in ms} for ms, lb in zip(applied, labels, strict=True)
         ]
 
     def _bound_to_clauses(

@@ -8,7 +8,8 @@ Two steps around ConText, called by the annotator:
 * :meth:`Meaning.finish` (after ConText): the traits that phrases carry by themselves
   ("nonsmoker", "NKDA"), past use of a behaviour, and the statuses of medications and
   conditions from ConText (``traits.context_status``) or, for a drug listed under a
-  medications header with no other word about it, ``ACTIVE``.
+  medications header with no other word about it, ``ACTIVE``; a test or procedure under a
+  plan header is planned (HYPOTHETICAL) unless it is negated or past.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nlp.local.allergies import AllergyStatements
-from nlp.local.mention import BES, MED, Mention
+from nlp.local.mention import BES, MED, TTP, Mention
 from nlp.local.sections import Section, Sectionizer
 from nlp.local.social import SocialHistory
 from nlp.local.spans import SpanSet
@@ -74,13 +75,8 @@ class Meaning:
 
     def finish(self, mentions: Sequence[Mention], prepared: Prepared) -> None:
         """Traits carried by the words themselves, past use, and statuses."""
-        sections = prepared.sections
-        listed = [
-            (s.header_end, s.end)
-            for s in sections
-            if self.sectionizer.roles.get(s.category) == "medications"
-        ]
-        in_list = SpanSet(listed)
+        in_list = self._bodies(prepared.sections, "medications")
+        in_plan = self._bodies(prepared.sections, "plan")
         fixed = prepared.fixed
         for m in mentions:
             trait = fixed.get(id(m))
@@ -89,6 +85,14 @@ class Meaning:
             if m.category == BES:
                 if m.context & BEHAVIOUR_PAST and "NEGATION" not in m.traits:
                     m.traits["PAST_HISTORY"] = 0.85
+                continue
+            if m.category == TTP:
+                if (
+                    len(in_plan)
+                    and in_plan.overlaps(m.begin, m.end)
+                    and not {"NEGATION", "PAST_HISTORY"} & m.traits.keys()
+                ):
+                    m.traits["HYPOTHETICAL"] = 0.8
                 continue
             if m.status is None:
                 m.status = context_status(m.category, m.context)
@@ -100,6 +104,11 @@ class Meaning:
                 and in_list.overlaps(m.begin, m.end)
             ):
                 m.status = "ACTIVE"
+
+    def _bodies(self, sections: Sequence[Section], role: str) -> SpanSet:
+        """Bodies of the sections whose role is ``role``."""
+        roles = self.sectionizer.roles
+        return SpanSet((s.header_end, s.end) for s in sections if roles.get(s.category) == role)
 
 
 def is_duration(text: str, begin: int, end: int) -> bool:

@@ -3,8 +3,8 @@
 ``is_uncertain`` (ConText POSSIBLE_EXISTENCE) has no exact Comprehend counterpart; we map it
 to LOW_CONFIDENCE, whose documented meaning ("the entity is uncertain") is the closest.
 
-The clinical rules add categories of their own (``rules/context.json``): RESOLVED and REMOTE
-are past history (PAST_HISTORY) with a status; REMISSION, ACTIVE, STOPPED and COMPLETED are
+The clinical rules add categories of their own (``rules/context.json``): PAST_EVENT is past
+history (PAST_HISTORY); RESOLVED and REMOTE are past history with a status; REMISSION, ACTIVE, STOPPED and COMPLETED are
 statuses only, written to the result's ``Assertions`` (``nlp.schema.Assertion``), except that a
 stopped behaviour (quit smoking) is PAST_HISTORY.
 """
@@ -18,6 +18,7 @@ CONTEXT_TO_TRAIT: dict[str, str] = {
     "HYPOTHETICAL": "HYPOTHETICAL",  # is_hypothetical
     "FAMILY": "PERTAINS_TO_FAMILY",  # is_family
     "POSSIBLE_EXISTENCE": "LOW_CONFIDENCE",  # is_uncertain (closest counterpart)
+    "PAST_EVENT": "PAST_HISTORY",  # ours: "s/p CABG", "had a cath", "dialysis yesterday"
     "RESOLVED": "PAST_HISTORY",  # ours: "pneumonia, resolved"
     "REMOTE": "PAST_HISTORY",  # ours: "remote history of", "as a child"
 }
