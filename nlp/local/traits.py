@@ -4,9 +4,9 @@
 to LOW_CONFIDENCE, whose documented meaning ("the entity is uncertain") is the closest.
 
 The clinical rules add categories of their own (``rules/context.json``): PAST_EVENT is past
-history (PAST_HISTORY); RESOLVED and REMOTE are past history with a status; REMISSION, ACTIVE, STOPPED and COMPLETED are
-statuses only, written to the result's ``Assertions`` (``nlp.schema.Assertion``), except that a
-stopped behaviour (quit smoking) is PAST_HISTORY.
+history (PAST_HISTORY); RESOLVED and REMOTE are past history with a status; REMISSION, ACTIVE,
+STOPPED and COMPLETED are statuses only, written to the result's ``Assertions``
+(``nlp.schema.Assertion``), except that a stopped behaviour (quit smoking) is PAST_HISTORY.
 """
 
 from __future__ import annotations
