@@ -23,6 +23,7 @@ from enrich.index import IndexRow
 from enrich.meaning import (
     Written,
     condition_clinical_status,
+    condition_verification,
     dosage,
     is_smoking,
     medication_status,
@@ -254,7 +255,9 @@ def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Sou
             if kind == "Observation":
                 add(observation_from(rid, src, m))
             else:
-                add(condition_from(rid, src, m, condition_clinical_status(names, status)))
+                clinical_status = condition_clinical_status(names, status)
+                verification = condition_verification(names)
+                add(condition_from(rid, src, m, clinical_status, verification))
 
     for rx in result.rxnorm_entities:
         b, e = rx.begin_offset, rx.end_offset

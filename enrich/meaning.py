@@ -65,6 +65,16 @@ def condition_clinical_status(traits: set[str], status: str | None) -> str | Non
     return None if PAST in traits else "active"
 
 
+def condition_verification(traits: set[str]) -> str:
+    """Condition.verificationStatus: ``provisional`` for a suspected one (LOW_CONFIDENCE:
+    "possible", "evaluate for", "r/o"), else ``unconfirmed`` (machine-read, D5).
+
+    >>> condition_verification({"LOW_CONFIDENCE"}), condition_verification(set())
+    ('provisional', 'unconfirmed')
+    """
+    return "provisional" if "LOW_CONFIDENCE" in traits else "unconfirmed"
+
+
 # --- dosage -----------------------------------------------------------------------------------
 
 # SNOMED CT route qualifier values (FHIR's example binding for Dosage.route).

@@ -165,10 +165,17 @@ _ICD_SCORES = (urls.ICD10_ENTITY_SCORE, urls.ICD10_CONCEPT_SCORE)
 _RX_SCORES = (urls.RXNORM_ENTITY_SCORE, urls.RXNORM_CONCEPT_SCORE)
 
 
-def condition_from(rid: str, src: Source, m: Mention, clinical_status: str | None = None) -> Json:
+def condition_from(
+    rid: str,
+    src: Source,
+    m: Mention,
+    clinical_status: str | None = None,
+    verification: str = "unconfirmed",
+) -> Json:
     """A Condition from an InferICD10CM concept (trait DIAGNOSIS).
 
-    ``clinical_status`` (clinical profile): a condition-clinical code, or None to leave it out.
+    Clinical profile: ``clinical_status`` is a condition-clinical code (None: left out) and
+    ``verification`` a condition-ver-status code.
     """
     out = base("Condition", rid, src, m, _ICD_SCORES)
     if src.clinical and clinical_status is not None:
@@ -177,7 +184,7 @@ def condition_from(rid: str, src: Source, m: Mention, clinical_status: str | Non
         }
     if src.clinical:
         out["verificationStatus"] = {
-            "coding": [{"system": urls.CONDITION_VER_STATUS, "code": "unconfirmed"}]
+            "coding": [{"system": urls.CONDITION_VER_STATUS, "code": verification}]
         }
     out["code"] = codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
     _add_context(out, src, "encounter", None)

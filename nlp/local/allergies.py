@@ -106,11 +106,14 @@ class AllergyStatements:
                 if not key or key in self._skip:
                     continue
                 if key in self._none:
-                    negated_spans.append((b + item.find(item.strip()), b + len(item.rstrip())))
+                    lead = len(item) - len(item.lstrip(" \t.:-*"))
+                    negated_spans.append((b + lead, b + len(item.rstrip(" \t.:-*"))))
                     continue
                 members = [m for m in inside if b <= m.begin and m.end <= e]
                 conditions = [m for m in members if m.category == MC]
                 found = self._allergen(text, b, e, members)
+                if found is not None and found[3] is None and found[2] is None and conditions:
+                    found = None  # leading words and a condition: a reaction clause
                 if found is None:
                     # an item holding only a reaction ("rash and hives") belongs to the last one
                     if allergen is not None:
@@ -130,9 +133,12 @@ class AllergyStatements:
                     if id(c) not in dropped:
                         _react(c, allergen)
         taken = SpanSet((a.begin, a.end) for a in added)
+        negated_spans.sort()
+        last_end = -1
         for b, e in negated_spans:
-            if taken.overlaps(b, e):
+            if taken.overlaps(b, e) or b < last_end:
                 continue
+            last_end = e
             none = Mention(b, e, BES, ALLERGIES, 0.9, "allergy")
             added.append(none)
             fixed[id(none)] = "NEGATION"

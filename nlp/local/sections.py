@@ -59,7 +59,9 @@ class Sectionizer:
     end). Block headers start a line; inline headers follow ``.`` or ``;`` inside a line, as
     nursing notes write them ("...; PMH: CAD, HTN; HPI: ..."). Headers of three letters or
     fewer need a colon. A section ends at the next header; a header followed by text on its own
-    line ends at the first blank line too, and an inline header at the end of its line.
+    line ends at the first blank line too, and an inline header at the end of its line. The
+    ``line_sections`` categories (allergies: a drug taken must never fall into them) end at the
+    end of the header's line when text follows it there, else at the first blank line.
     """
 
     def __init__(self) -> None:
@@ -73,6 +75,7 @@ class Sectionizer:
         self.traits: dict[str, str] = dict(data["category_traits"])
         self.context: dict[str, str] = dict(data["category_context"])
         self.roles: dict[str, str] = dict(data["category_roles"])
+        self._line_sections = frozenset(data["line_sections"])
         long_alt = alternation(h for h in headers if len(h) > 3)
         short_alt = alternation(h for h in headers if len(h) <= 3)
         self._block = re.compile(
@@ -99,13 +102,15 @@ class Sectionizer:
             end = hits[i + 1][0] if i + 1 < len(hits) else n
             line_end = text.find("\n", he)
             line_end = n if line_end < 0 else line_end
-            if not block:
+            category = self.categories[literal.lower()]
+            tight = category in self._line_sections
+            if not block or (tight and text[he:line_end].strip()):
                 end = min(end, line_end)
-            elif text[he:line_end].strip():
+            elif tight or text[he:line_end].strip():
                 blank = _BLANK_LINE_RE.search(text, line_end, end)
                 if blank is not None:
                     end = blank.start() + 1
-            out.append(Section(self.categories[literal.lower()], b, he, end))
+            out.append(Section(category, b, he, end))
         return out
 
     @staticmethod
