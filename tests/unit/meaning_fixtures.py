@@ -8,7 +8,6 @@ recall. Codes are real ICD-10-CM codes and RxCUIs.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,19 +16,9 @@ from enrich import EnrichmentPolicy, enrich_document
 from enrich.core import Enrichment
 from nlp.local import LocalEngine
 from nlp.schema import Concept, NlpResult
+from tests.unit.test_local_engine import FakeTerm
 
 MC, MED, TTP = "MEDICAL_CONDITION", "MEDICATION", "TEST_TREATMENT_PROCEDURE"
-
-
-@dataclass(frozen=True)
-class Term:
-    """Same fields as ``nlp.local.lexicon.Term``."""
-
-    text: str
-    category: str
-    type: str
-    source: str
-    code: str | None = None
 
 
 CONDITIONS = {
@@ -86,39 +75,26 @@ DRUGS = {
     "alcohol": ("448", "ethanol"),
 }
 TERMS = [
-    *(Term(t, MC, "DX_NAME", "icd10cm", c) for t, (c, _) in CONDITIONS.items()),
-    *(Term(t, MED, "GENERIC_NAME", "rxnorm", c) for t, (c, _) in DRUGS.items()),
-    Term("physical exam", TTP, "PROCEDURE_NAME", "procedures"),
+    *(FakeTerm(t, MC, "DX_NAME", "icd10cm", c) for t, (c, _) in CONDITIONS.items()),
+    *(FakeTerm(t, MED, "GENERIC_NAME", "rxnorm", c) for t, (c, _) in DRUGS.items()),
+    FakeTerm("physical exam", TTP, "PROCEDURE_NAME", "procedures"),
 ]
 
 
-class TableIcd10:
-    """ICD-10-CM concepts from :data:`CONDITIONS` (score 0.9)."""
+class TableLinker:
+    """Concepts from a ``{text: (code, description)}`` table (score 0.9), any attributes."""
 
-    def link(self, text: str, *, k: int = 5, attributes: Sequence[str] = ()) -> list[Concept]:
-        found = CONDITIONS.get(text.lower())
-        return [] if found is None else [Concept(code=found[0], description=found[1], score=0.9)]
+    def __init__(self, table: dict[str, tuple[str, str]]) -> None:
+        self.table = table
 
-
-class TableRxNorm:
-    """RxNorm concepts from :data:`DRUGS` (score 0.9)."""
-
-    def link(
-        self,
-        text: str,
-        *,
-        strength: str | None = None,
-        form: str | None = None,
-        route: str | None = None,
-        k: int = 5,
-    ) -> list[Concept]:
-        found = DRUGS.get(text.lower())
+    def link(self, text: str, **_: Any) -> list[Concept]:
+        found = self.table.get(text.lower())
         return [] if found is None else [Concept(code=found[0], description=found[1], score=0.9)]
 
 
 def build_engine() -> LocalEngine:
     """The real local engine over the fixed table."""
-    return LocalEngine(TERMS, TableIcd10(), TableRxNorm(), build_id="meaning-test")
+    return LocalEngine(TERMS, TableLinker(CONDITIONS), TableLinker(DRUGS), build_id="meaning-test")
 
 
 def document(text: str, content_type: str = "text/plain") -> dict[str, Any]:
