@@ -237,7 +237,7 @@ def _generate(doc_id: str, result: NlpResult, policy: EnrichmentPolicy, src: Sou
             if (ent.score or 0.0) < policy.min_entity_score:
                 continue
             a = said(b, e, "MEDICAL_CONDITION")
-            if a is not None and a.role == REACTION:
+            if (a is not None and a.role == REACTION) or _inside(allergy_spans, b, e):
                 continue  # written as the reaction of an allergy, not a condition of now
             status = a.status if a is not None else None
         if names & policy.condition_traits:
@@ -348,7 +348,8 @@ def _allergies(
         if med is not None and category is None:
             category = "medication"
         reactions = []
-        for span in reaction_spans.get((b, e), []):
+        within = [s for s in icd if s[0] is not None and s[1] is not None and b <= s[0] < s[1] <= e]
+        for span in dict.fromkeys([*reaction_spans.get((b, e), []), *within]):
             x = icd.get(span)
             if x is not None and x.text:
                 top = chosen(x.concepts)

@@ -24,6 +24,7 @@ from nlp.local.text import load_rules
 ALLERGIES = "ALLERGIES"
 ALLERGEN, REACTION = "ALLERGEN", "REACTION"
 _CLAUSE_END_RE = re.compile(r"[;\n]|\.(?!\d)")
+_SENTENCE_END_RE = re.compile(r"\.(?=\s)")
 _WORDS_RE = re.compile(r"[A-Za-z][A-Za-z0-9'-]*(?:[ \t]+[A-Za-z][A-Za-z0-9'-]*){0,2}")
 
 
@@ -67,14 +68,26 @@ class AllergyStatements:
     def regions(
         self, text: str, sections: Sequence[Section], roles: dict[str, str]
     ) -> list[Region]:
-        """Allergy section bodies and cue clauses, in text order."""
-        out = [Region(s.header_end, s.end) for s in sections if roles.get(s.category) == "allergy"]
+        """Allergy section bodies and cue clauses, in text order.
+
+        A section body that starts on the header's line ends at its first sentence end.
+        """
+        out = []
+        for s in sections:
+            if roles.get(s.category) != "allergy":
+                continue
+            end = s.end
+            line = text.find("\n", s.header_end, s.end)
+            if text[s.header_end : line if line >= 0 else s.end].strip():
+                stop = _SENTENCE_END_RE.search(text, s.header_end, s.end)  # "Allergies: none. ..."
+                end = stop.start() + 1 if stop is not None else end
+            out.append(Region(s.header_end, end))
         inside = SpanSet((r.begin, r.end) for r in out)
         for m in self._cue_re.finditer(text):
             if inside.overlaps(m.start(), m.end()):
                 continue
-            end = _CLAUSE_END_RE.search(text, m.end())
-            out.append(Region(m.end(), end.start() if end is not None else len(text)))
+            clause = _CLAUSE_END_RE.search(text, m.end())
+            out.append(Region(m.end(), clause.start() if clause is not None else len(text)))
         out.sort(key=lambda r: r.begin)
         return out
 
@@ -103,11 +116,11 @@ class AllergyStatements:
             for b, e in self._items(text, region):
                 item = text[b:e]
                 key = item.strip(" \t.:-*").lower()
-                if not key or key in self._skip:
-                    continue
                 if key in self._none:
                     lead = len(item) - len(item.lstrip(" \t.:-*"))
                     negated_spans.append((b + lead, b + len(item.rstrip(" \t.:-*"))))
+                    continue
+                if not key or key in self._skip:
                     continue
                 members = [m for m in inside if b <= m.begin and m.end <= e]
                 conditions = [m for m in members if m.category == MC]

@@ -72,7 +72,9 @@ class SocialHistory:
             if trait == "section":
                 i = bisect.bisect_right(starts, m.start()) - 1
                 in_section = i >= 0 and m.start() < social[i][1]
-                if not in_section and not self._context_re.search(text, m.end(), m.end() + 40):
+                if not in_section and not self._context_re.search(
+                    text, m.end(), _clause_end(text, m.end(), 40)
+                ):
                     continue
                 trait = None
             prev = out[-1] if out else None
@@ -132,8 +134,7 @@ class SocialHistory:
 
     def _attach(self, text: str, mention: Mention) -> None:
         """AMOUNT / FREQUENCY / DURATION written in the behaviour's clause."""
-        end_match = _CLAUSE_END_RE.search(text, mention.end, mention.end + 80)
-        limit = end_match.start() if end_match is not None else min(len(text), mention.end + 80)
+        limit = _clause_end(text, mention.end, 80)
         start = max(0, mention.begin - 40)
         before = max(text.rfind(".", start, mention.begin), text.rfind(";", start, mention.begin))
         start = max(start, text.rfind("\n", start, mention.begin) + 1, before + 1)
@@ -145,3 +146,9 @@ class SocialHistory:
                         Attr(hit.start(), hit.end(), typ, BES, typ, 0.85, 0.9)
                     )
                     break
+
+
+def _clause_end(text: str, begin: int, most: int) -> int:
+    """End of the clause that starts at ``begin``, at most ``most`` characters on."""
+    end = _CLAUSE_END_RE.search(text, begin, begin + most)
+    return end.start() if end is not None else min(len(text), begin + most)
