@@ -85,7 +85,7 @@ class Annotator:
         self._cue_first = frozenset(k[0] for k in self._cues if k)
         self.med_attrs = MedicationAttributes()
         self.sections = Sectionizer()
-        self.meaning = Meaning(self.sections)
+        self.meaning = Meaning(self.sections, self.normaliser)
         self.context = FastContext.clinical_rules(tokenize, key)
         self.phi = PhiDetector(frozenset(self._single_word_keys()))
 
@@ -113,7 +113,7 @@ class Annotator:
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.rules.abbreviations(text, mentions)
         # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
-        mentions, prepared = self.meaning.prepare(text, mentions, self.sections.find(text))
+        mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
             for m in self.anatomy.find(text, words)

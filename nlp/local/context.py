@@ -211,6 +211,7 @@ class FastContext:
             )
         self.rules = compiled
         self.clinical = clinical
+        self._families = _private_families(compiled) if clinical else {}
         self.clause_categories = frozenset(c.upper() for c in clause_categories)
         to_key: Callable[[str], Hashable] = key or (lambda s: s)
         self._breaks = frozenset(to_key(t) for t in (",", ";"))
@@ -227,6 +228,7 @@ class FastContext:
                 for first in keyed[0]:
                     index.setdefault(first, []).append((order, ri, keyed))
         self._index = index
+        self._at_end = frozenset(ri for ri, r in enumerate(compiled) if r.at_clause_end)
 
     @classmethod
     def default(
@@ -270,32 +272,49 @@ class FastContext:
         n = len(lowers)
         hits = [i for i, tok in enumerate(lowers) if tok in index]  # few tokens start a rule
         starts = None
+        at_end = self._at_end
         for i in hits:
             for order, ri, alt in index[lowers[i]]:
                 k = len(alt)
-                if i + k > n:
-                    continue
-                if all(lowers[i + j] in alt[j] for j in range(1, k)):
-                    if self.rules[ri].at_clause_end:
-                        if starts is None:
-                            starts = frozenset(sent_starts)
-                        e = i + k
-                        if not (e == n or e in starts or lowers[e] in self._ends):
-                            continue
-                    raw.add((order, i, i + k, ri))
+                if k > 1:  # most alternatives fail on their second token: test it first
+                    if i + k > n or lowers[i + 1] not in alt[1]:
+                        continue
+                    if k > 2 and not all(lowers[i + j] in alt[j] for j in range(2, k)):
+                        continue
+                if ri in at_end:
+                    if starts is None:
+                        starts = frozenset(sent_starts)
+                    e = i + k
+                    if not (e == n or e in starts or lowers[e] in self._ends):
+                        continue
+                raw.add((order, i, i + k, ri))
         if not raw:
             return []
         ordered = sorted(raw)  # pattern matches first, then literals, as medspacy concatenates
         matches = [(ri, s, e) for _, s, e, ri in ordered]
         return prune_overlapping_matches(matches)
 
-    def modifiers(self, lowers: Sequence[Hashable], sent_starts: Sequence[int]) -> list[Modifier]:
-        """Matched modifiers with scopes set and limited (steps 1-3)."""
+    def modifiers(
+        self,
+        lowers: Sequence[Hashable],
+        sent_starts: Sequence[int],
+        present: dict[int, set[str]] | None = None,
+    ) -> list[Modifier]:
+        """Matched modifiers with scopes set and limited (steps 1-3).
+
+        ``present`` (clinical): target labels per sentence; a modifier of one of our private
+        categories (statuses) is left out of a sentence where no target could take it or any
+        category it interacts with, which changes no result and saves the work.
+        """
         n = len(lowers)
         mods: list[Modifier] = []
+        families = self._families
         for ri, start, end in self.match(lowers, sent_starts):
             rule = self.rules[ri]
             si = bisect.bisect_right(sent_starts, start) - 1
+            family = families.get(rule.category) if present is not None else None
+            if family is not None and present is not None and not family & present.get(si, set()):
+                continue
             s_start = sent_starts[si] if si >= 0 else 0
             s_end = sent_starts[si + 1] if si + 1 < len(sent_starts) else n
             direction = rule.direction.lower()
@@ -343,7 +362,12 @@ class FastContext:
         ``labels`` (one per target, e.g. the entity category) feed the rules'
         ``allowed_types`` / ``excluded_types``.
         """
-        mods = self.modifiers(lowers, sent_starts)
+        present: dict[int, set[str]] | None = None
+        if self.clinical and labels is not None and self._families:
+            present = {}
+            for (t0, _), kind in zip(targets, labels, strict=True):
+                present.setdefault(bisect.bisect_right(sent_starts, t0) - 1, set()).add(kind)
+        mods = self.modifiers(lowers, sent_starts, present)
         out: list[list[Modifier]] = [[] for _ in targets]
         if not mods:
             return out
@@ -398,9 +422,24 @@ class FastContext:
         targets: Sequence[tuple[int, int]],
     ) -> None:
         """Cut clause-bounded scopes at a semicolon, or a comma not followed by a list item."""
-        breaks = [i for i, tok in enumerate(lowers) if tok in self._breaks]
+        bounded = [
+            m
+            for m in mods
+            if m.rule.category in self.clause_categories
+            and m.rule.direction not in ("TERMINATE", "PSEUDO")
+        ]
+        if not bounded:
+            return
+        seen: set[int] = set()
+        breaks: list[int] = []
+        for m in bounded:  # breaks inside the scopes only: a scope stays in its sentence
+            for i in range(m.scope_start, m.scope_end):
+                if lowers[i] in self._breaks and i not in seen:
+                    seen.add(i)
+                    breaks.append(i)
         if not breaks:
             return
+        breaks.sort()
         hard = frozenset(i for i in breaks if lowers[i] == self._semicolon)
         item_end: dict[int, int] = {}
         for t0, t1 in targets:
@@ -417,13 +456,8 @@ class FastContext:
             t_end = item_end.get(s)
             return t_end is not None and t_end <= e and e - t_end <= 1
 
-        for m in mods:
+        for m in bounded:
             rule = m.rule
-            if rule.category not in self.clause_categories or rule.direction in (
-                "TERMINATE",
-                "PSEUDO",
-            ):
-                continue
             if rule.direction != "BACKWARD":
                 k = bisect.bisect_left(breaks, m.end)
                 end = m.scope_end
@@ -444,6 +478,43 @@ class FastContext:
                         break
                     k -= 1
                 m.scope_start = start
+
+
+def _private_families(rules: Sequence[Rule]) -> dict[str, frozenset[str]]:
+    """Categories whose every rule names its target types, with the types of their family.
+
+    Such a category only ever modifies those types and only limits the scopes of its own
+    category and of the categories linked to it by ``terminated_by`` (its family), so its
+    modifiers can be left out of a sentence holding none of the family's target types.
+    """
+    by_category: dict[str, list[Rule]] = {}
+    for r in rules:
+        by_category.setdefault(r.category, []).append(r)
+    private = {
+        c
+        for c, rs in by_category.items()
+        if all(
+            r.allowed_types is not None and r.direction not in ("TERMINATE", "PSEUDO") for r in rs
+        )
+    }
+    for r in rules:  # a category another kind of rule stops at is not private
+        if r.category not in private:
+            private -= r.terminated_by
+    family = {c: {c} for c in private}
+    for c in private:
+        for r in by_category[c]:
+            for other in r.terminated_by & private:
+                merged = family[c] | family[other]
+                for member in merged:
+                    family[member] = merged
+    out: dict[str, frozenset[str]] = {}
+    for c in private:
+        types: set[str] = set()
+        for member in family[c]:
+            for r in by_category[member]:
+                types |= r.allowed_types or set()
+        out[c] = frozenset(types)
+    return out
 
 
 def _limit_scope(self: Modifier, other: Modifier) -> bool:
@@ -507,15 +578,22 @@ def without_spaces(
     spaCy keeps extra spaces and line breaks as tokens; ConText patterns never contain them.
     Sentence starts are mapped to the next kept token.
     """
-    keep = [i for i, s in enumerate(token_idx) if not text[s].isspace()]
-    if len(keep) == len(token_idx):
+    drop = [i for i, s in enumerate(token_idx) if text[s].isspace()]
+    if not drop:
         return lowers, token_idx, sent_tokens
-    new_lowers = [lowers[i] for i in keep]
-    new_idx = [token_idx[i] for i in keep]
+    new_lowers: list[Hashable] = []
+    new_idx: list[int] = []
+    last = 0
+    for i in drop:
+        new_lowers += lowers[last:i]
+        new_idx += token_idx[last:i]
+        last = i + 1
+    new_lowers += lowers[last:]
+    new_idx += token_idx[last:]
     new_sents: list[int] = []
     for s in sent_tokens:
-        j = bisect.bisect_left(keep, s)
-        if j < len(keep) and (not new_sents or new_sents[-1] != j):
+        j = s - bisect.bisect_left(drop, s)  # kept tokens before s
+        if j < len(new_idx) and (not new_sents or new_sents[-1] != j):
             new_sents.append(j)
     if new_idx and (not new_sents or new_sents[0] != 0):
         new_sents.insert(0, 0)

@@ -23,6 +23,7 @@ from nlp.local.mention import BES, MED, TTP, Mention
 from nlp.local.sections import Section, Sectionizer
 from nlp.local.social import SocialHistory
 from nlp.local.spans import SpanSet
+from nlp.local.text import Normaliser, Words
 from nlp.local.traits import BEHAVIOUR_PAST, context_status
 
 # "quit 10 years ago", "for 20 years": a duration, never an age.
@@ -53,22 +54,23 @@ class Meaning:
     Args:
         sectionizer: The annotator's :class:`Sectionizer` (its ``roles`` table says which
             sections hold allergies, social history and medication lists).
+        normaliser: The annotator's word normaliser.
     """
 
-    def __init__(self, sectionizer: Sectionizer) -> None:
+    def __init__(self, sectionizer: Sectionizer, normaliser: Normaliser) -> None:
         self.sectionizer = sectionizer
-        self.social = SocialHistory()
+        self.social = SocialHistory(normaliser)
         self.allergies = AllergyStatements()
 
     def prepare(
-        self, text: str, mentions: list[Mention], sections: list[Section]
+        self, text: str, words: Words, mentions: list[Mention], sections: list[Section]
     ) -> tuple[list[Mention], Prepared]:
         """Mentions without header words, with behaviours and allergy entities added."""
         headers = SpanSet((s.begin, s.header_end) for s in sections)
         if len(headers):
             mentions = [m for m in mentions if not headers.overlaps(m.begin, m.end)]
         roles = self.sectionizer.roles
-        mentions, fixed = self.social.apply(text, mentions, sections, roles)
+        mentions, fixed = self.social.apply(text, mentions, sections, roles, words)
         mentions, none = self.allergies.apply(text, mentions, sections, roles)
         fixed.update(none)
         return mentions, Prepared(sections, headers, fixed)

@@ -39,6 +39,8 @@ def _medspacy_headers() -> list[tuple[str, str]]:
 
 
 _BLANK_LINE_RE = re.compile(r"\n[ \t\r]*\n")
+_CLAUSE_THEN_WORD_RE = re.compile(r"[.;][ \t]+([A-Za-z0-9]+)")
+_LINE_START_WORD_RE = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)][ \t]*)?([A-Za-z0-9]+)")
 
 
 def alternation(phrases: Iterable[str]) -> str:
@@ -76,33 +78,32 @@ class Sectionizer:
         self.context: dict[str, str] = dict(data["category_context"])
         self.roles: dict[str, str] = dict(data["category_roles"])
         self._line_sections = frozenset(data["line_sections"])
-        long_alt = alternation(h for h in headers if len(h) > 3)
-        short_alt = alternation(h for h in headers if len(h) <= 3)
-        self._block = re.compile(
-            rf"(?im)^[ \t]*(?:\d{{1,2}}[.)][ \t]*)?"
-            rf"(?P<h>(?:{long_alt})(?=[ \t]*(?::|-[ \t]|$))|(?:{short_alt})(?=[ \t]*:))"
-            rf"[ \t]*(?::|-(?=[ \t]))?"
-        )
-        self._inline = re.compile(
-            rf"(?i)(?<=[.;])[ \t]+(?P<h>(?:{long_alt})(?=[ \t]*(?::|-[ \t]))|(?:{short_alt})"
-            rf"(?=[ \t]*:))[ \t]*(?::|-(?=[ \t]))"
-        )
+        # candidates: line starts (block) and clause starts (inline) whose first word begins
+        # a header; there the header literals are looked up longest first
+        sizes: dict[str, set[int]] = {}
+        for h in headers:
+            sizes.setdefault(re.split(r"[^a-z0-9]", h)[0], set()).add(len(h))
+        self._sizes = {w: sorted(v, reverse=True) for w, v in sizes.items()}
 
     def find(self, text: str) -> list[Section]:
         """The sections of ``text`` in order (text before the first header has none)."""
-        hits = [(m.start("h"), m.end(), m.group("h"), True) for m in self._block.finditer(text)]
-        if ";" in text or "." in text:
-            hits += [
-                (m.start("h"), m.end(), m.group("h"), False) for m in self._inline.finditer(text)
-            ]
-            hits.sort()
+        by_first = self._sizes
+        hits: list[tuple[int, int, str, bool]] = []
+        for block, candidates in ((True, _LINE_START_WORD_RE), (False, _CLAUSE_THEN_WORD_RE)):
+            for c in candidates.finditer(text):
+                sizes = by_first.get(c.group(1).lower())
+                if sizes is not None:
+                    found = self._header_at(text, c.start(1), sizes, block)
+                    if found is not None:
+                        hits.append((c.start(1), found[1], found[0], block))
+        hits.sort()
         out: list[Section] = []
         n = len(text)
         for i, (b, he, literal, block) in enumerate(hits):
             end = hits[i + 1][0] if i + 1 < len(hits) else n
             line_end = text.find("\n", he)
             line_end = n if line_end < 0 else line_end
-            category = self.categories[literal.lower()]
+            category = self.categories[literal]
             tight = category in self._line_sections
             if not block or (tight and text[he:line_end].strip()):
                 end = min(end, line_end)
@@ -112,6 +113,31 @@ class Sectionizer:
                     end = blank.start() + 1
             out.append(Section(category, b, he, end))
         return out
+
+    def _header_at(
+        self, text: str, pos: int, sizes: list[int], block: bool
+    ) -> tuple[str, int] | None:
+        """The header literal at ``pos`` and where the header ends, or None.
+
+        A literal must be followed by ``:``, or (over three letters) by ``-`` and a space, or,
+        for a block header, by the end of its line.
+        """
+        n = len(text)
+        for size in sizes:
+            literal = text[pos : pos + size].lower()
+            if len(literal) < size or literal not in self.categories:
+                continue
+            k = pos + size
+            while k < n and text[k] in " \t":
+                k += 1
+            nxt = text[k] if k < n else "\n"
+            if nxt == ":":
+                return literal, k + 1
+            if size > 3 and nxt == "-" and k + 1 < n and text[k + 1] in " \t":
+                return literal, k + 1
+            if size > 3 and block and nxt == "\n":
+                return literal, k
+        return None
 
     @staticmethod
     def at(sections: list[Section], starts: list[int], offset: int) -> Section | None:

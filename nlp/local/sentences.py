@@ -88,10 +88,10 @@ ABBREVIATIONS = frozenset(
     ]
 )
 
-_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-])")
-# Lower-case notes: a period, then a space and a lower-case word, also ends a sentence unless
-# the word before is a known abbreviation or a lone letter after a period or space ("e.g.").
-_LOWER_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=[ \t]+[a-z])")
+# Terminal punctuation before a capital, digit or bullet; or (group "low", lower-case notes)
+# before a space and a lower-case word, which ends a sentence unless the word before is a known
+# abbreviation or a lone letter after a period or space ("e.g.").
+_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-]|(?P<low>[ \t]+[a-z]))")
 _LINE_RE = re.compile(r"\n[ \t\r]*")
 _BULLET_RE = re.compile(r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Z][A-Za-z /&]{0,40}:)")
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
@@ -118,24 +118,21 @@ def sentence_starts(text: str) -> list[int]:
         starts.add(first)
     for m in _END_RE.finditer(text):
         before = _WORD_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
-        if before is not None:
+        if m.start("low") < 0:
+            if before is not None:
+                word = before.group(1).lower().rstrip(".")
+                if word in ABBREVIATIONS or (len(word) == 1 and text[m.start() - 1].isupper()):
+                    continue
+        else:
+            if before is None:
+                continue
             word = before.group(1).lower().rstrip(".")
-            if word in ABBREVIATIONS or (len(word) == 1 and text[m.start() - 1].isupper()):
+            b = before.start(1)
+            lone = len(word) == 1 and (b == 0 or text[b - 1] in ". \t\n")
+            if word in ABBREVIATIONS or "." in word or lone:
                 continue
         nxt = m.end()
         while nxt < len(text) and text[nxt].isspace():
-            nxt += 1
-        starts.add(nxt)
-    for m in _LOWER_END_RE.finditer(text):
-        before = _WORD_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
-        if before is None:
-            continue
-        word = before.group(1).lower().rstrip(".")
-        lone = len(word) == 1 and (before.start(1) == 0 or text[before.start(1) - 1] in ". \t\n")
-        if word in ABBREVIATIONS or "." in word or lone:
-            continue
-        nxt = m.end()
-        while nxt < len(text) and text[nxt] in " \t":
             nxt += 1
         starts.add(nxt)
     for m in _LINE_RE.finditer(text):

@@ -14,12 +14,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nlp.local.matcher import TermMatcher
 from nlp.local.mention import BES, MC, MED, TTP, Attr, Mention
 from nlp.local.sections import Section, alternation
-from nlp.local.text import load_rules
+from nlp.local.text import Normaliser, Words, load_rules
 
 NEGATION, PAST_HISTORY = "NEGATION", "PAST_HISTORY"
 _CLAUSE_END_RE = re.compile(r"[.;\n]|,\s*(?:and\s+)?(?:denies|no|never|former|quit)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """A behaviour phrase as a matcher term (``code`` holds what the words say by themselves)."""
+
+    text: str
+    type: str
+    code: str | None
+    category: str = BES
+    source: str = "social"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,58 +47,73 @@ class Behaviour:
 class SocialHistory:
     """Finds behaviours and turns them into BES mentions (see the module docstring).
 
+    Phrases are matched like lexicon terms (a trie over the note's normalised words).
+
+    Args:
+        normaliser: The annotator's word normaliser.
+
     Config (``rules/social.json``): ``types`` (type -> ``phrases``, ``never``, ``past``,
     ``section_phrases``), ``not_before`` (words that cancel a phrase they follow),
     ``section_context`` (words that make a section phrase count outside the section) and
     ``attributes`` (attribute type -> regular expression).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, normaliser: Normaliser) -> None:
         data = load_rules("social.json")
-        groups: list[str] = []
-        self._kinds: dict[str, tuple[str, str | None]] = {}
+        self.normaliser = normaliser
+        self.matcher = TermMatcher(normaliser)
         for typ, spec in data["types"].items():
-            for key, trait in (("never", NEGATION), ("past", PAST_HISTORY), ("phrases", None)):
-                for phrase in spec[key]:
-                    self._kinds.setdefault(phrase.lower(), (typ, trait))
-            for phrase in spec["section_phrases"]:
-                self._kinds.setdefault(phrase.lower(), (typ, "section"))
-            groups += [*spec["never"], *spec["past"], *spec["phrases"], *spec["section_phrases"]]
-        not_before = alternation(data["not_before"])
-        self._re = re.compile(
-            rf"(?<![\w-])(?:{alternation(groups)})(?![\w-])(?![ \t]*(?:{not_before})\b)", re.I
-        )
-        self._first = frozenset(p.split()[0][:3].lower() for p in self._kinds)
+            for key, kind in (
+                ("never", NEGATION),
+                ("past", PAST_HISTORY),
+                ("phrases", None),
+                ("section_phrases", "section"),
+            ):
+                self.matcher.add(_Phrase(p, typ, kind) for p in spec[key])
+        self.matcher.finalise()
+        self._not_before = re.compile(rf"[ \t]*(?:{alternation(data['not_before'])})\b", re.I)
         self._context_re = re.compile(rf"\b(?:{alternation(data['section_context'])})\b", re.I)
         self._attributes = [(t, re.compile(rx, re.I)) for t, rx in data["attributes"].items()]
 
-    def find(self, text: str, social: Sequence[tuple[int, int]]) -> list[Behaviour]:
-        """Behaviour phrases of ``text``; ``social`` = spans of social-history sections."""
-        lowered = text.lower()
-        if not any(f in lowered for f in self._first):
-            return []
+    def find(
+        self, text: str, social: Sequence[tuple[int, int]], words: Words | None = None
+    ) -> list[Behaviour]:
+        """Behaviour phrases of ``text``; ``social`` = spans of social-history sections.
+
+        ``words`` are ``normaliser.words(text)`` when the caller has them already.
+        """
+        if words is None:
+            words = self.normaliser.words(text)
         starts = [b for b, _ in social]
         out: list[Behaviour] = []
-        for m in self._re.finditer(text):
-            typ, trait = self._kinds[m.group().lower()]
+        for m in self.matcher.find(text, words):
+            entry = m.entries[0]
+            typ, trait = entry.type, entry.code
+            if self._not_before.match(text, m.end):
+                continue
             if trait == "section":
-                i = bisect.bisect_right(starts, m.start()) - 1
-                in_section = i >= 0 and m.start() < social[i][1]
+                i = bisect.bisect_right(starts, m.begin) - 1
+                in_section = i >= 0 and m.begin < social[i][1]
                 if not in_section and not self._context_re.search(
-                    text, m.end(), _clause_end(text, m.end(), 40)
+                    text, m.end, _clause_end(text, m.end, 40)
                 ):
                     continue
                 trait = None
             prev = out[-1] if out else None
-            if prev is not None and prev.type == typ and not text[prev.end : m.start()].strip():
+            if prev is not None and prev.type == typ and not text[prev.end : m.begin].strip():
                 # "drinks alcohol", "smokes cigarettes": one behaviour
-                out[-1] = Behaviour(prev.begin, m.end(), typ, prev.trait or trait)
+                out[-1] = Behaviour(prev.begin, m.end, typ, prev.trait or trait)
                 continue
-            out.append(Behaviour(m.start(), m.end(), typ, trait))
+            out.append(Behaviour(m.begin, m.end, typ, trait))
         return out
 
     def apply(
-        self, text: str, mentions: list[Mention], sections: Sequence[Section], roles: dict[str, str]
+        self,
+        text: str,
+        mentions: list[Mention],
+        sections: Sequence[Section],
+        roles: dict[str, str],
+        words: Words | None = None,
     ) -> tuple[list[Mention], dict[int, str]]:
         """``mentions`` with behaviours as BES mentions, and the traits the phrases carry.
 
@@ -97,7 +124,7 @@ class SocialHistory:
             The new mention list and ``{id(mention): trait}`` for "nonsmoker", "ex-smoker"...
         """
         social = [(s.header_end, s.end) for s in sections if roles.get(s.category) == "social"]
-        found = self.find(text, social)
+        found = self.find(text, social, words)
         if not found:
             return mentions, {}
         others = sorted(

@@ -78,7 +78,9 @@ def test_lower_case_sentences(text: str, expected: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def social() -> SocialHistory:
-    return SocialHistory()
+    from nlp.local.text import Normaliser
+
+    return SocialHistory(Normaliser.default())
 
 
 def _found(text: str, mentions: list[Mention]) -> list[tuple[str, str]]:
