@@ -285,7 +285,8 @@ def test_21_medication_statuses_from_the_text(engine: LocalEngine) -> None:
         engine,
         "MEDICATIONS:\nContinue metformin 500 mg PO twice daily.\nDiscontinued: glipizide.\n"
         "Lisinopril held for hypotension.\nCompleted a course of amoxicillin.\n"
-        "Not taking warfarin.\n\nPLAN:\nWill start heparin drip.\n",
+        "Not taking warfarin. Previously on atorvastatin. Aspirin given.\n\n"
+        "PLAN:\nWill start heparin drip.\n",
     )
     assert note.medication("6809")["status"] == "active"
     assert note.medication("4821")["status"] == "stopped"
@@ -293,6 +294,8 @@ def test_21_medication_statuses_from_the_text(engine: LocalEngine) -> None:
     assert note.medication("723")["status"] == "completed"
     assert note.medication("11289")["status"] == "not-taken"
     assert note.medication("5224")["status"] == "intended"
+    assert note.medication("83367")["status"] == "completed"
+    assert note.medication("1191")["status"] == "completed"
 
 
 def test_22_dosage_from_the_attributes(engine: LocalEngine) -> None:
