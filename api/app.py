@@ -170,6 +170,7 @@ def create_app(
     )
     app.state.settings = config
     errors.install(app)
+    from api import ui
     from api.routes import fhir, metadata, operations
 
     app.include_router(metadata.router)
@@ -182,5 +183,6 @@ def create_app(
             continue
         app.include_router(module.router)
     app.include_router(operations.router)
+    ui.install(app)  # before the FHIR router, whose /{resource_type} would match /ui
     app.include_router(fhir.router)
     return app

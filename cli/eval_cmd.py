@@ -38,8 +38,8 @@ def eval_command(
     split: Annotated[
         Split,
         typer.Option(
-            help="bc5cdr / ncbi: train, dev or all; notes: dev, test or all (test: final report"
-            " only, never tune on it)."
+            help="bc5cdr / ncbi: train, dev or all; notes and deid: dev, test or all by patient"
+            " (test: final report only, never tune on it)."
         ),
     ] = Split.dev,
     engine: Annotated[str, typer.Option(help="Engine spec given to make_engine.")] = "local",
