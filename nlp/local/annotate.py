@@ -125,7 +125,7 @@ class Annotator:
         self._test_values(text, mentions)
         self._time_expressions(text, words, mentions, sent_chars)
         self._context(text, words, mentions, lowers, token_idx, sent_tokens, prepared)
-        self.meaning.finish(mentions, prepared)
+        self.meaning.finish(text, mentions, prepared)
         phi = self._phi(text, mentions)
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))

@@ -26,6 +26,8 @@ from nlp.local.spans import SpanSet
 from nlp.local.text import Normaliser, Words
 from nlp.local.traits import BEHAVIOUR_PAST, context_status
 
+_VALUE_AFTER_RE = re.compile(r"[ \t]*(?:[<>]=?|=|:)?[ \t]*\d")
+_GOAL_BEFORE_RE = re.compile(r"\b(?:maintain|keep|goal|target)[ \t]+(?:\w+[ \t]+)?$", re.I)
 # "quit 10 years ago", "for 20 years": a duration, never an age.
 _DURATION_AFTER_RE = re.compile(
     r"[ \t]*-?[ \t]*(?:years?|yrs?)[ \t]+(?:ago|prior|earlier|before|previously)\b", re.I
@@ -75,7 +77,7 @@ class Meaning:
         fixed.update(none)
         return mentions, Prepared(sections, headers, fixed)
 
-    def finish(self, mentions: Sequence[Mention], prepared: Prepared) -> None:
+    def finish(self, text: str, mentions: Sequence[Mention], prepared: Prepared) -> None:
         """Traits carried by the words themselves, past use, and statuses."""
         in_list = self._bodies(prepared.sections, "medications")
         in_plan = self._bodies(prepared.sections, "plan")
@@ -93,6 +95,7 @@ class Meaning:
                     len(in_plan)
                     and in_plan.overlaps(m.begin, m.end)
                     and not {"NEGATION", "PAST_HISTORY"} & m.traits.keys()
+                    and not _is_target(text, m)
                 ):
                     m.traits["HYPOTHETICAL"] = 0.8
                 continue
@@ -111,6 +114,15 @@ class Meaning:
         """Bodies of the sections whose role is ``role``."""
         roles = self.sectionizer.roles
         return SpanSet((s.header_end, s.end) for s in sections if roles.get(s.category) == role)
+
+
+def _is_target(text: str, m: Mention) -> bool:
+    """A measure written as a goal or with its value ("to maintain MAPs > 60", "K 3.1") is no
+    planned test."""
+    return bool(
+        _VALUE_AFTER_RE.match(text, m.end)
+        or _GOAL_BEFORE_RE.search(text, max(0, m.begin - 20), m.begin)
+    )
 
 
 def is_duration(text: str, begin: int, end: int) -> bool:

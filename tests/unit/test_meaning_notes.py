@@ -408,3 +408,16 @@ def every_bundle(engine: LocalEngine) -> list[dict[str, Any]]:
         }
         for note in _every_note(engine)
     ]
+
+
+def test_29_plans_and_targets(engine: LocalEngine) -> None:
+    note = analyse(
+        engine,
+        "PLAN:\nRepeat chest x-ray in am. Titrate to maintain MAP > 65. Echo done yesterday.\n"
+        "Would continue aspirin until INR is checked.\n",
+    )
+    assert "HYPOTHETICAL" in note.traits("chest x-ray")  # a planned test
+    assert "HYPOTHETICAL" not in note.traits("MAP")  # a target value, not a test to do
+    assert "PAST_HISTORY" in note.traits("Echo")  # done before: past, not planned
+    assert "HYPOTHETICAL" not in note.traits("Echo")
+    assert note.medication("1191")["status"] == "intended"  # "would continue": a proposal
