@@ -53,9 +53,10 @@ class SocialHistory:
         normaliser: The annotator's word normaliser.
 
     Config (``rules/social.json``): ``types`` (type -> ``phrases``, ``never``, ``past``,
-    ``section_phrases``), ``not_before`` (words that cancel a phrase they follow),
-    ``section_context`` (words that make a section phrase count outside the section) and
-    ``attributes`` (attribute type -> regular expression).
+    ``context_phrases`` and their ``context`` words: a context phrase counts in a social-history
+    section, or with a context word in its clause; ``section_phrases`` count in the section
+    only), ``not_before`` (words that cancel a phrase they follow) and ``attributes``
+    (attribute type -> regular expression).
     """
 
     def __init__(self, normaliser: Normaliser) -> None:
@@ -67,12 +68,17 @@ class SocialHistory:
                 ("never", NEGATION),
                 ("past", PAST_HISTORY),
                 ("phrases", None),
+                ("context_phrases", "context"),
                 ("section_phrases", "section"),
             ):
                 self.matcher.add(_Phrase(p, typ, kind) for p in spec[key])
         self.matcher.finalise()
         self._not_before = re.compile(rf"[ \t]*(?:{alternation(data['not_before'])})\b", re.I)
-        self._context_re = re.compile(rf"\b(?:{alternation(data['section_context'])})\b", re.I)
+        self._context: dict[str, re.Pattern[str]] = {
+            typ: re.compile(rf"\b(?:{alternation(spec['context'])})\b", re.I)
+            for typ, spec in data["types"].items()
+            if spec["context"]
+        }
         self._attributes = [(t, re.compile(rx, re.I)) for t, rx in data["attributes"].items()]
 
     def find(
@@ -91,11 +97,11 @@ class SocialHistory:
             typ, trait = entry.type, entry.code
             if self._not_before.match(text, m.end):
                 continue
-            if trait == "section":
+            if trait in ("context", "section"):
                 i = bisect.bisect_right(starts, m.begin) - 1
                 in_section = i >= 0 and m.begin < social[i][1]
-                if not in_section and not self._context_re.search(
-                    text, m.end, _clause_end(text, m.end, 40)
+                if not in_section and (
+                    trait == "section" or not self._in_context(text, typ, m.begin, m.end)
                 ):
                     continue
                 trait = None
@@ -106,6 +112,17 @@ class SocialHistory:
                 continue
             out.append(Behaviour(m.begin, m.end, typ, trait))
         return out
+
+    def _in_context(self, text: str, typ: str, begin: int, end: int) -> bool:
+        """A context word of ``typ`` in the clause around ``[begin, end)``."""
+        rx = self._context.get(typ)
+        if rx is None:
+            return False
+        start = max(0, begin - 40)
+        start = max(start, *(text.rfind(c, start, begin) + 1 for c in ".;\n"))
+        return bool(
+            rx.search(text, start, begin) or rx.search(text, end, _clause_end(text, end, 40))
+        )
 
     def apply(
         self,

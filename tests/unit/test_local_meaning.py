@@ -193,3 +193,9 @@ def test_durations_are_no_ages(text: str, duration: bool) -> None:
     digits = next(i for i, c in enumerate(text) if c.isdigit())
     end = digits + 2
     assert is_duration(text, digits, end) is duration
+
+
+def test_a_substance_is_a_behaviour_only_when_used(social: SocialHistory) -> None:
+    text = "Cocaine-induced vasospasm was treated. He uses cocaine. Denies heroin. Drugs: none."
+    found = [(b.type, text[b.begin : b.end]) for b in social.find(text, [])]
+    assert found == [("REC_DRUG_USE", "cocaine"), ("REC_DRUG_USE", "heroin")]
