@@ -6,7 +6,8 @@ Two steps around ConText, called by the annotator:
   become BEHAVIORAL_ENVIRONMENTAL_SOCIAL entities (``social.py``); allergy statements give
   ALLERGIES entities with their allergen and reactions marked (``allergies.py``).
 * :meth:`Meaning.finish` (after ConText): the traits that phrases carry by themselves
-  ("nonsmoker", "NKDA"), past use of a behaviour, and the statuses of medications and
+  ("nonsmoker", "NKDA"), a condition or procedure followed by a year is past ("MI 1992"),
+  past use of a behaviour, and the statuses of medications and
   conditions from ConText (``traits.context_status``) or, for a drug listed under a
   medications header with no other word about it, ``ACTIVE``; a test or procedure under a
   plan header is planned (HYPOTHETICAL) unless it is negated or past.
@@ -19,13 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nlp.local.allergies import AllergyStatements
-from nlp.local.mention import BES, MED, TTP, Mention
+from nlp.local.mention import BES, MC, MED, TTP, Mention
 from nlp.local.sections import Section, Sectionizer
 from nlp.local.social import SocialHistory
 from nlp.local.spans import SpanSet
 from nlp.local.text import Normaliser, Words
 from nlp.local.traits import BEHAVIOUR_PAST, context_status
 
+_YEAR_AFTER_RE = re.compile(r"[ \t]*[(,]?[ \t]*(?:in[ \t]+)?'?(?:19|20)\d\d\b(?![/-])")
 _VALUE_AFTER_RE = re.compile(r"[ \t]*(?:[<>]=?|=|:)?[ \t]*\d")
 _GOAL_BEFORE_RE = re.compile(r"\b(?:maintain|keep|goal|target)[ \t]+(?:\w+[ \t]+)?$", re.I)
 # "quit 10 years ago", "for 20 years": a duration, never an age.
@@ -86,6 +88,8 @@ class Meaning:
             trait = fixed.get(id(m))
             if trait is not None:
                 m.traits[trait] = 0.9
+            if m.category in (MC, TTP) and "NEGATION" not in m.traits and _dated(text, m.end):
+                m.traits["PAST_HISTORY"] = 0.8  # "s/p MI 1992", "CVA in 2001": dated, past
             if m.category == BES:
                 if m.context & BEHAVIOUR_PAST and "NEGATION" not in m.traits:
                     m.traits["PAST_HISTORY"] = 0.85
@@ -114,6 +118,11 @@ class Meaning:
         """Bodies of the sections whose role is ``role``."""
         roles = self.sectionizer.roles
         return SpanSet((s.header_end, s.end) for s in sections if roles.get(s.category) == role)
+
+
+def _dated(text: str, end: int) -> bool:
+    """A year written right after a condition or procedure: an event of the past."""
+    return _YEAR_AFTER_RE.match(text, end) is not None
 
 
 def _is_target(text: str, m: Mention) -> bool:

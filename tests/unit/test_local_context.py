@@ -218,6 +218,13 @@ CLINICAL_CASES = [
     ("?pna", {"pna": "MC"}, {"pna": {"POSSIBLE_EXISTENCE"}}),
     ("Plan: monitor HCT", {"hct": "TTP"}, {"hct": {"HYPOTHETICAL"}}),
     ("Her mother has diabetes.", {"diabetes": "MC"}, {"diabetes": {"FAMILY"}}),
+    ("PMH significant for asthma", {"asthma": "MC"}, {"asthma": {"HISTORICAL"}}),
+    ("Pneumonia several years ago.", {"pneumonia": "MC"}, {"pneumonia": {"HISTORICAL"}}),
+    ("Old MI on ECG.", {"mi": "MC"}, {"mi": {"HISTORICAL"}}),
+    ("Needs PICC placement.", {"picc placement": "TTP"}, {"picc placement": {"HYPOTHETICAL"}}),
+    ("May need intubation.", {"intubation": "TTP"}, {"intubation": {"HYPOTHETICAL"}}),
+    ("Cath tomorrow; CXR in am.", {"cath": "TTP", "cxr": "TTP"}, {"cxr": {"HYPOTHETICAL"}}),
+    ("ABG done in the cath lab.", {"abg": "TTP"}, {"abg": set()}),
     (
         "Family in to visit this afternoon, which seems to help his anxiety",
         {"anxiety": "MC"},
@@ -292,3 +299,16 @@ def test_without_spaces_maps_sentence_starts() -> None:
     assert lowers == ["no", "fever", ".", "cough", "."]
     assert [text[i] for i in idx2] == ["N", "f", ".", "C", "."]
     assert sents2 == [0, 3]
+
+
+def test_no_two_clinical_rules_read_the_same_words_differently(clinical: FastContext) -> None:
+    """Equal matches are pruned to one: two readings of the same words would hide a rule."""
+    import itertools
+
+    readings: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    for rule in clinical.rules:
+        for alt in rule.alternatives:
+            for words in itertools.product(*[sorted(step) for step in alt]):
+                readings.setdefault(words, set()).add((rule.category, rule.direction))
+    clashes = {w: r for w, r in readings.items() if len(r) > 1}
+    assert clashes == {}

@@ -421,3 +421,9 @@ def test_29_plans_and_targets(engine: LocalEngine) -> None:
     assert "PAST_HISTORY" in note.traits("Echo")  # done before: past, not planned
     assert "HYPOTHETICAL" not in note.traits("Echo")
     assert note.medication("1191")["status"] == "intended"  # "would continue": a proposal
+
+
+def test_30_a_dated_condition_is_past(engine: LocalEngine) -> None:
+    note = analyse(engine, "s/p pneumonia 2015. Now with cough.\n")
+    assert "PAST_HISTORY" in note.traits("pneumonia")
+    assert "PAST_HISTORY" not in note.traits("cough")
