@@ -9,8 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import app
-
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = _REPO.parent / "shared" / "data"
 
@@ -32,7 +30,6 @@ class Split(StrEnum):
     all = "all"
 
 
-@app.command("eval")
 def eval_command(
     corpus: Annotated[CorpusName, typer.Option(help="Corpus to evaluate on.")] = CorpusName.all,
     split: Annotated[

