@@ -22,6 +22,9 @@ rule keys, and three changes to the algorithm (DESIGN D16, ``docs/clinical-meani
 
 * a modifier that overlaps a target in any way never modifies it (a cue inside a condition's
   own name: "migraine without aura");
+* scopes that overlap in any way limit each other (medspacy's one-sided overlap test lets a
+  window of ``max_scope`` run past a terminator: "found by husband, but mental status
+  changes");
 * a rule with ``at_clause_end`` matches only right before a clause or sentence end
   ("Fever: none", but not "Extremities: No clubbing");
 * the scope of the clause-bounded categories (negation, hypothetical, possible) ends at a
@@ -344,8 +347,8 @@ class FastContext:
                 m1 = group[i]
                 for j in range(i + 1, len(group)):
                     m2 = group[j]
-                    _limit_scope(m1, m2)
-                    _limit_scope(m2, m1)
+                    _limit_scope(m1, m2, self.clinical)
+                    _limit_scope(m2, m1, self.clinical)
         return mods
 
     def apply(
@@ -517,9 +520,16 @@ def _private_families(rules: Sequence[Rule]) -> dict[str, frozenset[str]]:
     return out
 
 
-def _limit_scope(self: Modifier, other: Modifier) -> bool:
-    """``ConTextModifier.limit_scope`` on plain data."""
-    if not _overlaps(self.scope_start, self.scope_end, other.scope_start, other.scope_end):
+def _limit_scope(self: Modifier, other: Modifier, clinical: bool = False) -> bool:
+    """``ConTextModifier.limit_scope`` on plain data.
+
+    ``clinical``: scopes that overlap in any way limit each other (medspacy's one-sided test
+    misses a terminator whose sentence-wide scope contains a ``max_scope`` window).
+    """
+    if clinical:
+        if not (self.scope_start < other.scope_end and other.scope_start < self.scope_end):
+            return False
+    elif not _overlaps(self.scope_start, self.scope_end, other.scope_start, other.scope_end):
         return False
     if self.rule.direction == "TERMINATE":
         return False

@@ -47,7 +47,6 @@ ABBREVIATIONS = frozenset(
         "a.c",
         "p.c",
         "inc",
-        "co",
         "corp",
         "dept",
         "univ",
@@ -93,7 +92,10 @@ ABBREVIATIONS = frozenset(
 # abbreviation or a lone letter after a period or space ("e.g.").
 _END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-]|(?P<low>[ \t]+[a-z]))")
 _LINE_RE = re.compile(r"\n[ \t\r]*")
-_BULLET_RE = re.compile(r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Z][A-Za-z /&]{0,40}:)")
+# a bullet, a numbered item, a header "Word:" or a nursing system prefix "cv-", "gi -"
+_BULLET_RE = re.compile(
+    r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Za-z][A-Za-z /&]{0,40}:|[A-Za-z][A-Za-z/]{0,11}[ \t]?-(?![\d-]))"
+)
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -103,8 +105,9 @@ def sentence_starts(text: str) -> list[int]:
     Rules: terminal punctuation followed by a capital, digit or bullet (not after a known
     abbreviation or a single initial), or by a lower-case word (not after a known abbreviation,
     a dotted abbreviation or a lone letter); a blank line; a line break followed by a bullet, a
-    numbered item, a header ``Word:`` or a capital letter; a line break after a line ending in
-    ``.:;!?``.
+    numbered item, a header ``Word:`` (any case), a system prefix ``cv-`` or a capital letter;
+    a line break after a line ending in ``.:;!?`` (trailing spaces ignored; a line of spaces is
+    blank).
 
     Args:
         text: The note.
@@ -140,6 +143,8 @@ def sentence_starts(text: str) -> list[int]:
         if nxt >= len(text) or text[nxt] == "\n":
             continue
         line_end = m.start()
+        while line_end > 0 and text[line_end - 1] in " \t\r":  # trailing spaces
+            line_end -= 1
         prev = text[line_end - 1] if line_end > 0 else "\n"
         blank = "\n" in text[m.start() + 1 : nxt] or prev == "\n"
         ch = text[nxt]

@@ -225,6 +225,9 @@ CLINICAL_CASES = [
     ("May need intubation.", {"intubation": "TTP"}, {"intubation": {"HYPOTHETICAL"}}),
     ("Cath tomorrow; CXR in am.", {"cath": "TTP", "cxr": "TTP"}, {"cxr": {"HYPOTHETICAL"}}),
     ("ABG done in the cath lab.", {"abg": "TTP"}, {"abg": set()}),
+    # a terminator ends a windowed scope too (medspacy's one-sided overlap test missed it)
+    ("Found by husband on floor- awake, but confused", {"confused": "MC"}, {"confused": set()}),
+    ("To receive vanco at 11pm.", {"vanco": "MED"}, {"vanco": {"HYPOTHETICAL"}}),
     (
         "Family in to visit this afternoon, which seems to help his anxiety",
         {"anxiety": "MC"},

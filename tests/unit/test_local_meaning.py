@@ -199,3 +199,16 @@ def test_a_substance_is_a_behaviour_only_when_used(social: SocialHistory) -> Non
     text = "Cocaine-induced vasospasm was treated. He uses cocaine. Denies heroin. Drugs: none."
     found = [(b.type, text[b.begin : b.end]) for b in social.find(text, [])]
     assert found == [("REC_DRUG_USE", "cocaine"), ("REC_DRUG_USE", "heroin")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no stool.   \n   \ngu: creat down", ["no stool.   \n   \n", "gu: creat down"]),
+        ("n-intact, anxious\nr-ra sats 96%", ["n-intact, anxious\n", "r-ra sats 96%"]),
+        ("denies pain and\nnausea today", ["denies pain and\nnausea today"]),
+    ],
+)
+def test_nursing_line_breaks(text: str, expected: list[str]) -> None:
+    starts = sentence_starts(text)
+    assert [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)] == expected
