@@ -119,6 +119,9 @@ class Modifier:
     targets: list[int] = field(default_factory=list)
 
 
+_INERT = ("TERMINATE", "PSEUDO")  # directions of modifiers that modify no target
+
+
 def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
     # medspacy.util.tuple_overlaps, deliberately one-sided like the original.
     return a0 <= b0 < a1 or a0 < b1 <= a1
@@ -365,11 +368,12 @@ class FastContext:
         ``labels`` (one per target, e.g. the entity category) feed the rules'
         ``allowed_types`` / ``excluded_types``.
         """
+        sent_of = [bisect.bisect_right(sent_starts, t0) - 1 for t0, _ in targets]
         present: dict[int, set[str]] | None = None
         if self.clinical and labels is not None and self._families:
             present = {}
-            for (t0, _), kind in zip(targets, labels, strict=True):
-                present.setdefault(bisect.bisect_right(sent_starts, t0) - 1, set()).add(kind)
+            for si, kind in zip(sent_of, labels, strict=True):
+                present.setdefault(si, set()).add(kind)
         mods = self.modifiers(lowers, sent_starts, present)
         out: list[list[Modifier]] = [[] for _ in targets]
         if not mods:
@@ -379,24 +383,35 @@ class FastContext:
             self._bound_to_clauses(mods, lowers, targets)
         by_sentence: dict[int, list[Modifier]] = {}
         for m in mods:
-            by_sentence.setdefault(bisect.bisect_right(sent_starts, m.start) - 1, []).append(m)
+            if m.rule.direction not in _INERT:  # terminators and pseudo-cues modify nothing
+                si = bisect.bisect_right(sent_starts, m.start) - 1
+                by_sentence.setdefault(si, []).append(m)
+        n_sents = len(sent_starts)
         for ti, (t0, t1) in enumerate(targets):
             label = labels[ti] if labels is not None else None
-            s0 = bisect.bisect_right(sent_starts, t0) - 1
-            s1 = bisect.bisect_right(sent_starts, max(t0, t1 - 1)) - 1
+            s0 = sent_of[ti]
+            if s0 + 1 < n_sents and sent_starts[s0 + 1] < t1:
+                s1 = bisect.bisect_right(sent_starts, max(t0, t1 - 1)) - 1
+            else:
+                s1 = s0
             for si in range(s0, s1 + 1):
                 for m in by_sentence.get(si, ()):
+                    sc0, sc1 = m.scope_start, m.scope_end
+                    if not (sc0 <= t0 < sc1 or sc0 < t1 <= sc1):  # _overlaps(scope, target)
+                        continue
                     if clinical:
                         if m.start < t1 and t0 < m.end:
                             continue  # a cue inside (or across) the target's own words
                     elif _overlaps(m.start, m.end, t0, t1):
                         continue
-                    if m.rule.direction in ("TERMINATE", "PSEUDO"):
-                        continue
-                    if not m.rule.allows(label):
-                        continue
-                    if _overlaps(m.scope_start, m.scope_end, t0, t1):
-                        m.targets.append(ti)
+                    if label is not None:
+                        rule = m.rule
+                        if rule.allowed_types is not None:
+                            if label not in rule.allowed_types:
+                                continue
+                        elif label in rule.excluded_types:
+                            continue
+                    m.targets.append(ti)
         # Edges are listed modifier by modifier, as in ConTextGraph.apply_modifiers.
         for m in mods:
             for ti in m.targets:
@@ -415,7 +430,8 @@ class FastContext:
         if labels is None:
             return [{m.rule.category for m in ms} for ms in applied]
         return [
-            {m.rule.category_for(lb) for m in ms} for ms, lb in zip(applied, labels, strict=True)
+            {m.rule.category_for(lb) if m.rule.category_for_types else m.rule.category for m in ms}
+            for ms, lb in zip(applied, labels, strict=True)
         ]
 
     def _bound_to_clauses(
@@ -428,8 +444,7 @@ class FastContext:
         bounded = [
             m
             for m in mods
-            if m.rule.category in self.clause_categories
-            and m.rule.direction not in ("TERMINATE", "PSEUDO")
+            if m.rule.category in self.clause_categories and m.rule.direction not in _INERT
         ]
         if not bounded:
             return
@@ -496,9 +511,7 @@ def _private_families(rules: Sequence[Rule]) -> dict[str, frozenset[str]]:
     private = {
         c
         for c, rs in by_category.items()
-        if all(
-            r.allowed_types is not None and r.direction not in ("TERMINATE", "PSEUDO") for r in rs
-        )
+        if all(r.allowed_types is not None and r.direction not in _INERT for r in rs)
     }
     for r in rules:  # a category another kind of rule stops at is not private
         if r.category not in private:

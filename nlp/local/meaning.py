@@ -27,6 +27,8 @@ from nlp.local.spans import SpanSet
 from nlp.local.text import Normaliser, Words
 from nlp.local.traits import BEHAVIOUR_PAST, context_status
 
+_DATABLE = frozenset({MC, TTP})
+# a year written right after a condition or procedure: an event of the past
 _YEAR_AFTER_RE = re.compile(r"[ \t]*[(,]?[ \t]*(?:in[ \t]+)?'?(?:19|20)\d\d\b(?![/-])")
 _VALUE_AFTER_RE = re.compile(r"[ \t]*(?:[<>]=?|=|:)?[ \t]*\d")
 _GOAL_BEFORE_RE = re.compile(r"\b(?:maintain|keep|goal|target)[ \t]+(?:\w+[ \t]+)?$", re.I)
@@ -84,11 +86,17 @@ class Meaning:
         in_list = self._bodies(prepared.sections, "medications")
         in_plan = self._bodies(prepared.sections, "plan")
         fixed = prepared.fixed
+        dated = _YEAR_AFTER_RE.match
         for m in mentions:
-            trait = fixed.get(id(m))
-            if trait is not None:
-                m.traits[trait] = 0.9
-            if m.category in (MC, TTP) and "NEGATION" not in m.traits and _dated(text, m.end):
+            if fixed:
+                trait = fixed.get(id(m))
+                if trait is not None:
+                    m.traits[trait] = 0.9
+            if (
+                m.category in _DATABLE
+                and dated(text, m.end) is not None
+                and "NEGATION" not in m.traits
+            ):
                 m.traits["PAST_HISTORY"] = 0.8  # "s/p MI 1992", "CVA in 2001": dated, past
             if m.category == BES:
                 if m.context & BEHAVIOUR_PAST and "NEGATION" not in m.traits:
@@ -103,7 +111,7 @@ class Meaning:
                 ):
                     m.traits["HYPOTHETICAL"] = 0.8
                 continue
-            if m.status is None:
+            if m.status is None and m.context:
                 m.status = context_status(m.category, m.context)
             if (
                 m.status is None
@@ -118,11 +126,6 @@ class Meaning:
         """Bodies of the sections whose role is ``role``."""
         roles = self.sectionizer.roles
         return SpanSet((s.header_end, s.end) for s in sections if roles.get(s.category) == role)
-
-
-def _dated(text: str, end: int) -> bool:
-    """A year written right after a condition or procedure: an event of the past."""
-    return _YEAR_AFTER_RE.match(text, end) is not None
 
 
 def _is_target(text: str, m: Mention) -> bool:

@@ -73,6 +73,14 @@ class SocialHistory:
             ):
                 self.matcher.add(_Phrase(p, typ, kind) for p in spec[key])
         self.matcher.finalise()
+        # one word of each phrase that must be in the note (its last, or the one before a
+        # generic last word): most notes hold none, and the phrase search is skipped
+        self._anchors = frozenset(
+            _anchor(normaliser.phrase_key(p))
+            for spec in data["types"].values()
+            for key in ("never", "past", "phrases", "context_phrases", "section_phrases")
+            for p in spec[key]
+        )
         self._not_before = re.compile(rf"[ \t]*(?:{alternation(data['not_before'])})\b", re.I)
         self._context: dict[str, re.Pattern[str]] = {
             typ: re.compile(rf"\b(?:{alternation(spec['context'])})\b", re.I)
@@ -90,6 +98,8 @@ class SocialHistory:
         """
         if words is None:
             words = self.normaliser.words(text)
+        if self._anchors.isdisjoint(words.keys):
+            return []
         starts = [b for b, _ in social]
         out: list[Behaviour] = []
         for m in self.matcher.find(text, words):
@@ -196,3 +206,13 @@ def _clause_end(text: str, begin: int, most: int) -> int:
     """End of the clause that starts at ``begin``, at most ``most`` characters on."""
     end = _CLAUSE_END_RE.search(text, begin, begin + most)
     return end.start() if end is not None else min(len(text), begin + most)
+
+
+_GENERIC_LAST = frozenset({"use", "user", "intake", "consumption", "drug", "substance"})
+
+
+def _anchor(keys: tuple[str, ...] | list[str]) -> str:
+    """The word of a phrase checked first: its last, unless that one is generic."""
+    if len(keys) > 1 and keys[-1] in _GENERIC_LAST:
+        return keys[-2]
+    return keys[-1] if keys else ""
