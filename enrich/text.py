@@ -33,6 +33,7 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _CELL_TAGS = frozenset({"td", "th"})
 _WHITESPACE = re.compile(r"\s+")
+_REDUCED_MEDIA = frozenset({"text/html", "text/xhtml"})
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,17 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
+def is_reduced(content_type: str) -> bool:
+    """True when the analysed text is derived from the attachment (HTML or RTF reduced to
+    text), so offsets into it are not offsets into the attachment.
+
+    >>> is_reduced("text/html; charset=utf-8"), is_reduced("text/plain")
+    (True, False)
+    """
+    media = parse_content_type(content_type)[0]
+    return media in _REDUCED_MEDIA or media in _RTF_TYPES
+
+
 def decode_text(data: bytes, content_type: str) -> tuple[str, str]:
     """Decode attachment bytes to text (charset from contentType, else UTF-8, else detected).
 
@@ -198,7 +210,7 @@ def decode_text(data: bytes, content_type: str) -> tuple[str, str]:
     media, charset = parse_content_type(content_type)
     text, used = _decode_bytes(data, charset)
     text = text.removeprefix("\ufeff")  # a BOM inside a declared charset: not text either
-    if media in ("text/html", "text/xhtml"):
+    if media in _REDUCED_MEDIA:
         text = html_to_text(text)
     elif media in _RTF_TYPES:
         text = rtf_to_text(text)
