@@ -54,19 +54,32 @@ class PhiGuard(logging.Handler):
 PHI_GUARD = PhiGuard()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _install_guard() -> None:
     root = logging.getLogger()
-    root.addHandler(PHI_GUARD)
+    if PHI_GUARD not in root.handlers:
+        root.addHandler(PHI_GUARD)
     root.setLevel(logging.DEBUG)  # as `serve --log-level debug`: everything the service logs
     for name in QUIET_LOGGERS:  # as api.observability.configure_logging pins them
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    _install_guard()
+
+
 @pytest.fixture(autouse=True)
 def _no_phi_in_logs() -> Iterator[None]:
-    """Fails the test whose logging carried a PHI sentinel."""
+    """Fails the test whose logging carried a PHI sentinel. The guard is (re)installed before
+    each test, and the root logger restored after it (``serve`` tests reconfigure logging)."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    _install_guard()
     before = len(PHI_GUARD.leaks)
     yield
+    for handler in list(root.handlers):
+        if handler not in handlers and handler is not PHI_GUARD:
+            root.removeHandler(handler)
+    _install_guard()
     leaks = PHI_GUARD.leaks[before:]
     if leaks:
         pytest.fail("PHI in log records: " + "; ".join(leaks[:5]), pytrace=False)
