@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors, ui
+from api import errors, openapi, ui
 from api.bootstrap import Services, build_services
 from api.clock import Clock
 from api.intake import workers
@@ -135,4 +135,5 @@ def create_app(
     app.include_router(operations.router)
     ui.install(app)  # the viewer under /ui/ (its router and error pages)
     app.include_router(fhir.router)  # catch-all /{resource_type} routes: last
+    openapi.install(app)  # the FHIR operations per type, with their bodies and parameters
     return app

@@ -109,3 +109,12 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 def load_sample(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     return data
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The hostile-input run's totals (tests/test_hostile_http.py), when it ran."""
+    import sys
+
+    module = sys.modules.get("tests.test_hostile_http")
+    if module is not None and module.COUNTS["cases"]:
+        terminalreporter.write_line(f"hostile input over HTTP: {module.summary()}")

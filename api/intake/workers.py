@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from api.intake.queue import IntakeQueue, Job
 from api.service import DocumentService, Outcome
@@ -18,6 +18,7 @@ from nlp.base import EngineError
 from nlp.codes import CodedError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RETENTION_S = 7 * 24 * 3600.0  # done rows kept this long (version de-duplication window)
 # R4 Meta elements. Servers add their own (Medplum: author, project, compartment, accounts);
@@ -159,6 +160,8 @@ class WorkerPool:
         handle: ``Job -> outcome``; raises to fail the attempt (``is_permanent`` decides).
         threads: Number of worker threads (default 1).
         poll_s: Longest sleep between looks at the queue (default 0.5 s).
+        record_timeout_s: How long recording a job's outcome is retried while the database is
+            unavailable (default 60 s: a restart); past it the job's lease brings it back.
     """
 
     def __init__(
@@ -168,11 +171,13 @@ class WorkerPool:
         *,
         threads: int = 1,
         poll_s: float = 0.5,
+        record_timeout_s: float = 60.0,
     ) -> None:
         self.queue = queue
         self.handle = handle
         self.threads = threads
         self.poll_s = poll_s
+        self.record_timeout_s = record_timeout_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
@@ -206,13 +211,14 @@ class WorkerPool:
         try:
             outcome = self.handle(job)
         except JobSkipped as skip:
-            gone = str(skip) == "gone"
-            self.queue.complete(job, f"skipped:{skip}", state="gone" if gone else "done")
+            skipped = f"skipped:{skip}"
+            final: Literal["done", "gone"] = "gone" if str(skip) == "gone" else "done"
+            self._record(lambda: self.queue.complete(job, skipped, state=final))
             log.info("intake job %d %s/%s skipped (%s)", job.seq, job.resource_type,
                      job.resource_id, skip)  # fmt: skip
         except Exception as exc:
-            permanent = is_permanent(exc)
-            state = self.queue.fail(job, coded(exc), permanent=permanent)
+            permanent, error = is_permanent(exc), coded(exc)
+            state = self._record(lambda: self.queue.fail(job, error, permanent=permanent))
             log.warning(
                 "intake job %d %s/%s attempt %d failed (%s%s) -> %s",
                 job.seq,
@@ -224,7 +230,7 @@ class WorkerPool:
                 state,
             )
         else:
-            self.queue.complete(job, outcome)
+            self._record(lambda: self.queue.complete(job, outcome))
             log.info(
                 "intake job %d %s/%s %s in %.1f ms",
                 job.seq,
@@ -234,6 +240,20 @@ class WorkerPool:
                 (time.perf_counter() - started) * 1000,
             )
         return job
+
+    def _record(self, write: Callable[[], _T]) -> _T:
+        """Record a job's outcome, retrying while the database is unavailable (a restart):
+        a processed job must not stay ``processing`` until its lease expires."""
+        delay, deadline = 0.1, time.monotonic() + self.record_timeout_s
+        while True:
+            try:
+                return write()
+            except StoreError as exc:
+                if exc.status != 503 or time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                log.warning("intake: recording an outcome failed (%s); retrying", exc.code)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 2.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

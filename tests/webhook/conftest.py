@@ -27,6 +27,23 @@ def replay_result() -> dict[str, Any]:
     return {"InferICD10CM": icd}
 
 
+def crash_env(tmp_path: Path, delay_s: float, **upstream: str) -> tuple[Path, dict[str, str]]:
+    """``(db_path, environment)`` of a service in a subprocess for the crash tests: a SQLite
+    file, the replay engine (``replay_result``) slowed by ``delay_s``, one intake worker, and
+    the ``DOCREF_NLP_*`` upstream settings given (``UPSTREAM="fhir"``, ``UPSTREAM_URL=...``)."""
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(replay_result()), encoding="utf-8")
+    db_path = tmp_path / "svc.sqlite"
+    env = {
+        "DOCREF_NLP_DB_PATH": str(db_path),
+        "DOCREF_NLP_ENGINE": f"replay:{replay}",
+        "DOCREF_NLP_INTAKE_WORKERS": "1",
+        "DOCREF_NLP_TEST_ENGINE_DELAY_S": str(delay_s),
+        **{f"DOCREF_NLP_{name}": value for name, value in upstream.items()},
+    }
+    return db_path, env
+
+
 def document(doc_id: str = "doc-1", text: str = NOTE, version: str | None = "1") -> dict[str, Any]:
     doc: dict[str, Any] = {
         "resourceType": "DocumentReference",

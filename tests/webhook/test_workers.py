@@ -226,3 +226,30 @@ def test_pool_threads_drain_the_queue() -> None:
 )
 def test_error_classification(exc: Exception, permanent: bool) -> None:
     assert is_permanent(exc) is permanent
+
+
+def test_an_outcome_is_recorded_once_the_database_is_back() -> None:
+    """The database restarts just as a job finishes: the outcome is retried, not left as
+    'processing' until the lease expires (600 s)."""
+    from api.store.base import StoreError
+
+    env = Env()
+    env.notify_full(env.upstream.put(document()))
+    real_complete = env.queue.complete
+    failures = iter([True, True, False])
+
+    def flaky_complete(*args: Any, **kwargs: Any) -> None:
+        if next(failures):
+            raise StoreError("database unavailable (OperationalError)", code="NLP503")
+        real_complete(*args, **kwargs)
+
+    env.queue.complete = flaky_complete  # type: ignore[method-assign]
+    env.pool.record_timeout_s = 5.0
+    assert env.drain() == ["updated:SUCCESS"]
+    (row,) = env.queue.rows()
+    assert row["state"] == "done"
+    assert env.upstream.transactions == 1  # processed once, recorded after two failures
+    env.queue.complete = lambda *a, **k: (_ for _ in ()).throw(StoreError("x", code="NLP530"))  # type: ignore[method-assign]
+    env.notify_full(env.upstream.put({**document(), "description": "new"}))
+    with pytest.raises(StoreError):  # not a transient database failure: raised at once
+        env.pool.run_once()
