@@ -85,8 +85,8 @@ class Limits:
     """
 
     max_note_chars: int = 200_000
-    max_generated_resources: int = 5_000
-    max_index_rows: int = 100_000
+    max_generated_resources: int = 2_500
+    max_index_rows: int = 40_000
 
 
 @dataclass(frozen=True)

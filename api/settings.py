@@ -128,8 +128,8 @@ class Settings(BaseModel):
             JSON object per line).
         max_note_chars: longest note analysed (200,000 characters); a longer one is stored with
             status ``VALIDATION_ERROR`` and a message, without NLP.
-        max_generated_resources: most resources one document may generate (5,000), and
-            ``max_index_rows``: most NLP index rows (100,000); beyond either, the document is
+        max_generated_resources: most resources one document may generate (2,500), and
+            ``max_index_rows``: most NLP index rows (40,000); beyond either, the document is
             stored with ``VALIDATION_ERROR`` and nothing generated.
         max_json_depth: deepest JSON nesting a request body may have (1,000; at most 5,000).
         max_body_bytes: largest request body (16 MiB).
@@ -170,8 +170,8 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     max_note_chars: int = Field(default=200_000, ge=1)
-    max_generated_resources: int = Field(default=5_000, ge=0)
-    max_index_rows: int = Field(default=100_000, ge=0)
+    max_generated_resources: int = Field(default=2_500, ge=0)
+    max_index_rows: int = Field(default=40_000, ge=0)
     max_json_depth: int = Field(default=1_000, ge=8, le=5_000)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_include: int = Field(default=1_000, ge=1)
