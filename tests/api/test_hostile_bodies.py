@@ -193,3 +193,12 @@ def test_a_500_inside_a_batch_is_answered_per_entry_and_logged(
     assert "unhandled OverflowError" in record.getMessage()
     assert "batch entry" in record.getMessage()
     assert "SQLite INTEGER" not in record.getMessage()  # the class, never the message
+
+
+def test_the_viewer_upload_refuses_huge_integers_as_a_coded_error() -> None:
+    from api.ui.render import UiError
+    from api.ui.views import uploaded_document
+
+    with pytest.raises(UiError) as caught:
+        uploaded_document(HUGE_INT.encode())
+    assert caught.value.code == "NLP801"
