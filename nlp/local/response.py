@@ -231,25 +231,6 @@ def _attr(cls: type[_A], a: Attr, text: str, ident: int, *, with_category: bool)
     return _new(cls, fields)
 
 
-def _detect_attr(a: Attr, text: str, ident: int) -> Attribute:
-    """``_attr(Attribute, ..., with_category=True)`` with its field order."""
-    return _new(
-        Attribute,
-        {
-            "type": a.type,
-            "score": _r4(a.score),
-            "relationship_score": _r4(a.relationship_score),
-            "id": ident,
-            "begin_offset": a.begin,
-            "end_offset": a.end,
-            "text": text[a.begin : a.end],
-            "traits": [],
-            "category": a.category,
-            "relationship_type": a.relationship,
-        },
-    )
-
-
 def _by_offset(attrs: list[Attr]) -> list[Attr]:
     return sorted(attrs, key=_attr_order) if len(attrs) > 1 else attrs
 
@@ -304,7 +285,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                     "type": m.type,
                     "traits": _traits(m, DETECT_TRAITS.get(m.category, _NONE)),
                     "attributes": [
-                        _detect_attr(a, text, ids[(a.begin, a.end, a.type)])
+                        _attr(Attribute, a, text, ids[(a.begin, a.end, a.type)], with_category=True)
                         for a in (sorted(attrs, key=_attr_order) if len(attrs) > 1 else attrs)
                     ],
                 },
