@@ -502,15 +502,37 @@ def _choose(entries: tuple[Entry, ...], text: str, begin: int, end: int) -> Entr
 
 _DIGIT_BEFORE_RE = re.compile(r"\d[ \t]*$")
 _PUNCT_RE = re.compile(r"[,.;:\n]")
-_WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$")
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*")
 
 
 def _word_before(text: str, begin: int) -> tuple[int, int, str] | None:
-    m = _WORD_BEFORE_RE.search(text, max(0, begin - 30), begin)
-    if m is None:
+    """The word right before ``begin`` across spaces or tabs (``(start, end, word)``), as
+    ``re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$").search(text, max(0, begin - 30), begin)``
+    finds it, scanned backwards (``tests/unit/test_local_fastpaths.py``).
+
+    In ``text[:begin]`` the regex's ``$`` is the end or the place before a last line break;
+    the leftmost match starts at the first letter of the word run within the 30 characters.
+    """
+    lo = max(0, begin - 30)
+    e = begin
+    if e > lo and text[e - 1] == "\n":
+        e -= 1
+    k = e
+    while k > lo and text[k - 1] in " \t":
+        k -= 1
+    if k == e:
         return None
-    return m.start(1), m.end(1), m.group(1)
+    j = k
+    while j > lo and text[j - 1] in _WORD_CHARS:
+        j -= 1
+    while j < k and text[j] == "-":
+        j += 1
+    if j >= k:
+        return None
+    return j, k, text[j:k]
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
 def _sentence_end(sents: list[int], offset: int, n: int) -> int:

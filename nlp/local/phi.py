@@ -54,6 +54,7 @@ class PhiDetector:
             self._patterns.append(
                 (str(p["type"]), re.compile(p["regex"], flags), where, tuple(p.get("gate") or ()))
             )
+        self._fused = _fuse_at_digits(self._patterns)
         self.lex = PhiWords(data, medical_words)
         self.not_names = self.lex.not_names
         self.names = NameRules(self.lex, data)
@@ -71,18 +72,17 @@ class PhiDetector:
         positions, digits = _positions(text)
         lowered = text.lower()
         hits: list[PhiSpan] = []
-        for typ, rx, where, gate in self._patterns:
+        at_digits = self._fused.spans(text, digits) if digits else {}
+        for pi, (typ, rx, where, gate) in enumerate(self._patterns):
             if gate:
                 if not any(g in positions or g in lowered for g in gate):
                     continue
-                found: Iterable[re.Match[str]] = rx.finditer(text)
+                found: Iterable[tuple[int, int]] = map(_value_span, rx.finditer(text))
             elif where == "digit":
-                found = match_at(rx, text, digits)
+                found = at_digits.get(pi, ())
             else:
-                found = match_at(rx, text, at(positions, frozenset(where)))
-            for m in found:
-                g = "v" if "v" in rx.groupindex and m.group("v") is not None else 0
-                b, e = m.start(g), m.end(g)
+                found = map(_value_span, match_at(rx, text, at(positions, frozenset(where))))
+            for b, e in found:
                 if typ == "DATE" and not_a_date(text, b, e):
                     continue
                 if typ == "PHONE_OR_FAX" and not_a_phone(text, b, e):
@@ -141,6 +141,66 @@ class PhiDetector:
 
 
 _WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _value_span(m: re.Match[str]) -> tuple[int, int]:
+    """The span of group ``v`` when the pattern has one and it took part, else the match's."""
+    if "v" in m.re.groupindex and m.group("v") is not None:
+        return m.span("v")
+    return m.span()
+
+
+class _FusedAtDigits:
+    """The patterns anchored at digit starts, tried together: one regex of optional
+    lookaheads, each capturing what its pattern matches there (its ``v`` group renamed).
+
+    :meth:`spans` gives what ``match_at`` gives each pattern on its own: a pattern is tried
+    at a start only past the end of its own previous match, in the order of ``digits``.
+    """
+
+    def __init__(self, patterns: list[tuple[int, re.Pattern[str]]]) -> None:
+        parts = []
+        self.groups: list[tuple[int, int, int]] = []  # (pattern index, whole group, v group)
+        for pi, rx in patterns:
+            body = rx.pattern.replace("(?P<v>", f"(?P<v{pi}>")
+            flags = "i" if rx.flags & re.IGNORECASE else "-i"
+            parts.append(f"(?:(?=(?P<p{pi}>(?{flags}:{body})))|)")
+        self.rx = re.compile("".join(parts))
+        for pi, _ in patterns:
+            v = self.rx.groupindex.get(f"v{pi}", -1)
+            self.groups.append((pi, self.rx.groupindex[f"p{pi}"], v))
+
+    def spans(self, text: str, digits: list[int]) -> dict[int, list[tuple[int, int]]]:
+        """Pattern index -> its (value) spans at ``digits``."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        last = dict.fromkeys([pi for pi, _, _ in self.groups], -1)
+        match = self.rx.match
+        for b in digits:
+            m = match(text, b)
+            if m is None or m.lastindex is None:
+                continue
+            regs = m.regs
+            for pi, g, v in self.groups:
+                start, end = regs[g]
+                if start < 0 or b < last[pi]:
+                    continue
+                last[pi] = end
+                if v >= 0 and regs[v][0] >= 0:
+                    start, end = regs[v]
+                out.setdefault(pi, []).append((start, end))
+        return out
+
+
+def _fuse_at_digits(
+    patterns: list[tuple[str, re.Pattern[str], str | frozenset[str], tuple[str, ...]]],
+) -> _FusedAtDigits:
+    return _FusedAtDigits(
+        [
+            (pi, rx)
+            for pi, (_, rx, where, gate) in enumerate(patterns)
+            if where == "digit" and not gate
+        ]
+    )
 
 
 def _positions(text: str) -> tuple[dict[str, list[int]], list[int]]:

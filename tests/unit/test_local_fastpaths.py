@@ -93,3 +93,39 @@ def test_annotate_text_equals_full_pipeline() -> None:
         assert annotate_text(engine.nlp, annotator, text) == mentions_of(
             run_pipeline(engine.nlp, text)
         )
+
+
+def test_word_before_scans_backwards_as_the_regex_searched() -> None:
+    from nlp.local.annotate import _word_before
+
+    rx = re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$")
+    rng = random.Random(11)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ab-Z \t\n.é1") for _ in range(rng.randint(0, 45)))
+        begin = rng.randint(0, len(text))
+        m = rx.search(text, max(0, begin - 30), begin)
+        want = None if m is None else (m.start(1), m.end(1), m.group(1))
+        assert _word_before(text, begin) == want, (text, begin)
+
+
+def test_phi_patterns_at_digits_fused_equal_each_pattern_on_its_own() -> None:
+    from nlp.local.phi import PhiDetector
+    from nlp.local.phi_words import match_at
+
+    detector = PhiDetector()
+    at_digits = [(pi, p[1]) for pi, p in enumerate(detector._patterns) if p[2] == "digit"]
+    assert len(at_digits) >= 5
+    pieces = ["12/03/2019", "(617) 555-0142", "+1 617 555 0142", "555-0142", "1999", "45 yo",
+              "age 7", "3 Oak Street", "Boston, MA 02115", "123-45-6789", "2/14", "x", " ", "\n",
+              "(", "+", "2019-03-04", "10 mg", "the 3rd", "5/40"]  # fmt: skip
+    rng = random.Random(5)
+    for _ in range(400):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        _, digits = _positions(text)
+        fused = detector._fused.spans(text, digits)
+        for pi, rx in at_digits:
+            alone = [
+                m.span("v") if "v" in rx.groupindex and m.group("v") is not None else m.span()
+                for m in match_at(rx, text, digits)
+            ]
+            assert fused.get(pi, []) == alone, (pi, text)
