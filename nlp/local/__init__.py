@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+from nlp.local import native  # first: compiled modules, or their sources when stale
+
+# isort: on
 import hashlib
 import json
 import logging
@@ -85,9 +89,10 @@ class LocalEngine:
             if stale != cache:
                 stale.unlink(missing_ok=True)
         log.info(
-            "local engine loaded: %d terms, %.2fs",
+            "local engine loaded: %d terms, %.2fs, %s modules",
             annotator_of(engine.nlp).matcher.size,
             time.perf_counter() - started,
+            native.MODE,
         )
         return engine
 

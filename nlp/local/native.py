@@ -1,0 +1,130 @@
+"""Compiled or source modules: the guard that keeps a stale compiled engine from running.
+
+``pip install -e .`` (``make install``) compiles the local engine's hot-path modules with mypyc
+(``setup.py``): each ``nlp/local/<module>.py`` gets a ``<module>.cpython-*.so`` beside it,
+which Python imports instead of the ``.py``. The build writes ``_compiled.json`` with the
+SHA-256 of the sources it compiled. If a source has changed since (an edit, a ``git merge``),
+the compiled code no longer says what the source says: then every compiled module of the engine
+is imported from its source instead (all together: compiled modules call each other natively),
+with one warning, until ``make install`` compiles them again. ``DOCREF_NLP_PURE=1`` always
+imports the sources.
+
+This module is imported first by ``nlp.local`` and is never compiled itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+HERE = Path(__file__).resolve().parent
+PACKAGE = "nlp.local"
+MANIFEST = HERE / "_compiled.json"
+PURE_ENV = "DOCREF_NLP_PURE"
+
+log = logging.getLogger(__name__)
+
+
+def compiled_modules(folder: Path = HERE) -> list[str]:
+    """Names of the modules of ``folder`` that have a compiled extension beside their source."""
+    names = set()
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        for so in folder.glob(f"*{suffix}"):
+            name = so.name[: -len(suffix)]
+            if (folder / f"{name}.py").is_file():
+                names.add(name)
+    return sorted(names)
+
+
+def sources_digest(names: Sequence[str], folder: Path = HERE) -> str:
+    """SHA-256 over the named modules' sources (name and bytes, in name order)."""
+    h = hashlib.sha256()
+    for name in sorted(names):
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update((folder / f"{name}.py").read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def write_manifest(names: Sequence[str], folder: Path = HERE) -> None:
+    """Record which sources were compiled (called by ``setup.py`` after a build)."""
+    data = {"modules": sorted(names), "sha256": sources_digest(names, folder)}
+    (folder / MANIFEST.name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def stale_reason(folder: Path = HERE) -> str | None:
+    """Why the compiled modules of ``folder`` must not be used, or None when they may."""
+    names = compiled_modules(folder)
+    if not names:
+        return None
+    if os.environ.get(PURE_ENV) == "1":
+        return f"{PURE_ENV}=1"
+    try:
+        data = json.loads((folder / MANIFEST.name).read_text(encoding="utf-8"))
+        recorded = sorted(str(n) for n in data["modules"])
+        digest = str(data["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no readable build manifest"
+    if recorded != names:
+        return "the compiled modules are not those of the last build"
+    if digest != sources_digest(names, folder):
+        return "their sources changed since they were compiled"
+    return None
+
+
+class SourceFirst(importlib.abc.MetaPathFinder):
+    """Imports the named modules of a package from their ``.py`` files, never a compiled one."""
+
+    def __init__(self, package: str, folder: Path, names: Sequence[str]) -> None:
+        self.folder = folder
+        self.names = {f"{package}.{n}": n for n in names}
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,  # noqa: ARG002
+        target: ModuleType | None = None,  # noqa: ARG002
+    ) -> importlib.machinery.ModuleSpec | None:
+        name = self.names.get(fullname)
+        if name is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, self.folder / f"{name}.py")
+
+
+def choose(package: str = PACKAGE, folder: Path = HERE) -> str:
+    """``compiled``, ``source`` (nothing compiled) or ``source: <why>`` (stale compiled code,
+    imported from the sources from now on)."""
+    reason = stale_reason(folder)
+    if reason is None:
+        return "compiled" if compiled_modules(folder) else "source"
+    if not any(isinstance(f, SourceFirst) and f.folder == folder for f in sys.meta_path):
+        sys.meta_path.insert(0, SourceFirst(package, folder, compiled_modules(folder)))
+        if reason != f"{PURE_ENV}=1":
+            log.warning(
+                "local engine: compiled modules not used (%s); running the sources, "
+                "slower: `make install` compiles them again",
+                reason,
+            )
+    return f"source: {reason}"
+
+
+# imported as ``nlp.local.native`` (by ``nlp.local``, first): choose now; ``setup.py`` loads this
+# file alone to write the manifest, and chooses nothing
+MODE = choose() if __name__ == f"{PACKAGE}.native" else "not chosen"
+
+
+if __name__ == "__main__":  # `make install`: exit 1 when the compiled modules are stale
+    why = stale_reason()
+    if why is not None:
+        sys.stderr.write(f"local engine: compiled modules stale ({why})\n")
+    sys.exit(0 if why is None else 1)
