@@ -33,6 +33,7 @@ from models.rxnorm import (
 )
 from models.sources import (
     dedupe,
+    drugner_identities,
     drugner_synonyms,
     drugner_terms,
     hpo_terms,
@@ -203,8 +204,9 @@ def build_assets(
         rx: RxKb = read_rrf(rxnorm_rrf) if rxnorm_rrf else read_seed(handmade.ingredients())
         if "drugner" in lexicon_sources:
             rx.synonyms.extend(drugner_synonyms(rx))
+            rx.brands = {**drugner_identities(rx), **rx.brands}
         rx_assets, rx_index = build_rx_assets(
-            rx.concepts, rx.ingredients, rx.synonyms, rx.version, rx.source
+            rx.concepts, rx.ingredients, rx.synonyms, rx.version, rx.source, rx.brands
         )
         timings["rxnorm"] = time.perf_counter() - t
 

@@ -110,18 +110,38 @@ def _fit(cases: list[Case]) -> tuple[tuple[float, ...], dict[str, Any]]:
 
 
 def fit_rx_calibration(kb: RxKb, max_terms: int = 1500) -> tuple[tuple[float, ...], dict[str, Any]]:
-    """Fit the RxNorm score map on held-out synonyms and on concept names (see module doc)."""
+    """Fit the RxNorm score map on held-out synonyms, concept names and misspelt ingredients.
+
+    Every third synonym (drug-NER brand and foreign names, RRF synonyms) is left out of the
+    linker and linked; 500 concept names are linked as written; ingredient names of 6+ letters
+    with one letter dropped ("metfrmin") test the spelling-variant path. A case is right when
+    the top concept is the expected RxCUI.
+    """
     held = [(n, c) for n, c in kb.synonyms if _held_out(n, 3)][:max_terms]
     held_names = {n for n, _ in held}
     train = [(n, c) for n, c in kb.synonyms if n not in held_names]
-    assets, index = build_rx_assets(kb.concepts, kb.ingredients, train, kb.version, kb.source)
+    assets, index = build_rx_assets(
+        kb.concepts, kb.ingredients, train, kb.version, kb.source, kb.brands
+    )
     linker = RxNormLinker(assets, index, handmade.expander())
     names = [(name, cui) for cui, (name, _tty) in sorted(kb.concepts.items())]
     names = names[:: max(1, len(names) // 500)][:500]
+    typos = [
+        (_typo(name), cui)
+        for cui, (name, tty) in sorted(kb.concepts.items())
+        if tty == "IN" and " " not in name and len(name) >= 6
+    ][:500]
     cases: list[Case] = [
-        (linker.candidates(text), partial(_same, want=cui)) for text, cui in held + names
+        (linker.candidates(text), partial(_same, want=cui)) for text, cui in held + names + typos
     ]
     cal, figures = _fit(cases)
     figures["heldout_synonyms"] = len(held)
     figures["concept_names"] = len(names)
+    figures["misspelt_ingredients"] = len(typos)
     return cal, figures
+
+
+def _typo(word: str) -> str:
+    """A deterministic misspelling: the middle letter dropped ("metformin" -> "metfrmin")."""
+    i = len(word) // 2
+    return word[:i] + word[i + 1 :]
