@@ -1,0 +1,170 @@
+"""Medication mentions as the dose line writes them: combination products, release, brand.
+
+The dictionary finds drug names one by one; a dose line says more than each name:
+
+* a combination product is one medication: ``amoxicillin 250 mg / clavulanate 125 mg``
+  (RxNorm's own spelling, strengths between the names), and ``X/Y``, ``X-Y``, ``X and Y``,
+  ``X with Y`` when a combination strength follows (``hydrocodone-APAP 5-325 mg``,
+  ``lisinopril and hydrochlorothiazide 20/12.5 mg``). Without such a strength ``X and Y`` (or
+  ``ASA/Plavix``) stays two drugs. Combinations the vocabulary knows ("amoxicillin/clavulanate")
+  are already single lexicon terms;
+* release and RxNorm qualifier words (``ER``, ``extended release``, ``24 hr``,
+  ``abuse-deterrent``, ``ODT``, ``chewable``) and a bracketed brand (``[Tylenol]``) select the
+  product: they are added to the text the RxNorm linker sees (``Mention.link``).
+
+:func:`combine_medications` runs after the medication attributes are attached;
+:func:`drug_dose_follows` tells a drug dose ("vitamin b12 5 mg/ml") from a test value
+("vitamin b12 450 pg/ml").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from nlp.local.mention import MED, Attr, Mention
+
+_STRENGTH = r"\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|unt|meq|ml|%)(?:/(?:ml|actuat|hr))?"
+_STRENGTH_RE = re.compile(_STRENGTH, re.I)
+# between two drug names: "250 mg / " (RxNorm's spelling of a combination)
+_RXNORM_JOIN = re.compile(rf"\s*{_STRENGTH}\s*/\s*", re.I)
+# between two drug names: a joiner that makes a combination only with a combination strength
+_WORD_JOIN = re.compile(r"\s*(?:/|-|\+|&|and|with)\s*", re.I)
+_COMBO_STRENGTH = re.compile(
+    r"\d+(?:\.\d+)?(?:\s*[/-]\s*\d+(?:\.\d+)?)+\s*(?:mg|mcg|g|units?)(?![\w/])", re.I
+)
+_COMBO_AFTER = re.compile(rf"[ \t]*\(?[ \t]*({_COMBO_STRENGTH.pattern})", re.I)
+# "Norco 5/325", "Augmentin 875/125": a bare combination strength is in mg (not "1/2 tab")
+_COMBO_BARE = re.compile(
+    r"[ \t]*\(?[ \t]*((?!1/)\d+(?:\.\d+)?/\d+(?:\.\d+)?)"
+    r"(?![\d./%]|\s*(?:tab|cap|pill|puff|spray|drop|patch|unit|u\b|ml|mcg|g\b))",
+    re.I,
+)
+# where a dose line ends (the next drug also ends it)
+_LINE_END = re.compile(r"[\n;,]|\.\s|\.$")
+_RELEASE = re.compile(
+    r"\b(?:extended[- ]release|delayed[- ]release|sustained[- ]release|controlled[- ]release|"
+    r"abuse[- ]deterrent|chewable|disintegrating|\d+\s*hr|"
+    r"(?-i:ER|XR|SR|XL|CR|DR|EC|ODT))\b",
+    re.I,
+)
+_RELEASE_BEFORE = re.compile(
+    r"(?:(?:abuse[- ]deterrent|osmotic|sprinkle)\s+)?(?:\d+\s*hr\s+)?(?:extended[- ]release\s+)?$",
+    re.I,
+)
+_BRACKET = re.compile(r"\[[^\]\n]{2,40}\]")
+_DOSE = re.compile(
+    r"[ \t]*:?[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|µg|g|units?|iu|meq|mmol|ml)(?:/ml)?(?![\w/])",
+    re.I,
+)
+_MAX_GAP = 24  # characters between the names of one combination
+
+
+def drug_dose_follows(text: str, end: int) -> bool:
+    """A drug amount ("5 mg/ml", "20 mEq", "1000 units") follows ``end``, not a lab value.
+
+    >>> drug_dose_follows("vitamin b12 5 mg/ml injectable", 11)
+    True
+    >>> drug_dose_follows("potassium 4.1 mEq/L", 9), drug_dose_follows("glucose 95 mg/dL", 7)
+    (False, False)
+    """
+    return _DOSE.match(text, end) is not None
+
+
+def combine_medications(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Merge the medication mentions of one combination product; add dose-line words to links.
+
+    Args:
+        text: The note.
+        mentions: All mentions, in text order, medication attributes attached.
+
+    Returns:
+        The mentions, a combination as one MEDICATION mention spanning its names.
+    """
+    meds = [m for m in mentions if m.category == MED]
+    if not meds:
+        return mentions
+    groups: list[list[Mention]] = [[meds[0]]]
+    for m in meds[1:]:
+        if _joins(text, groups[-1], m):
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    merged: dict[int, Mention] = {}
+    dropped: set[int] = set()
+    for i, group in enumerate(groups):
+        nxt = groups[i + 1][0].begin if i + 1 < len(groups) else len(text)
+        one = _merge(text, group) if len(group) > 1 else group[0]
+        _dose_line_link(text, one, nxt)
+        merged[id(group[0])] = one
+        dropped.update(id(m) for m in group[1:])
+    return [merged.get(id(m), m) for m in mentions if id(m) not in dropped]
+
+
+def _joins(text: str, group: Sequence[Mention], b: Mention) -> bool:
+    """True when ``b`` continues the combination whose names so far are ``group``."""
+    a = group[-1]
+    gap = text[a.end : b.begin]
+    if not gap or len(gap) > _MAX_GAP or "\n" in gap:
+        return False
+    if _RXNORM_JOIN.fullmatch(gap):
+        return True
+    if not _WORD_JOIN.fullmatch(gap):
+        return False
+    m = _COMBO_AFTER.match(text, b.end)
+    return m is not None and len(re.findall(r"\d+(?:\.\d+)?", m.group(1))) == len(group) + 1
+
+
+def _line_end(text: str, start: int, limit: int) -> int:
+    m = _LINE_END.search(text, start, limit)
+    return m.start() if m else limit
+
+
+def _merge(text: str, group: Sequence[Mention]) -> Mention:
+    """One mention for the names of a combination product, with all their attributes."""
+    first, last = group[0], group[-1]
+    names = [m.link or text[m.begin : m.end] for m in group]
+    attrs: dict[tuple[int, int, str], Attr] = {}
+    for m in group:
+        for a in m.attributes:
+            attrs.setdefault((a.begin, a.end, a.type), a)
+    brand = all(m.type == "BRAND_NAME" for m in group)
+    out = Mention(
+        first.begin,
+        last.end,
+        MED,
+        "BRAND_NAME" if brand else "GENERIC_NAME",
+        min(m.score for m in group),
+        first.source,
+        None,
+        " / ".join(names),
+        sorted(attrs.values(), key=lambda a: (a.begin, a.end)),
+    )
+    strengths = [
+        text[a.begin : a.end]
+        for a in out.attributes
+        if a.type in {"STRENGTH", "DOSAGE"} and _STRENGTH_RE.fullmatch(text[a.begin : a.end])
+    ]
+    if strengths:
+        out.link = f"{out.link} {' '.join(strengths)}"
+    return out
+
+
+def _dose_line_link(text: str, m: Mention, limit: int) -> None:
+    """Add a combination strength, release words and a bracketed brand of the dose line to the
+    linker's text ("Norco 5/325", "metformin ER", "acetaminophen 325 mg [Tylenol]")."""
+    end = _line_end(text, m.end, limit)
+    combo = _COMBO_AFTER.match(text, m.end, end)
+    line_start = text.rfind("\n", 0, m.begin) + 1
+    before = _RELEASE_BEFORE.search(text, max(line_start, m.begin - 40), m.begin)
+    words = [before.group().strip()] if before and before.group().strip() else []
+    if combo:
+        words.append(combo.group(1))
+    elif bare := _COMBO_BARE.match(text, m.end, end):
+        words.append(f"{bare.group(1)} mg")
+    words += [r.group() for r in _RELEASE.finditer(text, m.end, end)]
+    brand = _BRACKET.search(text, m.end, _line_end(text, m.end, len(text)))
+    if brand and brand.start() < limit:
+        words.append(brand.group())
+    if words:
+        m.link = f"{m.link or text[m.begin : m.end]} {' '.join(words)}"
