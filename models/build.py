@@ -237,6 +237,7 @@ def build_assets(
         if calibrate:
             cal, evaluation = fit_icd_calibration(icd)
             icd_assets.calibration = cal
+            icd_assets.min_fuzzy_score = float(evaluation.get("fuzzy_threshold", 0.0))
             rx_cal, rx_evaluation = fit_rx_calibration(rx)
             rx_assets.calibration = rx_cal
             evaluation = {**evaluation, "rxnorm": rx_evaluation}

@@ -64,7 +64,47 @@ def fit_icd_calibration(
     ]
     cal, figures = _fit(cases)
     figures["heldout_terms"] = figures.pop("cases")
+    calibration = Calibration(*cal)
+    fuzzy = [
+        (_top_score(cands, calibration), correct(cands[0][0]))
+        for cands, correct in cases
+        if cands and not any(e for _c, _s, e in cands)
+    ]
+    figures.update(choose_fuzzy_threshold(fuzzy))
     return cal, figures
+
+
+def _top_score(cands: list[tuple[str, float, bool]], cal: Calibration) -> float:
+    sim, gap, exact = features(cands[:5])[0]
+    return cal(sim, gap, exact)
+
+
+def choose_fuzzy_threshold(tops: list[tuple[float, bool]]) -> dict[str, Any]:
+    """The score threshold for fuzzy answers: a wrong code is worse than none.
+
+    Over held-out terms answered without an exact name hit, each accepted top-1 code counts +1
+    when right and -1 when wrong; the threshold maximises the sum (the lowest score at which
+    accepting more answers stops paying). Returns it with the coverage and precision it gives.
+
+    >>> tops = [(0.9, True), (0.8, True), (0.5, False), (0.6, True), (0.4, False)]
+    >>> choose_fuzzy_threshold(tops)["fuzzy_threshold"]
+    0.6
+    """
+    order = sorted(tops, key=lambda x: -x[0])
+    best_gain, threshold, gain = 0, 1.0, 0
+    for score, ok in order:
+        gain += 1 if ok else -1
+        if gain > best_gain:
+            best_gain, threshold = gain, score
+    kept = [ok for score, ok in order if score >= threshold]
+    n = len(order)
+    return {
+        "fuzzy_threshold": round(threshold, 4),
+        "fuzzy_terms": n,
+        "fuzzy_precision_before": round(sum(ok for _s, ok in order) / n, 4) if n else None,
+        "fuzzy_coverage": round(len(kept) / n, 4) if n else None,
+        "fuzzy_precision": round(sum(kept) / len(kept), 4) if kept else None,
+    }
 
 
 def _fit(cases: list[Case]) -> tuple[tuple[float, ...], dict[str, Any]]:

@@ -194,6 +194,9 @@ class IcdAssets:
     meta: dict[str, str] = field(default_factory=dict)
     prelinked: dict[str, str] = field(default_factory=dict)
     word_idf: dict[str, float] = field(default_factory=dict)  # description words
+    # calibrated score under which a fuzzy answer (no exact name hit) is dropped: measured on
+    # held-out inclusion terms by ``models build`` (a wrong code is worse than none)
+    min_fuzzy_score: float = 0.0
     format: int = ASSET_FORMAT
 
 
@@ -308,7 +311,11 @@ class Icd10Linker:
     def _link_uncached(
         self, text: str, k: int, attributes: tuple[str, ...]
     ) -> list[tuple[str, float]]:
-        return _scored(self.candidates(text, attributes), self.calibration, k)
+        cands = self.candidates(text, attributes)
+        scored = _scored(cands, self.calibration, k)
+        if cands and not any(e for _c, _s, e in cands):  # fuzzy only: precision first
+            scored = [(c, p) for c, p in scored if p >= self.assets.min_fuzzy_score]
+        return scored
 
     def candidates(
         self, text: str, attributes: Sequence[str] = ()
