@@ -64,27 +64,30 @@ def fit_icd_calibration(
     ]
     cal, figures = _fit(cases)
     figures["heldout_terms"] = figures.pop("cases")
-    calibration = Calibration(*cal)
     fuzzy = [
-        (_top_score(cands, calibration), correct(cands[0][0]))
-        for cands, correct in cases
+        (cands[0][1], _same_category(cands[0][0], node), correct(cands[0][0]))
+        for (cands, correct), (_term, node) in zip(cases, held, strict=True)
         if cands and not any(e for _c, _s, e in cands)
     ]
-    figures.update(choose_fuzzy_threshold(fuzzy))
+    figures.update(choose_fuzzy_threshold([(sim, ok) for sim, ok, _strict in fuzzy]))
+    kept = [strict for sim, _ok, strict in fuzzy if sim >= figures["fuzzy_threshold"]]
+    figures["fuzzy_strict_precision"] = round(sum(kept) / len(kept), 4) if kept else None
     return cal, figures
 
 
-def _top_score(cands: list[tuple[str, float, bool]], cal: Calibration) -> float:
-    sim, gap, exact = features(cands[:5])[0]
-    return cal(sim, gap, exact)
+def _same_category(code: str, node: str) -> bool:
+    """Same 3-character ICD-10-CM category: the same disease, perhaps not the same code."""
+    return code.replace(".", "")[:3] == node.replace(".", "")[:3]
 
 
 def choose_fuzzy_threshold(tops: list[tuple[float, bool]]) -> dict[str, Any]:
-    """The score threshold for fuzzy answers: a wrong code is worse than none.
+    """The similarity under which a fuzzy code is dropped: a wrong code is worse than none.
 
-    Over held-out terms answered without an exact name hit, each accepted top-1 code counts +1
-    when right and -1 when wrong; the threshold maximises the sum (the lowest score at which
-    accepting more answers stops paying). Returns it with the coverage and precision it gives.
+    ``tops`` are (similarity, right) of the top code of every held-out term answered without an
+    exact name hit; "right" is the term's own ICD-10-CM category (a sibling code is imprecise,
+    a code of another category names another disease). Each accepted code counts +1 when right
+    and -1 when wrong; the threshold maximises the sum. Returns it with the coverage and the
+    precision it gives.
 
     >>> tops = [(0.9, True), (0.8, True), (0.5, False), (0.6, True), (0.4, False)]
     >>> choose_fuzzy_threshold(tops)["fuzzy_threshold"]
@@ -92,11 +95,11 @@ def choose_fuzzy_threshold(tops: list[tuple[float, bool]]) -> dict[str, Any]:
     """
     order = sorted(tops, key=lambda x: -x[0])
     best_gain, threshold, gain = 0, 1.0, 0
-    for score, ok in order:
+    for sim, ok in order:
         gain += 1 if ok else -1
         if gain > best_gain:
-            best_gain, threshold = gain, score
-    kept = [ok for score, ok in order if score >= threshold]
+            best_gain, threshold = gain, sim
+    kept = [ok for sim, ok in order if sim >= threshold]
     n = len(order)
     return {
         "fuzzy_threshold": round(threshold, 4),
@@ -161,7 +164,7 @@ def fit_rx_calibration(kb: RxKb, max_terms: int = 1500) -> tuple[tuple[float, ..
     held_names = {n for n, _ in held}
     train = [(n, c) for n, c in kb.synonyms if n not in held_names]
     assets, index = build_rx_assets(
-        kb.concepts, kb.ingredients, train, kb.version, kb.source, kb.brands
+        kb.concepts, kb.ingredients, train, kb.version, kb.source, kb.brands, kb.names
     )
     linker = RxNormLinker(assets, index, handmade.expander())
     names = [(name, cui) for cui, (name, _tty) in sorted(kb.concepts.items())]

@@ -97,7 +97,7 @@ def concept_identities(
                 ident, brand = brands[prefix], fold(name.removesuffix(" Pack"))
             else:
                 ident = identity(p.ingredients)
-            qualifiers = ";".join(p.qualifiers)
+            qualifiers = ";".join([*p.qualifiers, *([p.quantity] if p.quantity else [])])
             parsed[cui] = (f"{';'.join(p.strengths)}\t{p.form}", brand or "", qualifiers)
         elif tty == "MIN":
             ident = identity(name.split("/"))
@@ -125,11 +125,13 @@ def build_rx_assets(
     version: str,
     source: str,
     brands: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
 ) -> tuple[RxAssets, NgramIndex]:
     """Turn RxNorm concepts into the linker's dictionary and n-gram index.
 
     Indexed names: every concept name (and, for IN/PIN/MIN/BN, without parentheses), the
-    synonyms, the hand-made brand names, the ingredient spelling of every product ("penicillin v
+    synonyms, the hand-made brand names, other names of drugs known only as products (``names``,
+    drug-NER's "Jardiance"), the ingredient spelling of every product ("penicillin v
     potassium", "amoxicillin / clavulanate") and the first word of a product's brand when it
     names one drug ("norinyl"). A name maps to concepts (exact hits) and to identities.
     """
@@ -172,6 +174,9 @@ def build_rx_assets(
     for brand, ident in brands.items():
         add(brand, None, ident)
         brand_names.add(brand)
+    for name, ident in (names or {}).items():
+        if fold(name) not in per_name:
+            add(name, None, ident)
     for word, ids in first_words.items():
         if len(ids) == 1 and word not in per_name and len(word) >= 4:
             add(word, None, next(iter(ids)))

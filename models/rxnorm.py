@@ -52,6 +52,8 @@ class RxKb:
     ingredients: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     synonyms: list[tuple[str, str]] = field(default_factory=list)  # extra (name, rxcui)
     brands: dict[str, str] = field(default_factory=dict)  # folded brand name -> identity
+    # other names of drugs known only as products (drug-NER): folded name -> identity
+    names: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Concepts per term type."""

@@ -12,9 +12,9 @@ from itertools import permutations
 from pathlib import Path
 
 from models import package_dir
-from models.handmade import stopterms
+from models.handmade import list_terms, stopterms
 from models.icd10 import KIND_VARIANT, IcdKb
-from models.rxnorm import RxKb, iter_dicts
+from models.rxnorm import RxKb, iter_dicts, read_brands
 from nlp.local.drugnames import identity, ingredient_base, parse_drug_name
 from nlp.local.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
 from nlp.local.normalize import drop_parens, fold, strip_nos, strip_unspecified_qualifiers
@@ -68,10 +68,13 @@ def rxnorm_terms(kb: RxKb) -> Iterator[Term]:
     joiners), so that a combination product is one mention; hand-made brands too ("Augmentin").
     """
     seen: set[tuple[str, str]] = set()
+    # common words, and names the hand-made lists read otherwise ("thyroid" is an organ,
+    # "glucose" a test): never medication terms
+    other = stopterms() | {fold(t.text) for t in list_terms() if t.category != MEDICATION}
 
     def emit(text: str, typ: str, code: str | None) -> Iterator[Term]:
         f = fold(text)
-        if f and (f, typ) not in seen and _short(text):
+        if f and (f, typ) not in seen and _short(text) and f not in other:
             seen.add((f, typ))
             yield Term(text, MEDICATION, typ, "rxnorm", code)
 
@@ -97,7 +100,7 @@ def rxnorm_terms(kb: RxKb) -> Iterator[Term]:
             if len(spelling) <= 3:
                 for order in permutations(spelling):
                     yield from emit(" / ".join(order), "GENERIC_NAME", code)
-    for brand in sorted(kb.brands):
+    for brand in sorted(read_brands()):  # the hand-made brands (drug-NER's are its own terms)
         yield from emit(brand, "BRAND_NAME", None)
         lead = re.match(r"[a-z][a-z-]{4,}(?= ?[\d+/])", brand)  # "norinyl" of "norinyl 1+50"
         if lead:

@@ -45,7 +45,7 @@ _QUALIFIER_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _QUANTITY_PREFIX = re.compile(
-    r"^(?:(?:\d+(?:\.\d+)?\s(?:MG|MCG|UNT),?\s+)+Dose\s+)?"  # "0.25 MG, 0.5 MG Dose" (pens)
+    r"^(?:(?:\d+(?:\.\d+)?\s(?:MG|MCG|UNT),?\s+)+Doses?\s+)?"  # "0.25 MG, 0.5 MG Dose" (pens)
     r"(?:\d+(?:\.\d+)?\s(?:HR|ML|ACTUAT|DAY|MG|G|CM2|UNT)\s+)+",
     re.IGNORECASE,
 )
@@ -142,6 +142,7 @@ SIG_WORDS = frozenset(
         *("q12h", "once", "twice", "day", "every", "as", "needed", "at", "bedtime"),
         *("per", "dose", "doses", "each", "morning", "evening", "night", "with", "meals"),
         *("hr", "release", "pack", "and", "plus", "continue", "start", "started"),
+        *("actuat", "actuation", "actuations", "puff", "puffs", "inh"),
     }
 )
 # Words of RxNorm's product qualifiers ("Abuse-Deterrent", "Osmotic"): they select a product,
@@ -188,6 +189,7 @@ class ParsedDrug:
     form: str  # "oral capsule"
     brand: str | None
     qualifiers: tuple[str, ...] = ()  # "abuse deterrent", "osmotic" (folded)
+    quantity: str = ""  # "200 actuat", "3 ml" (folded)
 
 
 def _norm_number(num: str) -> str:
@@ -235,8 +237,10 @@ def strip_qualifiers(name: str) -> str:
     return _split_qualifiers(name)[1]
 
 
-def _split_qualifiers(name: str) -> tuple[tuple[str, ...], str]:
+def _split_qualifiers(name: str) -> tuple[tuple[str, ...], str, str]:
+    """(qualifiers, the name without them, its quantity: "200 actuat", "24 hr", "3 ml")."""
     qualifiers: list[str] = []
+    quantity: list[str] = []
     prev = None
     name = name.strip()
     while prev != name:
@@ -245,8 +249,12 @@ def _split_qualifiers(name: str) -> tuple[tuple[str, ...], str]:
         if m:
             qualifiers.append(fold(m.group(0)))
             name = name[m.end() :]
-        name = _QUANTITY_PREFIX.sub("", name)
-    return tuple(q for q in qualifiers if not q.startswith(("nda", "anda", "bla"))), name
+        q = _QUANTITY_PREFIX.match(name)
+        if q:
+            quantity.append(fold(q.group(0)))
+            name = name[q.end() :]
+    kept = tuple(q for q in qualifiers if not q.startswith(("nda", "anda", "bla")))
+    return kept, name, " ".join(quantity)
 
 
 def parse_drug_name(name: str) -> ParsedDrug:
@@ -260,8 +268,9 @@ def parse_drug_name(name: str) -> ParsedDrug:
     'glucophage'
     >>> parse_drug_name("Osmotic 24 HR nifedipine 30 MG Extended Release Oral Tablet").qualifiers
     ('osmotic',)
-    >>> parse_drug_name("{21 (A 1 MG Oral Tablet) / 7 (inert ingredients 1 MG Oral Tablet) } Pack")
-    ParsedDrug(ingredients=('a',), strengths=('1 mg',), form='pack', brand=None, qualifiers=())
+    >>> p = parse_drug_name("{21 (A 1 MG Oral Tablet) / 7 (inert ingredients 1 MG Tab) } Pack")
+    >>> p.ingredients, p.strengths, p.form
+    (('a',), ('1 mg',), 'pack')
     """
     brand = None
     m = BRAND_SUFFIX.search(name)
@@ -270,7 +279,7 @@ def parse_drug_name(name: str) -> ParsedDrug:
         name = name[: m.start()]
     if "{" in name:
         return _parse_pack(name, brand)
-    qualifiers, name = _split_qualifiers(name)
+    qualifiers, name, quantity = _split_qualifiers(name)
     parts = [p.strip() for p in name.split(" / ")]
     ingredients: list[str] = []
     form = ""
@@ -283,7 +292,7 @@ def parse_drug_name(name: str) -> ParsedDrug:
         else:
             ingredients.append(fold(drop_parens(part)))
     ingredients = [i for i in ingredients if i]
-    return ParsedDrug(tuple(ingredients), parse_strengths(name), form, brand, qualifiers)
+    return ParsedDrug(tuple(ingredients), parse_strengths(name), form, brand, qualifiers, quantity)
 
 
 def _parse_pack(name: str, brand: str | None) -> ParsedDrug:

@@ -194,9 +194,9 @@ class IcdAssets:
     meta: dict[str, str] = field(default_factory=dict)
     prelinked: dict[str, str] = field(default_factory=dict)
     word_idf: dict[str, float] = field(default_factory=dict)  # description words
-    # calibrated score under which a fuzzy answer (no exact name hit) is dropped: measured on
-    # held-out inclusion terms by ``models build`` (a wrong code is worse than none)
-    min_fuzzy_score: float = 0.0
+    # similarity under which a fuzzy code (the mention has no exact name) is dropped: measured
+    # on held-out inclusion terms by ``models build`` (a wrong code is worse than none)
+    min_fuzzy_similarity: float = 0.0
     format: int = ASSET_FORMAT
 
 
@@ -312,10 +312,9 @@ class Icd10Linker:
         self, text: str, k: int, attributes: tuple[str, ...]
     ) -> list[tuple[str, float]]:
         cands = self.candidates(text, attributes)
-        scored = _scored(cands, self.calibration, k)
         if cands and not any(e for _c, _s, e in cands):  # fuzzy only: precision first
-            scored = [(c, p) for c, p in scored if p >= self.assets.min_fuzzy_score]
-        return scored
+            cands = [c for c in cands if c[1] >= self.assets.min_fuzzy_similarity]
+        return _scored(cands, self.calibration, k)
 
     def candidates(
         self, text: str, attributes: Sequence[str] = ()
@@ -470,10 +469,15 @@ class RxAssets:
         strengths, form, brand, _q = self.parsed[cui].split("\t")
         return tuple(s for s in strengths.split(";") if s), form, brand or None
 
-    def qualifiers_of(self, cui: str) -> set[str]:
-        """Words of a product's RxNorm qualifiers ("abuse", "deterrent", "osmotic")."""
-        q = self.parsed[cui].rsplit("\t", 1)[1]
-        return set(q.replace(";", " ").split())
+    def qualifiers_of(self, cui: str) -> tuple[set[str], set[str]]:
+        """Words of a product's RxNorm qualifiers ("abuse", "deterrent", "osmotic") and of its
+        quantity ("200", "actuat")."""
+        parts = self.parsed[cui].rsplit("\t", 1)[1].split(";")
+        words: set[str] = set()
+        quantity: set[str] = set()
+        for part in parts:
+            (quantity if part[:1].isdigit() else words).update(part.split())
+        return words, quantity
 
 
 _INGREDIENT_LEVEL = frozenset({"IN", "MIN", "PIN", "BN"})
@@ -711,8 +715,9 @@ class RxNormLinker:
             if routes and p_routes and not routes & p_routes:
                 continue
             special = bool((pf & MODIFIED_FORMS) - forms - {"extended", "delayed"})
-            qualifiers = a.qualifiers_of(cui)
+            qualifiers, quantity = a.qualifiers_of(cui)
             special = special or bool(qualifiers - words)
+            qualifiers |= quantity  # "200 actuat" picks the 200-actuation inhaler when said
             delayed = "delayed" in pf and "delayed" not in forms
             kept.append(
                 _Product(cui, p_brand, special, delayed, len(qualifiers & words), bool(said_str))
@@ -731,6 +736,8 @@ class RxNormLinker:
         fits = [p for p in fits if p.qualified == most]
         measured = [p for p in fits if p.measured]
         named = [p for p in kept if p.cui in res.named and res.exact]
+        if brand is not None and not any(p.brand and _same_brand(p.brand, brand) for p in named):
+            named = []  # the mention's brand ("[Humalog]") names another product of the drug
         chosen: set[str] = set()
         if named:
             chosen = {p.cui for p in named}  # the mention is the product's name

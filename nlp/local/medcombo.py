@@ -25,9 +25,21 @@ from collections.abc import Sequence
 from nlp.local.mention import MED, Attr, Mention
 
 _STRENGTH = r"\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|unt|meq|ml|%)(?:/(?:ml|actuat|hr))?"
-_STRENGTH_RE = re.compile(_STRENGTH, re.I)
+# the rest of an RxNorm ingredient name the dictionary did not take ("insulin" + "isophane,
+# human"; commas end a dictionary match)
+_NAME_TAIL = r"(?:,?[ \t]+[a-z][a-z-]*){0,3},?"
 # between two drug names: "250 mg / " (RxNorm's spelling of a combination)
-_RXNORM_JOIN = re.compile(rf"\s*{_STRENGTH}\s*/\s*", re.I)
+_RXNORM_JOIN = re.compile(rf"({_NAME_TAIL})[ \t]*({_STRENGTH})[ \t]*/[ \t]*", re.I)
+_RXNORM_LAST = re.compile(rf"({_NAME_TAIL})[ \t]*({_STRENGTH})", re.I)
+# an RxNorm dose form after the last name ("ASA 81 mg / Plavix 75 mg daily" is two drugs)
+_FORM = re.compile(
+    r"\b(?:tablet|capsule|solution|suspension|injection|injectable|inhaler|cream|ointment|"
+    r"patch|spray|syrup|powder|gel|lotion|suppository|lozenge|film|system|injector|syringe|"
+    r"cartridge|pack|kit)\b",
+    re.I,
+)
+# per-actuation and concentration strengths that the attribute finder leaves out
+_RXNORM_STRENGTH = re.compile(r"\d+(?:\.\d+)?[ \t]*(?:mg|mcg|unt|units?)/(?:actuat|ml)\b", re.I)
 # between two drug names: a joiner that makes a combination only with a combination strength
 _WORD_JOIN = re.compile(r"\s*(?:/|-|\+|&|and|with)\s*", re.I)
 _COMBO_STRENGTH = re.compile(
@@ -49,7 +61,8 @@ _RELEASE = re.compile(
     re.I,
 )
 _RELEASE_BEFORE = re.compile(
-    r"(?:(?:abuse[- ]deterrent|osmotic|sprinkle)\s+)?(?:\d+\s*hr\s+)?(?:extended[- ]release\s+)?$",
+    r"(?:(?:abuse[- ]deterrent|osmotic|sprinkle)\s+)?(?:\d+(?:\.\d+)?\s*(?:hr|actuat|ml)\s+)?"
+    r"(?:extended[- ]release\s+)?$",
     re.I,
 )
 _BRACKET = re.compile(r"\[[^\]\n]{2,40}\]")
@@ -57,7 +70,7 @@ _DOSE = re.compile(
     r"[ \t]*:?[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|µg|g|units?|iu|meq|mmol|ml)(?:/ml)?(?![\w/])",
     re.I,
 )
-_MAX_GAP = 24  # characters between the names of one combination
+_MAX_GAP = 48  # characters between the names of one combination
 
 
 def drug_dose_follows(text: str, end: int) -> bool:
@@ -107,15 +120,19 @@ def _joins(text: str, group: Sequence[Mention], b: Mention) -> bool:
     gap = text[a.end : b.begin]
     if not gap or len(gap) > _MAX_GAP or "\n" in gap:
         return False
-    if _RXNORM_JOIN.fullmatch(gap):
-        return True
+    if _RXNORM_JOIN.fullmatch(gap):  # "X 250 mg / Y 125 mg oral tablet": one product
+        return _FORM.search(text, b.end, _line_end(text, b.end, len(text), ";\n")) is not None
     if not _WORD_JOIN.fullmatch(gap):
         return False
     m = _COMBO_AFTER.match(text, b.end)
     return m is not None and len(re.findall(r"\d+(?:\.\d+)?", m.group(1))) == len(group) + 1
 
 
-def _line_end(text: str, start: int, limit: int) -> int:
+def _line_end(text: str, start: int, limit: int, stops: str = "") -> int:
+    """Where the dose line that goes on at ``start`` ends (``stops``: only these characters)."""
+    if stops:
+        ends = [i for i in (text.find(c, start, limit) for c in stops) if i >= 0]
+        return min(ends, default=limit)
     m = _LINE_END.search(text, start, limit)
     return m.start() if m else limit
 
@@ -123,7 +140,18 @@ def _line_end(text: str, start: int, limit: int) -> int:
 def _merge(text: str, group: Sequence[Mention]) -> Mention:
     """One mention for the names of a combination product, with all their attributes."""
     first, last = group[0], group[-1]
-    names = [m.link or text[m.begin : m.end] for m in group]
+    names: list[str] = []
+    strengths: list[str] = []
+    for i, m in enumerate(group):
+        name = m.link or text[m.begin : m.end]
+        if i + 1 < len(group):
+            join = _RXNORM_JOIN.fullmatch(text, m.end, group[i + 1].begin)
+        else:
+            join = _RXNORM_LAST.match(text, m.end, _line_end(text, m.end, len(text), ";\n"))
+        if join is not None and (i + 1 < len(group) or strengths):
+            name += join.group(1)
+            strengths.append(join.group(2))
+        names.append(name.strip(" ,"))
     attrs: dict[tuple[int, int, str], Attr] = {}
     for m in group:
         for a in m.attributes:
@@ -140,11 +168,6 @@ def _merge(text: str, group: Sequence[Mention]) -> Mention:
         " / ".join(names),
         sorted(attrs.values(), key=lambda a: (a.begin, a.end)),
     )
-    strengths = [
-        text[a.begin : a.end]
-        for a in out.attributes
-        if a.type in {"STRENGTH", "DOSAGE"} and _STRENGTH_RE.fullmatch(text[a.begin : a.end])
-    ]
     if strengths:
         out.link = f"{out.link} {' '.join(strengths)}"
     return out
@@ -163,7 +186,13 @@ def _dose_line_link(text: str, m: Mention, limit: int) -> None:
     elif bare := _COMBO_BARE.match(text, m.end, end):
         words.append(f"{bare.group(1)} mg")
     words += [r.group() for r in _RELEASE.finditer(text, m.end, end)]
-    brand = _BRACKET.search(text, m.end, _line_end(text, m.end, len(text)))
+    line = _line_end(text, m.end, len(text), ";\n")
+    if m.link is None or "/" not in m.link:  # a combination's link has its strengths
+        words += [r.group() for r in _RXNORM_STRENGTH.finditer(text, m.end, min(line, limit))]
+    forms = [f.group() for f in _FORM.finditer(text, m.end, min(line, limit))]
+    if len(forms) > 1:  # "injectable suspension": the FORM attribute holds only the first word
+        words += forms
+    brand = _BRACKET.search(text, m.end, line)
     if brand and brand.start() < limit:
         words.append(brand.group())
     if words:

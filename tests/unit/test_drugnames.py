@@ -82,6 +82,14 @@ def test_parse_strengths(text: str, dash: bool, expected: tuple[str, ...]) -> No
             (),
         ),
         (
+            "0.5 UNT Doses 3 ML insulin lispro 100 UNT/ML Pen Injector",
+            ("insulin lispro",),
+            ("100 unt/ml",),
+            "pen injector",
+            None,
+            (),
+        ),
+        (
             "thyroid (USP) 60 MG Oral Tablet",
             ("thyroid",),
             ("60 mg",),

@@ -25,23 +25,24 @@ def test_threshold_maximises_right_minus_wrong() -> None:
     assert choose_fuzzy_threshold([])["fuzzy_coverage"] is None
 
 
-def test_fuzzy_answers_under_the_threshold_are_dropped(
+def test_fuzzy_codes_under_the_threshold_are_dropped(
     tiny_assets: tuple[Path, Path],  # noqa: F811
 ) -> None:
     icd = Icd10Linker.from_assets(tiny_assets[0])
-    fuzzy = icd.link("otitis medi")  # no exact name: a fuzzy answer
-    assert fuzzy
+    cands = icd.candidates("otitis medi")  # no exact name: a fuzzy answer
+    assert cands
+    assert not any(exact for _c, _s, exact in cands)
     exact = icd.link("otitis media")
     strict = Icd10Linker.from_assets(tiny_assets[0])
-    strict.assets.min_fuzzy_score = max(c.score or 0.0 for c in fuzzy) + 0.01
+    strict.assets.min_fuzzy_similarity = max(s for _c, s, _e in cands) + 0.01
     assert strict.link("otitis medi") == []
     assert strict.link("otitis media") == exact  # an exact name is never dropped
-    middle = sorted(c.score or 0.0 for c in fuzzy)[len(fuzzy) // 2]
+    middle = sorted(s for _c, s, _e in cands)[len(cands) // 2]
     strict_mid = Icd10Linker.from_assets(tiny_assets[0])
-    strict_mid.assets.min_fuzzy_score = middle
-    kept = strict_mid.link("otitis medi")
+    strict_mid.assets.min_fuzzy_similarity = middle
+    kept = {c.code for c in strict_mid.link("otitis medi", k=20)}
     assert kept
-    assert all((c.score or 0.0) >= middle for c in kept)
+    assert kept == {c for c, s, _e in cands if s >= middle}
 
 
 def test_build_records_the_measured_threshold() -> None:
@@ -52,5 +53,5 @@ def test_build_records_the_measured_threshold() -> None:
         pytest.skip("full assets with calibration not built")
     ev = manifest["evaluation"]
     icd = Icd10Linker.from_assets(assets_dir())
-    assert icd.assets.min_fuzzy_score == ev["fuzzy_threshold"]
+    assert icd.assets.min_fuzzy_similarity == ev["fuzzy_threshold"]
     assert ev["fuzzy_precision"] >= ev["fuzzy_precision_before"]

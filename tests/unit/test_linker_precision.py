@@ -49,13 +49,19 @@ CONCEPTS = {
         "Abuse-Deterrent 12 HR oxycodone hydrochloride 15 MG Extended Release Oral Tablet",
         "SCD",
     ),
+    "435": ("Albuterol", "IN"),
+    "2123111": ("NDA020503 200 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler", "SCD"),
+    "859088": (
+        "NDA020983 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [Ventolin]",
+        "SBD",
+    ),
     "274783": ("Insulin Glargine", "IN"),
     "311041": ("insulin glargine 100 UNT/ML Injectable Solution", "SCD"),
 }
+NAMES = {"jardiance": "empagliflozin", "insulin": "insulin lispro"}  # drug-NER's, not brands
 BRANDS = {
     "augmentin": "amoxicillin / clavulanate",
     "norco": "acetaminophen / hydrocodone",
-    "jardiance": "empagliflozin",
     "norinyl 1+50": "mestranol / norethindrone",
     "lantus": "insulin glargine",
 }
@@ -64,7 +70,7 @@ SYNONYMS = [("Tylenol", "161")]
 
 @pytest.fixture(scope="module")
 def rx() -> RxNormLinker:
-    assets, index = build_rx_assets(CONCEPTS, {}, SYNONYMS, "test", "test", BRANDS)
+    assets, index = build_rx_assets(CONCEPTS, {}, SYNONYMS, "test", "test", BRANDS, NAMES)
     return RxNormLinker(assets, index, Expander({"apap": "acetaminophen"}, {}))
 
 
@@ -82,7 +88,7 @@ def _codes(rx: RxNormLinker, text: str, **kw: str) -> list[str]:
         "prednisolone",  # not prednisone
         "dapagliflozin",  # not canagliflozin
         "diltiazepam",
-        "insulin",  # not insulin glargine
+        "insulin glargin-yfgn",  # not insulin glargine
         "Eliquis",
     ],
 )
@@ -175,6 +181,14 @@ def test_brand_in_brackets_selects_the_sbd(rx: RxNormLinker) -> None:
     assert got[0] == "209387"
     generic = _codes(rx, "acetaminophen", strength="325 mg", form="tablet", route="oral")
     assert generic[0] == "313782"  # the SCD for a generic mention
+    # the whole SCD name written, its brand in brackets: the SBD
+    got = _codes(rx, "Acetaminophen 325 MG Oral Tablet [Tylenol]")
+    assert got[0] == "209387"
+    # per-actuation strengths of inhalers
+    assert _codes(rx, "albuterol 0.09 mg/actuat [Ventolin]", form="inhaler")[0] == "859088"
+    assert _codes(rx, "albuterol 0.09 mg/actuat", form="inhaler")[0] == "2123111"
+    # the quantity ("200 actuat") picks among products that differ only by it
+    assert _codes(rx, "albuterol 200 actuat 0.09 mg/actuat", form="inhaler")[0] == "2123111"
     # a bracketed brand of another drug does not change the drug
     assert _codes(rx, "acetaminophen [Augmentin]", strength="325 mg", form="tablet")[0] == (
         "313782"
@@ -189,6 +203,8 @@ def test_brand_known_only_by_its_products(rx: RxNormLinker) -> None:
 def test_pack_brand_with_one_product(rx: RxNormLinker) -> None:
     assert _codes(rx, "norinyl")[0] == "749882"
     assert rx.assets.identity["749882"] == "mestranol / norethindrone"
+    # another source's name is no brand: it never renames the products it begins
+    assert rx.assets.identity["311041"] == "insulin glargine"
 
 
 def test_units_dose_is_not_a_concentration(rx: RxNormLinker) -> None:

@@ -24,6 +24,8 @@ TERMS = [
         "clopidogrel",
         "metformin",
         "oxycodone hydrochloride",
+        "insulin",
+        "fluticasone",
         "ASA",
     )
 ] + [
@@ -49,6 +51,24 @@ def _meds(engine: LocalEngine, text: str) -> list[tuple[str, str]]:
         for m in mentions
         if m.category == MED
     ]
+
+
+def test_rxnorm_spelling_with_words_the_dictionary_left_out(engine: LocalEngine) -> None:
+    text = (
+        "insulin isophane, human 70 unt/ml / insulin, regular, human 30 unt/ml "
+        "injectable suspension [humulin]"
+    )
+    got = _meds(engine, text)
+    assert got[0] == (
+        "insulin isophane, human 70 unt/ml / insulin",
+        "insulin isophane, human / insulin, regular, human 70 unt/ml 30 unt/ml injectable "
+        "suspension [humulin]",
+    )
+    line = "120 actuat fluticasone 0.044 mg/actuat metered dose inhaler [Flovent]"
+    assert _meds(engine, line)[0] == (
+        "fluticasone",
+        "fluticasone 120 actuat 0.044 mg/actuat [Flovent]",
+    )
 
 
 def test_rxnorm_spelling_with_strengths_between_the_names(
@@ -96,6 +116,7 @@ def test_joined_names_with_a_combination_strength_are_one_medication(
         "on ASA/Plavix",  # two drugs without a dose
         "aspirin, clopidogrel",
         "aspirin 81 mg and clopidogrel 75 mg daily",
+        "aspirin 81 mg / clopidogrel 75 mg daily",  # no dose form: two drugs
     ],
 )
 def test_two_drugs_stay_two(engine: LocalEngine, text: str) -> None:

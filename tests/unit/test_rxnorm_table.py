@@ -126,3 +126,23 @@ def test_identities_cover_the_table() -> None:
     assert idents["562508"] == "amoxicillin / clavulanate"
     products = [c for c, (_n, t) in concepts.items() if t in {"SCD", "SBD", "GPCK"}]
     assert set(parsed) == set(products)
+
+
+def test_lexicon_terms_for_combinations_and_brands() -> None:
+    from models.rxnorm import RxKb
+    from models.sources import rxnorm_terms
+
+    kb = RxKb(version="t", source="t")
+    kb.concepts = {
+        "723": ("amoxicillin", "IN"),
+        "19711": ("Amoxicillin / Clavulanate", "MIN"),
+        "857002": ("acetaminophen 325 MG / hydrocodone bitartrate 5 MG Oral Tablet", "SCD"),
+        "4099": ("thyroid (USP)", "IN"),
+        "1191": ("Glucose", "IN"),
+    }
+    texts = {t.text for t in rxnorm_terms(kb)}
+    assert {"Amoxicillin / Clavulanate", "clavulanate / amoxicillin"} <= texts
+    assert {"hydrocodone bitartrate / acetaminophen", "hydrocodone / acetaminophen"} <= texts
+    assert {"augmentin", "norco", "norinyl 1+50", "norinyl"} <= texts  # hand-made brands
+    assert "thyroid" not in texts  # an organ in the hand-made anatomy list
+    assert "Glucose" not in texts  # a test in the hand-made test list
