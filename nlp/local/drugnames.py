@@ -228,6 +228,44 @@ def parse_strengths(text: str, *, dash: bool = False) -> tuple[str, ...]:
     return tuple(out)
 
 
+# unit -> (canonical unit, factor): mass in mg, transdermal rates per hour
+_CANON_UNITS: dict[str, tuple[str, float]] = {
+    "mcg": ("mg", 0.001),
+    "g": ("mg", 1000.0),
+    "mcg/ml": ("mg/ml", 0.001),
+    "mcg/hr": ("mg/hr", 0.001),
+    "mg/day": ("mg/hr", 1 / 24),
+    "mcg/actuat": ("mg/actuat", 0.001),
+}
+
+
+def canonical_strength(strength: str) -> tuple[float, str]:
+    """(amount, unit) in one unit per kind, so that "50 mcg" equals RxNorm's "0.05 MG" and a
+    patch's "7 mg/day" its "0.292 MG/HR".
+
+    >>> canonical_strength("50 mcg"), canonical_strength("7 mg/day")
+    ((0.05, 'mg'), (0.2917, 'mg/hr'))
+    """
+    num, _, unit = strength.partition(" ")
+    to, factor = _CANON_UNITS.get(unit, (unit, 1.0))
+    return round(float(num) * factor, 4), to
+
+
+def same_strengths(product: Sequence[str], mention: Sequence[str]) -> bool:
+    """The two lists name the same strengths (as sets, units converted, within 1 %).
+
+    >>> same_strengths(("0.05 mg",), ("50 mcg",)), same_strengths(("0.292 mg/hr",), ("7 mg/day",))
+    (True, True)
+    >>> same_strengths(("5 mg", "325 mg"), ("325 mg",))
+    False
+    """
+    a = {canonical_strength(s) for s in product}
+    b = {canonical_strength(s) for s in mention}
+    if len(a) != len(b):
+        return False
+    return all(any(u == v and abs(x - y) <= 0.01 * max(x, y) for x, u in a) for y, v in b)
+
+
 def strip_qualifiers(name: str) -> str:
     """An RxNorm name without its leading qualifiers and quantity.
 

@@ -30,12 +30,14 @@ from nlp.local.drugnames import (
     MODIFIED_FORMS,
     ROUTE_WORDS,
     bracket_brand,
+    canonical_strength,
     form_words,
     name_words,
     parse_strengths,
     product_form_words,
     route_words,
     same_name,
+    same_strengths,
 )
 from nlp.local.lexicon import AssetsMissingError
 from nlp.local.ngram_index import NgramIndex
@@ -624,6 +626,12 @@ class RxNormLinker:
                     sim = res.base - (0.02 if tty in {"IN", "MIN"} else LEVEL_GAP)
                 sims[cui] = max(sims.get(cui, 0.0), sim)
         exact = {c for c in sims if c in res.named} if res.exact else set()
+        if strength and res.exact:  # the mention and its attributes spell a product's name
+            for parts in ((raw, strength, form, route), (raw, strength, form)):
+                spelled = a.exact.get(key(" ".join(p for p in parts if p)))
+                if spelled:
+                    res.named.update(c for c in spelled.split("|") if c in products)
+                    break
         said = set(folded.split()) | set(fold(form or "").split())
         ranked = self._rank_products(products, res, strengths, forms, routes, said)
         for cui, sim in ranked.items():
@@ -700,11 +708,10 @@ class RxNormLinker:
                 continue
             p_str, p_form, p_brand = a.parsed_of(cui)
             said_str = _comparable(p_str, strengths)
-            if (
-                said_str
-                and set(p_str) != set(said_str)
-                and not (partial and len(p_str) > 1 and said_str[0] in p_str)
-            ):
+            one_of = (
+                partial and len(p_str) > 1 and any(same_strengths((x,), said_str) for x in p_str)
+            )
+            if said_str and not same_strengths(p_str, said_str) and not one_of:
                 continue
             pf = product_form_words(p_form)
             if ("extended" in pf) != ("extended" in forms) or (forms & MODIFIED_FORMS) - pf:
@@ -770,8 +777,8 @@ _ROUTES = frozenset(ROUTE_WORDS.values()) - {"injection"}
 def _comparable(product: Sequence[str], mention: Sequence[str]) -> tuple[str, ...]:
     """The mention's strengths in the units of the product's ("10 units" is a dose, not
     "100 unt/ml"; "1.5 ml" of "1.5 ML cabazitaxel 40 MG/ML" is the volume)."""
-    units = {s.split(" ", 1)[-1] for s in product}
-    return tuple(dict.fromkeys(s for s in mention if s.split(" ", 1)[-1] in units))
+    units = {canonical_strength(s)[1] for s in product}
+    return tuple(dict.fromkeys(s for s in mention if canonical_strength(s)[1] in units))
 
 
 def _same_brand(product_brand: str, mention_brand: str) -> bool:

@@ -39,7 +39,9 @@ _FORM = re.compile(
     re.I,
 )
 # per-actuation and concentration strengths that the attribute finder leaves out
-_RXNORM_STRENGTH = re.compile(r"\d+(?:\.\d+)?[ \t]*(?:mg|mcg|unt|units?)/(?:actuat|ml)\b", re.I)
+_RXNORM_STRENGTH = re.compile(
+    r"\d+(?:\.\d+)?[ \t]*(?:mg|mcg|unt|units?)/(?:actuat|ml|hr|day)\b", re.I
+)
 # between two drug names: a joiner that makes a combination only with a combination strength
 _WORD_JOIN = re.compile(r"\s*(?:/|-|\+|&|and|with)\s*", re.I)
 _COMBO_STRENGTH = re.compile(

@@ -236,3 +236,34 @@ def test_identities_of_synthea_displays_and_brands() -> None:
         "10831": "sulfamethoxazole / trimethoprim",
     }
     assert parsed["1367439"][1].startswith("nuvaring")
+
+
+def test_strengths_in_other_units() -> None:
+    concepts = {
+        "10582": ("levothyroxine", "IN"),
+        "966222": ("levothyroxine sodium 0.05 MG Oral Tablet", "SCD"),
+        "7407": ("nicotine", "IN"),
+        "198031": ("24 HR nicotine 0.292 MG/HR Transdermal System", "SCD"),
+        "245134": ("72 HR fentanyl 0.025 MG/HR Transdermal System", "SCD"),
+        "4337": ("Fentanyl", "IN"),
+    }
+    assets, index = build_rx_assets(concepts, {}, [], "test", "test", {})
+    rx = RxNormLinker(assets, index, Expander({}, {}))
+    assert rx.link("levothyroxine", strength="50 mcg", route="PO")[0].code == "966222"
+    assert rx.link("nicotine 7 mg/day patch")[0].code == "198031"
+    assert rx.link("fentanyl 72 hr 0.025 mg/hr", form="transdermal system")[0].code == "245134"
+    assert rx.link("levothyroxine", strength="75 mcg")[0].code == "10582"  # no such product
+
+
+def test_mention_and_attributes_spelling_a_product_name() -> None:
+    concepts = {
+        "18631": ("azithromycin", "IN"),
+        "212446": ("Azithromycin 250mg", "SCD"),  # a display without a dose form
+        "308460": ("azithromycin 250 MG Oral Tablet", "SCD"),
+        "308459": ("azithromycin 250 MG Oral Capsule", "SCD"),
+    }
+    assets, index = build_rx_assets(concepts, {}, [], "test", "test", {})
+    rx = RxNormLinker(assets, index, Expander({}, {}))
+    assert rx.link("azithromycin", strength="250mg")[0].code == "212446"
+    assert rx.link("azithromycin", strength="250 mg", form="tablet")[0].code == "308460"
+    assert rx.link("azithromycin", strength="500 mg")[0].code == "18631"
