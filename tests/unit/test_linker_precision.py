@@ -74,6 +74,11 @@ def rx() -> RxNormLinker:
     return RxNormLinker(assets, index, Expander({"apap": "acetaminophen"}, {}))
 
 
+def _small(concepts: dict[str, tuple[str, str]]) -> RxNormLinker:
+    assets, index = build_rx_assets(concepts, {}, [], "test", "test", {})
+    return RxNormLinker(assets, index, Expander({}, {}))
+
+
 def _codes(rx: RxNormLinker, text: str, **kw: str) -> list[str]:
     return [c.code for c in rx.link(text, **kw)]
 
@@ -247,8 +252,7 @@ def test_strengths_in_other_units() -> None:
         "245134": ("72 HR fentanyl 0.025 MG/HR Transdermal System", "SCD"),
         "4337": ("Fentanyl", "IN"),
     }
-    assets, index = build_rx_assets(concepts, {}, [], "test", "test", {})
-    rx = RxNormLinker(assets, index, Expander({}, {}))
+    rx = _small(concepts)
     assert rx.link("levothyroxine", strength="50 mcg", route="PO")[0].code == "966222"
     assert rx.link("nicotine 7 mg/day patch")[0].code == "198031"
     assert rx.link("fentanyl 72 hr 0.025 mg/hr", form="transdermal system")[0].code == "245134"
@@ -262,8 +266,7 @@ def test_mention_and_attributes_spelling_a_product_name() -> None:
         "308460": ("azithromycin 250 MG Oral Tablet", "SCD"),
         "308459": ("azithromycin 250 MG Oral Capsule", "SCD"),
     }
-    assets, index = build_rx_assets(concepts, {}, [], "test", "test", {})
-    rx = RxNormLinker(assets, index, Expander({}, {}))
+    rx = _small(concepts)
     assert rx.link("azithromycin", strength="250mg")[0].code == "212446"
     assert rx.link("azithromycin", strength="250 mg", form="tablet")[0].code == "308460"
     assert rx.link("azithromycin", strength="500 mg")[0].code == "18631"
