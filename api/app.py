@@ -1,75 +1,49 @@
-"""create_app(settings=None) -> FastAPI: the composition root; the lifespan builds everything."""
+"""create_app(settings=None) -> FastAPI: the FHIR service; its lifespan runs the composition root.
+
+The lifespan builds everything with ``api.bootstrap.build_services``, starts the webhook intake
+(``api.intake.workers.start``), loads the samples when asked, and closes all at shutdown. Every
+router is included here, in matching order (the FHIR catch-all routes last).
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors
-from api.service import SerializedEngine, process_document
+from api import errors, ui
+from api.bootstrap import Services, build_services
+from api.clock import Clock
+from api.intake import workers
+from api.routes import fhir, metadata, operations, status, webhook
+from api.service import DocumentService
 from api.settings import Settings
-from api.store.factory import open_store
-from api.store.sqlite_index import utc_now
-from enrich.policy import EnrichmentPolicy
-from enrich.text import content_hash
 from nlp.base import NlpEngine
 
 log = logging.getLogger(__name__)
 
-#: Routers of other modules, included when present (each exposes ``router``).
-OPTIONAL_ROUTERS = ("api.routes.webhook", "api.routes.status")
+
+def expose(state: Any, services: Services) -> None:
+    """Put the services on ``app.state``, where the route dependencies (``api.deps``) read
+    them: settings, db, store, index, engine, policy, clock, upstream, documents."""
+    state.services = services
+    state.settings = services.settings
+    state.db = services.db
+    state.store = services.store
+    state.index = services.index
+    state.engine = services.engine
+    state.policy = services.policy
+    state.clock = services.clock
+    state.upstream = services.upstream
+    state.documents = services.documents()
 
 
-def build_engine(settings: Settings) -> NlpEngine:
-    """``nlp.factory.make_engine``; engines that are not thread-safe are serialised."""
-    from nlp.factory import make_engine
-
-    spec = settings.engine
-    if spec == "comprehend":
-        return make_engine(spec, region=settings.aws_region)
-    return SerializedEngine(make_engine(spec))
-
-
-def build_policy(settings: Settings) -> EnrichmentPolicy:
-    """The enrichment policy of the configured profile."""
-    if settings.min_score is None:
-        return EnrichmentPolicy(profile=settings.profile)
-    return EnrichmentPolicy(profile=settings.profile, min_score=settings.min_score)
-
-
-def build_state(
-    state: Any,
-    settings: Settings,
-    *,
-    engine: NlpEngine | None = None,
-    clock: Callable[[], datetime] | None = None,
-) -> None:
-    """Fill ``app.state``: settings, db, store, index, engine, policy, clock (api/README.md)."""
-    state.settings = settings
-    state.clock = clock or utc_now
-    # D10: the SQLite file, or PostgreSQL when db_path is a postgresql:// URL
-    state.db, state.store, state.index = open_store(settings.db_path, clock=state.clock)
-    state.policy = build_policy(settings)
-    started = time.perf_counter()
-    state.engine = engine if engine is not None else build_engine(settings)
-    log.info(
-        "engine %s %s ready in %.2f s",
-        state.engine.name,
-        state.engine.version,
-        time.perf_counter() - started,
-    )
-
-
-def load_samples(state: Any, directory: Path) -> tuple[int, int]:
+def load_samples(documents: DocumentService, directory: Path) -> tuple[int, int]:
     """Load ``directory/*.json`` DocumentReferences through the write path, idempotently.
 
     A sample whose stored copy was processed from the same text by the same engine is skipped.
@@ -90,78 +64,58 @@ def load_samples(state: Any, directory: Path) -> tuple[int, int]:
             if not isinstance(doc, dict) or doc.get("resourceType") != "DocumentReference":
                 skipped += 1
                 continue
-            if _already_loaded(state, doc):
+            if _already_loaded(documents, doc):
                 skipped += 1
                 continue
-            process_document(
-                doc,
-                engine=state.engine,
-                store=state.store,
-                index=state.index,
-                policy=state.policy,
-                clock=state.clock,
-                skip_unchanged=False,
-            )
+            documents.process(doc, skip_unchanged=False)
             loaded += 1
     log.info("samples: %d loaded, %d skipped", loaded, skipped)
     return loaded, skipped
 
 
-def _already_loaded(state: Any, doc: dict[str, Any]) -> bool:
-    from api.service import read_text
-
+def _already_loaded(documents: DocumentService, doc: dict[str, Any]) -> bool:
     doc_id = doc.get("id")
-    if not isinstance(doc_id, str) or state.store.read("DocumentReference", doc_id) is None:
+    if not isinstance(doc_id, str) or documents.store.read("DocumentReference", doc_id) is None:
         return False
-    nlp = state.index.state(doc_id)
-    text = read_text(doc, state.store)
+    nlp = documents.index.state(doc_id)
+    prepared = documents.prepare(doc, validate=False)
+    engine = documents.engine
     return bool(
         nlp is not None
-        and nlp.text_hash == (content_hash(text) if text is not None else None)
-        and nlp.engine_name == state.engine.name
-        and nlp.engine_version == state.engine.version
+        and nlp.text_hash == prepared.text_hash
+        and nlp.engine_name == engine.name
+        and nlp.engine_version == engine.version
     )
-
-
-def _start_workers(state: Any) -> Callable[[], None] | None:
-    try:
-        workers = importlib.import_module("api.workers")
-    except ModuleNotFoundError:
-        return None
-    start = getattr(workers, "start", None)
-    if start is None:
-        return None
-    stop: Callable[[], None] = start(state)
-    return stop
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     engine: NlpEngine | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """The FHIR service. Nothing heavy happens here: the lifespan builds engine and store.
 
     Args:
         settings: configuration (default: ``Settings.from_env()``, read now).
-        engine: an engine to use instead of ``make_engine(settings.engine)`` (tests).
+        engine: an engine to use instead of the configured one (tests).
         clock: UTC ``now`` (tests: ``tests.fakes.FixedClock``).
     """
     config = settings if settings is not None else Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        build_state(app.state, config, engine=engine, clock=clock)
-        stop = _start_workers(app.state)
+        services = build_services(config, engine=engine, clock=clock)
+        expose(app.state, services)
+        intake = workers.start(services.settings, services.db, services.intake_documents())
+        app.state.intake, app.state.workers = intake.queue, intake.pool
         try:
             if config.load_samples:
-                load_samples(app.state, Path(config.samples_dir))
+                load_samples(app.state.documents, Path(config.samples_dir))
             yield
         finally:
-            if stop is not None:
-                stop()
-            app.state.db.close()
+            intake.pool.stop()
+            services.close()
 
     app = FastAPI(
         title="docref-nlp",
@@ -170,17 +124,10 @@ def create_app(
     )
     app.state.settings = config
     errors.install(app)
-    from api.routes import fhir, metadata, operations
-
     app.include_router(metadata.router)
-    for module_name in OPTIONAL_ROUTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        app.include_router(module.router)
+    app.include_router(webhook.router)
+    app.include_router(status.router)
     app.include_router(operations.router)
-    app.include_router(fhir.router)
+    ui.install(app)  # the viewer under /ui/ (its router and error pages)
+    app.include_router(fhir.router)  # catch-all /{resource_type} routes: last
     return app

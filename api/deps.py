@@ -5,15 +5,17 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from api.clock import Clock
 from api.errors import FhirError
+from api.intake.queue import IntakeQueue
 from api.interactions import Ctx
+from api.service import DocumentService
 from api.settings import Settings
-from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
+from api.store.base import NlpIndex, ServiceStore
 from enrich.policy import EnrichmentPolicy
 from nlp.base import NlpEngine
 
@@ -27,9 +29,7 @@ def _state(name: str) -> Callable[[Request], Any]:
     def dependency(request: Request) -> Any:
         value = getattr(request.app.state, name, None)
         if value is None:
-            raise FhirError(
-                503, "NLP503", "the service is starting or stopping", issue_code="transient"
-            )
+            raise FhirError("NLP503", "the service is starting or stopping", issue_code="transient")
         return value
 
     dependency.__name__ = f"get_{name}"
@@ -37,12 +37,13 @@ def _state(name: str) -> Callable[[Request], Any]:
 
 
 SettingsDep = Annotated[Settings, Depends(_state("settings"))]
-DbDep = Annotated[Database, Depends(_state("db"))]
-StoreDep = Annotated[SqliteFhirStore, Depends(_state("store"))]
-IndexDep = Annotated[SqliteNlpIndex, Depends(_state("index"))]
+StoreDep = Annotated[ServiceStore, Depends(_state("store"))]
+IndexDep = Annotated[NlpIndex, Depends(_state("index"))]
 EngineDep = Annotated[NlpEngine, Depends(_state("engine"))]
 PolicyDep = Annotated[EnrichmentPolicy, Depends(_state("policy"))]
-ClockDep = Annotated[Callable[[], datetime], Depends(_state("clock"))]
+ClockDep = Annotated[Clock, Depends(_state("clock"))]
+DocumentsDep = Annotated[DocumentService, Depends(_state("documents"))]
+IntakeDep = Annotated[IntakeQueue, Depends(_state("intake"))]
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -55,12 +56,10 @@ def get_ctx(
     settings: SettingsDep,
     store: StoreDep,
     index: IndexDep,
-    engine: EngineDep,
-    policy: PolicyDep,
-    clock: ClockDep,
+    documents: DocumentsDep,
 ) -> Ctx:
     """Everything an interaction needs."""
-    return Ctx(store, index, engine, policy, clock, settings, base_url(request, settings))
+    return Ctx(store, index, documents, settings, base_url(request, settings))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
@@ -82,7 +81,6 @@ def require_token(request: Request, settings: SettingsDep) -> None:
             if hmac.compare_digest(token.encode(), known.encode()):
                 return
     raise FhirError(
-        401,
         "NLP401",
         "a valid bearer token is required",
         issue_code="login",
@@ -94,10 +92,10 @@ async def raw_body(request: Request) -> bytes:
     """The request body (at most ``MAX_BODY_BYTES``)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise FhirError(413, "NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
+        raise FhirError("NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise FhirError(413, "NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
+        raise FhirError("NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
     return body
 
 
@@ -109,14 +107,14 @@ async def json_body(request: Request) -> Any:
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type not in _JSON_TYPES:
-        raise FhirError(415, "NLP415", "send application/fhir+json")
+        raise FhirError("NLP415", "send application/fhir+json")
     body = await raw_body(request)
     if not body.strip():
-        raise FhirError(400, "NLP400", "the request has no body")
+        raise FhirError("NLP400", "the request has no body")
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise FhirError(400, "NLP400", "the body is not valid JSON") from None
+        raise FhirError("NLP400", "the body is not valid JSON") from None
 
 
 BodyDep = Annotated[Any, Depends(json_body)]

@@ -19,13 +19,12 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.bundles import operation_outcome
 from api.search import SearchError
 from api.settings import SettingsError
-from api.store.base import StoreError
 from enrich.core import EnrichError
 from enrich.fhir import FhirValidationError
 from nlp.base import EngineError
+from nlp.codes import CodedError, code_in, status_of
 
 log = logging.getLogger(__name__)
 
@@ -47,38 +46,48 @@ _ISSUE_CODES = {
     502: "transient",
     503: "transient",
 }
-_CODE_RE = re.compile(r"^\[(NLP\d{3})\]")
 
 
-class FhirError(Exception):
-    """An error the FHIR API reports as an OperationOutcome.
+class FhirError(CodedError):
+    """An error the FHIR API reports as an OperationOutcome; the status is the code's
+    (``nlp.codes``).
 
     Args:
-        status: HTTP status.
-        code: stable code such as ``NLP404``.
+        code: registered code such as ``NLP404``.
         message: human text (no PHI).
-        issue_code: FHIR ``IssueType`` (default: derived from ``status``).
+        issue_code: FHIR ``IssueType`` (default: derived from the status).
         headers: extra response headers (``WWW-Authenticate``, ``Retry-After``).
     """
 
     def __init__(
         self,
-        status: int,
         code: str,
         message: str,
         *,
         issue_code: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(message, code=code)
         self.message = message
-        self.issue_code = issue_code or _ISSUE_CODES.get(status, "processing")
+        self.issue_code = issue_code or _ISSUE_CODES.get(self.status, "processing")
         self.headers = headers or {}
 
-    def __str__(self) -> str:
-        return f"[{self.code}] {self.message}"
+
+def operation_outcome(
+    message: str, *, severity: str = "error", code: str = "invalid"
+) -> dict[str, Any]:
+    """An OperationOutcome with one issue (``message`` starts with ``[NLPxxx]``)."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": severity,
+                "code": code,
+                "details": {"text": message},
+                "diagnostics": message,
+            }
+        ],
+    }
 
 
 def fhir_response(
@@ -109,36 +118,31 @@ def outcome_response(
 
 
 def to_fhir_error(exc: Exception) -> FhirError:
-    """Map a known exception to a FhirError (unknown ones -> ``[NLP500]``)."""
+    """Map a known exception to a FhirError with its registered status (unknown: ``[NLP500]``).
+
+    Every error of the service carries a code: the layers' own (``CodedError``: engines,
+    stores, the application service), FHIR validation (``[NLP210]``), enrichment
+    (``[NLP2xx]``), search (``[NLP40x]``) and settings (``[NLP9xx]``) messages.
+    """
     if isinstance(exc, FhirError):
         return exc
-    if isinstance(exc, SearchError):
-        text = str(exc)
-        code = _code(text, "NLP402")
-        status = 404 if code == "NLP404" else 400
-        return FhirError(status, code, _strip(text))
     if isinstance(exc, FhirValidationError):
-        return FhirError(400, exc.code, _strip(str(exc)), issue_code="structure")
+        return FhirError(exc.code, _strip(str(exc)), issue_code="structure")
     if isinstance(exc, EnrichError):
-        return FhirError(400, exc.code, _strip(str(exc)))
-    if isinstance(exc, EngineError):
-        if exc.transient:
-            return FhirError(503, exc.code, _strip(str(exc)), headers={"Retry-After": "5"})
-        return FhirError(502, exc.code, _strip(str(exc)))
-    if isinstance(exc, StoreError):
-        return FhirError(exc.status, exc.code, _strip(str(exc)))
+        return FhirError(exc.code, _strip(str(exc)))
+    if isinstance(exc, EngineError) and exc.transient:
+        return FhirError(exc.code, _strip(str(exc)), headers={"Retry-After": "5"})
+    if isinstance(exc, CodedError):
+        return FhirError(exc.code, _strip(str(exc)))
+    if isinstance(exc, SearchError):
+        return FhirError(code_in(str(exc)) or "NLP402", _strip(str(exc)))
     if isinstance(exc, SettingsError):
-        return FhirError(500, _code(str(exc), "NLP900"), _strip(str(exc)))
-    return FhirError(500, "NLP500", "internal error (logged without details)")
-
-
-def _code(text: str, default: str) -> str:
-    match = _CODE_RE.match(text)
-    return match.group(1) if match else default
+        return FhirError(code_in(str(exc)) or "NLP900", _strip(str(exc)))
+    return FhirError("NLP500", "internal error (logged without details)")
 
 
 def _strip(text: str) -> str:
-    return _CODE_RE.sub("", text).strip()
+    return re.sub(r"^\[NLP\d{3}\]", "", text).strip()
 
 
 def error_response(exc: Exception) -> Response:
@@ -179,14 +183,13 @@ def install(app: FastAPI) -> None:
             404: "[NLP404] no such endpoint",
             405: "[NLP405] method not allowed here",
         }
-        message = messages.get(status, f"[NLP{status}] request failed")
+        code = f"NLP{status}" if status_of(f"NLP{status}") == status else "NLP500"
+        message = messages.get(status, f"[{code}] request failed")
         headers = getattr(exc, "headers", None)
         return outcome_response(status, message, headers=dict(headers) if headers else None)
 
-    for known in (FhirError, SearchError, FhirValidationError, EnrichError, EngineError):
+    for known in (CodedError, SearchError, FhirValidationError, EnrichError, SettingsError):
         app.add_exception_handler(known, on_known)
-    app.add_exception_handler(StoreError, on_known)
-    app.add_exception_handler(SettingsError, on_known)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_middleware(CatchAllMiddleware)

@@ -1,7 +1,9 @@
-"""process_document(doc, *, engine, store, index, policy, clock) -> Outcome: the imperative shell.
+"""The application service "enrich one document": prepare (text, loop guard), enrich, apply.
 
 Gather inputs (text, previous NLP state), call the pure ``enrich_document``, apply its outputs in
-one write. Used by the FHIR write path, the webhook workers and the batch command.
+one write. The FHIR API (enrich on write), the webhook workers (write back) and the batch command
+(``prepare_document`` in the planner, ``write_enrichment`` in the store sink) all go through it.
+It raises its own coded errors (``InvalidDocumentError``); ``api.errors`` maps them to HTTP.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ import base64
 import binascii
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
-from api.errors import FhirError
+from api.clock import Clock
 from api.store.base import (
     AtomicEnrichmentStore,
     EnrichmentWrite,
@@ -26,12 +26,14 @@ from api.store.base import (
     NlpIndex,
     NlpState,
     Resource,
+    ResourceReader,
 )
 from enrich.core import enrich_document, needs_processing
 from enrich.fhir import validate_resource
 from enrich.policy import EnrichmentPolicy
 from enrich.text import content_hash, decode_text, extract_text
 from nlp.base import NlpEngine
+from nlp.codes import CodedError
 from nlp.schema import NlpResult
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,55 @@ MAX_DEPTH = 64
 _BINARY_REF = re.compile(r"^(?:.*/)?Binary/([A-Za-z0-9\-.]{1,64})$")
 
 
+class InvalidDocumentError(CodedError):
+    """The input is not a DocumentReference the service can take (``[NLP400]``)."""
+
+    code = "NLP400"
+
+
+@dataclass(frozen=True)
+class BinaryContent:
+    """The bytes of a Binary an attachment ``url`` names, and the Binary's contentType."""
+
+    data: bytes
+    content_type: str | None = None
+
+
+#: Reads the Binary an attachment ``url`` names (``None``: not readable, or not followed).
+BinaryFetch = Callable[[str], BinaryContent | None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document ready for the engine.
+
+    Attributes:
+        document: the document (a copy with an id when the service assigned one).
+        text: its text, ``None`` when it has no usable text (``UNSUPPORTED_CONTENT``).
+        text_hash: SHA-256 of ``text`` (``None`` without text).
+        unchanged: loop guard: the document already carries our processing record for this
+            text, engine and profile (our own write-back, a duplicate).
+        unresolved: the text is behind an attachment ``url`` that could not be read.
+    """
+
+    document: Resource
+    text: str | None
+    text_hash: str | None
+    unchanged: bool
+    unresolved: bool = False
+
+
+@dataclass
+class Enriched:
+    """One enrichment ready to write, and whether the engine ran for it."""
+
+    write: EnrichmentWrite
+    engine_called: bool
+
+
 @dataclass
 class Outcome:
-    """What one ``process_document`` call did.
+    """What one ``DocumentService.process`` call did.
 
     Attributes:
         action: ``created`` | ``updated`` | ``unchanged`` (loop guard: nothing written).
@@ -65,21 +113,6 @@ class Outcome:
     retired: list[str] = field(default_factory=list)
     engine_called: bool = False
     seconds: float = 0.0
-
-
-class SerializedEngine:
-    """Wraps an engine whose ``analyze`` must not run concurrently (spaCy pipelines)."""
-
-    def __init__(self, engine: NlpEngine) -> None:
-        self.inner = engine
-        self.name = engine.name
-        self.version = engine.version
-        self._lock = threading.Lock()
-
-    def analyze(self, text: str) -> NlpResult:
-        """``inner.analyze`` under a lock."""
-        with self._lock:
-            return self.inner.analyze(text)
 
 
 def nesting_depth(value: Any) -> int:
@@ -104,37 +137,33 @@ def nesting_depth(value: Any) -> int:
 
 
 def check_document(doc: Any) -> Resource:
-    """The body as a DocumentReference dict, validated with R4B.
+    """The input as a DocumentReference dict, validated with R4B.
 
     Raises:
-        FhirError: ``[NLP400]`` not a JSON object, not a DocumentReference, or nested deeper
-            than ``MAX_DEPTH`` levels.
-        enrich.fhir.FhirValidationError: ``[NLP210]`` invalid content (-> 400).
+        InvalidDocumentError: ``[NLP400]`` not a JSON object, not a DocumentReference, or nested
+            deeper than ``MAX_DEPTH`` levels.
+        enrich.fhir.FhirValidationError: ``[NLP210]`` invalid content.
     """
     if not isinstance(doc, dict):
-        raise FhirError(400, "NLP400", "the body must be a JSON object")
+        raise InvalidDocumentError("the body must be a JSON object")
     if doc.get("resourceType") != "DocumentReference":
-        raise FhirError(400, "NLP400", "the body must be a DocumentReference")
+        raise InvalidDocumentError("the body must be a DocumentReference")
     if nesting_depth(doc) > MAX_DEPTH:
-        raise FhirError(400, "NLP400", f"the resource is nested deeper than {MAX_DEPTH} levels")
+        raise InvalidDocumentError(f"the resource is nested deeper than {MAX_DEPTH} levels")
     try:
         validate_resource(doc)
     except RecursionError:
-        raise FhirError(400, "NLP400", "the resource is nested too deeply") from None
+        raise InvalidDocumentError("the resource is nested too deeply") from None
     return doc
 
 
-def read_text(doc: Resource, store: FhirStore) -> str | None:
-    """The document's text; a ``url`` attachment is read from ``store`` when it is a Binary.
+def binary_content(store: ResourceReader, url: str) -> BinaryContent | None:
+    """The Binary that an attachment ``url`` names, read from ``store``.
 
     Only relative (or same-server) ``Binary/<id>`` URLs are followed: never arbitrary URLs.
+    A Binary that cannot be read or decoded gives ``None``.
     """
-    extracted = extract_text(doc)
-    if extracted is None:
-        return None
-    if not extracted.needs_fetch:
-        return extracted.text
-    match = _BINARY_REF.match(extracted.url or "")
+    match = _BINARY_REF.match(url)
     if match is None:
         return None
     try:
@@ -149,139 +178,246 @@ def read_text(doc: Resource, store: FhirStore) -> str | None:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         return None
-    content_type = str((binary or {}).get("contentType") or extracted.content_type)
-    text, _ = decode_text(raw, content_type)
-    return text if text.strip() else None
+    content_type = (binary or {}).get("contentType")
+    return BinaryContent(raw, str(content_type) if content_type else None)
 
 
-def _exists(store: Any, resource_type: str, resource_id: str) -> bool:
-    """Whether a current (not deleted) version exists.
+def document_text(doc: Resource, fetch: BinaryFetch) -> tuple[str | None, bool]:
+    """The text of a document (DESIGN §1 step 2) and whether a ``url`` attachment was unreadable.
 
-    Asks ``current_version`` when the store has it: the body is not loaded and parsed.
+    The text is the first ``text/*`` attachment: inline data, or the Binary its ``url`` names
+    (read with ``fetch``; decoded with the Binary's contentType, else the attachment's).
     """
-    latest = getattr(store, "current_version", None)
-    if latest is None:
-        return store.read(resource_type, resource_id) is not None
-    version: tuple[str, bool] | None = latest(resource_type, resource_id)
-    return version is not None and not version[1]
+    extracted = extract_text(doc)
+    if extracted is None or not extracted.needs_fetch or extracted.url is None:
+        return (extracted.text if extracted is not None else None), False
+    binary = fetch(extracted.url)
+    if binary is None:
+        return None, True
+    text, _ = decode_text(binary.data, binary.content_type or extracted.content_type)
+    return (text if text.strip() else None), False
 
 
-def process_document(
+def read_text(doc: Resource, store: ResourceReader) -> str | None:
+    """The text of a document whose ``Binary/<id>`` attachment lives in ``store``."""
+    return document_text(doc, lambda url: binary_content(store, url))[0]
+
+
+def prepare_document(
     doc: Resource,
     *,
-    engine: NlpEngine,
-    store: FhirStore,
-    index: NlpIndex,
-    policy: EnrichmentPolicy,
-    clock: Callable[[], datetime],
-    if_match: str | None = None,
-    reuse: bool = True,
-    skip_unchanged: bool = True,
-    validate: bool = True,
-) -> Outcome:
+    fetch: BinaryFetch,
+    engine_name: str,
+    engine_version: str,
+    profile: str | None = None,
+) -> Prepared:
+    """The text of a document (:func:`document_text`) and the loop guard's verdict (DESIGN §1
+    step 3).
+
+    Args:
+        doc: the DocumentReference (with its id).
+        fetch: reads the Binary of a ``url`` attachment.
+        engine_name: engine the loop guard compares with the processing record.
+        engine_version: its version.
+        profile: generation profile, compared too when given.
+    """
+    text, unresolved = document_text(doc, fetch)
+    text_hash = content_hash(text) if text is not None else None
+    unchanged = not needs_processing(doc, text_hash, engine_name, engine_version, profile=profile)
+    return Prepared(doc, text, text_hash, unchanged, unresolved)
+
+
+def write_enrichment(
+    store: FhirStore, index: NlpIndex | None, write: EnrichmentWrite
+) -> list[Resource]:
+    """Write one enrichment: ONE transaction on an atomic store (document, generated,
+    deletions, index rows, state); else ``store.save_all`` then the rows in ``index``.
+
+    Returns the stored document, then the generated resources.
+
+    Raises:
+        api.store.base.VersionConflict: ``write.if_match`` is not the current version.
+        api.store.base.StoreError: the write failed (nothing written on an atomic store).
+    """
+    if isinstance(store, AtomicEnrichmentStore):
+        return store.apply(write)
+    stored = store.save_all([write.document, *write.generated], delete=write.retired)
+    if index is not None:
+        index.replace(str(write.document["id"]), write.rows, state=write.state)
+    return stored
+
+
+class DocumentService:
     """Enrich one DocumentReference and write it with everything it generates.
 
     Args:
-        doc: the DocumentReference (an id is assigned when missing; the dict is not mutated).
         engine: the NLP engine.
-        store: where to write (an ``AtomicEnrichmentStore`` writes index and state too, in
-            the same transaction).
-        index: the NLP index (state of previous runs; rows for non-atomic stores).
         policy: generation profile and rules.
         clock: UTC now.
-        if_match: expected current version (atomic stores only) -> ``VersionConflict``.
-        reuse: reuse the stored NLP result when the text and engine are unchanged.
-        skip_unchanged: loop guard: when the document already carries our processing record
-            for this text and engine, write nothing (webhook/batch). The FHIR write path passes
-            ``False``: the client's other changes must still be stored.
-        validate: validate the input with R4B first.
-
-    Raises:
-        FhirError, FhirValidationError: bad input (400).
-        nlp.base.EngineError: the engine failed (nothing written).
-        api.store.base.StoreError: the write failed (nothing written).
+        store: where documents are read from (Binaries, id-only notices) and written to: the
+            service store, or the upstream server of the webhook path. An
+            ``AtomicEnrichmentStore`` writes the index rows and state in the same transaction.
+        index: the NLP index (state of previous runs; rows for non-atomic stores).
     """
-    started = time.perf_counter()
-    if validate:
-        check_document(doc)
-    doc = dict(doc)
-    if not isinstance(doc.get("id"), str) or not doc["id"]:
-        doc["id"] = str(uuid.uuid4())
-    doc_id = str(doc["id"])
-    text = read_text(doc, store)
-    text_hash = content_hash(text) if text is not None else None
-    if skip_unchanged and not needs_processing(
-        doc, text_hash, engine.name, engine.version, profile=policy.profile
-    ):
-        log.info("document %s unchanged: nothing to do", doc_id)
-        return Outcome("unchanged", doc, seconds=time.perf_counter() - started)
 
-    result: NlpResult | None = None
-    engine_called = False
-    if text is not None:
-        previous = index.state(doc_id) if reuse else None
-        if (
-            previous is not None
-            and previous.result is not None
-            and previous.text_hash == text_hash
-            and previous.engine_name == engine.name
-            and previous.engine_version == engine.version
-        ):
-            result = NlpResult.model_validate(previous.result)
-        else:
-            result = engine.analyze(text)
-            engine_called = True
+    def __init__(
+        self,
+        *,
+        engine: NlpEngine,
+        policy: EnrichmentPolicy,
+        clock: Clock,
+        store: FhirStore,
+        index: NlpIndex,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.clock = clock
+        self.store = store
+        self.index = index
 
-    enrichment = enrich_document(
-        doc,
-        result,
-        policy=policy,
-        now=clock(),
-        engine_name=engine.name,
-        engine_version=engine.version,
-        text=text,
-    )
-    state = NlpState(
-        status=enrichment.status,
-        text_hash=enrichment.text_hash,
-        engine_name=engine.name,
-        engine_version=engine.version,
-        result=result.to_aws() if result is not None else None,
-    )
-    if isinstance(store, AtomicEnrichmentStore):
-        existed = _exists(store, "DocumentReference", doc_id)
-        stored = store.apply(
-            EnrichmentWrite(
-                document=enrichment.document,
-                generated=enrichment.generated,
-                retired=enrichment.retired,
-                rows=enrichment.index_rows,
-                state=state,
-                if_match=if_match,
-            )
+    def fetch(self, url: str) -> BinaryContent | None:
+        """The Binary of an attachment ``url``, read from this service's store."""
+        return binary_content(self.store, url)
+
+    def prepare(self, doc: Any, *, validate: bool = True) -> Prepared:
+        """Validate (optionally), copy, give an id when missing, read the text, loop guard.
+
+        Raises:
+            InvalidDocumentError, FhirValidationError: bad input.
+        """
+        if validate:
+            check_document(doc)
+        doc = dict(doc)
+        if not isinstance(doc.get("id"), str) or not doc["id"]:
+            doc["id"] = str(uuid.uuid4())
+        return prepare_document(
+            doc,
+            fetch=self.fetch,
+            engine_name=self.engine.name,
+            engine_version=self.engine.version,
+            profile=self.policy.profile,
         )
+
+    def enrich(self, prepared: Prepared, *, reuse: bool = True) -> Enriched:
+        """Analyse the text (or reuse the stored result of the same text and engine) and
+        enrich the document (pure ``enrich_document``).
+
+        Raises:
+            nlp.base.EngineError: the engine failed (nothing is written).
+        """
+        doc, text, engine = prepared.document, prepared.text, self.engine
+        doc_id = str(doc["id"])
+        result: NlpResult | None = None
+        engine_called = False
+        if text is not None:
+            previous = self.index.state(doc_id) if reuse else None
+            if (
+                previous is not None
+                and previous.result is not None
+                and previous.text_hash == prepared.text_hash
+                and previous.engine_name == engine.name
+                and previous.engine_version == engine.version
+            ):
+                result = NlpResult.model_validate(previous.result)
+            else:
+                result = engine.analyze(text)
+                engine_called = True
+        enrichment = enrich_document(
+            doc,
+            result,
+            policy=self.policy,
+            now=self.clock(),
+            engine_name=engine.name,
+            engine_version=engine.version,
+            text=text,
+        )
+        state = NlpState(
+            status=enrichment.status,
+            text_hash=enrichment.text_hash,
+            engine_name=engine.name,
+            engine_version=engine.version,
+            result=result.to_aws() if result is not None else None,
+        )
+        write = EnrichmentWrite(
+            document=enrichment.document,
+            generated=enrichment.generated,
+            retired=enrichment.retired,
+            rows=enrichment.index_rows,
+            state=state,
+        )
+        return Enriched(write, engine_called)
+
+    def apply(self, write: EnrichmentWrite) -> list[Resource]:
+        """Write one enrichment (see :func:`write_enrichment`)."""
+        return write_enrichment(self.store, self.index, write)
+
+    def process(
+        self,
+        doc: Any,
+        *,
+        if_match: str | None = None,
+        reuse: bool = True,
+        skip_unchanged: bool = True,
+        validate: bool = True,
+    ) -> Outcome:
+        """Prepare, enrich and apply one document.
+
+        Args:
+            doc: the DocumentReference (an id is assigned when missing; it is not mutated).
+            if_match: expected current version (atomic stores only) -> ``VersionConflict``.
+            reuse: reuse the stored NLP result when the text and engine are unchanged.
+            skip_unchanged: loop guard: when the document already carries our processing
+                record for this text and engine, write nothing (webhook/batch). The FHIR write
+                path passes ``False``: the client's other changes must still be stored.
+            validate: validate the input with R4B first.
+
+        Raises:
+            InvalidDocumentError, FhirValidationError: bad input.
+            nlp.base.EngineError: the engine failed (nothing written).
+            api.store.base.StoreError: the write failed (nothing written).
+        """
+        started = time.perf_counter()
+        prepared = self.prepare(doc, validate=validate)
+        doc_id = str(prepared.document["id"])
+        if skip_unchanged and prepared.unchanged:
+            log.info("document %s unchanged: nothing to do", doc_id)
+            seconds = time.perf_counter() - started
+            return Outcome("unchanged", prepared.document, seconds=seconds)
+        enriched = self.enrich(prepared, reuse=reuse)
+        write = enriched.write
+        write.if_match = if_match
+        existed = True
+        if isinstance(self.store, AtomicEnrichmentStore):
+            existed = self._exists("DocumentReference", doc_id)
+        stored = self.apply(write)
         action: Action = "updated" if existed else "created"
-    else:
-        stored = store.save_all(enrichment.resources(), delete=enrichment.retired)
-        index.replace(doc_id, enrichment.index_rows, state=state)
-        action = "updated"
-    seconds = time.perf_counter() - started
-    log.info(
-        "document %s %s: status %s, %d generated, %d retired, engine %s, %.1f ms",
-        doc_id,
-        action,
-        enrichment.status,
-        len(enrichment.generated),
-        len(enrichment.retired),
-        "called" if engine_called else "skipped",
-        seconds * 1000,
-    )
-    return Outcome(
-        action=action,
-        document=stored[0] if stored else enrichment.document,
-        nlp_status=enrichment.status,
-        generated=[f"{r['resourceType']}/{r['id']}" for r in enrichment.generated],
-        retired=list(enrichment.retired),
-        engine_called=engine_called,
-        seconds=seconds,
-    )
+        seconds = time.perf_counter() - started
+        status = write.state.status if write.state is not None else None
+        log.info(
+            "document %s %s: status %s, %d generated, %d retired, engine %s, %.1f ms",
+            doc_id,
+            action,
+            status,
+            len(write.generated),
+            len(write.retired),
+            "called" if enriched.engine_called else "skipped",
+            seconds * 1000,
+        )
+        return Outcome(
+            action=action,
+            document=stored[0] if stored else write.document,
+            nlp_status=status,
+            generated=[f"{r['resourceType']}/{r['id']}" for r in write.generated],
+            retired=list(write.retired),
+            engine_called=enriched.engine_called,
+            seconds=seconds,
+        )
+
+    def _exists(self, resource_type: str, resource_id: str) -> bool:
+        """Whether a current (not deleted) version exists (``current_version`` when the store
+        has it: the body is not loaded and parsed)."""
+        latest = getattr(self.store, "current_version", None)
+        if latest is None:
+            return self.store.read(resource_type, resource_id) is not None
+        version: tuple[str, bool] | None = latest(resource_type, resource_id)
+        return version is not None and not version[1]

@@ -32,16 +32,16 @@ def _split_url(ctx: Ctx, url: str) -> tuple[list[str], list[tuple[str, str]]]:
 def run_entry(ctx: Ctx, entry: Any, assigned: dict[str, str]) -> Reply:
     """One entry: dispatch on ``request.method`` and ``request.url``."""
     if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
-        raise FhirError(400, "NLP400", "every entry needs a request")
+        raise FhirError("NLP400", "every entry needs a request")
     request = entry["request"]
     method = str(request.get("method", "")).upper()
     url = request.get("url")
     if not isinstance(url, str) or not url:
-        raise FhirError(400, "NLP400", "entry request without url")
+        raise FhirError("NLP400", "entry request without url")
     segments, items = _split_url(ctx, url)
     body = entry.get("resource")
     if not segments:
-        raise FhirError(400, "NLP400", "entry url names no resource type")
+        raise FhirError("NLP400", "entry url names no resource type")
     rtype = segments[0]
     if method == "GET":
         if len(segments) == 1:
@@ -70,7 +70,7 @@ def run_entry(ctx: Ctx, entry: Any, assigned: dict[str, str]) -> Reply:
             return ix.conditional_update(ctx, rtype, items, body)
     elif method == "DELETE" and len(segments) == 2:
         return ix.delete(ctx, rtype, segments[1])
-    raise FhirError(400, "NLP400", f"unsupported entry: {method} {'/'.join(segments[:1])}")
+    raise FhirError("NLP400", f"unsupported entry: {method} {'/'.join(segments[:1])}")
 
 
 def _rewrite(node: Any, mapping: dict[str, str]) -> Any:
@@ -109,13 +109,13 @@ def _response_entry(ctx: Ctx, reply: Reply) -> Resource:
 def process_bundle(ctx: Ctx, bundle: Any) -> Reply:
     """``POST /`` with a ``transaction`` or ``batch`` Bundle."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise FhirError(400, "NLP400", "POST to the base URL takes a Bundle")
+        raise FhirError("NLP400", "POST to the base URL takes a Bundle")
     kind = bundle.get("type")
     if kind not in ("transaction", "batch"):
-        raise FhirError(400, "NLP400", "the Bundle type must be transaction or batch")
+        raise FhirError("NLP400", "the Bundle type must be transaction or batch")
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
-        raise FhirError(400, "NLP400", "Bundle.entry must be a list")
+        raise FhirError("NLP400", "Bundle.entry must be a list")
     if kind == "batch":
         return Reply(200, _batch(ctx, entries))
     return Reply(200, _transaction(ctx, entries))
@@ -153,7 +153,7 @@ def _transaction(ctx: Ctx, entries: list[Any]) -> Resource:
     mapping: dict[str, str] = {}
     for entry in entries:
         if not isinstance(entry, dict):
-            raise FhirError(400, "NLP400", "every entry must be an object")
+            raise FhirError("NLP400", "every entry must be an object")
         request = entry.get("request") or {}
         full_url = entry.get("fullUrl")
         resource = entry.get("resource")
@@ -175,7 +175,7 @@ def _transaction(ctx: Ctx, entries: list[Any]) -> Resource:
         ),
     )
     replies: dict[int, Reply] = {}
-    with ctx.store.db.transaction():
+    with ctx.store.transaction():
         for i in order:
             replies[i] = run_entry(ctx, prepared[i], assigned)
     return {

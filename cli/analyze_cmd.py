@@ -10,8 +10,6 @@ from typing import Any
 
 import typer
 
-from cli.main import app
-
 
 def _read(source: str) -> str:
     if source == "-":
@@ -28,11 +26,10 @@ def _jsonl_rows(text: str) -> Iterator[tuple[Any, str]]:
             yield row["id"], str(row["text"])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise typer.BadParameter(
-                f'[NLP501] line {n}: expected {{"id": ..., "text": ...}}: {type(exc).__name__}'
+                f'[NLP256] line {n}: expected {{"id": ..., "text": ...}}: {type(exc).__name__}'
             ) from exc
 
 
-@app.command("analyze")
 def analyze(
     source: str = typer.Argument("-", metavar="[FILE|-]", help="Text file, or - for stdin."),
     engine: str = typer.Option(
@@ -57,7 +54,7 @@ def analyze(
         raise typer.Exit(2) from exc
     if not jsonl:
         if not data.strip():
-            typer.echo("[NLP502] empty input", err=True)
+            typer.echo("[NLP257] empty input", err=True)
             raise typer.Exit(2)
         result = nlp_engine.analyze(data)
         typer.echo(json.dumps(result.to_aws(), indent=indent or None, ensure_ascii=False))

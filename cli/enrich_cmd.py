@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import app
-
 EXIT_INPUT = 2
 EXIT_ENGINE = 3
 
@@ -54,7 +52,6 @@ def _parse_now(value: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@app.command("enrich")
 def enrich(
     docref: Annotated[Path, typer.Argument(help="DocumentReference JSON file.")],
     engine: Annotated[

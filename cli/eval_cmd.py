@@ -9,8 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import app
-
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = _REPO.parent / "shared" / "data"
 
@@ -21,18 +19,26 @@ class CorpusName(StrEnum):
     deid = "deid"
     synthea = "synthea"
     comprehend = "comprehend"
+    notes = "notes"
     all = "all"
 
 
 class Split(StrEnum):
     dev = "dev"
     train = "train"
+    test = "test"
+    all = "all"
 
 
-@app.command("eval")
 def eval_command(
     corpus: Annotated[CorpusName, typer.Option(help="Corpus to evaluate on.")] = CorpusName.all,
-    split: Annotated[Split, typer.Option(help="Split of bc5cdr / ncbi.")] = Split.dev,
+    split: Annotated[
+        Split,
+        typer.Option(
+            help="bc5cdr / ncbi: train, dev or all; notes and deid: dev, test or all by patient"
+            " (test: final report only, never tune on it)."
+        ),
+    ] = Split.dev,
     engine: Annotated[str, typer.Option(help="Engine spec given to make_engine.")] = "local",
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the first N documents of each corpus.")

@@ -8,12 +8,9 @@ from typing import Annotated
 
 import typer
 
-from cli.main import app
-
 models_app = typer.Typer(
     help="Build and inspect the local engine's terminology assets.", no_args_is_help=True
 )
-app.add_typer(models_app, name="models")
 
 
 @models_app.command("build")
@@ -93,7 +90,7 @@ def info(
     target = out or assets_dir()
     manifest = read_manifest(target)
     if manifest is None:
-        typer.echo(f"[NLP406] no assets in {target}: run `docref-nlp models build`", err=True)
+        typer.echo(f"[NLP145] no assets in {target}: run `docref-nlp models build`", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(manifest, indent=2, sort_keys=True))
 

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.main import app
-
 if TYPE_CHECKING:
     from api.batch.runner import Report
     from api.batch.sinks import ResultSink
@@ -43,29 +41,28 @@ def _is_location(value: str) -> bool:
 
 
 def _service_store(settings: Settings) -> Any:
-    from api.store.factory import open_store  # SQLite file or postgresql:// URL (D10)
+    from api.bootstrap import open_service_store  # SQLite file or postgresql:// URL (D10)
 
-    return open_store(settings.db_path)[1]
+    return open_service_store(settings)[1]
 
 
 def _upstream_store(settings: Settings, url: str | None, token: str | None) -> tuple[Any, str]:
     import httpx
 
-    from api.store.http import BearerAuth, HttpFhirStore
+    from api.bootstrap import build_upstream
+    from api.store.base import StoreError
 
+    try:
+        store = build_upstream(
+            settings, url=url, token=token, required=True, timeout=httpx.Timeout(60.0)
+        )
+    except StoreError as exc:
+        raise typer.BadParameter(f"[NLP670] {exc.args[0]}") from exc
+    if store is None:  # pragma: no cover - required=True always names a server
+        raise typer.BadParameter("[NLP670] no upstream FHIR server")
     if url is None and settings.upstream == "healthlake":
-        from api.store.healthlake import healthlake_store
-
-        if not settings.healthlake_datastore_id or not settings.aws_region:
-            raise typer.BadParameter("[NLP670] HealthLake upstream needs datastore id and region")
-        store = healthlake_store(settings.healthlake_datastore_id, settings.aws_region)
         return store, store.base_url
-    base = url or settings.upstream_url
-    if not base:
-        raise typer.BadParameter("[NLP670] no upstream FHIR URL (set DOCREF_NLP_UPSTREAM_URL)")
-    token = token or settings.upstream_token
-    auth = BearerAuth(token) if token else None
-    return HttpFhirStore(base, httpx.Client(timeout=60.0), auth), base
+    return store, str(url or settings.upstream_url)  # as written: the checkpoint's source key
 
 
 def _source(
@@ -199,7 +196,6 @@ def print_report(report: Report) -> None:
         console.print(f"[yellow]{data['stopped']}")
 
 
-@app.command("reprocess", help=HELP)
 def reprocess_command(
     source: Annotated[str, typer.Option("--from", help="store | upstream | URL | path | s3://")],
     sink: Annotated[
@@ -290,6 +286,7 @@ def reprocess(
     from api.batch.pool import Executor, PoolExecutor, SerialExecutor
     from api.batch.runner import BatchRun, RunOptions
     from api.batch.work import DocProcessor, Selection
+    from api.bootstrap import policy_fields
     from api.settings import Settings
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -308,9 +305,7 @@ def reprocess(
             sink_spec, settings, upstream_token, s3_endpoint_url, same_store=source == "store"
         )
     )
-    policy: dict[str, Any] = {"profile": settings.profile}
-    if settings.min_score is not None:
-        policy["min_score"] = settings.min_score
+    policy = policy_fields(settings)
     now = datetime.now(UTC).isoformat()
     proc_args = (engine_spec, policy, now)
     proc_kwargs: dict[str, Any] = {"for_store": sink_spec == "store"}

@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.main import app
 
-
-@app.command("serve")
 def serve_command(
     host: Annotated[
         str | None, typer.Option(help="Bind address (env DOCREF_NLP_HOST; default 127.0.0.1).")
@@ -53,7 +50,7 @@ def serve_command(
 
     from api.app import create_app
     from api.settings import Settings, SettingsError
-    from api.store.factory import redact_url
+    from api.store.dsn import redact_url
 
     try:
         settings = Settings.from_env(

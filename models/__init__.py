@@ -21,5 +21,5 @@ def package_dir(module: str) -> Path:
 
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"[NLP408] package {module!r} is not installed")
+        raise FileNotFoundError(f"[NLP173] package {module!r} is not installed")
     return Path(next(iter(spec.submodule_search_locations)))

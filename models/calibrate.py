@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any
 
 from models import handmade
-from models.icd10 import KIND_INCL, KIND_VARIANT, IcdKb, _variants
+from models.icd10 import KIND_INCL, KIND_VARIANT, IcdKb, name_variants
 from models.link_assets import build_icd_assets, build_rx_assets
 from models.rxnorm import RxKb
 from nlp.local.linker import Calibration, Icd10Linker, RxNormLinker, features
@@ -57,7 +57,7 @@ def fit_icd_calibration(
         for n in kb.names
         if n[2] < KIND_VARIANT and not (n[2] == KIND_INCL and n[0] in held_terms)
     ]
-    assets, index = build_icd_assets(base + list(_variants(base)), kb.descriptions, kb.version)
+    assets, index = build_icd_assets(base + list(name_variants(base)), kb.descriptions, kb.version)
     linker = Icd10Linker(assets, index, expander=handmade.expander())
     cases: list[Case] = [
         (linker.candidates(term), partial(_correct, node=node)) for term, node in held

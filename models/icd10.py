@@ -113,7 +113,7 @@ def build_icd_kb(
         progress(step % 2000)
     if index_xml is not None:
         kb.names.extend(_index_names(index_xml, kb, kids, desc))
-    kb.names.extend(list(_variants(kb.names)))
+    kb.names.extend(list(name_variants(kb.names)))
     return kb
 
 
@@ -121,7 +121,7 @@ def _strip_encounter(d: str) -> str:
     return re.sub(r",\s*initial encounter.*$", "", d)
 
 
-def _variants(names: list[tuple[str, str, int]]) -> Iterator[tuple[str, str, int]]:
+def name_variants(names: list[tuple[str, str, int]]) -> Iterator[tuple[str, str, int]]:
     """Cleaned forms: without NOS/unspecified qualifiers and with/without parenthesised words."""
     for name, code, _kind in names:
         seen = {fold(name)}

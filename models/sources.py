@@ -119,7 +119,8 @@ def drugner_terms() -> Iterator[Term]:
 
     The package also lists MeSH chemicals, proteins, receptor classes and thousands of foreign or
     lab names ("ches", "hops"). Kept: every variant (brands, synonyms) of consumer drugs (those with
-    a MedlinePlus page), and for other DrugBank drugs only their own generic name (6+ letters).
+    a MedlinePlus page), and for other DrugBank drugs their own generic name (6+ letters) and
+    their one-word brands that do not share the generic's stem ("Levophed", "Precedex").
     """
     d = _drugner_dictionary()
     v2c: dict[str, list[str]] = d["drug_variant_to_canonical"]  # type: ignore[assignment]
@@ -141,21 +142,24 @@ def drugner_terms() -> Iterator[Term]:
             r"\b(receptor|receptors|protein|proteins|factor|antigen|agents?|inhibitors?)\b", variant
         ):
             continue
-        if consumer is None and (
-            variant not in c2d or not re.fullmatch(r"[a-z][a-z -]{4,}[a-z]", variant)
+        stem_shared = any(variant[:5] == c[:5] or c.split()[0] in variant for c in canon)
+        # brands of hospital-only DrugBank drugs ("levophed", "precedex"): one word, own stem
+        hospital_brand = (
+            variant not in c2d
+            and drugbank is not None
+            and re.fullmatch(r"[a-z]{5,}", variant) is not None
+            and not stem_shared
+        )
+        if (
+            consumer is None
+            and not hospital_brand
+            and (variant not in c2d or not re.fullmatch(r"[a-z][a-z -]{4,}[a-z]", variant))
         ):
             continue
         flag = vdata.get(variant, {}).get("is_brand")
-        if flag is None:
-            # unflagged variants: brands of consumer drugs, unless they are synonyms or foreign
-            # spellings ("auranofine", "flucytosinum") that share the generic's stem
-            is_brand = (
-                variant not in c2d
-                and consumer is not None
-                and not any(variant[:5] == c[:5] or c.split()[0] in variant for c in canon)
-            )
-        else:
-            is_brand = bool(flag)
+        # unflagged variants: brands, unless they are synonyms or foreign spellings
+        # ("auranofine", "flucytosinum") that share the generic's stem
+        is_brand = (variant not in c2d and not stem_shared) if flag is None else bool(flag)
         code = (drugbank or {}).get("drugbank_id")
         yield Term(
             variant,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from nlp.codes import CodedError
 from nlp.schema import NlpResult
 
 
@@ -21,19 +22,11 @@ class NlpEngine(Protocol):
     def analyze(self, text: str) -> NlpResult: ...
 
 
-class EngineError(Exception):
-    """Base of engine failures. ``code`` is a short stable code such as ``NLP101``."""
+class EngineError(CodedError):
+    """Base of engine failures. ``code`` is a registered code (``nlp.codes``) such as ``NLP121``."""
 
     code = "NLP100"
     transient = False
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {super().__str__()}"
 
 
 class TransientEngineError(EngineError):

@@ -27,6 +27,7 @@ from api.batch.model import DocResult, EngineIdentity, WorkItem
 from api.batch.pool import chunks
 from api.batch.sources import DOCUMENT_TYPE, NdjsonSource, parse_line
 from api.batch.work import DocProcessor, Selection, plan
+from api.service import BinaryContent
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class RayPlanProcessor:
         return {"result": np.array(results, dtype=object)}
 
 
-def _no_binary(url: str) -> bytes | None:  # noqa: ARG001 - NDJSON exports carry no Binary index
+def _no_binary(url: str) -> BinaryContent | None:  # noqa: ARG001 - exports index no Binary
     return None
 
 

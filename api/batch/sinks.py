@@ -16,6 +16,10 @@ from typing import Any, Protocol
 
 from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult
 from api.batch.storage import Storage
+from api.service import write_enrichment
+from api.store.base import EnrichmentWrite, FhirStore, NlpIndex, NlpState, VersionConflict
+from enrich.extensions import read_project_info
+from enrich.index import IndexRow
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +56,14 @@ class WritableStore(Protocol):
 class StoreSink:
     """The service store: each enriched document with its generated resources, its retired
     resources deleted, its NLP index rows and NLP state, in one transaction per document
-    (``AtomicEnrichmentStore.apply``; else ``save_all`` then ``index.replace``).
+    (``api.service.write_enrichment``, the application service's write).
 
     When the documents were read from this same store (``if_match``), each write is
     conditional on the version read: a document changed by someone else during the run is not
     overwritten; it becomes a transient error (``[NLP412]``) and the next run processes it.
 
     Args:
-        store: The service ``FhirStore`` (``api.store.sqlite.SqliteFhirStore``).
+        store: The service ``FhirStore`` (an ``AtomicEnrichmentStore``).
         index: The service ``NlpIndex``; ``None`` when the store is atomic (it holds the index).
         if_match: Write only if the document is still at the ``meta.versionId`` it was read at.
     """
@@ -67,21 +71,13 @@ class StoreSink:
     key = "store"
 
     def __init__(
-        self, store: WritableStore, index: Any | None = None, *, if_match: bool = False
+        self, store: FhirStore, index: NlpIndex | None = None, *, if_match: bool = False
     ) -> None:
         self.store = store
         self.index = index
         self.if_match = if_match
 
     def write(self, part: int, results: Sequence[DocResult]) -> None:  # noqa: ARG002
-        from api.store.base import (
-            AtomicEnrichmentStore,
-            EnrichmentWrite,
-            NlpState,
-            VersionConflict,
-        )
-        from enrich.index import IndexRow
-
         for result in results:
             if result.outcome != ENRICHED:
                 continue
@@ -95,18 +91,13 @@ class StoreSink:
                 result=result.nlp_result,
             )
             rows = [IndexRow.model_validate(row) for row in result.index_rows]
-            if isinstance(self.store, AtomicEnrichmentStore):
-                write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
-                version = (document.get("meta") or {}).get("versionId")
-                write.if_match = str(version) if self.if_match and version is not None else None
-                try:
-                    self.store.apply(write)
-                except VersionConflict:
-                    result.fail(TRANSIENT_ERROR, "[NLP412] document changed during the run")
-                continue
-            self.store.save_all(result.resources, delete=result.retired)
-            if self.index is not None:
-                self.index.replace(result.doc_id, rows, state=state)
+            write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
+            version = (document.get("meta") or {}).get("versionId")
+            write.if_match = str(version) if self.if_match and version is not None else None
+            try:
+                write_enrichment(self.store, self.index, write)
+            except VersionConflict:
+                result.fail(TRANSIENT_ERROR, "[NLP412] document changed during the run")
 
     def discard(self, part: int) -> None:
         """Nothing to undo: writes are upserts by deterministic id."""
@@ -116,8 +107,6 @@ class StoreSink:
 
 
 def _engine_of(document: dict[str, Any]) -> tuple[str | None, str | None]:
-    from enrich.extensions import read_project_info
-
     info = read_project_info(document)
     return (info.engine_name, info.engine_version) if info is not None else (None, None)
 

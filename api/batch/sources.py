@@ -6,7 +6,6 @@ identity) and an optional ``total`` for the progress bar.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -14,6 +13,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from api.batch.storage import Storage
+from api.service import BinaryContent, binary_content
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class DocumentSource(Protocol):
 
     def total(self) -> int | None: ...
 
-    def fetch_binary(self, url: str) -> bytes | None: ...
+    def fetch_binary(self, url: str) -> BinaryContent | None: ...
 
 
 class SearchStore(Protocol):
@@ -104,7 +104,7 @@ class NdjsonSource:
             sum(1 for line in self.storage.read_lines(n) if line.strip()) for n in self.files()
         )
 
-    def fetch_binary(self, url: str) -> bytes | None:  # noqa: ARG002
+    def fetch_binary(self, url: str) -> BinaryContent | None:  # noqa: ARG002
         return None  # a bulk export's Binary resources are not indexed; documented limitation
 
 
@@ -215,11 +215,7 @@ class SearchSource:
                 log.info("[NLP622] the source gave no total; progress without ETA")
         return self._total
 
-    def fetch_binary(self, url: str) -> bytes | None:
-        """The bytes of a ``Binary/<id>`` attachment URL read from the same store."""
-        parts = url.rstrip("/").split("/")
-        if len(parts) < 2 or parts[-2] != "Binary":
-            return None
-        binary = self.store.read("Binary", parts[-1])
-        data = (binary or {}).get("data")
-        return base64.b64decode(data) if isinstance(data, str) else None
+    def fetch_binary(self, url: str) -> BinaryContent | None:
+        """The ``Binary/<id>`` an attachment URL names, read from the same store (as the
+        service reads it: ``api.service.binary_content``)."""
+        return binary_content(self.store, url)

@@ -47,11 +47,11 @@ def split_s3(url: str) -> tuple[str, str]:
     ('bucket', '')
     """
     if not is_s3(url):
-        raise StorageError(f"[NLP601] not an s3:// URL: {url}")
+        raise StorageError(f"[NLP624] not an s3:// URL: {url}")
     rest = url[len("s3://") :]
     bucket, _, prefix = rest.partition("/")
     if not bucket:
-        raise StorageError(f"[NLP601] no bucket in {url}")
+        raise StorageError(f"[NLP624] no bucket in {url}")
     return bucket, prefix
 
 

@@ -6,7 +6,6 @@ worker) loads the engine once and turns a :class:`WorkItem` into a :class:`DocRe
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -25,26 +24,14 @@ from api.batch.model import (
     EngineIdentity,
     WorkItem,
 )
-from nlp.base import EngineError, NlpEngine
+from api.bootstrap import engine_from_spec
+from api.service import BinaryFetch, prepare_document
+from enrich.core import enrich_document
+from enrich.extensions import read_project_info
+from enrich.policy import EnrichmentPolicy
+from nlp.base import EngineError
 
 log = logging.getLogger(__name__)
-
-PYTHON_SPEC = "python:"
-
-
-def build_engine(spec: str) -> NlpEngine:
-    """An engine from a spec: ``local`` | ``comprehend`` | ``replay:PATH`` (``nlp.factory``), or
-    ``python:module:factory[:ARG]`` (any importable factory, e.g. a test engine).
-    """
-    if spec.startswith(PYTHON_SPEC):
-        module_name, _, rest = spec[len(PYTHON_SPEC) :].partition(":")
-        attr, _, arg = rest.partition(":")
-        factory: Callable[..., NlpEngine] = getattr(importlib.import_module(module_name), attr)
-        return factory(arg) if arg else factory()
-    from nlp.factory import make_engine  # type: ignore[import-not-found,unused-ignore]
-
-    engine: NlpEngine = make_engine(spec)
-    return engine
 
 
 @dataclass(frozen=True)
@@ -89,32 +76,28 @@ def plan(
     identity: EngineIdentity,
     selection: Selection,
     is_done: Callable[[str, str], bool],
-    fetch_binary: Callable[[str], bytes | None],
+    fetch_binary: BinaryFetch,
     profile: str | None = None,
 ) -> WorkItem | DocResult:
     """A :class:`WorkItem` when the document needs the engine, else the skip result.
 
-    Order: text (fetching a ``url`` attachment), checkpoint of an interrupted run, version
-    filter, loop guard (same text hash and engine), unless ``force``.
+    Order: text (``api.service.prepare_document``: a ``url`` attachment is read with
+    ``fetch_binary``), checkpoint of an interrupted run, version filter, loop guard (same text
+    hash and engine), unless ``force``.
     """
-    from enrich.core import needs_processing
-    from enrich.extensions import read_project_info
-    from enrich.text import content_hash, decode_text, extract_text
-
     doc_id = str(doc.get("id", ""))
-    extracted = extract_text(doc)
-    text: str | None = None
-    if extracted is not None:
-        text = extracted.text
-        if extracted.needs_fetch and extracted.url is not None:
-            data = fetch_binary(extracted.url)
-            if data is None:
-                return DocResult(
-                    doc_id, "", PERMANENT_ERROR, error="[NLP611] attachment url not resolvable"
-                )
-            text, _ = decode_text(data, extracted.content_type)
-            text = text if text.strip() else None
-    text_hash = content_hash(text) if text is not None else ""
+    prepared = prepare_document(
+        doc,
+        fetch=fetch_binary,
+        engine_name=identity.name,
+        engine_version=identity.version,
+        profile=profile,
+    )
+    if prepared.unresolved:
+        return DocResult(
+            doc_id, "", PERMANENT_ERROR, error="[NLP611] attachment url not resolvable"
+        )
+    text_hash = prepared.text_hash or ""
     if is_done(doc_id, text_hash):
         return DocResult(doc_id, text_hash, CHECKPOINTED)
     if selection.engine_version_below is not None:
@@ -122,18 +105,16 @@ def plan(
         recorded = info.engine_version if info is not None else None
         if not is_older(recorded, selection.engine_version_below):
             return DocResult(doc_id, text_hash, NOT_SELECTED)
-    elif not selection.force and not needs_processing(
-        doc, text_hash or None, identity.name, identity.version, profile=profile
-    ):
+    elif not selection.force and prepared.unchanged:
         return DocResult(doc_id, text_hash, UNCHANGED)
-    return WorkItem(doc=doc, text=text, text_hash=text_hash)
+    return WorkItem(doc=doc, text=prepared.text, text_hash=text_hash)
 
 
 class DocProcessor:
     """Loads the engine once; each call analyses one document and enriches it.
 
     Args:
-        engine_spec: See :func:`build_engine`.
+        engine_spec: See :func:`api.bootstrap.engine_from_spec`.
         policy: ``EnrichmentPolicy`` fields (``{"profile": "clinical", "min_score": 0.5}``).
         now: ISO instant recorded in every enriched document of the run (one clock per run).
         for_store: Also return the NLP index rows and the full NLP result (the service store
@@ -148,9 +129,7 @@ class DocProcessor:
         *,
         for_store: bool = False,
     ) -> None:
-        from enrich.policy import EnrichmentPolicy
-
-        self.engine = build_engine(engine_spec)
+        self.engine = engine_from_spec(engine_spec)
         self.policy = EnrichmentPolicy.model_validate(policy or {})
         self.now = datetime.fromisoformat(now) if now else datetime.now().astimezone()
         self.for_store = for_store
@@ -160,8 +139,6 @@ class DocProcessor:
         return EngineIdentity(self.engine.name, self.engine.version)
 
     def __call__(self, item: WorkItem) -> DocResult:
-        from enrich.core import enrich_document
-
         doc_id = item.doc_id
         started = time.process_time()
         try:

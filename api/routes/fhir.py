@@ -50,11 +50,11 @@ def search(ctx: CtxDep, request: Request, resource_type: str) -> Response:
 def search_post(ctx: CtxDep, request: Request, resource_type: str, raw: RawBodyDep) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if raw.strip() and content_type not in ("application/x-www-form-urlencoded", ""):
-        raise FhirError(415, "NLP415", "POST _search takes application/x-www-form-urlencoded")
+        raise FhirError("NLP415", "POST _search takes application/x-www-form-urlencoded")
     try:
         form = parse_qsl(raw.decode("utf-8"), keep_blank_values=True) if raw else []
     except UnicodeDecodeError:
-        raise FhirError(400, "NLP400", "the form body is not UTF-8") from None
+        raise FhirError("NLP400", "the form body is not UTF-8") from None
     return respond(ix.search(ctx, resource_type, [*_query(request), *form]))
 
 
@@ -76,7 +76,7 @@ def conditional_update(
 ) -> Response:
     items = _query(request)
     if not items:
-        raise FhirError(400, "NLP400", "PUT on a type needs search criteria (or use /{type}/{id})")
+        raise FhirError("NLP400", "PUT on a type needs search criteria (or use /{type}/{id})")
     return respond(ix.conditional_update(ctx, resource_type, items, body), prefer)
 
 

@@ -171,7 +171,7 @@ def metadata(request: Request, settings: SettingsDep) -> Response:
 def search_parameter(name: str) -> Response:
     resource = search_parameter_resource(name)
     if resource is None:
-        raise FhirError(404, "NLP404", f"SearchParameter/{name} is not defined here")
+        raise FhirError("NLP404", f"SearchParameter/{name} is not defined here")
     return fhir_response(resource)
 
 

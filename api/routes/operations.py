@@ -32,19 +32,19 @@ def text_of(content_type: str, raw: bytes) -> str:
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise FhirError(400, "NLP400", "the body is not UTF-8") from None
+        raise FhirError("NLP400", "the body is not UTF-8") from None
     if media in ("", "text/plain"):
         text = decoded
     elif media in ("application/fhir+json", "application/json"):
         try:
             data: Any = json.loads(decoded)
         except (json.JSONDecodeError, RecursionError):
-            raise FhirError(400, "NLP400", "the body is not valid JSON") from None
+            raise FhirError("NLP400", "the body is not valid JSON") from None
         text = _json_text(data)
     else:
-        raise FhirError(415, "NLP415", "send text/plain or a Parameters resource")
+        raise FhirError("NLP415", "send text/plain or a Parameters resource")
     if not text.strip():
-        raise FhirError(422, "NLP422", "there is no text to analyze")
+        raise FhirError("NLP422", "there is no text to analyze")
     return text
 
 
@@ -55,10 +55,10 @@ def _json_text(data: Any) -> str:
                 value = parameter.get("valueString")
                 if isinstance(value, str):
                     return value
-        raise FhirError(400, "NLP400", "Parameters needs a 'text' parameter with valueString")
+        raise FhirError("NLP400", "Parameters needs a 'text' parameter with valueString")
     if isinstance(data, dict) and isinstance(data.get("text"), str):
         return str(data["text"])
-    raise FhirError(400, "NLP400", "send a Parameters resource with a 'text' parameter")
+    raise FhirError("NLP400", "send a Parameters resource with a 'text' parameter")
 
 
 @router.post("/$analyze", summary="analyze text, return DetectEntitiesV2/InferICD10CM/InferRxNorm")

@@ -6,18 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.deps import require_token
-from api.routes.webhook import intake_of
+from api.deps import IntakeDep, SettingsDep, require_token
 
 # Same bearer check as the FHIR API when api_tokens are configured (D15).
 router = APIRouter(tags=["status"], dependencies=[Depends(require_token)])
 
 
 @router.get("/status")
-def status(request: Request) -> dict[str, Any]:
+def status(request: Request, settings: SettingsDep, queue: IntakeDep) -> dict[str, Any]:
     """Service and intake health (counts and timings only; no resource content)."""
     state = request.app.state
-    settings = state.settings
     engine = getattr(state, "engine", None)
     workers = getattr(state, "workers", None)
     return {
@@ -31,11 +29,11 @@ def status(request: Request) -> dict[str, Any]:
             "configured": settings.intake_workers,
             "alive": workers.alive if workers is not None else 0,
         },
-        **intake_of(request).status(),
+        **queue.status(),
     }
 
 
 @router.get("/status/dead-letters")
-def dead_letters(request: Request, limit: int = 50) -> dict[str, Any]:
+def dead_letters(queue: IntakeDep, limit: int = 50) -> dict[str, Any]:
     """The most recent dead-lettered notifications (reference, attempts, coded error)."""
-    return {"dead_letters": intake_of(request).dead_letters(max(1, min(limit, 500)))}
+    return {"dead_letters": queue.dead_letters(max(1, min(limit, 500)))}

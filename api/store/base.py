@@ -1,53 +1,66 @@
-"""FhirStore and NlpIndex Protocols, the atomic enrichment write, and the store errors."""
+"""The store seam: Protocols (FhirStore, NlpIndex, ServiceStore, Database), shared types, errors.
+
+Every backend (``sqlite``, ``postgres``, ``http``) depends on this module and ``api.store.sql``
+only; the rest of the service depends on these Protocols, never on a backend class.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from enrich.index import IndexRow
+from nlp.codes import CodedError
 
 if TYPE_CHECKING:
-    from api.search import NlpCriterion
+    from api.search import NlpCriterion, SearchQuery
 
 Resource = dict[str, Any]
 
 
-class StoreError(Exception):
-    """Base of store failures; ``code`` is a short stable code, ``status`` the HTTP status."""
+class StoreError(CodedError):
+    """Base of store failures; ``code`` is a registered code (``nlp.codes``: HTTP status)."""
 
-    code = "NLP500"
-    status = 502
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {super().__str__()}"
+    code = "NLP530"
 
 
 class ResourceNotFound(StoreError):  # noqa: N818
     """No current version of that resource (never existed)."""
 
     code = "NLP404"
-    status = 404
 
 
 class ResourceGone(StoreError):  # noqa: N818
     """The resource existed and was deleted."""
 
     code = "NLP410"
-    status = 410
 
 
 class VersionConflict(StoreError):  # noqa: N818
     """``If-Match`` (or a transaction precondition) names another version than the current one."""
 
     code = "NLP412"
-    status = 412
+
+
+@dataclass
+class SearchResult:
+    """Matches of one page, the total, and the resources added by ``_include``/``_revinclude``."""
+
+    total: int
+    matches: list[Resource]
+    included: list[Resource]
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One entry of a resource's history (``resource`` is ``None`` for a deletion)."""
+
+    version_id: str
+    last_updated: str
+    method: str
+    resource: Resource | None
 
 
 @dataclass(frozen=True)
@@ -94,13 +107,17 @@ class EnrichmentWrite:
     if_match: str | None = None
 
 
-@runtime_checkable
-class FhirStore(Protocol):
-    """A FHIR server seen as resource dicts (the embedded SQLite store, a remote server)."""
+class ResourceReader(Protocol):
+    """Anything that reads resources by id (every store, a batch source's store)."""
 
     def read(self, resource_type: str, resource_id: str) -> Resource | None:
         """The current version, or ``None`` when absent or deleted."""
         ...
+
+
+@runtime_checkable
+class FhirStore(ResourceReader, Protocol):
+    """A FHIR server seen as resource dicts (the embedded SQLite store, a remote server)."""
 
     def save_all(
         self, resources: Sequence[Resource], *, delete: Sequence[str] = ()
@@ -146,4 +163,86 @@ class AtomicEnrichmentStore(Protocol):
 
     def apply(self, write: EnrichmentWrite) -> list[Resource]:
         """Apply ``write`` atomically; returns the stored document, then the generated ones."""
+        ...
+
+
+class Connection(Protocol):
+    """A connection in SQLite's dialect (``?`` placeholders): ``sqlite3.Connection``, or the
+    PostgreSQL handle ``api.store.pg_dialect.SqliteConnection``."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any:
+        """Run one statement; returns a cursor (``fetchone``, ``fetchall``, ``rowcount``...)."""
+        ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any:
+        """Run one statement for each parameter tuple."""
+        ...
+
+
+class Database(Protocol):
+    """The service database handle (one SQLite file, or a PostgreSQL pool) for code that keeps
+    its own tables next to the store's, such as the intake queue."""
+
+    def executescript(self, script: str) -> None:
+        """Run idempotent DDL (SQLite dialect)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One writer at a time (``BEGIN IMMEDIATE`` ... ``COMMIT``); nested = savepoint."""
+        ...
+
+    def read(self) -> AbstractContextManager[Connection]:
+        """A consistent read."""
+        ...
+
+    def close(self) -> None:
+        """Release the connections (and background threads)."""
+        ...
+
+
+class SqlDatabase(Database, Protocol):
+    """A ``Database`` that also runs DDL in its own dialect (the SQL stores' schemas)."""
+
+    def execute_ddl(self, script: str) -> None:
+        """Run idempotent DDL written for this backend."""
+        ...
+
+
+@runtime_checkable
+class ServiceStore(FhirStore, AtomicEnrichmentStore, Protocol):
+    """The service's own store (SQLite or PostgreSQL): what the FHIR API needs of it.
+
+    Units of work go through :meth:`transaction`, never through the database handle.
+    """
+
+    def current_version(self, resource_type: str, resource_id: str) -> tuple[str, bool] | None:
+        """``(versionId, deleted)`` of the latest history entry, ``None`` if it never existed."""
+        ...
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource | None:
+        """One version; ``None`` if it does not exist (``ResourceGone`` for a deletion)."""
+        ...
+
+    def history(self, resource_type: str, resource_id: str) -> list[VersionInfo]:
+        """All versions, newest first."""
+        ...
+
+    def generated_from(self, document_id: str) -> list[str]:
+        """``Type/id`` of the live resources generated from one document."""
+        ...
+
+    def delete(self, resource_type: str, resource_id: str) -> str | None:
+        """Delete a resource (a document with what it generated); the deletion's versionId."""
+        ...
+
+    def execute(self, query: SearchQuery, *, default_count: int = 50) -> SearchResult:
+        """Run a parsed query: one page of matches, the total and the included resources."""
+        ...
+
+    def ids(self, query: SearchQuery) -> list[str]:
+        """Every matching id (no paging), for conditional interactions."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: the store calls inside commit or roll back together."""
         ...

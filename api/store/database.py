@@ -78,6 +78,10 @@ class Database:
         with self._lock:
             self._conn.executescript(script)
 
+    def execute_ddl(self, script: str) -> None:
+        """Run SQLite DDL (the store's own dialect: the same as ``executescript``)."""
+        self.executescript(script)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on exception); nested = savepoint."""

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from api.clock import Clock, utc_now
+from api.store.base import Database, NlpIndex, ServiceStore
+from api.store.dsn import is_postgres_url
 
-from api.store.sqlite_index import utc_now
-
-
-def is_postgres_url(db_path: str) -> bool:
-    """Whether ``db_path`` (``DOCREF_NLP_DB_PATH``) names a PostgreSQL database.
-
-    >>> is_postgres_url("postgresql://docref@db/docref"), is_postgres_url("/var/lib/x.sqlite")
-    (True, False)
-    """
-    return db_path.startswith(("postgresql://", "postgres://"))
+#: The service database handle, the store on it, and the NLP index in the same database.
+OpenStore = tuple[Database, ServiceStore, NlpIndex]
 
 
-def redact_url(db_path: str) -> str:
-    """``db_path`` without a URL's password (for logs and errors).
+def open_store(db_path: str, *, clock: Clock = utc_now, base_url: str = "") -> OpenStore:
+    """PostgreSQL for a ``postgresql://`` URL (D10), else the SQLite file (or ``:memory:``).
 
-    >>> redact_url("postgresql://u:secret@h:5432/db"), redact_url("/var/lib/x.sqlite")
-    ('postgresql://u:***@h:5432/db', '/var/lib/x.sqlite')
-    """
-    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", db_path)
-
-
-def open_store(
-    db_path: str, *, clock: Callable[[], datetime] = utc_now, base_url: str = ""
-) -> tuple[Any, Any, Any]:
-    """``(db, store, index)``: PostgreSQL for a ``postgresql://`` URL, else the SQLite file.
-
-    Both stores have the same API (``SqliteFhirStore`` / ``PgFhirStore``); ``db`` has
-    ``transaction()``, ``read()``, ``executescript()`` and ``close()`` on both.
+    Both backends answer the same Protocols (``Database``, ``ServiceStore``, ``NlpIndex``).
     """
     if is_postgres_url(db_path):
         from api.store.postgres import Database as PgDatabase

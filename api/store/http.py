@@ -29,7 +29,7 @@ _NO_TRANSACTION_STATUSES = frozenset({404, 405, 501})
 
 class UpstreamError(StoreError):
     """A remote FHIR server refused (``NLP501``), stayed unavailable (``NLP502``) or answered
-    nonsense (``NLP503``).
+    nonsense (``NLP504``).
 
     Attributes:
         upstream_status: The upstream HTTP status, when there was one.
@@ -37,8 +37,7 @@ class UpstreamError(StoreError):
         retryable: True when trying again later may succeed (429/5xx/connection errors).
     """
 
-    code = "NLP503"
-    status = 502
+    code = "NLP504"
 
     def __init__(
         self,
@@ -204,6 +203,10 @@ class HttpFhirStore:
         self._sleep = sleep
         self._base_origin = urlsplit(self.base_url)[:2]
 
+    def close(self) -> None:
+        """Close the HTTP client (the store belongs to whoever built it)."""
+        self._client.close()
+
     # ---- low level -------------------------------------------------------------------
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -294,7 +297,7 @@ class HttpFhirStore:
             raise rejected(response, what)
         body = _json_or_none(response)
         if not isinstance(body, dict):
-            raise UpstreamError(f"upstream answered {what} without a JSON object", code="NLP503")
+            raise UpstreamError(f"upstream answered {what} without a JSON object", code="NLP504")
         return body
 
     # ---- FhirStore -------------------------------------------------------------------
@@ -321,7 +324,7 @@ class HttpFhirStore:
         while (nxt := _link(page, "next")) is not None and pages < self._max_pages:
             if urlsplit(nxt)[:2] != self._base_origin and nxt.startswith(("http:", "https:")):
                 raise UpstreamError(
-                    "upstream search paging left the configured server", code="NLP503"
+                    "upstream search paging left the configured server", code="NLP504"
                 )
             page = self._json(self.request("GET", nxt), f"search {resource_type} page")
             entries.extend(page.get("entry") or [])
@@ -465,7 +468,7 @@ class HttpFhirStore:
                 if response.status_code >= 400:
                     raise rejected(response, method.lower())
             else:
-                raise UpstreamError(f"unsupported bundle entry method {method!r}", code="NLP503")
+                raise UpstreamError(f"unsupported bundle entry method {method!r}", code="NLP504")
             got: dict[str, Any] = {"status": str(response.status_code)}
             if response.headers.get("ETag"):
                 got["etag"] = response.headers["ETag"]

@@ -14,8 +14,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from api.store.base import StoreError
-from api.store.factory import is_postgres_url as is_postgres_url
-from api.store.factory import redact_url
+from api.store.dsn import redact_url
 from api.store.pg_dialect import SqliteConnection, to_pg
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ class StoreUnavailable(StoreError):  # noqa: N818
     """
 
     code = "NLP503"
-    status = 503
 
     def __init__(self, message: str, *, reason: str = "connection") -> None:
         super().__init__(message)
@@ -51,7 +49,7 @@ def _mapped(exc: psycopg.Error) -> StoreError:
         return StoreUnavailable(f"lock wait timed out ({name})", reason="timeout")
     if isinstance(exc, psycopg.OperationalError):
         return StoreUnavailable(f"database unavailable ({name})")
-    return StoreError(f"database error ({name})", code="NLP500")
+    return StoreError(f"database error ({name})", code="NLP530")
 
 
 class _Local(threading.local):
@@ -155,7 +153,7 @@ class Database:
 
         Raises:
             StoreUnavailable: connection lost, lock timeout, deadlock (retryable).
-            StoreError: ``[NLP500]`` other database errors.
+            StoreError: ``[NLP530]`` other database errors.
         """
         local = self._local
         if local.conn is not None:

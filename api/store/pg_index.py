@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
-from api.search import NlpCriterion, format_instant, normalize_text
+from api.search import NlpCriterion, normalize_text
 from api.store.base import NlpState
 from api.store.pg_database import Database, retrying
 from api.store.pg_dialect import to_pg
-from api.store.sql import find_sql
-from api.store.sqlite import _dump
-from api.store.sqlite_index import utc_now
+from api.store.sql import SqlNlpIndex, find_sql, state_row
 from enrich.index import IndexRow
 
 _T = 'TEXT COLLATE "C"'  # byte order, as SQLite compares TEXT
@@ -122,31 +119,19 @@ def replace_rows(
     if state is not None:
         conn.execute(
             _STATE_UPSERT,
-            (
-                document_id,
-                state.status,
-                state.text_hash,
-                state.engine_name,
-                state.engine_version,
-                _dump(state.result) if state.result is not None else None,
-                state.updated or now,
-            ),
+            state_row(document_id, state, now),
         )
 
 
-class PgNlpIndex:
-    """NlpIndex on the service database (``nlp_index`` + ``nlp_documents``)."""
+class PgNlpIndex(SqlNlpIndex[Database]):
+    """NlpIndex on PostgreSQL (constructor: ``api.store.sql.SqlNlpIndex``)."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
-        self.db = db
-        self.clock = clock
-        db.execute_ddl(SCHEMA)
+    schema = SCHEMA  # every table of the service: store and index
 
-    def replace(
-        self, document_id: str, rows: Sequence[IndexRow], *, state: NlpState | None = None
+    def replace_at(
+        self, document_id: str, rows: Sequence[IndexRow], state: NlpState | None, now: str
     ) -> None:
-        """Replace the rows (and the state, when given) of one document."""
-        now = format_instant(self.clock())
+        """Replace the rows (and state) under the document's head lock; retried on deadlock."""
 
         def run() -> None:
             with self.db.connection() as conn:

@@ -7,13 +7,10 @@ from typing import Any
 
 import psycopg
 
-from api.store.base import Resource, StoreError
+from api.store.base import Resource
 from api.store.extract import extract
 from api.store.pg_database import StoreUnavailable
-from api.store.sqlite import _COMPUTED, _content, _dump
-
-Key = tuple[str, str]
-
+from api.store.sql import COMPUTED_PARAMS, Key, content_of, dump_json, resource_key, stamped
 
 _LOCK_HEADS = """
 INSERT INTO heads (type, id) SELECT * FROM unnest(%(types)b::text[], %(ids)b::text[])
@@ -34,23 +31,32 @@ SELECT r.type, r.id, r.json, r.source_doc FROM resources r WHERE (r.type, r.id) 
 # One statement per stored version: head, history, current row, and its search values (the
 # sub-statements share one snapshot: ``kept`` moves the superseded body into its history row,
 # the helper-table DELETEs only see the old rows). A body is stored once: the current version's
-# history row has no body (it is the ``resources`` row), as in the SQLite store.
-_PUT = """
+# history row has no body (it is the ``resources`` row), as in the SQLite store. A new version
+# and a deletion begin alike (``_VERSION``: head, superseded body kept, history row, old search
+# values; computed references survive a PUT: they come from the enrichment, not the resource).
+_VERSION = """
 WITH h AS (
-    UPDATE heads SET version_id = %(v)s, deleted = FALSE WHERE type = %(t)s AND id = %(i)s
+    UPDATE heads SET version_id = %(v)s, deleted = {deleted} WHERE type = %(t)s AND id = %(i)s
 ), kept AS (
     UPDATE history h SET json = r.json FROM resources r
     WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
     AND h.version_id = r.version_id AND h.json IS NULL
 ), hist AS (
-    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(method)s, NULL)
+    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, {method}, NULL)
 ), dt AS (
     DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
 ), dr AS (
-    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s AND param <> ALL(%(computed)b::text[])
+    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s{computed}
 ), dd AS (
     DELETE FROM search_date WHERE type = %(t)s AND id = %(i)s
-), it AS (
+)"""
+_PUT = (
+    _VERSION.format(
+        deleted="FALSE",
+        method="%(method)s",
+        computed=" AND param <> ALL(%(computed)b::text[])",
+    )[:-1]
+    + """), it AS (
     INSERT INTO search_token
     SELECT %(t)s, %(i)s, * FROM unnest(%(tp)b::text[], %(ts)b::text[], %(tc)b::text[])
 ), ir AS (
@@ -64,24 +70,13 @@ INSERT INTO resources VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(src)s, %(json)s::j
 ON CONFLICT (type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
     last_updated = EXCLUDED.last_updated, source_doc = EXCLUDED.source_doc, json = EXCLUDED.json
 """
-_DELETE = """
-WITH h AS (
-    UPDATE heads SET version_id = %(v)s, deleted = TRUE WHERE type = %(t)s AND id = %(i)s
-), kept AS (
-    UPDATE history h SET json = r.json FROM resources r
-    WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
-    AND h.version_id = r.version_id AND h.json IS NULL
-), hist AS (
-    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, 'DELETE', NULL)
-), dt AS (
-    DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
-), dr AS (
-    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s
-), dd AS (
-    DELETE FROM search_date WHERE type = %(t)s AND id = %(i)s
 )
+_DELETE = (
+    _VERSION.format(deleted="TRUE", method="'DELETE'", computed="")
+    + """
 DELETE FROM resources WHERE type = %(t)s AND id = %(i)s
 """
+)
 
 
 def _columns(rows: Sequence[tuple[str, str, str]]) -> tuple[list[str], list[str], list[str]]:
@@ -155,33 +150,25 @@ class Work:
 
     def put(self, resource: Resource, *, source_doc: str | None = None) -> Resource:
         """Store a new version unless the content and origin are unchanged."""
-        resource_type = resource.get("resourceType")
-        resource_id = resource.get("id")
-        if not isinstance(resource_type, str) or not isinstance(resource_id, str):
-            raise StoreError("resource without resourceType or id", code="NLP422")
-        key = (resource_type, resource_id)
+        key = resource_key(resource)
         self.lock([key])
         current = self.live[key]
         if current is not None:
             old, old_source = current
-            if _content(old) == _content(resource) and old_source == source_doc:
+            if content_of(old) == content_of(resource) and old_source == source_doc:
                 return old
         previous = self.heads[key]
         version = previous + 1
-        meta = dict(resource.get("meta") or {})
-        meta["versionId"] = str(version)
-        meta["lastUpdated"] = self.now
-        stored: Resource = {"resourceType": resource_type, "id": resource_id, "meta": meta}
-        stored.update((k, v) for k, v in resource.items() if k not in stored)
+        stored = stamped(resource, key, version, self.now)
         params: dict[str, Any] = {
-            "t": resource_type,
-            "i": resource_id,
+            "t": key[0],
+            "i": key[1],
             "v": version,
             "now": self.now,
             "method": "PUT" if previous else "POST",
-            "json": _dump(stored),
+            "json": dump_json(stored),
             "src": source_doc,
-            "computed": list(_COMPUTED),
+            "computed": list(COMPUTED_PARAMS),
         }
         values = extract(stored)
         for names, rows in (
@@ -253,8 +240,3 @@ class Work:
             """,
             {"types": gen_types, "ids": gen_ids, "doc": doc_id},
         )
-
-
-def key_of(ref: str) -> Key:
-    resource_type, _, resource_id = ref.partition("/")
-    return resource_type, resource_id

@@ -19,30 +19,26 @@ accept ``?`` placeholders, SQLite DDL (``INTEGER PRIMARY KEY AUTOINCREMENT``, ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from api.search import SearchQuery, format_instant, parse_search
-from api.search_params import SEARCHABLE_TYPES
-from api.store.base import EnrichmentWrite, Resource, ResourceGone, StoreError, VersionConflict
-from api.store.pg_database import Database, StoreUnavailable, is_postgres_url, retrying
+from api.search import format_instant
+from api.store.base import (
+    EnrichmentWrite,
+    NlpIndex,
+    Resource,
+    SearchResult,
+    VersionConflict,
+    VersionInfo,
+)
+from api.store.pg_database import Database, StoreUnavailable, retrying
 from api.store.pg_dialect import to_pg
 from api.store.pg_index import SCHEMA, PgNlpIndex, replace_rows
-from api.store.pg_work import SELECT_LIVE, Work, key_of
-from api.store.sql import where_sql
-from api.store.sqlite import SearchResult, SqliteFhirStore, VersionInfo
-from api.store.sqlite_index import utc_now
-
-# a version's body: in its history row, or (the current version) in ``resources``
-_HISTORY_SELECT = (
-    "SELECT h.version_id, h.last_updated, h.method, COALESCE(h.json, r.json) FROM history h "
-    "LEFT JOIN resources r ON h.json IS NULL AND h.method <> 'DELETE' AND r.type = h.type "
-    "AND r.id = h.id AND r.version_id = h.version_id WHERE h.type = %s AND h.id = %s"
-)
+from api.store.pg_work import SELECT_LIVE, Work
+from api.store.sql import Key, SearchPlan, SqlStore, history_sql, ref_key
 
 __all__ = [
     "SCHEMA",
@@ -50,34 +46,18 @@ __all__ = [
     "PgFhirStore",
     "PgNlpIndex",
     "StoreUnavailable",
-    "is_postgres_url",
     "to_pg",
 ]
 
 
-class PgFhirStore:
-    """FhirStore + AtomicEnrichmentStore on PostgreSQL (the API of ``SqliteFhirStore``).
+class PgFhirStore(SqlStore[Database]):
+    """The ``ServiceStore`` on PostgreSQL (constructor: ``api.store.sql.SqlStore``)."""
 
-    Args:
-        db: the shared ``Database``.
-        index: the NLP index in the same database (built when not given).
-        clock: UTC ``now`` for ``meta.lastUpdated`` (default: the system clock).
-        base_url: prefix of ``fullUrl`` and links in bundles from ``search()`` (default ``""``).
-    """
+    schema = SCHEMA  # every table of the service: store and index
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        index: PgNlpIndex | None = None,
-        clock: Callable[[], datetime] = utc_now,
-        base_url: str = "",
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.base_url = base_url
-        db.execute_ddl(SCHEMA)
-        self.index = index or PgNlpIndex(db, clock=clock)
+    def new_index(self) -> NlpIndex:
+        """The NLP index in the same database."""
+        return PgNlpIndex(self.db, clock=self.clock)
 
     # ----- reads
 
@@ -96,34 +76,12 @@ class PgFhirStore:
         )
         return (str(rows[0][0]), bool(rows[0][1])) if rows else None
 
-    def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource | None:
-        """One version; ``None`` if it does not exist.
-
-        Raises:
-            ResourceGone: that version is a deletion.
-        """
-        try:
-            number = int(version_id)
-        except ValueError:
-            return None
-        if not -(2**31) <= number < 2**31:
-            return None
-        rows = self.db.query(
-            f"{_HISTORY_SELECT} AND h.version_id = %s", (resource_type, resource_id, number)
-        )
-        if not rows:
-            return None
-        if rows[0][3] is None:
-            raise ResourceGone(f"{resource_type}/{resource_id} version {version_id} is a deletion")
-        loaded: Resource = rows[0][3]
-        return loaded
-
-    def history(self, resource_type: str, resource_id: str) -> list[VersionInfo]:
-        """All versions, newest first."""
-        rows = self.db.query(
-            f"{_HISTORY_SELECT} ORDER BY h.version_id DESC", (resource_type, resource_id)
-        )
-        return [VersionInfo(str(r[0]), r[1], r[2], r[3]) for r in rows]
+    def history_rows(
+        self, resource_type: str, resource_id: str, version: int | None = None
+    ) -> list[VersionInfo]:
+        """Every version newest first, or only ``version`` (``json`` columns come parsed)."""
+        sql, args = history_sql(resource_type, resource_id, version)
+        return [VersionInfo(str(r[0]), r[1], r[2], r[3]) for r in self.db.query(to_pg(sql), args)]
 
     def generated_from(self, document_id: str) -> list[str]:
         """``Type/id`` of the live resources generated from one document."""
@@ -149,10 +107,10 @@ class PgFhirStore:
         def run() -> list[Resource]:
             with self._work() as work:
                 keys = [(str(r.get("resourceType")), str(r.get("id"))) for r in resources]
-                work.lock(keys + [key_of(ref) for ref in delete])
+                work.lock(keys + [ref_key(ref) for ref in delete])
                 stored = [work.put(r) for r in resources]
                 for ref in delete:
-                    work.delete(*key_of(ref))
+                    work.delete(*ref_key(ref))
             return stored
 
         return retrying(self.db, run)
@@ -183,7 +141,7 @@ class PgFhirStore:
             with self._work() as work:
                 children = work.lock(  # the document first: its enrichments queue up there
                     [(str(r.get("resourceType")), str(r.get("id"))) for r in write.generated]
-                    + [key_of(ref) for ref in write.retired],
+                    + [ref_key(ref) for ref in write.retired],
                     first=doc_key,
                     children_of=doc_id,
                 )
@@ -199,7 +157,7 @@ class PgFhirStore:
                 keep = {f"{r['resourceType']}/{r['id']}" for r in stored[1:]}
                 stale = {f"{t}/{i}" for t, i in children}  # the others are kept
                 for ref in sorted((set(write.retired) | stale) - keep):
-                    work.delete(*key_of(ref))
+                    work.delete(*ref_key(ref))
                 work.relink(doc_id, stored[1:])
                 replace_rows(work.conn, doc_id, write.rows, write.state, work.now)
             return stored
@@ -208,76 +166,58 @@ class PgFhirStore:
 
     # ----- search
 
-    def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> Resource:
-        """A ``searchset`` Bundle (links relative to ``base_url``)."""
-        from api.bundles import searchset
-
-        query = parse_search(resource_type, params)
-        return searchset(query, self.execute(query), self.base_url, default_count=50)
-
-    def execute(self, query: SearchQuery, *, default_count: int = 50) -> SearchResult:
-        """Run a parsed query: one page of matches, the total and the included resources."""
-        if query.resource_type not in SEARCHABLE_TYPES:
-            raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
-        where, args = where_sql(query)
-        clause = to_pg(where)
-        count = default_count if query.count is None else query.count
-        order = to_pg(SqliteFhirStore._order(query))
+    def run_search(self, plan: SearchPlan) -> SearchResult:
+        """Count, page and includes from one snapshot (repeatable read, read only)."""
         nested = self.db.in_transaction()
         with self.db.connection() as conn:
             if not nested:  # count, page and includes from one snapshot
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            total_row = conn.execute(
-                f"SELECT COUNT(*) FROM resources r WHERE {clause}",
-                args,
-            ).fetchone()
+            total_row = conn.execute(to_pg(plan.count_sql), plan.args).fetchone()
             total = int(total_row[0]) if total_row else 0
             matches: list[Resource] = []
-            if count > 0 and not query.summary_count:
-                rows = conn.execute(
-                    f"SELECT r.json FROM resources r WHERE {clause} ORDER BY {order} "
-                    "LIMIT %s OFFSET %s",
-                    [*args, count, query.offset],
-                ).fetchall()
+            if plan.page_sql is not None:
+                rows = conn.execute(to_pg(plan.page_sql), plan.page_args).fetchall()
                 matches = [r[0] for r in rows]
-            included = self._includes(conn, query, matches)
+            included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
-    def ids(self, query: SearchQuery) -> list[str]:
-        """Every matching id (no paging) — for conditional interactions."""
-        result = self.execute(
-            SearchQuery(query.resource_type, query.standard, query.nlp, count=10_000)
+    def ref_targets(
+        self,
+        conn: psycopg.Connection[Any],
+        source_type: str,
+        param: str,
+        ids: list[str],
+        target_type: str | None,
+    ) -> list[Key]:
+        """``(type, id)`` that ``source_type/ids`` reference through ``param`` (one statement)."""
+        sql = (
+            "SELECT ref_type, ref_id FROM search_ref WHERE type = %s AND param = %s "
+            "AND id = ANY(%s::text[])"
         )
-        return [str(r["id"]) for r in result.matches]
+        params: list[Any] = [source_type, param, ids]
+        if target_type:
+            sql += " AND ref_type = %s"
+            params.append(target_type)
+        return [(r[0], r[1]) for r in conn.execute(sql, params)]
 
-    def _includes(
-        self, conn: psycopg.Connection[Any], query: SearchQuery, matches: list[Resource]
-    ) -> list[Resource]:
-        if not matches or not (query.include or query.revinclude):
-            return []
-        seen = {(r["resourceType"], r["id"]) for r in matches}
-        ids = [str(r["id"]) for r in matches]
-        wanted: list[tuple[str, str]] = []
-        for inc in query.include:
-            if inc.source_type != query.resource_type:
-                continue
-            sql = (
-                "SELECT ref_type, ref_id FROM search_ref WHERE type = %s AND param = %s "
-                "AND id = ANY(%s::text[])"
-            )
-            params: list[Any] = [inc.source_type, inc.param, ids]
-            if inc.target_type:
-                sql += " AND ref_type = %s"
-                params.append(inc.target_type)
-            wanted.extend((r[0], r[1]) for r in conn.execute(sql, params))
-        for inc in query.revinclude:
-            rows = conn.execute(
-                "SELECT type, id FROM search_ref WHERE type = %s AND param = %s "
-                "AND ref_type = %s AND ref_id = ANY(%s::text[])",
-                [inc.source_type, inc.param, query.resource_type, ids],
-            )
-            wanted.extend((r[0], r[1]) for r in rows)
-        keys = [k for k in dict.fromkeys(wanted) if k not in seen]
+    def ref_sources(
+        self,
+        conn: psycopg.Connection[Any],
+        source_type: str,
+        param: str,
+        target_type: str,
+        ids: list[str],
+    ) -> list[Key]:
+        """``(type, id)`` of the ``source_type`` resources whose ``param`` names ``ids``."""
+        rows = conn.execute(
+            "SELECT type, id FROM search_ref WHERE type = %s AND param = %s "
+            "AND ref_type = %s AND ref_id = ANY(%s::text[])",
+            [source_type, param, target_type, ids],
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def live_bodies(self, conn: psycopg.Connection[Any], keys: list[Key]) -> list[Resource]:
+        """The current bodies of ``keys``, in order (one statement)."""
         if not keys:
             return []
         found = {

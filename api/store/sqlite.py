@@ -13,30 +13,31 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from api.search import format_instant
 from api.store.base import (
     EnrichmentWrite,
+    NlpIndex,
     Resource,
-    ResourceGone,
-    StoreError,
     VersionConflict,
+    VersionInfo,
 )
 from api.store.database import Database as Database
 from api.store.extract import extract
-from api.store.sql import nlp_sql as nlp_sql
-from api.store.sql import standard_sql
+from api.store.sql import (
+    COMPUTED_PARAMS,
+    content_of,
+    dump_json,
+    history_sql,
+    ref_key,
+    resource_key,
+    stamped,
+)
 from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
-from api.store.sqlite_index import replace_rows, utc_now
+from api.store.sqlite_index import replace_rows
 from api.store.sqlite_search import MAX_VARS, SqliteSearch
-from api.store.sqlite_search import SearchResult as SearchResult
-
-#: Kept for ``api.store.postgres`` (same SQL on both backends).
-_standard_sql = standard_sql
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -71,68 +72,19 @@ CREATE INDEX IF NOT EXISTS search_date_res ON search_date(type, id);
 CREATE INDEX IF NOT EXISTS search_date_value ON search_date(type, param, low);
 """
 
-_COMPUTED = ("derived-from", "nlp-generated")
-# version_id, last_updated, method, body (history's own, else the current one from resources)
-_HISTORY_SELECT = (
-    "SELECT h.version_id, h.last_updated, h.method, COALESCE(h.json, r.json) FROM history h "
-    "LEFT JOIN resources r ON h.json IS NULL AND h.method != 'DELETE' AND r.type = h.type "
-    "AND r.id = h.id AND r.version_id = h.version_id WHERE h.type = ? AND h.id = ?"
-)
 _KEEP_BODY = (
     "UPDATE history SET json = ? WHERE type = ? AND id = ? AND version_id = ? AND json IS NULL"
 )
 
 
-@dataclass(frozen=True)
-class VersionInfo:
-    """One entry of a resource's history."""
-
-    version_id: str
-    last_updated: str
-    method: str
-    resource: Resource | None
-
-
-def _dump(resource: Resource) -> str:
-    return json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
-
-
-def _content(resource: Resource) -> Resource:
-    """The resource without the server-assigned meta fields (for no-op detection)."""
-    body = dict(resource)
-    meta = body.get("meta")
-    if isinstance(meta, dict):
-        meta = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
-        if meta:
-            body["meta"] = meta
-        else:
-            body.pop("meta")
-    return body
-
-
 class SqliteFhirStore(SqliteSearch):
-    """FhirStore + AtomicEnrichmentStore on the service database.
+    """The ``ServiceStore`` on one SQLite file (constructor: ``api.store.sql.SqlStore``)."""
 
-    Args:
-        db: the shared ``Database``.
-        index: the NLP index in the same database (built when not given).
-        clock: UTC ``now`` for ``meta.lastUpdated`` (default: the system clock).
-        base_url: prefix of ``fullUrl`` and links in bundles from ``search()`` (default ``""``).
-    """
+    schema = SCHEMA
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        index: SqliteNlpIndex | None = None,
-        clock: Callable[[], datetime] = utc_now,
-        base_url: str = "",
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.base_url = base_url
-        db.executescript(SCHEMA)
-        self.index = index or SqliteNlpIndex(db, clock=clock)
+    def new_index(self) -> NlpIndex:
+        """The NLP index in the same file."""
+        return SqliteNlpIndex(self.db, clock=self.clock)
 
     # ----- reads
 
@@ -150,33 +102,13 @@ class SqliteFhirStore(SqliteSearch):
         with self.db.read() as conn:
             return _latest(conn, resource_type, resource_id)
 
-    def vread(self, resource_type: str, resource_id: str, version_id: str) -> Resource | None:
-        """One version; ``None`` if it does not exist.
-
-        Raises:
-            ResourceGone: that version is a deletion.
-        """
-        try:
-            number = int(version_id)
-        except ValueError:
-            return None
+    def history_rows(
+        self, resource_type: str, resource_id: str, version: int | None = None
+    ) -> list[VersionInfo]:
+        """Every version newest first, or only ``version`` (bodies parsed)."""
+        sql, args = history_sql(resource_type, resource_id, version)
         with self.db.read() as conn:
-            row = conn.execute(
-                f"{_HISTORY_SELECT} AND h.version_id = ?", (resource_type, resource_id, number)
-            ).fetchone()
-        if row is None:
-            return None
-        if row[3] is None:
-            raise ResourceGone(f"{resource_type}/{resource_id} version {version_id} is a deletion")
-        loaded: Resource = json.loads(row[3])
-        return loaded
-
-    def history(self, resource_type: str, resource_id: str) -> list[VersionInfo]:
-        """All versions, newest first."""
-        with self.db.read() as conn:
-            rows = conn.execute(
-                f"{_HISTORY_SELECT} ORDER BY h.version_id DESC", (resource_type, resource_id)
-            ).fetchall()
+            rows = conn.execute(sql, args).fetchall()
         return [
             VersionInfo(str(r[0]), r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows
         ]
@@ -200,8 +132,7 @@ class SqliteFhirStore(SqliteSearch):
         with self.db.transaction() as conn:
             stored = self._put_many(conn, [(r, None) for r in resources], now)
             for ref in delete:
-                resource_type, _, resource_id = ref.partition("/")
-                self._delete(conn, resource_type, resource_id, now)
+                self._delete(conn, *ref_key(ref), now)
         return stored
 
     def delete(self, resource_type: str, resource_id: str) -> str | None:
@@ -238,8 +169,7 @@ class SqliteFhirStore(SqliteSearch):
             ).fetchall()
             retired = set(write.retired) | {f"{t}/{i}" for t, i in stale}
             for ref in sorted(retired - keep):
-                resource_type, _, resource_id = ref.partition("/")
-                self._delete(conn, resource_type, resource_id, now)
+                self._delete(conn, *ref_key(ref), now)
             self._relink(conn, doc_id, stored[1:])
             replace_rows(conn, doc_id, write.rows, write.state, now)
         return stored
@@ -266,12 +196,7 @@ class SqliteFhirStore(SqliteSearch):
         An unchanged resource (same content and source) keeps its version; the others get
         ``current + 1`` (or ``last deleted + 1``, or 1), a history row and fresh helper rows.
         """
-        keys: list[tuple[str, str]] = []
-        for resource, _ in items:
-            resource_type, resource_id = resource.get("resourceType"), resource.get("id")
-            if not isinstance(resource_type, str) or not isinstance(resource_id, str):
-                raise StoreError("resource without resourceType or id", code="NLP422")
-            keys.append((resource_type, resource_id))
+        keys = [resource_key(resource) for resource, _ in items]
         if len(set(keys)) != len(keys):  # the same resource twice: one at a time, in order
             return [self._put_many(conn, [item], now)[0] for item in items]
         current = {
@@ -301,7 +226,7 @@ class SqliteFhirStore(SqliteSearch):
             row = current.get(key)
             if row is not None:
                 old: Resource = json.loads(row[2])
-                if row[3] == source_doc and _content(old) == _content(resource):
+                if row[3] == source_doc and content_of(old) == content_of(resource):
                     stored_all.append(old)
                     continue
                 version, method = int(row[4]) + 1, "PUT"
@@ -310,12 +235,8 @@ class SqliteFhirStore(SqliteSearch):
                 previous = last.get(key)
                 version = previous + 1 if previous else 1
                 method = "PUT" if previous else "POST"
-            meta = dict(resource.get("meta") or {})
-            meta["versionId"] = str(version)
-            meta["lastUpdated"] = now
-            stored: Resource = {"resourceType": key[0], "id": key[1], "meta": meta}
-            stored.update((k, v) for k, v in resource.items() if k not in stored)
-            text = _dump(stored)
+            stored = stamped(resource, key, version, now)
+            text = dump_json(stored)
             resource_rows.append((*key, version, now, source_doc, text))
             history_rows.append((*key, version, now, method))
             if row is not None:  # the superseded body moves to its history row
@@ -329,7 +250,7 @@ class SqliteFhirStore(SqliteSearch):
             conn.executemany("DELETE FROM search_token WHERE type = ? AND id = ?", reindexed)
             conn.executemany(
                 "DELETE FROM search_ref WHERE type = ? AND id = ? AND param NOT IN (?, ?)",
-                [(*k, *_COMPUTED) for k in reindexed],
+                [(*k, *COMPUTED_PARAMS) for k in reindexed],
             )
             conn.executemany("DELETE FROM search_date WHERE type = ? AND id = ?", reindexed)
         if resource_rows:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 
-from api.search import NlpCriterion, format_instant, normalize_text
+from api.search import NlpCriterion, normalize_text
 from api.store.base import NlpState
 from api.store.database import Database
-from api.store.sql import find_sql
+from api.store.sql import SqlNlpIndex, find_sql, state_row
 from enrich.index import IndexRow
 
 SCHEMA = """
@@ -32,15 +30,6 @@ CREATE TABLE IF NOT EXISTS nlp_documents (
 """
 
 
-def utc_now() -> datetime:
-    """The system clock, UTC."""
-    return datetime.now(UTC)
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 @lru_cache(maxsize=65536)
 def _normalized(value: str) -> str:
     # ASCII has no decompositions nor combining marks, and its casefold is lower()
@@ -55,20 +44,17 @@ def _norm(value: str | None) -> str | None:
     return _normalized(value) if value else value
 
 
-class SqliteNlpIndex:
-    """NlpIndex on the service database (``nlp_index`` + ``nlp_documents``)."""
+class SqliteNlpIndex(SqlNlpIndex[Database]):
+    """NlpIndex in the SQLite file (constructor: ``api.store.sql.SqlNlpIndex``)."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
-        self.db = db
-        self.clock = clock
-        db.executescript(SCHEMA)
+    schema = SCHEMA
 
-    def replace(
-        self, document_id: str, rows: Sequence[IndexRow], *, state: NlpState | None = None
+    def replace_at(
+        self, document_id: str, rows: Sequence[IndexRow], state: NlpState | None, now: str
     ) -> None:
-        """Replace the rows (and the state, when given) of one document."""
+        """Replace the rows (and state) of one document in one transaction."""
         with self.db.transaction() as conn:
-            replace_rows(conn, document_id, rows, state, format_instant(self.clock()))
+            replace_rows(conn, document_id, rows, state, now)
 
     def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
         """Ids of the documents matching every criterion (all indexed documents if none)."""
@@ -137,13 +123,5 @@ def replace_rows(
     if state is not None:
         conn.execute(
             "INSERT OR REPLACE INTO nlp_documents VALUES (?,?,?,?,?,?,?)",
-            (
-                document_id,
-                state.status,
-                state.text_hash,
-                state.engine_name,
-                state.engine_version,
-                _dump(state.result) if state.result is not None else None,
-                state.updated or now,
-            ),
+            state_row(document_id, state, now),
         )

@@ -1,140 +1,83 @@
-"""SqliteSearch: FHIR search over the SQLite store (standard + NLP criteria, paging, includes)."""
+"""SqliteSearch: FHIR search over the SQLite store (one page, the total, includes, one snapshot)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from api.search import SearchQuery, parse_search
-from api.search_params import SEARCHABLE_TYPES
-from api.store.base import Resource, StoreError
+from api.store.base import Resource, SearchResult
 from api.store.database import Database
-from api.store.sql import where_sql
+from api.store.sql import Key, SearchPlan, SqlStore
 
 MAX_VARS = 500  # bound variables per statement (SQLite allows 32,766)
 
 
-@dataclass
-class SearchResult:
-    """Matches of one page, the total, and the resources added by ``_include``/``_revinclude``."""
+def _keys(
+    conn: sqlite3.Connection,
+    head: str,
+    head_args: list[Any],
+    ids: Sequence[str],
+    tail: str = "",
+    tail_args: Sequence[Any] = (),
+) -> list[Key]:
+    """``(type, id)`` rows of ``<head> (<ids>)<tail>``, run for ``MAX_VARS`` ids at a time."""
+    found: list[Key] = []
+    for start in range(0, len(ids), MAX_VARS):
+        chunk = ids[start : start + MAX_VARS]
+        sql = f"{head} ({','.join('?' * len(chunk))}){tail}"
+        found.extend((r[0], r[1]) for r in conn.execute(sql, [*head_args, *chunk, *tail_args]))
+    return found
 
-    total: int
-    matches: list[Resource]
-    included: list[Resource]
 
+class SqliteSearch(SqlStore[Database]):
+    """The search of ``SqliteFhirStore``: runs a ``SearchPlan`` under the database's lock."""
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), MAX_VARS):
-        yield items[start : start + MAX_VARS]
-
-
-# --------------------------------------------------------------------------- the store
-
-
-class SqliteSearch:
-    """Search methods of ``SqliteFhirStore`` (needs ``self.db`` and ``self.base_url``)."""
-
-    db: Database
-    base_url: str
-
-    def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> Resource:
-        """A ``searchset`` Bundle (links relative to ``base_url``)."""
-        from api.bundles import searchset
-
-        query = parse_search(resource_type, params)
-        return searchset(query, self.execute(query), self.base_url, default_count=50)
-
-    def execute(self, query: SearchQuery, *, default_count: int = 50) -> SearchResult:
-        """Run a parsed query: one page of matches, the total and the included resources."""
-        if query.resource_type not in SEARCHABLE_TYPES:
-            raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
-        clause, args = where_sql(query)
-        count = default_count if query.count is None else query.count
-        order = self._order(query)
+    def run_search(self, plan: SearchPlan) -> SearchResult:
+        """Count, page and includes in one consistent read."""
         with self.db.read() as conn:
-            total = conn.execute(
-                f"SELECT COUNT(*) FROM resources r WHERE {clause}", args
-            ).fetchone()[0]
+            total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
             matches: list[Resource] = []
-            if count > 0 and not query.summary_count:
-                rows = conn.execute(
-                    f"SELECT r.json FROM resources r WHERE {clause} ORDER BY {order} "
-                    "LIMIT ? OFFSET ?",
-                    [*args, count, query.offset],
-                ).fetchall()
+            if plan.page_sql is not None:
+                rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
                 matches = [json.loads(r[0]) for r in rows]
-            included = self._includes(conn, query, matches)
+            included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
-    def ids(self, query: SearchQuery) -> list[str]:
-        """Every matching id (no paging) — for conditional interactions."""
-        result = self.execute(
-            SearchQuery(query.resource_type, query.standard, query.nlp, count=10_000)
-        )
-        return [str(r["id"]) for r in result.matches]
+    def ref_targets(
+        self,
+        conn: sqlite3.Connection,
+        source_type: str,
+        param: str,
+        ids: list[str],
+        target_type: str | None,
+    ) -> list[Key]:
+        """``(type, id)`` that ``source_type/ids`` reference through ``param``."""
+        sql = "SELECT ref_type, ref_id FROM search_ref WHERE type = ? AND param = ? AND id IN"
+        if target_type:
+            return _keys(conn, sql, [source_type, param], ids, " AND ref_type = ?", [target_type])
+        return _keys(conn, sql, [source_type, param], ids)
 
-    @staticmethod
-    def _order(query: SearchQuery) -> str:
-        parts: list[str] = []
-        for key in query.sort:
-            direction = "DESC" if key.descending else "ASC"
-            if key.name == "_id":
-                parts.append(f"r.id {direction}")
-            elif key.name == "_lastUpdated":
-                parts.append(f"r.last_updated {direction}")
-            else:
-                safe = key.name.replace("'", "")
-                parts.append(
-                    "(SELECT MIN(d.low) FROM search_date d WHERE d.type = r.type AND d.id = r.id "
-                    f"AND d.param = '{safe}') {direction}"
-                )
-        if not parts:
-            parts.append("r.last_updated ASC")
-        parts.append("r.id ASC")
-        return ", ".join(parts)
+    def ref_sources(
+        self,
+        conn: sqlite3.Connection,
+        source_type: str,
+        param: str,
+        target_type: str,
+        ids: list[str],
+    ) -> list[Key]:
+        """``(type, id)`` of the ``source_type`` resources whose ``param`` names ``ids``."""
+        sql = "SELECT type, id FROM search_ref WHERE type = ? AND param = ? AND ref_type = ?"
+        return _keys(conn, sql + " AND ref_id IN", [source_type, param, target_type], ids)
 
-    def _includes(
-        self, conn: sqlite3.Connection, query: SearchQuery, matches: list[Resource]
-    ) -> list[Resource]:
-        if not matches or not (query.include or query.revinclude):
-            return []
-        seen = {(r["resourceType"], r["id"]) for r in matches}
-        ids = [str(r["id"]) for r in matches]
-        wanted: list[tuple[str, str]] = []
-        for inc in query.include:
-            if inc.source_type != query.resource_type:
-                continue
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                sql = (
-                    "SELECT ref_type, ref_id FROM search_ref WHERE type = ? AND param = ? "
-                    f"AND id IN ({marks})"
-                )
-                params: list[Any] = [inc.source_type, inc.param, *chunk]
-                if inc.target_type:
-                    sql += " AND ref_type = ?"
-                    params.append(inc.target_type)
-                wanted.extend((r[0], r[1]) for r in conn.execute(sql, params))
-        for inc in query.revinclude:
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                sql = (
-                    "SELECT type, id FROM search_ref WHERE type = ? AND param = ? "
-                    f"AND ref_type = ? AND ref_id IN ({marks})"
-                )
-                rows = conn.execute(sql, [inc.source_type, inc.param, query.resource_type, *chunk])
-                wanted.extend((r[0], r[1]) for r in rows)
-        included: list[Resource] = []
-        for key in dict.fromkeys(wanted):
-            if key in seen:
-                continue
-            seen.add(key)
+    def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
+        """The current bodies of ``keys``, in order (one primary-key lookup each)."""
+        bodies: list[Resource] = []
+        for key in keys:
             row = conn.execute(
                 "SELECT json FROM resources WHERE type = ? AND id = ?", key
             ).fetchone()
             if row is not None:
-                included.append(json.loads(row[0]))
-        return included
+                bodies.append(json.loads(row[0]))
+        return bodies

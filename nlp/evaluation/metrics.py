@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from nlp.evaluation.types import (
     ICD10CM,
+    LABEL_TRAITS,
     MEDICAL_CONDITION,
     RXNORM,
     SNOMED,
@@ -26,6 +27,7 @@ MODES: tuple[Mode, ...] = ("strict", "overlap")
 LEVELS: tuple[Level, ...] = ("category", "type")
 ALL = "ALL"
 RXNORM_IN_VOCAB = "rxnorm in-vocabulary"
+TRAIT_LABELS = {trait: label for label, trait in LABEL_TRAITS.items()}
 
 
 @dataclass
@@ -225,17 +227,52 @@ class CodeJudge:
 
 @dataclass
 class TraitTally:
-    """Trait agreement over matched pairs whose gold annotates traits."""
+    """Trait agreement over matched pairs whose gold annotates traits.
+
+    ``per_trait`` counts precision/recall/F1 per trait; for gold with a ``trait_scope``,
+    ``judged`` and ``correct`` count, per trait, the pairs where it was annotated and those
+    where the prediction agreed (present in both or absent from both): its accuracy.
+    """
 
     n_pairs: int = 0
     exact: int = 0
     per_trait: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    judged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    correct: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, gold: GoldMention, pred: PredMention) -> None:
+        """Compare the traits of one matched pair (gold without traits is skipped)."""
+        g_traits = gold.traits
+        if g_traits is None:
+            return
+        scope = gold.trait_scope
+        p_traits = pred.traits if scope is None else pred.traits & scope
+        self.n_pairs += 1
+        self.exact += g_traits == p_traits
+        for name in g_traits | p_traits:
+            c = self.per_trait[name]
+            c.n_gold += name in g_traits
+            c.n_pred += name in p_traits
+            c.tp += name in g_traits and name in p_traits
+        for name in scope or ():
+            self.per_trait.setdefault(name, Counts())
+            self.judged[name] += 1
+            self.correct[name] += (name in g_traits) == (name in p_traits)
 
     def as_dict(self) -> dict[str, Any]:
+        per: dict[str, Any] = {}
+        for name, counts in sorted(self.per_trait.items()):
+            row = counts.as_dict()
+            n = self.judged.get(name, 0)
+            if n:
+                row["judged"] = n
+                row["accuracy"] = round(self.correct[name] / n, 4)
+                row["label"] = TRAIT_LABELS.get(name, name)
+            per[name] = row
         return {
             "pairs": self.n_pairs,
             "exact_set_accuracy": round(self.exact / self.n_pairs, 4) if self.n_pairs else None,
-            "per_trait": {k: v.as_dict() for k, v in sorted(self.per_trait.items())},
+            "per_trait": per,
         }
 
 
@@ -308,17 +345,7 @@ class CorpusScore:
         self, gold: Sequence[GoldMention], pred: Sequence[PredMention], pairs: dict[int, int]
     ) -> None:
         for gi, pi in pairs.items():
-            g_traits = gold[gi].traits
-            if g_traits is None:
-                continue
-            p_traits = pred[pi].traits
-            self.traits.n_pairs += 1
-            self.traits.exact += g_traits == p_traits
-            for name in g_traits | p_traits:
-                c = self.traits.per_trait[name]
-                c.n_gold += name in g_traits
-                c.n_pred += name in p_traits
-                c.tp += name in g_traits and name in p_traits
+            self.traits.add(gold[gi], pred[pi])
 
     def _add_conditions(
         self, doc: EvalDocument, pred: Sequence[PredMention], pairs: dict[int, int]

@@ -34,7 +34,7 @@ def span_table(corpus: dict[str, Any]) -> Table:
     types = list(spans["strict"]["type"])
     for cat in sorted(cats):
         rows.append(cat)
-        rows.extend(t for t in sorted(types) if t.startswith(cat + "/"))
+        rows.extend(t for t in sorted(types) if t.startswith(cat + "/") and t != cat + "/")
     for key in rows:
         level = "type" if "/" in key else "category"
         strict = spans["strict"][level].get(key)
@@ -74,6 +74,16 @@ def code_table(corpus: dict[str, Any]) -> Table | None:
     return table
 
 
+def _trait_part(name: str, c: dict[str, Any]) -> str:
+    """``NEGATION P.. R..``, or with an annotated label ``NEGATION (negated) P R F1 acc n``."""
+    if "accuracy" not in c:
+        return f"{name} P{_pct(c['precision'])} R{_pct(c['recall'])}"
+    return (
+        f"{name} ({c['label']}) P{_pct(c['precision'])} R{_pct(c['recall'])} "
+        f"F1 {_pct(c['f1'])} acc {_pct(c['accuracy'])} (n={c['judged']}, gold+ {c['gold']})"
+    )
+
+
 def extra_lines(corpus: dict[str, Any]) -> list[str]:
     """Label recall, trait agreement and condition recall as short lines."""
     lines: list[str] = []
@@ -86,10 +96,7 @@ def extra_lines(corpus: dict[str, Any]) -> list[str]:
         lines.append("recall by label, strict/overlap: " + ", ".join(parts))
     traits = corpus.get("traits") or {}
     if traits:
-        per = ", ".join(
-            f"{k} P{_pct(v['precision'])} R{_pct(v['recall'])}"
-            for k, v in traits["per_trait"].items()
-        )
+        per = ", ".join(_trait_part(k, v) for k, v in traits["per_trait"].items())
         lines.append(
             f"traits: exact-set accuracy {_pct(traits['exact_set_accuracy'])} over "
             f"{traits['pairs']} matched pairs; {per}"

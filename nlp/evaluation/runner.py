@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nlp.base import EngineError, NlpEngine
 from nlp.evaluation.metrics import CodeJudge, CorpusScore, filter_predictions
@@ -16,7 +17,7 @@ from nlp.schema import Entity, ICD10CMEntity, NlpResult, RxNormEntity
 
 log = logging.getLogger(__name__)
 
-CORPORA = ("bc5cdr", "ncbi", "deid", "synthea", "comprehend")
+CORPORA = ("bc5cdr", "ncbi", "deid", "synthea", "comprehend", "notes")
 BATCH = 16
 
 
@@ -24,14 +25,28 @@ class CorpusUnavailableError(RuntimeError):
     """The corpus files (or the generator) are not on this machine."""
 
 
+class ExtraScore(Protocol):
+    """Corpus-specific figures computed next to the span table (e.g. deid PHI per token)."""
+
+    def add(self, doc: EvalDocument, preds: Sequence[PredMention]) -> None: ...
+    def as_dict(self) -> dict[str, Any]: ...
+    def lines(self) -> list[str]: ...
+
+
 @dataclass
 class LoadedCorpus:
-    """Documents of one corpus with the scope its gold can judge."""
+    """Documents of one corpus with the scope its gold can judge.
+
+    ``untyped``: the gold names categories only; predicted types are blanked before scoring, so
+    the type-level figures equal the category-level ones. ``extra``: corpus-specific figures.
+    """
 
     name: str
     documents: list[EvalDocument]
     scope: Scope
     notes: list[str] = field(default_factory=list)
+    untyped: bool = False
+    extra: ExtraScore | None = None
 
 
 def _span(begin: int | None, end: int | None) -> tuple[int, int] | None:
@@ -127,9 +142,11 @@ class CorpusRun:
     chars: int
     errors: int
     notes: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = self.score.as_dict()
+        out.update(self.extra)
         docs = self.score.n_docs
         out["timing"] = {
             "seconds": round(self.seconds, 3),
@@ -163,17 +180,26 @@ def evaluate(
         results = _analyze_batch(engine, [d.text for d in batch])
         engine_seconds += time.perf_counter() - t0
         for doc, result in zip(batch, results, strict=True):
-            if result is None:
-                errors += 1
-                preds: list[PredMention] = []
-            else:
-                scope = doc.scope or corpus.scope
-                preds = filter_predictions(predictions(result, doc.operation), scope, doc.ignore)
+            raw = [] if result is None else predictions(result, doc.operation)
+            errors += result is None
+            preds = filter_predictions(raw, doc.scope or corpus.scope, doc.ignore)
+            if corpus.untyped:
+                preds = [dataclasses.replace(p, type="") for p in preds]
             score.add(doc, preds)
+            if corpus.extra is not None:
+                corpus.extra.add(doc, raw)
         if on_progress is not None:
             on_progress(len(batch))
     log.info("corpus %s: %d documents, %d errors", corpus.name, len(docs), errors)
-    return CorpusRun(score, engine_seconds, sum(len(d.text) for d in docs), errors, corpus.notes)
+    extra = corpus.extra
+    return CorpusRun(
+        score,
+        engine_seconds,
+        sum(len(d.text) for d in docs),
+        errors,
+        corpus.notes + (extra.lines() if extra is not None else []),
+        extra.as_dict() if extra is not None else {},
+    )
 
 
 def load_corpus(
@@ -191,29 +217,55 @@ def load_corpus(
     Raises:
         CorpusUnavailableError: when its files are absent (``[NLP731]``) or generation fails.
     """
-    from nlp.evaluation import comprehend_docs, deid, pubtator, synthea
+    from nlp.evaluation import comprehend_docs, deid, notes, pubtator, synthea
 
-    notes: list[str] = []
+    notes_out: list[str] = []
+    untyped = False
+    extra: ExtraScore | None = None
+    docs: list[EvalDocument]
     if name in ("bc5cdr", "ncbi"):
-        path = data_dir / pubtator.SPLIT_FILES[name][split]
-        if not path.is_file():
-            raise CorpusUnavailableError(
-                f"[NLP731] {name} {split} split not found under {data_dir}"
-            )
-        docs = pubtator.read_pubtator(name, split, data_dir)
+        splits = ("train", "dev") if split == "all" else (split,)
+        docs = []
+        for part in splits:
+            if part not in pubtator.SPLIT_FILES[name]:
+                raise CorpusUnavailableError(
+                    f"[NLP731] {name} has no {part} split here (train, dev or all)"
+                )
+            path = data_dir / pubtator.SPLIT_FILES[name][part]
+            if not path.is_file():
+                raise CorpusUnavailableError(
+                    f"[NLP731] {name} {part} split not found under {data_dir}"
+                )
+            docs.extend(pubtator.read_pubtator(name, part, data_dir))
         scope = pubtator.BC5CDR_SCOPE if name == "bc5cdr" else pubtator.NCBI_SCOPE
+    elif name == "notes":
+        if split not in notes.SPLITS:
+            raise CorpusUnavailableError(f"[NLP731] notes has no {split} split (dev, test, all)")
+        if not (data_dir / "deid" / "id.text").is_file():
+            raise CorpusUnavailableError(
+                f"[NLP731] notes: the deid note text (deid/id.text) not found under {data_dir}"
+            )
+        docs, scope, header = notes.read_notes(data_dir, split)
+        untyped = True
+        notes_out.append(
+            f"notes {split}: {header.get('status', '')}; scored per category (gold has no types)"
+        )
     elif name == "deid":
         if not (data_dir / "deid" / "id.text").is_file():
             raise CorpusUnavailableError(f"[NLP731] deid not found under {data_dir}")
-        docs, scope = deid.read_deid(data_dir)
-        notes.append("deid has one split (patients 1-80); --split ignored")
+        try:
+            docs, scope = deid.read_deid(data_dir, split)
+        except deid.DeidSplitError as exc:
+            raise CorpusUnavailableError(str(exc)) from exc
+        notes_out.append(f"deid split {split}: patients of notes-gold.json patient_split")
+        extra = deid.PhiTokenScore()
     elif name == "synthea":
         try:
             docs = synthea.synthea_documents(patients=synthea_patients, seed=synthea_seed)
         except synthea.SyntheaError as exc:
             raise CorpusUnavailableError(str(exc)) from exc
         scope = synthea.SYNTHEA_SCOPE
-        notes.append(
+        notes_out.append(
             f"synthea: {synthea_patients} patients, seed {synthea_seed}; medication gold spans"
             " are whole clinical-drug strings, so read the overlap figures for MEDICATION"
         )
@@ -225,12 +277,12 @@ def load_corpus(
             )
         docs = comprehend_docs.read_comprehend_docs(folder)
         scope = Scope(frozenset())  # each document carries its own scope
-        notes.append("agreement with abbreviated Comprehend examples: precision understated")
+        notes_out.append("agreement with abbreviated Comprehend examples: precision understated")
     else:
         raise CorpusUnavailableError(f"[NLP732] unknown corpus {name!r}; choose from {CORPORA}")
     if limit is not None:
         docs = docs[:limit]
-    return LoadedCorpus(name, docs, scope, notes)
+    return LoadedCorpus(name, docs, scope, notes_out, untyped, extra)
 
 
 def engine_rxnorm_vocabulary(engine: object) -> frozenset[str] | None:

@@ -14,6 +14,15 @@ MEDICATION = "MEDICATION"
 PHI = "PROTECTED_HEALTH_INFORMATION"
 TEST_TREATMENT_PROCEDURE = "TEST_TREATMENT_PROCEDURE"
 
+# assertion label of a hand-made gold -> the Comprehend Medical trait it corresponds to
+LABEL_TRAITS: dict[str, str] = {
+    "negated": "NEGATION",
+    "history": "PAST_HISTORY",
+    "family": "PERTAINS_TO_FAMILY",
+    "hypothetical": "HYPOTHETICAL",
+    "uncertain": "LOW_CONFIDENCE",
+}
+
 
 @dataclass(frozen=True)
 class Code:
@@ -28,7 +37,9 @@ class GoldMention:
     """An annotated span with its Comprehend category/type.
 
     ``codes`` holds the gold codes (first = primary); ``traits`` is ``None`` when the corpus does
-    not annotate traits, otherwise the set of trait names (possibly empty).
+    not annotate traits, otherwise the set of trait names (possibly empty). ``trait_scope``, when
+    given, names the traits annotated for this mention: only they are compared, and each gets an
+    accuracy figure (the others are neither credited nor penalised).
     """
 
     begin: int
@@ -38,6 +49,7 @@ class GoldMention:
     codes: tuple[Code, ...] = ()
     traits: frozenset[str] | None = None
     group: str = ""
+    trait_scope: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

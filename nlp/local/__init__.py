@@ -69,7 +69,7 @@ class LocalEngine:
             from nlp.local.linker import Icd10Linker, RxNormLinker
 
             if not lexicon_path(base).exists():
-                raise AssetsMissingError(f"[NLP401] lexicon not built in {base}")
+                raise AssetsMissingError(f"[NLP142] lexicon not built in {base}")
             terms: Iterable[TermLike] = _LazyLexicon(base, load_lexicon)
             icd10 = Icd10Linker.from_assets(base)
             rxnorm = RxNormLinker.from_assets(base)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.local.abbrev import SHORTFORM, ShortForms, load_shortforms
 from nlp.local.attributes import (
     MedicationAttributes,
     test_value,
@@ -16,11 +17,11 @@ from nlp.local.attributes import (
     type_mass_amounts,
 )
 from nlp.local.context import FastContext
-from nlp.local.matcher import Entry, TermLike, TermMatcher
+from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
 from nlp.local.medcombo import combine_medications, drug_dose_follows
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
-from nlp.local.rulener import RuleRecognizer
+from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
 from nlp.local.text import Normaliser, Words, load_rules
@@ -58,10 +59,19 @@ class Annotator:
         self.normaliser = Normaliser.default()
         cues = load_rules("cues.json")
         norm = load_rules("normalise.json")
+        nursing = load_rules("nursing.json")
+        self.vocab = NursingVocabulary(nursing, self.normaliser)
+        self.shortforms = ShortForms(
+            load_shortforms(),
+            nursing["shortform_context"],
+            frozenset(cues["anatomy"]) | frozenset(cues["condition_modifiers"]),
+        )
         self.matcher = TermMatcher(self.normaliser)
         if matcher_cache is None or not self.matcher.load(matcher_cache):
             self.matcher.add(terms)
             self.matcher.add(_cue_terms(cues, norm), links=norm["abbreviations"])
+            vocab_terms, links = _vocab_terms(self.vocab, self.shortforms)
+            self.matcher.add(vocab_terms, links=links, min_chars=1)
             self.matcher.finalise()
             if matcher_cache is not None:
                 with contextlib.suppress(OSError):
@@ -87,6 +97,20 @@ class Annotator:
         self.sections = Sectionizer()
         self.context = FastContext.default(tokenize, key)
         self.phi = PhiDetector(frozenset(self._single_word_keys()))
+        self.condition_keys = frozenset(
+            k
+            for k, v in self.matcher._root.items()
+            if any(e.category == MC and e.source != "abbrev" for e in v.get("", ()))
+        )
+        self.known_keys = frozenset(self.matcher._root)
+        self.drug_keys = sorted(
+            k
+            for k, v in self.matcher._root.items()
+            if len(k) >= 5 and k.isalpha() and any(e.category == MED for e in v.get("", ()))
+        )
+        # misspellings are corrected towards one-word conditions and nursing words (drug names
+        # are too close to ordinary words: "moving", "heparin"...)
+        self.spell = SpellIndex(self.condition_keys | self.vocab.spell_vocabulary())
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
@@ -108,8 +132,10 @@ class Annotator:
             sent_tokens: Token indices where sentences start.
         """
         words = self.normaliser.words(text)
+        self.vocab.respell(words, self.spell, self.known_keys)
         mentions = self._dictionary(text, words)
         mentions = self.rules.conditions(text, words, mentions)
+        mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
         mentions = self.rules.abbreviations(text, mentions)
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
@@ -122,6 +148,7 @@ class Annotator:
         self._test_values(text, mentions)
         self._time_expressions(text, words, mentions, sent_chars)
         self._context(text, words, mentions, lowers, token_idx, sent_tokens)
+        self._negative_words(text, mentions)
         phi = self._phi(text, mentions)
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))
@@ -132,6 +159,14 @@ class Annotator:
         out: list[Mention] = []
         starts = words.starts
         for m in self.matcher.find(text, words):
+            if m.entries[-1].category == SHORTFORM:  # added last: always last of its node
+                r = self.shortforms.resolve(text, m.begin, m.end)
+                if r is not None:
+                    source = "shortform-neg" if r.negated else "shortform"
+                    out.append(
+                        Mention(m.begin, m.end, r.category, r.type, 0.8, source, None, r.link)
+                    )
+                continue
             entry = _choose(m.entries, text, m.begin, m.end)
             if entry.category == ANAT:
                 continue
@@ -361,6 +396,14 @@ class Annotator:
             return "SIGN"
         return None
 
+    def _negative_words(self, text: str, mentions: list[Mention]) -> None:
+        """Words that deny what they name ("afebrile", "guaiac neg") carry NEGATION."""
+        for m in mentions:
+            if m.source == "shortform-neg" or (
+                m.category == MC and self.vocab.is_negated(text[m.begin : m.end])
+            ):
+                m.traits["NEGATION"] = 0.9
+
     def _phi(self, text: str, mentions: list[Mention]) -> list[Mention]:
         out: list[Mention] = []
         taken = SpanSet((m.begin, m.end) for m in mentions)
@@ -412,6 +455,18 @@ def _cue_terms(cues: dict[str, list[str]], norm: dict[str, dict[str, str]]) -> l
     for short in norm["abbreviations"]:
         out.append(_Term(short, MC, "DX_NAME", "abbrev"))
     return out
+
+
+def _vocab_terms(
+    vocab: NursingVocabulary, shortforms: ShortForms
+) -> tuple[list[_Term], dict[str, str]]:
+    """Nursing findings and adjectives (conditions), and the short forms (resolved in context)."""
+    terms = [_Term(surface, MC, "DX_NAME", "vocab") for surface, _ in vocab.terms()]
+    links = dict(vocab.terms())
+    for sf in shortforms.forms:
+        terms.append(_Term(sf, SHORTFORM, SHORTFORM, "shortform"))
+        links[sf] = sf
+    return terms, links
 
 
 _CONDITION_WORD_RE = re.compile(

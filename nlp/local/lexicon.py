@@ -70,7 +70,7 @@ def load_lexicon(assets: Path | None = None) -> list[Term]:
     path = lexicon_path(assets)
     if not path.exists():
         raise AssetsMissingError(
-            f"[NLP401] lexicon not built at {path}: run `docref-nlp models build`"
+            f"[NLP142] lexicon not built at {path}: run `docref-nlp models build`"
         )
     with path.open("rb") as fh:
         rows: list[tuple[str, str, str, str, str | None]] = pickle.load(fh)

@@ -149,7 +149,7 @@ class Expander:
             return cls(dict(data["abbreviations"]), dict(data["misspellings"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise AssetsMissingError(
-                f"[NLP407] {EXPANDER_JSON} missing or damaged in {base}: "
+                f"[NLP146] {EXPANDER_JSON} missing or damaged in {base}: "
                 "run `docref-nlp models build`"
             ) from exc
 
@@ -247,10 +247,10 @@ def _load(
             assets: object = pickle.load(fh)
     except (AttributeError, TypeError, pickle.UnpicklingError, EOFError) as exc:
         raise AssetsMissingError(
-            f"[NLP407] {what} assets in {base} are stale or damaged: run `docref-nlp models build`"
+            f"[NLP146] {what} assets in {base} are stale or damaged: run `docref-nlp models build`"
         ) from exc
     if not _complete(assets, cls):
-        raise AssetsMissingError(f"[NLP407] {what} assets are stale: run `models build`")
+        raise AssetsMissingError(f"[NLP146] {what} assets are stale: run `models build`")
     return assets, NgramIndex.load(base / npz), Expander.from_assets(base)
 
 
@@ -289,7 +289,7 @@ class Icd10Linker:
             AssetsMissingError: ``docref-nlp models build`` has not been run.
         """
         assets, index, expander = _load(
-            path or assets_dir(), ICD_PKL, ICD_NPZ, "NLP404", "ICD-10-CM", IcdAssets
+            path or assets_dir(), ICD_PKL, ICD_NPZ, "NLP143", "ICD-10-CM", IcdAssets
         )
         return cls(assets, index, expander=expander)
 
@@ -547,7 +547,7 @@ class RxNormLinker:
             AssetsMissingError: ``docref-nlp models build`` has not been run.
         """
         assets, index, expander = _load(
-            path or assets_dir(), RX_PKL, RX_NPZ, "NLP405", "RxNorm", RxAssets
+            path or assets_dir(), RX_PKL, RX_NPZ, "NLP144", "RxNorm", RxAssets
         )
         return cls(assets, index, expander=expander)
 

@@ -79,17 +79,19 @@ class TermMatcher:
         terms: Iterable[TermLike],
         *,
         links: dict[str, str] | None = None,
+        min_chars: int = 2,
     ) -> None:
         """Add terms; the first reading per (key sequence, category, type) wins.
 
         Args:
             terms: Lexicon terms.
             links: Optional surface text -> link text (abbreviation expansions).
+            min_chars: Shortest one-word term kept (short forms such as "k" use 1).
         """
         phrase_key = self.normaliser.phrase_key
         for term in terms:
             keys = phrase_key(term.text)
-            if not keys or (len(keys) == 1 and (keys[0] in STOPWORDS or len(keys[0]) < 2)):
+            if not keys or (len(keys) == 1 and (keys[0] in STOPWORDS or len(keys[0]) < min_chars)):
                 continue
             if all(k.isdigit() for k in keys):
                 continue
@@ -181,3 +183,62 @@ def _accept(payload: tuple[Entry, ...], text: str, begin: int, end: int) -> tupl
     surface = text[begin:end]
     is_upper = surface.isupper()
     return tuple(e for e in payload if not e.upper or is_upper)
+
+
+class SpellIndex:
+    """One-edit spelling correction towards a vocabulary (SymSpell's delete index).
+
+    A word is corrected to the vocabulary word it is one insertion, deletion, substitution or
+    transposition away from, when exactly one such word exists ("pneumnia" -> "pneumonia",
+    "hypothroidism" -> "hypothyroidism", "tachynea" -> "tachypnea"). Gerunds are left alone on
+    both sides: English "-ing" words sit one letter from findings such as "hopping" or
+    "tearing" ("popping", "wearing").
+
+    Args:
+        vocabulary: correct spellings (lower case).
+        min_len: shortest vocabulary word (shorter words have too many neighbours).
+    """
+
+    def __init__(self, vocabulary: Iterable[str], min_len: int = 6) -> None:
+        self.words = frozenset(
+            w for w in vocabulary if len(w) >= min_len and w.isalpha() and not w.endswith("ing")
+        )
+        self.min_len = min_len
+        self._deletes: dict[str, tuple[str, ...]] = {}
+        index: dict[str, list[str]] = {}
+        for w in self.words:
+            for d in _deletes(w):
+                index.setdefault(d, []).append(w)
+        self._deletes = {d: tuple(ws) for d, ws in index.items()}
+
+    def correct(self, word: str) -> str | None:
+        """The one vocabulary word ``word`` is a misspelling of, or None."""
+        if len(word) < self.min_len - 1 or word in self.words or not word.isalpha():
+            return None
+        if word.endswith("ing"):
+            return None
+        found: set[str] = set(self._deletes.get(word, ()))  # a letter missing
+        for d in _deletes(word):
+            if d in self.words:  # a letter too many
+                found.add(d)
+            found.update(w for w in self._deletes.get(d, ()) if _one_edit(word, w))
+        return next(iter(found)) if len(found) == 1 else None
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True for one substitution or one transposition of neighbours (equal lengths)."""
+    if len(a) != len(b):
+        return len(a) + 1 == len(b) or len(b) + 1 == len(a)  # checked through the index
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) == 1:
+        return True
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Container, Sequence
 from typing import Any
 
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
+from nlp.local.matcher import SpellIndex
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
 from nlp.local.text import STOPWORDS, Normaliser, Words
 
@@ -213,3 +215,304 @@ def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | 
         if m.begin <= offset < m.end:
             return m.category
     return None
+
+
+_LUNG = "\x00lung"  # _kind() of a lung finding ("coarse", "diminished")
+
+
+class NursingVocabulary:
+    """Nursing-note vocabulary (``rules/nursing.json``): findings, adjectives, fluids, filters.
+
+    * ``findings`` and ``irregular`` are dictionary terms (see :meth:`terms`), linked to the
+      condition they name ("low uo" -> oliguria, "hypotensive" -> hypotension);
+    * ``morphology`` turns an adjective or participle into a condition of the lexicon by its
+      suffix ("tachycardic" -> tachycardia, "somnolent" -> somnolence), never for the words of
+      ``morphology_stop`` (drug classes, ordinary participles);
+    * ``lung_findings`` are findings after a lung word ("lungs coarse", "bs diminished");
+    * ``medication_patterns`` find fluids and dosed electrolytes written as one token
+      (".9ns", "d5.45ns", "20kcl");
+    * ``instruction_words`` ("cough") after an ``instruction`` cue ("encouraged to", "able to")
+      are an instruction or ability, not a symptom;
+    * ``negated_findings`` / ``negated_irregular`` deny what they name ("afebrile").
+    """
+
+    def __init__(self, rules: dict[str, Any], normaliser: Normaliser) -> None:
+        key = normaliser.phrase_key
+        self.findings: dict[str, str] = dict(rules["findings"])
+        self.irregular: dict[str, str] = dict(rules["irregular"])
+        self.negated = frozenset(
+            w.lower() for w in [*rules["negated_findings"], *rules["negated_irregular"]]
+        )
+        self.morphology = [(a, b) for a, b in rules["morphology"]]
+        self.morph_stop = frozenset(rules["morphology_stop"]) | frozenset(self.irregular)
+        self.instruction = [key(c) for c in rules["instruction"]]
+        self.instruction_words = frozenset(normaliser.key(w) for w in rules["instruction_words"])
+        self.lung_words = frozenset(k for w in rules["lung_words"] for k in key(w))
+        self.lung_findings = frozenset(normaliser.key(w) for w in rules["lung_findings"])
+        self.normaliser_key = normaliser.key
+        self.phrase_key = normaliser.phrase_key
+        self.lung_link = str(rules["lung_link"])
+        self.header_words = frozenset(normaliser.key(w) for w in rules["header_words"])
+        patterns = rules["medication_patterns"]
+        self.pattern = re.compile("|".join(f"(?P<p{n}>{rx})" for n, (rx, _) in enumerate(patterns)))
+        self.trigger = re.compile(rules["medication_trigger"])
+        self.pattern_links = [str(link) for _, link in patterns]
+        self._morph_cache: dict[str, str | None] = {}
+        trends = rules["trends"]
+        self.measures: dict[tuple[str, ...], str] = {
+            key(m): str(g) for m, g in trends["measures"].items()
+        }
+        self.measure_first = frozenset(k[0] for k in self.measures)
+        self.directions: dict[str, str] = {}
+        for direction in ("down", "up", "unstable"):
+            for w in trends[direction]:
+                self.directions[normaliser.key(w)] = direction
+        self.between = frozenset(normaliser.key(w) for w in trends["between"])
+        self.trend_links: dict[str, dict[str, str]] = trends["links"]
+        desc = rules["descriptions"]
+        # target key -> (link, the words that make it abnormal: "dark urine"; yellow urine is not)
+        self.targets: dict[str, tuple[str, frozenset[str]]] = {}
+        for group in desc.values():
+            words = frozenset(k for w in group["words"] for k in key(w))
+            for t in group["targets"]:
+                self.targets[normaliser.key(t)] = (str(group["link"]), words)
+        self.drug_dose = re.compile(rules["drug_dose"], re.IGNORECASE)
+        self.drug_dose_not = frozenset(rules["drug_dose_not"]) | STOPWORDS
+        self._drug_cache: dict[str, str | None] = {}
+        self._spell_cache: dict[str, str | None] = {}
+
+    def respell(self, words: Words, spell: SpellIndex, known: Container[str]) -> None:
+        """Replace misspelt word keys in place ("pneumnia" -> "pneumonia"; cached per word).
+
+        A key the lexicon knows (``known``) or shorter than five letters is never changed.
+        """
+        keys = words.keys
+        cache = self._spell_cache
+        for i, k in enumerate(keys):
+            fixed = cache.get(k, "")
+            if fixed == "":
+                fixed = None if k in known or len(k) < 5 else spell.correct(k)
+                if len(cache) < 100_000:
+                    cache[k] = fixed
+            if fixed is not None:
+                keys[i] = fixed
+
+    def spell_vocabulary(self) -> set[str]:
+        """The one-word vocabulary of these rules that misspellings are corrected towards."""
+        phrases = [*self.findings, *self.irregular]
+        return {k for phrase in phrases for k in self.phrase_key(phrase)} | self.lung_findings
+
+    def terms(self) -> list[tuple[str, str]]:
+        """(surface, link) condition terms: findings and irregular adjectives."""
+        return [*self.findings.items(), *self.irregular.items()]
+
+    def is_negated(self, surface: str) -> bool:
+        """True when a mention's text denies the condition it names ("afebrile", "guaiac neg")."""
+        return surface.lower() in self.negated
+
+    def _kind(self, word: str, conditions: frozenset[str]) -> str | None:
+        """``_LUNG`` for a lung finding, the condition an adjective names, or None (cached)."""
+        noun = None
+        if word in self.lung_findings:
+            noun = _LUNG
+        elif word.isalpha() and word not in self.morph_stop and len(word) >= 6:
+            for suffix, repl in self.morphology:
+                if word.endswith(suffix):
+                    cand = word[: len(word) - len(suffix)] + repl
+                    if cand in conditions:
+                        noun = cand
+                        break
+        if len(self._morph_cache) < 100_000:
+            self._morph_cache[word] = noun
+        return noun
+
+    def apply(
+        self,
+        text: str,
+        words: Words,
+        found: list[Mention],
+        conditions: frozenset[str],
+        drugs: Sequence[str] = (),
+    ) -> list[Mention]:
+        """Add adjective, lung-finding, trend, description, truncated-drug and fluid mentions;
+        drop instructions ("able to cough") and headers ("PAIN:").
+
+        Args:
+            conditions: single-word condition keys of the lexicon (morphology targets).
+            drugs: sorted single-word drug keys of the lexicon (completions of "lido", "amiod").
+        """
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        cache = self._morph_cache
+        kinds = [cache.get(k, "") for k in keys]
+        new: list[Mention] = []
+        if set(kinds) != {None}:  # "" = not yet cached, None = nothing
+            covered = _coverage(found, starts)
+            for i, kind in enumerate(kinds):
+                if kind == "":
+                    kind = self._kind(keys[i], conditions)
+                if kind is None or covered[i]:
+                    continue
+                if kind is _LUNG:
+                    if self._after_lung_word(keys, brk, i):
+                        new.append(
+                            Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "findings", None,
+                                    self.lung_link)
+                        )  # fmt: skip
+                    continue
+                new.append(Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "morph", None, kind))
+        out = [m for m in found if not self._instruction(words, m) and not self._header(text, m)]
+        out += new
+        out = self._phrases(words, out, drugs, text)
+        for b, e, n in self._fluids(text):
+            if any(m.begin <= b and e <= m.end and m.category == MED for m in out):
+                continue
+            out = [m for m in out if not (m.begin < e and b < m.end)]
+            out.append(
+                Mention(b, e, MED, "GENERIC_NAME", 0.8, "nursing", None, self.pattern_links[n])
+            )
+        out.sort(key=lambda m: (m.begin, m.end))
+        return out
+
+    def _phrases(
+        self, words: Words, found: list[Mention], drugs: Sequence[str], text: str
+    ) -> list[Mention]:
+        """Trends ("hct dropped"), descriptions ("thick tan secretions"), truncated drugs."""
+        keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
+        n = len(keys)
+        spans: list[tuple[int, int, str, str]] = []  # (first word, last word, category, link)
+        for i, k in enumerate(keys):
+            hit = self._trend(keys, brk, i) if k in self.measure_first else None
+            if hit is not None:
+                spans.append((*hit, MC, ""))
+            elif k in self.targets:
+                j = i
+                link, allowed = self.targets[k]
+                while j > 0 and i - j < 3 and not brk[j] and keys[j - 1] in allowed:
+                    j -= 1
+                if j < i:
+                    spans.append((j, i, MC, link))
+            elif (
+                drugs
+                and len(k) >= 4
+                and k not in self.drug_dose_not
+                and k.isalpha()
+                and (full := self._completion(k, drugs)) is not None
+                and self.drug_dose.match(text, ends[i])
+            ):
+                spans.append((i, i, MED, full))
+        if not spans:
+            return found
+        out = found
+        for first, last, category, link in spans:
+            b, e = starts[first], ends[min(last, n - 1)]
+            if any(
+                m.begin < e
+                and b < m.end
+                and m.category in (MC, MED)
+                and not b <= m.begin < m.end <= e
+                for m in out
+            ):
+                continue  # only what the new span contains ("tan secretions") is replaced
+            if category == MC and not link:
+                link = self._trend_link(keys, first, last)
+            out = [m for m in out if not (m.begin < e and b < m.end)]
+            typ, source = ("DX_NAME", "trend") if category == MC else ("GENERIC_NAME", "nursing")
+            out.append(Mention(b, e, category, typ, 0.75, source, None, link))
+        return out
+
+    def _trend(self, keys: list[str], brk: list[bool], i: int) -> tuple[int, int] | None:
+        """Words (first, last) of a measure at ``i`` with a trend word next to it."""
+        n = len(keys)
+        last = -1
+        for m in self.measures:
+            if tuple(keys[i : i + len(m)]) == m and not any(brk[i + 1 : i + len(m)]):
+                last = max(last, i + len(m) - 1)
+        if last < 0:
+            return None
+        # after: "bp low", "bp still low", "hct trending down"
+        j = last + 1
+        for _ in range(2):
+            if j >= n or brk[j]:
+                break
+            if keys[j] in self.directions:
+                return i, j
+            if keys[j] not in self.between:
+                break
+            j += 1
+        # before: "low bp", "low grade temp", "drop in sats"
+        j = i - 1
+        for _ in range(2):
+            if j < 0 or brk[j + 1]:
+                break
+            if keys[j] in self.directions:
+                return j, last
+            if keys[j] not in self.between:
+                break
+            j -= 1
+        return None
+
+    def _trend_link(self, keys: list[str], first: int, last: int) -> str:
+        group = next(
+            (g for m, g in self.measures.items() if m[0] in keys[first : last + 1]), "other"
+        )
+        words = keys[first : last + 1]
+        direction = next((self.directions[k] for k in words if k in self.directions), "down")
+        if "grade" in words:  # "low grade temp": a low-grade fever
+            direction = "up"
+        return self.trend_links[group][direction]
+
+    def _completion(self, word: str, drugs: Sequence[str]) -> str | None:
+        """The drug a truncated word begins ("amiod" -> amiodarone); the word if not unique."""
+        if word in self._drug_cache:
+            return self._drug_cache[word]
+        lo = bisect.bisect_left(drugs, word)
+        hi = bisect.bisect_left(drugs, word + "\uffff")
+        names = [d for d in drugs[lo:hi] if d != word]
+        got = None if not names else (names[0] if len(names) == 1 else word)
+        if len(self._drug_cache) < 100_000:
+            self._drug_cache[word] = got
+        return got
+
+    def _fluids(self, text: str) -> list[tuple[int, int, int]]:
+        """(begin, end, pattern index) of the medication patterns, searched near a trigger."""
+        low = text.lower()
+        out: dict[tuple[int, int], int] = {}
+        for t in self.trigger.finditer(low):
+            lo = max(0, t.start() - 16)
+            for hit in self.pattern.finditer(low, lo, t.end() + 4):
+                if hit.end() >= t.end():
+                    out[hit.span()] = int((hit.lastgroup or "p0")[1:])
+        return [(b, e, n) for (b, e), n in sorted(out.items())]
+
+    def _header(self, text: str, m: Mention) -> bool:
+        """A condition word alone at a line start, followed by a colon ("PAIN:")."""
+        if m.category != MC or not text.startswith(":", m.end):
+            return False
+        line = text.rfind("\n", 0, m.begin) + 1
+        if text[line : m.begin].strip(" \t*-#"):
+            return False
+        return self.normaliser_key(text[m.begin : m.end]) in self.header_words
+
+    def _after_lung_word(self, keys: list[str], brk: list[bool], i: int) -> bool:
+        j = i
+        while j > 0 and i - j < 4 and not brk[j]:
+            j -= 1
+            if keys[j] in self.lung_words:
+                return True
+        return False
+
+    def _instruction(self, words: Words, m: Mention) -> bool:
+        if m.category != MC:
+            return False
+        i = bisect.bisect_left(words.starts, m.begin)
+        if i >= len(words.keys) or words.keys[i] not in self.instruction_words:
+            return False
+        for cue in self.instruction:
+            n = len(cue)
+            if (
+                i >= n
+                and tuple(words.keys[i - n : i]) == cue
+                and not any(words.brk[i - n + 1 : i + 1])
+            ):
+                return True
+        return False

@@ -77,3 +77,22 @@ def test_statuses_of_the_samples(client: TestClient) -> None:
     )
     statuses = {e["resource"]["status"] for e in generated.json()["entry"]}
     assert statuses == {"not-taken"}  # clinical profile: negated medication
+
+
+def test_samples_are_built_from_their_notes() -> None:
+    from samples.build import check, index
+
+    assert {row["name"] for row in index()} == set(_sample_ids())
+    assert check() == []  # byte for byte, and every recorded offset on its text
+
+
+def test_an_edited_note_is_reported_against_its_recorded_offsets() -> None:
+    import base64
+
+    from samples.build import document, index, offset_errors
+
+    (row,) = [r for r in index() if r["name"] == "example2-advil"]
+    doc = document(row)
+    text = "Tim is not prescribed Advil"  # "Tom" (a recorded NAME at 0-3) edited away
+    doc["content"][0]["attachment"]["data"] = base64.b64encode(text.encode()).decode()
+    assert offset_errors("example2-advil", doc) == ["example2-advil: DetectEntitiesV2 Id 0 at 0-3"]

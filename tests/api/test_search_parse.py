@@ -23,7 +23,7 @@ DOCTEST_MODULES = [
     "api.search_values",
     "api.search_params",
     "api.store.extract",
-    "api.bundles",
+    "api.store.bundles",
     "api.interactions",
     "api.routes.operations",
     "api.service",

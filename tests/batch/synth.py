@@ -1,12 +1,12 @@
-"""Synthetic DocumentReferences (made-up text, no PHI) for batch tests and the batch benchmark."""
+"""Synthetic DocumentReferences (made-up text, no PHI) for the batch tests."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
+
+from cli.bench.notes import document as bench_document
+from cli.bench.notes import write_ndjson as write_ndjson
 
 SENTENCES = (
     "Patient reports a headache since Monday.",
@@ -26,34 +26,10 @@ def note(i: int, sentences: int = 4) -> str:
 
 
 def document(i: int, text: str | None = None, *, prefix: str = "doc") -> dict[str, Any]:
-    """A DocumentReference with the note inline as base64 text/plain."""
-    body = note(i) if text is None else text
-    return {
-        "resourceType": "DocumentReference",
-        "id": f"{prefix}-{i:06d}",
-        "status": "current",
-        "subject": {"reference": f"Patient/p-{i % 50}"},
-        "content": [
-            {
-                "attachment": {
-                    "contentType": "text/plain; charset=utf-8",
-                    "data": base64.b64encode(body.encode("utf-8")).decode("ascii"),
-                }
-            }
-        ],
-    }
-
-
-def sample_texts(samples: Path) -> list[str]:
-    """Texts of the repository's samples (for sample-derived benchmark notes), if any."""
-    from enrich.text import extract_text
-
-    texts: list[str] = []
-    for path in sorted(samples.glob("*.json")):
-        extracted = extract_text(json.loads(path.read_text(encoding="utf-8")))
-        if extracted is not None and extracted.text:
-            texts.append(extracted.text)
-    return texts
+    """A DocumentReference with the note inline as base64 text/plain (as the benchmarks make)."""
+    return bench_document(
+        note(i) if text is None else text, f"{prefix}-{i:06d}", patient=f"p-{i % 50}"
+    )
 
 
 def documents(count: int, texts: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -63,11 +39,3 @@ def documents(count: int, texts: list[str] | None = None) -> Iterator[dict[str, 
             yield document(i, f"Note {i}.\n{texts[i % len(texts)]}")
         else:
             yield document(i)
-
-
-def write_ndjson(path: Path, docs: Iterator[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for doc in docs:
-            f.write(json.dumps(doc, separators=(",", ":")) + "\n")
-    return path

@@ -25,6 +25,7 @@ from api.batch.sinks import NdjsonSink, StoreSink
 from api.batch.sources import NdjsonSource, SearchSource, document_files
 from api.batch.storage import LocalStorage
 from api.batch.work import DocProcessor, Selection, is_older, plan
+from api.service import BinaryContent
 from tests.batch.conftest import NOW
 from tests.batch.fake_engine import SPEC
 from tests.batch.synth import document
@@ -36,7 +37,7 @@ def _never(doc_id: str, text_hash: str) -> bool:
     return False
 
 
-def _no_binary(url: str) -> bytes | None:
+def _no_binary(url: str) -> BinaryContent | None:
     return None
 
 
@@ -142,8 +143,9 @@ def test_plan_checkpointed_documents_are_skipped() -> None:
 def test_plan_reads_url_attachments_through_the_source() -> None:
     doc = document(1)
     doc["content"][0]["attachment"] = {"contentType": "text/plain", "url": "Binary/b1"}
+    binary = {"Binary/b1": BinaryContent(b"headache")}
     found = plan(doc, identity=IDENTITY, selection=Selection(), is_done=_never,
-                 fetch_binary=lambda url: b"headache" if url == "Binary/b1" else None)  # fmt: skip
+                 fetch_binary=binary.get)  # fmt: skip
     assert isinstance(found, WorkItem)
     assert found.text == "headache"
     missing = _plan(doc)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from api.store.factory import is_postgres_url, open_store
+from api.store.dsn import is_postgres_url
+from api.store.factory import open_store
 from tests.fakes import FixedClock
 from tests.pg.conftest import pg_server, pg_url
 

@@ -9,9 +9,15 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.store.postgres import PgFhirStore
+from cli.bench.pgserver import (
+    ServerUnavailable,
+    TempServer,
+    fresh_schema,
+    shared_server,
+    stop_shared,
+)
 from tests.api.conftest import clock, corpus, engine, make_settings
 from tests.fakes import FakeEngine, FixedClock
-from tests.pg.server import ServerUnavailable, TempServer, fresh_schema, shared_server, stop_shared
 
 __all__ = ["clock", "corpus", "engine"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from api.intake import IntakeQueue, Notice
+from api.intake.queue import IntakeQueue, Notice
 from api.store.base import StoreError
 from api.store.postgres import Database, PgFhirStore, StoreUnavailable, to_pg
 
@@ -80,7 +80,7 @@ def test_database_errors_are_coded_without_values(pg_url: str) -> None:
     db = Database(pg_url)
     with pytest.raises(StoreError) as caught, db.transaction() as conn:
         conn.execute("SELECT * FROM no_such_table WHERE name = ?", ("Jane Doe",))
-    assert str(caught.value) == "[NLP500] database error (UndefinedTable)"
+    assert str(caught.value) == "[NLP530] database error (UndefinedTable)"
     db.close()
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.intake import IntakeQueue
+from api.intake.queue import IntakeQueue
 from api.store import postgres as pg
 from tests.webhook import test_intake
 from tests.webhook.test_intake import *  # noqa: F403

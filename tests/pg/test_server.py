@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pg import server
+from cli.bench import pgserver as server
 
 
 def test_missing_binaries_give_a_clear_reason(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,7 @@ needs_synthea = pytest.mark.skipif(
 @needs_data
 @pytest.mark.parametrize(
     ("corpus", "split", "n_docs"),
-    [("bc5cdr", "dev", 500), ("ncbi", "dev", 100), ("ncbi", "train", 593), ("deid", "dev", 1626)],
+    [("bc5cdr", "dev", 500), ("ncbi", "dev", 100), ("ncbi", "train", 593), ("deid", "all", 1626)],
 )
 def test_real_corpus_reads_and_gold_engine_is_perfect(corpus: str, split: str, n_docs: int) -> None:
     loaded = load_corpus(corpus, split, SHARED_DATA)

@@ -99,9 +99,9 @@ def test_rx_scores(rx: RxNormLinker) -> None:
 
 
 def test_missing_assets(tmp_path: Path) -> None:
-    with pytest.raises(AssetsMissingError, match="NLP404"):
+    with pytest.raises(AssetsMissingError, match="NLP143"):
         Icd10Linker.from_assets(tmp_path)
-    with pytest.raises(AssetsMissingError, match="NLP405"):
+    with pytest.raises(AssetsMissingError, match="NLP144"):
         RxNormLinker.from_assets(tmp_path)
 
 

@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from cli.analyze_cmd import _jsonl_rows
-from cli.bench_cmd import synthetic_note
+from cli.bench.notes import synthetic_note
 
 
 def test_jsonl_rows() -> None:
@@ -17,7 +17,7 @@ def test_jsonl_rows() -> None:
 
 
 def test_jsonl_rows_reports_the_bad_line_with_a_code() -> None:
-    with pytest.raises(typer.BadParameter, match=r"\[NLP501\] line 2"):
+    with pytest.raises(typer.BadParameter, match=r"\[NLP256\] line 2"):
         list(_jsonl_rows('{"id": 1, "text": "a"}\n{"text": "no id"}\n'))
 
 

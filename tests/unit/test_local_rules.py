@@ -1,11 +1,10 @@
-"""Sections, traits table, PHI patterns and medication attributes of the local engine."""
+"""Sections, traits table and medication attributes of the local engine (PHI: test_local_phi)."""
 
 from __future__ import annotations
 
 import pytest
 
 from nlp.local.attributes import AttrHit, MedicationAttributes, type_mass_amounts
-from nlp.local.phi import PhiDetector
 from nlp.local.sections import Sectionizer
 from nlp.local.traits import ATTRIBUTE_TO_TRAIT, CONTEXT_TO_TRAIT, trait_from_icd10
 from tests.unit.test_local_engine import TERMS, FakeIcd10Linker, FakeRxNormLinker
@@ -66,44 +65,6 @@ def test_sections(sectionizer: Sectionizer) -> None:
     assert sectionizer.context["family_history"] == "FAMILY"
     assert sectionizer.traits["chief_complaint"] == "SYMPTOM"
     assert sectionizer.traits["observation_and_plan"] == "DIAGNOSIS"
-
-
-@pytest.fixture(scope="module")
-def phi() -> PhiDetector:
-    return PhiDetector()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Seen by Dr. Rakusin today.", [("NAME", "Rakusin")]),
-        ("his wife, Janet Logan is here", [("NAME", "Janet Logan")]),
-        ("admitted on 7/22/2019 and again 7/23", [("DATE", "7/22/2019"), ("DATE", "7/23")]),
-        ("born March 3, 1950", [("DATE", "March 3, 1950")]),
-        (
-            "call (410) 555-1234 or pager 83554",
-            [("PHONE_OR_FAX", "(410) 555-1234"), ("PHONE_OR_FAX", "83554")],
-        ),
-        ("email jo@example.org", [("EMAIL", "jo@example.org")]),
-        ("see https://example.org/x", [("URL", "https://example.org/x")]),
-        ("MRN: 12345678", [("ID", "12345678")]),
-        ("a 67 year old man", [("AGE", "67")]),
-        ("transferred from Calvert Hospital", [("ADDRESS", "Calvert")]),
-        ("She works as a teacher.", [("PROFESSION", "teacher")]),
-        ("Pager: #12345 today", [("PHONE_OR_FAX", "12345")]),
-        ("reached at 202 2671093.", [("PHONE_OR_FAX", "202 2671093")]),
-        ("her sister lives in San Diego now", [("ADDRESS", "San Diego")]),
-        ("HOUSE STAFF mary souza AWARE", [("NAME", "mary souza")]),
-        ("strength 5/5, take 1/2 tab", []),
-    ],
-)
-def test_phi_patterns(phi: PhiDetector, text: str, expected: list[tuple[str, str]]) -> None:
-    assert [(h.type, text[h.begin : h.end]) for h in phi.find(text)] == expected
-
-
-def test_name_is_propagated_to_other_mentions(phi: PhiDetector) -> None:
-    text = "Mr. Lomish was admitted. LOMISH is stable."
-    assert [text[h.begin : h.end] for h in phi.find(text)] == ["Lomish", "LOMISH"]
 
 
 @pytest.mark.parametrize(

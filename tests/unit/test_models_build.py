@@ -86,7 +86,7 @@ def test_read_rrf_filters_and_links(tmp_path: Path) -> None:
 
 
 def test_read_rrf_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="NLP402"):
+    with pytest.raises(FileNotFoundError, match="NLP171"):
         read_rrf(tmp_path)
 
 

@@ -188,7 +188,7 @@ def test_lexicon_roundtrip_and_missing(tmp_path: Path) -> None:
     terms = [Term("knee", "ANATOMY", "SYSTEM_ORGAN_SITE", "anatomy", None)]
     save_lexicon(terms, tmp_path)
     assert load_lexicon(tmp_path) == terms
-    with pytest.raises(AssetsMissingError, match="NLP401"):
+    with pytest.raises(AssetsMissingError, match="NLP142"):
         load_lexicon(tmp_path / "absent")
 
 

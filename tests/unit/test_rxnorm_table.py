@@ -78,7 +78,7 @@ def test_distil_from_value_sets(tmp_path: Path) -> None:
         ("1364430", "IN", "apixaban"),
         ("1364435", "SCD", "apixaban 2.5 MG Oral Tablet"),
     ]
-    with pytest.raises(FileNotFoundError, match="NLP408"):
+    with pytest.raises(FileNotFoundError, match="NLP174"):
         distil_ecqm(tmp_path / "missing", out)
 
 

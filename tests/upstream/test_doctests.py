@@ -10,7 +10,13 @@ import pytest
 
 @pytest.mark.parametrize(
     "module",
-    ["api.intake", "api.workers", "api.routes.webhook", "api.store.http", "api.store.healthlake"],
+    [
+        "api.intake.queue",
+        "api.intake.workers",
+        "api.intake.notifications",
+        "api.store.http",
+        "api.store.healthlake",
+    ],
 )
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))

@@ -164,7 +164,7 @@ def test_search_refuses_next_link_to_another_server() -> None:
         "link": [{"relation": "next", "url": "https://evil.test/x"}],
     }
     store, _ = make_store(Recorder([httpx.Response(200, json=body)]))
-    with pytest.raises(UpstreamError, match="NLP503"):
+    with pytest.raises(UpstreamError, match="NLP504"):
         store.search("DocumentReference", [])
 
 

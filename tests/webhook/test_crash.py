@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.intake import IntakeQueue
+from api.intake.queue import IntakeQueue
 from api.store.sqlite import Database
 from tests.webhook.conftest import NOTE, replay_result
 from tests.webhook.servers import Medplum, Service, free_port, wait_for

@@ -2,7 +2,7 @@
 
 The service (uvicorn) replays ``samples/nlp/otitis-strep.json``; the document written upstream
 by Medplum is enriched through the webhook, and the resources upstream are exactly the ones an
-in-process ``process_document`` run produces for the same document (same ids, same bodies).
+in-process ``DocumentService.process`` run produces for the same document (same ids, same bodies).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from api.service import process_document
+from api.service import DocumentService
 from api.store.sqlite import Database, SqliteNlpIndex
 from enrich.policy import EnrichmentPolicy
 from nlp.factory import make_engine
@@ -45,7 +45,7 @@ def comparable(resource: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def test_upstream_holds_what_process_document_computes(medplum: Medplum, tmp_path: Path) -> None:
+def test_upstream_holds_what_the_service_computes(medplum: Medplum, tmp_path: Path) -> None:
     svc = Service(
         {
             "DOCREF_NLP_DB_PATH": str(tmp_path / "svc.sqlite"),
@@ -69,16 +69,15 @@ def test_upstream_holds_what_process_document_computes(medplum: Medplum, tmp_pat
     upstream = {ref: medplum.read(*ref.split("/")) for ref in medplum.derived_from(doc_id)}
     assert medplum.versions("DocumentReference", doc_id) == 2
 
-    # the same document through process_document, in process, into a fake upstream
+    # the same document through the application service, in process, into a fake upstream
     fake = FakeUpstream()
-    process_document(
-        v1,
+    DocumentService(
         engine=make_engine(f"replay:{RECORDED}"),
-        store=fake,
-        index=SqliteNlpIndex(Database(":memory:")),
         policy=EnrichmentPolicy(),
         clock=fixed_clock,
-    )
+        store=fake,
+        index=SqliteNlpIndex(Database(":memory:")),
+    ).process(v1)
     expected = {k: v for k, v in fake.resources.items() if k != f"DocumentReference/{doc_id}"}
     assert sorted(upstream) == sorted(expected)
     assert len(upstream) >= 3, sorted(upstream)

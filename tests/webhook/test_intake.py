@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.intake import IntakeQueue, Notice
+from api.intake.queue import IntakeQueue, Notice
 from api.store.sqlite import Database
 
 

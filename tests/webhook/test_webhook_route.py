@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import errors
-from api.intake import IntakeQueue
+from api.intake.notifications import NotificationError, parse_notification
+from api.intake.queue import IntakeQueue
 from api.routes import status as status_routes
 from api.routes import webhook as webhook_routes
-from api.routes.webhook import NotificationError, parse_notification
 from api.settings import Settings
 from api.store.sqlite import Database
 from tests.webhook.conftest import document

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from api.intake import IntakeQueue, Notice
+from api.intake.queue import IntakeQueue, Notice
+from api.intake.workers import DocumentHandler, WorkerPool, is_permanent
+from api.service import DocumentService
 from api.store.http import UpstreamError
 from api.store.sqlite import Database, SqliteNlpIndex
-from api.workers import DocumentHandler, WorkerPool, is_permanent
 from enrich.policy import EnrichmentPolicy
 from nlp.base import PermanentEngineError, TransientEngineError
 from tests.webhook.conftest import FakeEngine, FakeUpstream, document, fixed_clock
@@ -27,11 +28,13 @@ class Env:
         self.engine = engine or FakeEngine()
         self.handler = DocumentHandler(
             queue=self.queue,
-            store=self.upstream,
-            engine=self.engine,
-            index=SqliteNlpIndex(self.db),
-            policy=EnrichmentPolicy(),
-            clock=fixed_clock,
+            documents=DocumentService(
+                engine=self.engine,
+                policy=EnrichmentPolicy(),
+                clock=fixed_clock,
+                store=self.upstream,
+                index=SqliteNlpIndex(self.db),
+            ),
         )
         self.pool = WorkerPool(self.queue, self.handler)
 
@@ -89,11 +92,11 @@ def test_id_only_notification_reads_the_resource_upstream() -> None:
     env.upstream.put(document("doc-2"))
     env.notify_id("doc-2", "1")
     assert env.drain() == ["updated:SUCCESS"]
-    assert env.handler.index.state("doc-2") is not None
+    assert env.handler.documents.index.state("doc-2") is not None
     env.upstream.resources.pop("DocumentReference/doc-2")  # deleted upstream
     env.notify_id("doc-2")
     assert env.drain() == ["skipped:gone"]
-    assert env.handler.index.state("doc-2") is None
+    assert env.handler.documents.index.state("doc-2") is None
 
 
 def test_transient_engine_failure_is_retried_with_backoff() -> None:

@@ -7,43 +7,70 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cli.main import app
+from cli.bench.notes import AsJson, Seed, Size, document, synthetic_note
+
+if TYPE_CHECKING:
+    from api.bootstrap import Services
+    from api.service import DocumentService
+
+
+@dataclass
+class Timings:
+    """Per-document wall and process-CPU seconds of a run, and the resources it generated."""
+
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    generated: int = 0
+
+    @property
+    def wall_s(self) -> float:
+        return sum(self.walls)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpus)
+
+
+def write_through(documents: DocumentService, docs: Iterable[dict[str, Any]]) -> Timings:
+    """Each document through the application service (decode, NLP, enrich, one write)."""
+    timings = Timings()
+    for doc in docs:
+        wall, cpu = time.perf_counter(), time.process_time()
+        outcome = documents.process(doc, skip_unchanged=False)
+        timings.cpus.append(time.process_time() - cpu)
+        timings.walls.append(time.perf_counter() - wall)
+        timings.generated += len(outcome.generated)
+    return timings
+
+
+def open_services(db_path: str, *, engine_spec: str = "local", engine: Any = None) -> Services:
+    """The composition root on a fresh database (no upstream, no intake workers)."""
+    from api.bootstrap import build_services
+    from api.settings import Settings
+
+    settings = Settings(db_path=db_path, engine=engine_spec, intake_workers=0)
+    return build_services(settings, engine=engine)
 
 
 def _run(engine: Any, notes: list[str], db_path: Path, tag: str) -> dict[str, float]:
-    """``process_document`` over ``notes`` into a new database; wall and process CPU per doc."""
-    from api.app import build_policy
-    from api.service import process_document
-    from api.settings import Settings
-    from api.store.sqlite import Database, SqliteFhirStore
-    from api.store.sqlite_index import utc_now
-    from cli.bench_api_cmd import _document
-
-    db = Database(db_path)
-    store = SqliteFhirStore(db)
-    policy = build_policy(Settings(db_path=str(db_path)))
-    walls: list[float] = []
-    cpus: list[float] = []
-    for i, text in enumerate(notes):
-        wall, cpu = time.perf_counter(), time.process_time()
-        process_document(
-            _document(text, f"{tag}-{i:05d}"),
-            engine=engine,
-            store=store,
-            index=store.index,
-            policy=policy,
-            clock=utc_now,
-            skip_unchanged=False,
-        )
-        cpus.append(time.process_time() - cpu)
-        walls.append(time.perf_counter() - wall)
-    db.close()
-    return {"wall_ms": statistics.median(walls) * 1000, "cpu_ms": statistics.median(cpus) * 1000}
+    """``notes`` through the write path into a new database; median wall and CPU per doc."""
+    services = open_services(str(db_path), engine=engine)
+    try:
+        docs = (document(text, f"{tag}-{i:05d}") for i, text in enumerate(notes))
+        timings = write_through(services.documents(), docs)
+    finally:
+        services.close()
+    return {
+        "wall_ms": statistics.median(timings.walls) * 1000,
+        "cpu_ms": statistics.median(timings.cpus) * 1000,
+    }
 
 
 def _nlp_cpu_ms(engine: Any, notes: list[str]) -> float:
@@ -55,16 +82,15 @@ def _nlp_cpu_ms(engine: Any, notes: list[str]) -> float:
     return statistics.median(cpus) * 1000
 
 
-@app.command("bench-e2e")
 def bench_e2e(
     engine: str = typer.Option(
         "local", "--engine", help="local (also replayed: same results, no NLP cost) or replay:PATH."
     ),
     notes: int = typer.Option(100, "--notes", min=5, help="Synthetic notes per repetition."),
-    size: int = typer.Option(2000, "--size", min=200, help="Characters per note."),
+    size: Size = 2000,
     repeat: int = typer.Option(3, "--repeat", min=1, help="Repetitions (medians are printed)."),
-    seed: int = typer.Option(7, "--seed", help="Random seed of the synthetic notes."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    seed: Seed = 7,
+    as_json: AsJson = False,
 ) -> None:
     """Per-document cost of the write path on one core, with the NLP share measured apart.
 
@@ -72,7 +98,6 @@ def bench_e2e(
     time also holds the time other processes ran. With ``local``, the same notes are also run
     through a replay of the local engine's own results, which leaves decode + enrich + write.
     """
-    from cli.bench_cmd import synthetic_note
     from nlp.factory import make_engine
     from nlp.replay import ReplayEngine, write_replay
 

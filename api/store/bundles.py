@@ -1,16 +1,11 @@
-"""Bundle builders: searchset with paging links, instance history, OperationOutcome bodies."""
+"""Store results as FHIR Bundles: a searchset with paging links, an instance history."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from api.search import SearchQuery
-
-if TYPE_CHECKING:
-    from api.store.sqlite import SearchResult, VersionInfo
-
-Resource = dict[str, Any]
+from api.store.base import Resource, SearchResult, VersionInfo
 
 
 def full_url(base_url: str, resource: Resource) -> str:
@@ -23,7 +18,6 @@ def searchset(
 ) -> Resource:
     """A ``searchset`` Bundle with ``self``/``first``/``previous``/``next`` links.
 
-    >>> from api.store.sqlite import SearchResult
     >>> q = SearchQuery("Condition", count=1, echo=(("code", "J02.0"),))
     >>> b = searchset(q, SearchResult(3, [{"resourceType": "Condition", "id": "c"}], []), "http://h",
     ...               default_count=50)
@@ -99,18 +93,3 @@ def history_bundle(
     if entries:
         bundle["entry"] = entries
     return bundle
-
-
-def operation_outcome(message: str, *, severity: str = "error", code: str = "invalid") -> Resource:
-    """An OperationOutcome with one issue (``message`` starts with ``[NLPxxx]``)."""
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": severity,
-                "code": code,
-                "details": {"text": message},
-                "diagnostics": message,
-            }
-        ],
-    }

@@ -6,13 +6,14 @@ import hashlib
 import json
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
+
+from api.store.base import Connection, Database
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +48,6 @@ CREATE TABLE IF NOT EXISTS intake_counter (
     value INTEGER NOT NULL
 );
 """
-
-
-class Database(Protocol):
-    """What the queue needs from ``api.store.sqlite.Database`` (one file, serialised access)."""
-
-    def executescript(self, script: str) -> None:
-        """Run DDL (idempotent)."""
-        ...
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on exception)."""
-        ...
-
-    def read(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A consistent read."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -143,7 +128,7 @@ class IntakeQueue:
     ``pending`` by :meth:`recover` at start-up.
 
     Config (constructor arguments):
-        db: The service ``Database`` (``api.store.sqlite.Database``).
+        db: The service ``Database`` (``api.store.base.Database``: SQLite or PostgreSQL).
         max_attempts: Attempts before a job is dead-lettered (default 5).
         backoff_base_s: First retry delay (default 1 s), doubled per attempt.
         backoff_max_s: Cap of one retry delay (default 300 s).
@@ -212,7 +197,7 @@ class IntakeQueue:
             finally:
                 conn.execute(f"PRAGMA synchronous={previous}")
 
-    def _insert(self, conn: sqlite3.Connection, n: Notice, now: float) -> tuple[int, str]:
+    def _insert(self, conn: Connection, n: Notice, now: float) -> tuple[int, str]:
         chash = content_hash(n.resource) if n.resource is not None else None
         key = f"{n.resource_type}/{n.resource_id}/_history/{n.version_id}" if n.version_id else None
         if key is not None:
@@ -271,7 +256,7 @@ class IntakeQueue:
             self.wakeup.set()
         return n
 
-    def _requeue(self, conn: sqlite3.Connection, now: float, *, everything: bool) -> int:
+    def _requeue(self, conn: Connection, now: float, *, everything: bool) -> int:
         """Orphaned ``processing`` rows back to ``pending`` (``dead`` after max attempts)."""
         where = "state='processing'" + ("" if everything else " AND lease_until < ?")
         lease: tuple[float, ...] = () if everything else (now,)
@@ -284,7 +269,7 @@ class IntakeQueue:
             f"UPDATE intake SET state='pending', recovered=1, next_attempt_at=? WHERE {where}",
             (now, *lease),
         )
-        return max(0, cur.rowcount)
+        return max(0, int(cur.rowcount))
 
     def claim(self) -> Job | None:
         """Take the oldest ready job whose resource has no job in flight (FIFO per resource).
@@ -379,7 +364,7 @@ class IntakeQueue:
                 "DELETE FROM intake WHERE state='done' AND finished_at < ?",
                 (self.clock() - older_than_s,),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     # ---- observability ---------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -459,7 +444,7 @@ class IntakeQueue:
             yield dict(zip(names, r, strict=True))
 
 
-def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
+def _bump(conn: Connection, name: str, by: int) -> None:
     conn.execute(
         "INSERT INTO intake_counter(name, value) VALUES (?, ?)"
         " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",

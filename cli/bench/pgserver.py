@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server (initdb in a temp dir, unix socket) for tests and benchmarks."""
+"""A throwaway PostgreSQL server (initdb in a temp dir, unix socket) for benchmarks and tests."""
 
 from __future__ import annotations
 

@@ -12,103 +12,7 @@ from typing import Any
 
 import typer
 
-from cli.main import app
-
-_NAMES = ["John Miller", "Maria Garcia", "Robert Chen", "Linda Okafor", "James Patel"]
-_CONDITIONS = [
-    "hypertension",
-    "type 2 diabetes mellitus",
-    "congestive heart failure",
-    "atrial fibrillation",
-    "chronic kidney disease",
-    "COPD",
-    "asthma",
-    "pneumonia",
-    "urinary tract infection",
-    "major depressive disorder",
-    "hyperlipidemia",
-    "osteoarthritis of the knee",
-    "migraine",
-    "gastroesophageal reflux disease",
-    "coronary artery disease",
-    "acute kidney injury",
-    "cellulitis of the left leg",
-    "anemia",
-    "hypothyroidism",
-    "obstructive sleep apnea",
-]
-_SYMPTOMS = [
-    "chest pain",
-    "shortness of breath",
-    "nausea",
-    "vomiting",
-    "headache",
-    "dizziness",
-    "fatigue",
-    "cough",
-    "fever",
-    "abdominal pain",
-    "back pain",
-    "swelling of both legs",
-    "palpitations",
-    "loss of appetite",
-    "burning on urination",
-]
-_MEDS = [
-    ("lisinopril", "10 mg", "daily"),
-    ("metformin", "500 mg", "twice daily"),
-    ("atorvastatin", "40 mg", "at bedtime"),
-    ("aspirin", "81 mg", "daily"),
-    ("furosemide", "20 mg", "every morning"),
-    ("metoprolol", "25 mg", "BID"),
-    ("levothyroxine", "75 mcg", "daily"),
-    ("albuterol", "2 puffs", "every 4 hours as needed"),
-    ("amoxicillin", "500 mg", "three times daily for 10 days"),
-    ("warfarin", "5 mg", "daily"),
-    ("omeprazole", "20 mg", "daily"),
-    ("insulin glargine", "20 units", "at bedtime"),
-]
-_TESTS = [
-    ("Hemoglobin", "11.2 g/dL"),
-    ("Creatinine", "1.4 mg/dL"),
-    ("Potassium", "4.1 mmol/L"),
-    ("Sodium", "138 mmol/L"),
-    ("WBC", "12.3 K/uL"),
-    ("Glucose", "182 mg/dL"),
-    ("BP", "142/88 mmHg"),
-    ("HR", "96 bpm"),
-    ("Temperature", "38.2 C"),
-    ("A1c", "8.1 %"),
-]
-
-
-def synthetic_note(rng: random.Random, size: int) -> str:
-    """A deterministic synthetic clinical note of about ``size`` characters."""
-    parts: list[str] = []
-    while sum(len(p) for p in parts) < size:
-        name = rng.choice(_NAMES)
-        cond = rng.sample(_CONDITIONS, 4)
-        sym = rng.sample(_SYMPTOMS, 4)
-        meds = rng.sample(_MEDS, 3)
-        tests = rng.sample(_TESTS, 4)
-        day = rng.randint(1, 28)
-        parts.append(
-            f"Chief Complaint: {sym[0]} for {rng.randint(2, 9)} days.\n\n"
-            f"History of Present Illness: {name} is a {rng.randint(30, 88)} year old patient "
-            f"seen on {rng.randint(1, 12)}/{day}/2024 who complains of {sym[0]} and {sym[1]}. "
-            f"She denies {sym[2]} or {sym[3]}. No evidence of {cond[3]}.\n\n"
-            f"Past Medical History: {cond[0]}, {cond[1]}. Family history of {cond[2]} "
-            f"in her mother.\n\n"
-            f"Medications: {meds[0][0]} {meds[0][1]} by mouth {meds[0][2]}; "
-            f"{meds[1][0]} {meds[1][1]} {meds[1][2]}. She stopped taking {meds[2][0]}.\n\n"
-            f"Labs: {tests[0][0]} {tests[0][1]}, {tests[1][0]} {tests[1][1]}, "
-            f"{tests[2][0]} {tests[2][1]}. {tests[3][0]} was {tests[3][1]}.\n\n"
-            f"Assessment and Plan: {cond[0]}, possible {cond[3]}. Continue {meds[0][0]}. "
-            f"Chest x-ray today. If {sym[1]} worsens she should return. "
-            f"Call Dr. {name.split()[1]} at "
-            f"555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}.\n"
-        )
-    return "".join(parts)
+from cli.bench.notes import AsJson, Seed, synthetic_note
 
 
 def _rate(fn: Any, items: list[str], min_seconds: float) -> float:
@@ -163,13 +67,12 @@ def _cold_start(assets: Path | None, notes: list[str]) -> dict[str, float]:
     return stats
 
 
-@app.command("bench")
 def bench(
     assets: Path | None = typer.Option(None, "--assets", help="Assets directory (default: built)."),
     notes: int = typer.Option(50, "--notes", help="Distinct synthetic notes per size."),
     seconds: float = typer.Option(3.0, "--seconds", help="Minimum timing per measurement."),
-    seed: int = typer.Option(7, "--seed", help="Random seed of the synthetic notes."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    seed: Seed = 7,
+    as_json: AsJson = False,
 ) -> None:
     """Measure the local engine on synthetic ~2 KB and ~20 KB notes (one core).
 

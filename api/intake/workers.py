@@ -7,14 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from api.intake import IntakeQueue, Job
+from api.intake.queue import IntakeQueue, Job
+from api.service import DocumentService, Outcome
 from api.settings import Settings
-from api.store.base import FhirStore, NlpIndex, StoreError, VersionConflict
-from nlp.base import EngineError, NlpEngine
-from nlp.schema import NlpResult
+from api.store.base import Database, StoreError, VersionConflict
+from api.store.dsn import is_postgres_url
+from nlp.base import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -67,38 +67,19 @@ def coded(exc: BaseException) -> str:
     return text if text.startswith("[NLP") else f"[NLP600] {type(exc).__name__}"
 
 
-class DelayedEngine:
-    """Test-only wrapper that sleeps before each analysis (crash tests need a slow engine)."""
-
-    def __init__(self, engine: NlpEngine, delay_s: float) -> None:
-        self._engine = engine
-        self.name = engine.name
-        self.version = engine.version
-        self.delay_s = delay_s
-
-    def analyze(self, text: str) -> NlpResult:
-        """Sleep ``delay_s``, then delegate."""
-        time.sleep(self.delay_s)
-        return self._engine.analyze(text)
-
-
 @dataclass
 class DocumentHandler:
-    """Turns one job into one ``process_document`` call against the write-back store.
+    """Turns one job into one ``DocumentService.process`` call against the write-back store.
 
     Attributes:
         queue: The intake queue (to detect superseded notices).
-        store: Where id-only notices are read from and enrichments written to (the upstream
-            server, or the service store when there is no upstream).
-        engine, index, policy, clock: As for ``api.service.process_document``.
+        documents: The application service whose store is the write-back target (the upstream
+            server, or the service store when there is no upstream): id-only notices are read
+            from it and enrichments written to it.
     """
 
     queue: IntakeQueue
-    store: FhirStore
-    engine: NlpEngine
-    index: NlpIndex
-    policy: Any
-    clock: Callable[[], datetime]
+    documents: DocumentService
 
     def __call__(self, job: Job) -> str:
         """Process one job; returns its outcome (``created``, ``unchanged``, ...).
@@ -106,16 +87,17 @@ class DocumentHandler:
         Raises:
             JobSkipped: Nothing to do (outcome in the message).
         """
+        store = self.documents.store
         if job.resource is not None and self.queue.superseded(job):
             raise JobSkipped("superseded")
         doc = job.resource
         if doc is None or job.recovered:
             # id-only: read it; recovered after a crash: the write-back may already be there,
             # and the current version (with our hash) then stops here via the loop guard.
-            doc = self.store.read(job.resource_type, job.resource_id) or job.resource
+            doc = store.read(job.resource_type, job.resource_id) or job.resource
         if doc is None:
             # deleted (or never readable) upstream: forget its NLP index rows and state
-            self.index.remove(job.resource_id)
+            self.documents.index.remove(job.resource_id)
             raise JobSkipped("gone")
         try:
             outcome = self._process(standard_meta(doc))
@@ -125,24 +107,15 @@ class DocumentHandler:
             # Updated upstream since this version was read (If-Match refused): enrich the
             # current version instead; its own notification then stops at the loop guard.
             log.info("intake job %d: version conflict upstream, re-reading", job.seq)
-            current = self.store.read(job.resource_type, job.resource_id)
+            current = store.read(job.resource_type, job.resource_id)
             if current is None:
                 raise JobSkipped("gone") from exc
             outcome = self._process(standard_meta(current))
-        status = getattr(outcome, "nlp_status", None)
+        status = outcome.nlp_status
         return f"{outcome.action}:{status}" if status else str(outcome.action)
 
-    def _process(self, doc: dict[str, Any]) -> Any:
-        from api.service import process_document
-
-        return process_document(
-            doc,
-            engine=self.engine,
-            store=self.store,
-            index=self.index,
-            policy=self.policy,
-            clock=self.clock,
-        )
+    def _process(self, doc: dict[str, Any]) -> Outcome:
+        return self.documents.process(doc)
 
 
 class WorkerPool:
@@ -249,81 +222,35 @@ class WorkerPool:
             self.queue.prune(RETENTION_S)
 
 
-def build_upstream(settings: Settings) -> FhirStore | None:
-    """The write-back store named by the settings (``None`` when ``upstream = "none"``).
+@dataclass
+class Intake:
+    """The running intake: its queue and its worker threads."""
 
-    Raises:
-        StoreError: ``NLP520`` when the upstream settings are incomplete.
+    queue: IntakeQueue
+    pool: WorkerPool
+
+
+def start(settings: Settings, db: Database, documents: DocumentService) -> Intake:
+    """Build the queue on the service database and start the workers (the app's lifespan).
+
+    Args:
+        settings: ``intake_workers``, ``intake_max_attempts``, ``intake_backoff_s``, ``db_path``.
+        db: the service database (the ``intake`` table lives there).
+        documents: the application service writing back (the upstream server, or the service
+            store): ``api.bootstrap.Services.intake_documents()``.
+
+    ``pool.stop()`` stops the workers.
     """
-    import httpx
-
-    from api.store.http import BearerAuth, HttpFhirStore
-
-    kind = settings.upstream
-    if kind == "none":
-        return None
-    if kind == "healthlake":
-        from api.store.healthlake import healthlake_store
-
-        if not settings.healthlake_datastore_id or not settings.aws_region:
-            raise StoreError(
-                "upstream=healthlake needs healthlake_datastore_id and aws_region", code="NLP520"
-            )
-        return healthlake_store(settings.healthlake_datastore_id, settings.aws_region)
-    if not settings.upstream_url:
-        raise StoreError("upstream=fhir needs upstream_url", code="NLP520")
-    client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
-    auth: httpx.Auth | None = None
-    key_path = settings.smart_private_key_path
-    if key_path:
-        from pathlib import Path
-
-        from api.store.smart import SmartBackendAuth, discover_token_url
-
-        token_url = settings.smart_token_url or discover_token_url(client, settings.upstream_url)
-        auth = SmartBackendAuth(
-            token_url,
-            settings.smart_client_id or "",
-            Path(key_path).read_bytes(),
-            alg=settings.smart_alg,
-            kid=settings.smart_kid,
-            scope=settings.smart_scope,
-        )
-    elif settings.upstream_token:
-        auth = BearerAuth(settings.upstream_token)
-    return HttpFhirStore(settings.upstream_url, client, auth)
-
-
-def start(state: Any) -> Callable[[], None]:
-    """Lifespan hook: build the queue (``state.intake``), the write-back store
-    (``state.upstream``) and the worker threads (``state.workers``); returns the stop function.
-    """
-    settings: Settings = state.settings
     queue = IntakeQueue(
-        state.db,
+        db,
         max_attempts=settings.intake_max_attempts,
         backoff_base_s=settings.intake_backoff_s,
     )
-    state.intake = queue
-    upstream = build_upstream(settings)
-    state.upstream = upstream
-    engine: NlpEngine = state.engine
-    if settings.test_engine_delay_s > 0:
-        engine = DelayedEngine(engine, settings.test_engine_delay_s)
-    handler = DocumentHandler(
-        queue=queue,
-        store=upstream if upstream is not None else state.store,
-        engine=engine,
-        index=state.index,
-        policy=state.policy,
-        clock=state.clock,
-    )
+    handler = DocumentHandler(queue, documents)
     # One process owns a SQLite file: whatever is 'processing' at start-up was orphaned. On a
     # database shared by replicas (PostgreSQL) only expired leases are taken back.
-    shared = str(getattr(state.db, "path", "")).startswith(("postgresql://", "postgres://"))
-    recovered = queue.recover(all_in_flight=not shared)
+    recovered = queue.recover(all_in_flight=not is_postgres_url(settings.db_path))
     pool = WorkerPool(queue, handler, threads=settings.intake_workers)
-    state.workers = pool
     pool.start()
     log.info(
         "intake: %d worker(s), upstream=%s, %d recovered job(s)",
@@ -331,11 +258,4 @@ def start(state: Any) -> Callable[[], None]:
         settings.upstream,
         recovered,
     )
-
-    def stop() -> None:
-        pool.stop()
-        client = getattr(upstream, "_client", None)
-        if client is not None:
-            client.close()
-
-    return stop
+    return Intake(queue, pool)

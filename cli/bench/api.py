@@ -13,32 +13,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from cli.main import app
+from cli.bench.e2e import open_services, write_through
+from cli.bench.notes import ROOT, AsJson, Seed, Size, document, synthetic_note
 
 _MINIMAL = {"Prefer": "return=minimal"}  # the enriched document is large; the client discards it
-
-
-def _document(text: str, doc_id: str) -> dict[str, Any]:
-    import base64
-
-    return {
-        "resourceType": "DocumentReference",
-        "id": doc_id,
-        "status": "current",
-        "subject": {"reference": f"Patient/bench-{doc_id[-2:]}"},
-        "content": [
-            {
-                "attachment": {
-                    "contentType": "text/plain; charset=utf-8",
-                    "data": base64.b64encode(text.encode("utf-8")).decode("ascii"),
-                }
-            }
-        ],
-    }
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -47,44 +28,26 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _end_to_end(engine_spec: str, notes: list[str], db_path: Path) -> dict[str, float]:
-    """process_document (decode -> NLP -> enrich -> SQLite write) on one core, in-process."""
-    from api.app import build_engine, build_policy
-    from api.service import process_document
-    from api.settings import Settings
-    from api.store.sqlite import Database, SqliteFhirStore
-
-    settings = Settings(engine=engine_spec, db_path=str(db_path))
-    engine = build_engine(settings)
-    store = SqliteFhirStore(Database(db_path))
-    policy = build_policy(settings)
-    from api.store.sqlite_index import utc_now
-
-    engine.analyze(notes[0])  # warm-up outside the timing
-    times: list[float] = []
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for i, text in enumerate(notes):
-        t0 = time.perf_counter()
-        process_document(
-            _document(text, f"e2e-{i:05d}"),
-            engine=engine,
-            store=store,
-            index=store.index,
-            policy=policy,
-            clock=utc_now,
-            skip_unchanged=False,
-        )
-        times.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu_started
-    nlp_started = time.perf_counter()
-    for text in notes:
-        engine.analyze(text)
-    nlp_s = time.perf_counter() - nlp_started
+    """The write path (decode -> NLP -> enrich -> SQLite write) on one core, in-process."""
+    services = open_services(str(db_path), engine_spec=engine_spec)
+    try:
+        services.engine.analyze(notes[0])  # warm-up outside the timing
+        docs = (document(text, f"e2e-{i:05d}") for i, text in enumerate(notes))
+        started, cpu_started = time.perf_counter(), time.process_time()
+        timings = write_through(services.documents(), docs)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        nlp_started = time.perf_counter()
+        for text in notes:
+            services.engine.analyze(text)
+        nlp_s = time.perf_counter() - nlp_started
+    finally:
+        services.close()
     return {
         "docs_per_s": len(notes) / elapsed,
         "docs_per_cpu_s": len(notes) / cpu,
-        "median_ms": statistics.median(times) * 1000,
-        "p99_ms": _percentile(times, 0.99) * 1000,
+        "median_ms": statistics.median(timings.walls) * 1000,
+        "p99_ms": _percentile(timings.walls, 0.99) * 1000,
         "nlp_share": nlp_s / elapsed,
     }
 
@@ -111,7 +74,7 @@ def _api_latency(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     client = httpx.Client(timeout=30.0)
@@ -133,7 +96,7 @@ def _api_latency(
         errors = [0]
 
         def one(i: int) -> None:
-            doc = _document(notes[i % len(notes)], f"api-{i:05d}")
+            doc = document(notes[i % len(notes)], f"api-{i:05d}")
             t0 = time.perf_counter()
             response = client.put(
                 f"{base}/DocumentReference/{doc['id']}", json=doc, headers=_MINIMAL
@@ -168,21 +131,18 @@ def _api_latency(
             server.kill()
 
 
-@app.command("bench-api")
 def bench_api(
     engine: str = typer.Option(
         "local", "--engine", help="Engine spec: local, or replay:FILE (one result for any text)."
     ),
     notes: int = typer.Option(200, "--notes", min=10, help="Synthetic notes, end to end."),
-    size: int = typer.Option(2000, "--size", min=200, help="Characters per note."),
+    size: Size = 2000,
     rate: float = typer.Option(20.0, "--rate", min=1.0, help="API requests per second."),
     requests: int = typer.Option(400, "--requests", min=20, help="API requests in total."),
-    seed: int = typer.Option(7, "--seed", help="Random seed of the synthetic notes."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    seed: Seed = 7,
+    as_json: AsJson = False,
 ) -> None:
     """Print end-to-end throughput (one core, in-process) and API latency at a fixed rate."""
-    from cli.bench_cmd import synthetic_note
-
     rng = random.Random(seed)
     texts = [synthetic_note(rng, size) for _ in range(notes)]
     with tempfile.TemporaryDirectory(prefix="docref-nlp-bench-") as tmp:

@@ -1,0 +1,1 @@
+"""Durable webhook intake: the queue, notification parsing, and the workers that drain it."""

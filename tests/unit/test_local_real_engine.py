@@ -1,0 +1,78 @@
+"""The real local engine with the built assets on invented nursing-note samples (not slow).
+
+`make test` builds the assets first; without them (a bare checkout) the tests skip.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.local import LocalEngine
+from nlp.schema import NlpResult
+
+SAMPLES = {
+    "symptoms": "Pt denies cp or n/v; c/o mild sob with exertion. Afebrile overnight.",
+    "history": "PMH: afib, DM2, HTN. Remains tachycardic and hypotensive, levo gtt titrated.",
+    "repletion": "K 3.2, given 40 meq kcl po and 2 gm mg IV. On RA, encouraged to cough.",
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    from nlp.base import EngineError
+    from nlp.local.assets import assets_dir
+
+    try:
+        return LocalEngine.from_assets(assets_dir())
+    except EngineError as exc:
+        pytest.skip(f"local assets not built ({exc}): run `docref-nlp models build`")
+
+
+@pytest.fixture(scope="module")
+def results(engine: LocalEngine) -> dict[str, NlpResult]:
+    return {name: engine.analyze(text) for name, text in SAMPLES.items()}
+
+
+def _entities(result: NlpResult) -> dict[str, tuple[str, set[str]]]:
+    return {
+        e.text or "": (e.category or "", {t.name for t in e.traits or []})
+        for e in result.entities
+        if e.category in ("MEDICAL_CONDITION", "MEDICATION")
+    }
+
+
+def _icd(result: NlpResult) -> dict[str, str]:
+    return {e.text or "": e.concepts[0].code for e in result.icd10cm_entities if e.concepts}
+
+
+def test_symptoms_are_found_negated_and_coded(results: dict[str, NlpResult]) -> None:
+    got = _entities(results["symptoms"])
+    assert got["sob"][0] == "MEDICAL_CONDITION"
+    assert "NEGATION" in got["cp"][1]
+    assert "NEGATION" in got["n/v"][1]
+    assert "NEGATION" in got["Afebrile"][1]
+    icd = _icd(results["symptoms"])
+    assert icd["sob"] == "R06.02"
+    assert icd["cp"] == "R07.9"
+
+
+def test_history_and_adjectives(results: dict[str, NlpResult]) -> None:
+    got = _entities(results["history"])
+    assert "PAST_HISTORY" in got["afib"][1]
+    assert got["tachycardic"][0] == "MEDICAL_CONDITION"
+    assert got["hypotensive"][0] == "MEDICAL_CONDITION"
+    assert got["levo"][0] == "MEDICATION"
+    icd = _icd(results["history"])
+    assert icd["afib"] == "I48.91"
+    assert icd["hypotensive"] == "I95.9"
+
+
+def test_repletion_room_air_and_instructions(results: dict[str, NlpResult]) -> None:
+    got = _entities(results["repletion"])
+    kcl = [text for text in got if "kcl" in text]
+    assert kcl
+    assert {got[text][0] for text in kcl} == {"MEDICATION"}
+    assert got["mg"][0] == "MEDICATION"
+    assert "K" not in got  # a lab value, not a medication
+    assert "RA" not in got  # room air
+    assert "cough" not in got  # an instruction
