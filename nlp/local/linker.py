@@ -708,18 +708,10 @@ class RxNormLinker:
                 continue
             p_str, p_form, p_brand = a.parsed_of(cui)
             said_str = _comparable(p_str, strengths)
-            one_of = (
-                partial and len(p_str) > 1 and any(same_strengths((x,), said_str) for x in p_str)
-            )
-            if said_str and not same_strengths(p_str, said_str) and not one_of:
-                continue
             pf = product_form_words(p_form)
-            if ("extended" in pf) != ("extended" in forms) or (forms & MODIFIED_FORMS) - pf:
-                continue
-            if said and not said <= pf:
-                continue
-            p_routes = pf & _ROUTES
-            if routes and p_routes and not routes & p_routes:
+            if not (res.exact and cui in res.named) and not self._agrees(
+                p_str, pf, said_str, partial, forms, said, routes
+            ):
                 continue
             special = bool((pf & MODIFIED_FORMS) - forms - {"extended", "delayed"})
             qualifiers, quantity = a.qualifiers_of(cui)
@@ -769,6 +761,30 @@ class RxNormLinker:
                 sim -= 0.01
             out[p.cui] = sim
         return out
+
+    @staticmethod
+    def _agrees(
+        p_str: tuple[str, ...],
+        pf: set[str],
+        said_str: tuple[str, ...],
+        partial: bool,
+        forms: set[str],
+        said: set[str],
+        routes: set[str],
+    ) -> bool:
+        """A product agrees with the mention's strengths, release, dose form and route (a
+        product the mention names exactly is never asked)."""
+        one_of = partial and len(p_str) > 1 and any(same_strengths((x,), said_str) for x in p_str)
+        if said_str and not same_strengths(p_str, said_str) and not one_of:
+            return False
+        # a patch's "24 HR" is its wear time, not an extended release
+        extended = "extended" in forms and "patch" not in pf
+        if ("extended" in pf) != extended or (forms & MODIFIED_FORMS) - pf - {"extended"}:
+            return False
+        if said and not said <= pf:
+            return False
+        p_routes = pf & _ROUTES
+        return not (routes and p_routes and not routes & p_routes)
 
 
 _ROUTES = frozenset(ROUTE_WORDS.values()) - {"injection"}

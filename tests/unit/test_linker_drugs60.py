@@ -135,6 +135,18 @@ def test_judge(description: str | None, want: tuple[str, ...], verdict: str) -> 
     assert judge(description, want) == verdict
 
 
+def test_default_vocabulary_covers_the_sixty_drugs() -> None:
+    from models import handmade
+    from models.link_assets import concept_identities
+    from models.rxnorm import read_seed
+
+    kb = read_seed(handmade.ingredients())
+    idents, _ = concept_identities(kb.concepts, kb.ingredients, kb.brands)
+    wanted = {identity(want) for _drug, want in DRUGS}
+    assert len(wanted) == 45
+    assert wanted <= set(idents.values())
+
+
 def _engine() -> object:
     base = assets_dir()
     manifest = read_manifest(base)

@@ -270,3 +270,14 @@ def test_mention_and_attributes_spelling_a_product_name() -> None:
     assert rx.link("azithromycin", strength="250mg")[0].code == "212446"
     assert rx.link("azithromycin", strength="250 mg", form="tablet")[0].code == "308460"
     assert rx.link("azithromycin", strength="500 mg")[0].code == "18631"
+
+
+def test_a_patch_wear_time_is_not_extended_release() -> None:
+    rx = _small(
+        {
+            "7407": ("nicotine", "IN"),
+            "198029": ("24 HR nicotine 0.583 MG/HR Transdermal System", "SCD"),
+        }
+    )
+    assert rx.link("24 HR nicotine 0.583 MG/HR Transdermal System")[0].code == "198029"
+    assert rx.link("nicotine 24 hr patch 14 mg/day")[0].code == "198029"
