@@ -22,6 +22,7 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _CELL_TAGS = frozenset({"td", "th"})
+_REDUCED_MEDIA = frozenset({"text/html", "text/xhtml"})
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,16 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
+def is_reduced(content_type: str) -> bool:
+    """True when the analysed text is derived from the attachment (HTML reduced to text), so
+    offsets into it are not offsets into the attachment.
+
+    >>> is_reduced("text/html; charset=utf-8"), is_reduced("text/plain")
+    (True, False)
+    """
+    return parse_content_type(content_type)[0] in _REDUCED_MEDIA
+
+
 def decode_text(data: bytes, content_type: str) -> tuple[str, str]:
     """Decode attachment bytes to text (charset from contentType, else UTF-8, else detected).
 
@@ -180,7 +191,7 @@ def decode_text(data: bytes, content_type: str) -> tuple[str, str]:
     """
     media, charset = parse_content_type(content_type)
     text, used = _decode_bytes(data, charset)
-    if media in ("text/html", "text/xhtml"):
+    if media in _REDUCED_MEDIA:
         text = html_to_text(text)
     return text, used
 

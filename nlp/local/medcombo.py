@@ -140,7 +140,8 @@ def _line_end(text: str, start: int, limit: int, stops: str = "") -> int:
 
 
 def _merge(text: str, group: Sequence[Mention]) -> Mention:
-    """One mention for the names of a combination product, with all their attributes."""
+    """One mention for the names of a combination product, with all their attributes: the
+    first, extended over the others."""
     first, last = group[0], group[-1]
     names: list[str] = []
     strengths: list[str] = []
@@ -158,21 +159,15 @@ def _merge(text: str, group: Sequence[Mention]) -> Mention:
     for m in group:
         for a in m.attributes:
             attrs.setdefault((a.begin, a.end, a.type), a)
-    brand = all(m.type == "BRAND_NAME" for m in group)
-    out = Mention(
-        first.begin,
-        last.end,
-        MED,
-        "BRAND_NAME" if brand else "GENERIC_NAME",
-        min(m.score for m in group),
-        first.source,
-        None,
-        " / ".join(names),
-        sorted(attrs.values(), key=lambda a: (a.begin, a.end)),
-    )
-    if strengths:
-        out.link = f"{out.link} {' '.join(strengths)}"
-    return out
+    # the first mention becomes the combination (what the annotator noted about it, keyed by
+    # its identity, stays with it)
+    first.end = last.end
+    first.type = "BRAND_NAME" if all(m.type == "BRAND_NAME" for m in group) else "GENERIC_NAME"
+    first.score = min(m.score for m in group)
+    first.code = None
+    first.link = " / ".join(names) + (f" {' '.join(strengths)}" if strengths else "")
+    first.attributes = sorted(attrs.values(), key=lambda a: (a.begin, a.end))
+    return first
 
 
 def _dose_line_link(text: str, m: Mention, limit: int) -> None:
