@@ -35,6 +35,8 @@ TERMS = [
     FakeTerm("vitamin b12", MED, "GENERIC_NAME", "rxnorm"),
     FakeTerm("vitamin b12", "TEST_TREATMENT_PROCEDURE", "TEST_NAME", "tests"),
     FakeTerm("APAP", MED, "GENERIC_NAME", "drugner"),
+    FakeTerm("salmeterol", MED, "GENERIC_NAME", "rxnorm"),
+    FakeTerm("salmeterolum", MED, "GENERIC_NAME", "drugner"),
 ]
 
 
@@ -150,3 +152,11 @@ def test_a_drug_dose_is_not_a_test_value(engine: LocalEngine) -> None:
     assert [e.type for e in lab.entities if e.text == "vitamin b12"] == ["TEST_NAME"]
     assert drug_dose_follows("potassium 20 mEq PO", 9)
     assert not drug_dose_follows("potassium 4.1 mEq/L", 9)
+
+
+def test_a_whole_drug_name_is_not_completed_to_a_longer_one(engine: LocalEngine) -> None:
+    text = "fluticasone propionate 0.25 mg/actuat / salmeterol 0.05 mg/actuat dry powder inhaler"
+    got = _meds(engine, text)
+    assert len(got) == 1
+    assert "salmeterolum" not in got[0][1]
+    assert got[0][1].startswith("fluticasone propionate / salmeterol ")
