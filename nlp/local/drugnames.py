@@ -94,6 +94,10 @@ FORM_WORDS: dict[str, str] = {
     "dr": "delayed",
     "ec": "delayed",
     "elixir": "elixir",
+    "syringe": "syringe",
+    "pen": "pen",
+    "injector": "injector",
+    "cartridge": "cartridge",
 }
 ROUTE_WORDS: dict[str, str] = {
     "oral": "oral",
@@ -121,10 +125,6 @@ ROUTE_WORDS: dict[str, str] = {
 # mention's): "Injectable Solution", "Prefilled Syringe", "Metered Dose Inhaler" ...
 _PRODUCT_FORM_WORDS: dict[str, str] = {
     **FORM_WORDS,
-    "syringe": "injection",
-    "injector": "injection",
-    "auto-injector": "injection",
-    "cartridge": "injection",
     "system": "patch",
     "release": "",
     "dose": "",
@@ -426,13 +426,20 @@ def product_form_words(form: str) -> set[str]:
 
     >>> sorted(product_form_words("extended release oral tablet"))
     ['extended', 'oral', 'tablet']
+    >>> sorted(product_form_words("prefilled syringe"))
+    ['injection', 'prefilled', 'syringe']
     """
     out = set()
     for w in form.split():
         mapped = _PRODUCT_FORM_WORDS.get(w, ROUTE_WORDS.get(w, w))
         if mapped:
             out.add(mapped)
+        if w in _INJECTED:  # a syringe, pen or cartridge is also an injection
+            out.add("injection")
     return out
+
+
+_INJECTED = frozenset({"syringe", "injector", "cartridge", "pen"})
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

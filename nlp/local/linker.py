@@ -740,7 +740,7 @@ class RxNormLinker:
         chosen: set[str] = set()
         if named:
             chosen = {p.cui for p in named}  # the mention is the product's name
-        elif measured and (said or len(measured) == 1):
+        elif len(measured) == 1:  # several left (tablet and capsule...): the ingredient
             chosen = {p.cui for p in measured}
         elif (
             not any(p.measured for p in kept)

@@ -186,9 +186,13 @@ def _dose_line_link(text: str, m: Mention, limit: int) -> None:
     line = _line_end(text, m.end, len(text), ";\n")
     if m.link is None or "/" not in m.link:  # a combination's link has its strengths
         words += [r.group() for r in _RXNORM_STRENGTH.finditer(text, m.end, min(line, limit))]
-    forms = [f.group() for f in _FORM.finditer(text, m.end, min(line, limit))]
-    if len(forms) > 1:  # "injectable suspension": the FORM attribute holds only the first word
-        words += forms
+    # "injectable suspension", "prefilled syringe": the linker hears one FORM attribute only
+    first_form = next((a for a in m.attributes if a.type == "FORM"), None)
+    words += [
+        f.group()
+        for f in _FORM.finditer(text, m.end, min(line, limit))
+        if first_form is None or not (first_form.begin <= f.start() < first_form.end)
+    ]
     brand = _BRACKET.search(text, m.end, line)
     if brand and brand.start() < limit:
         words.append(brand.group())

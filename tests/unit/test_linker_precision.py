@@ -281,3 +281,18 @@ def test_a_patch_wear_time_is_not_extended_release() -> None:
     )
     assert rx.link("24 HR nicotine 0.583 MG/HR Transdermal System")[0].code == "198029"
     assert rx.link("nicotine 24 hr patch 14 mg/day")[0].code == "198029"
+
+
+def test_syringe_pen_and_volume_select_the_injectable() -> None:
+    rx = _small(
+        {
+            "327361": ("adalimumab", "IN"),
+            "1726844": ("0.4 ML adalimumab 100 MG/ML Prefilled Syringe", "SCD"),
+            "1726847": ("0.8 ML adalimumab 100 MG/ML Prefilled Syringe", "SCD"),
+            "1726850": ("0.4 ML adalimumab 100 MG/ML Pen Injector", "SCD"),
+        }
+    )
+    assert rx.link("adalimumab 0.4 ml 100 mg/ml syringe")[0].code == "1726844"
+    assert rx.link("adalimumab 0.8 ml 100 mg/ml", form="prefilled syringe")[0].code == "1726847"
+    assert rx.link("adalimumab 0.4 ml 100 mg/ml pen")[0].code == "1726850"
+    assert rx.link("adalimumab 100 mg/ml", form="injection")[0].code == "327361"  # three agree

@@ -26,6 +26,7 @@ TERMS = [
         "oxycodone hydrochloride",
         "insulin",
         "fluticasone",
+        "adalimumab",
         "ASA",
     )
 ] + [
@@ -63,8 +64,8 @@ def test_rxnorm_spelling_with_words_the_dictionary_left_out(engine: LocalEngine)
     got = _meds(engine, text)
     assert got[0] == (
         "insulin isophane, human 70 unt/ml / insulin",
-        "insulin isophane, human / insulin, regular, human 70 unt/ml 30 unt/ml injectable "
-        "suspension [humulin]",
+        "insulin isophane, human / insulin, regular, human 70 unt/ml 30 unt/ml suspension "
+        "[humulin]",
     )
     line = "120 actuat fluticasone 0.044 mg/actuat metered dose inhaler [Flovent]"
     assert _meds(engine, line)[0] == (
@@ -137,6 +138,7 @@ def test_two_drugs_stay_two(engine: LocalEngine, text: str) -> None:
         ),
         ("acetaminophen 325 mg oral tablet [Tylenol]", "acetaminophen [Tylenol]"),
         ("metformin 500 mg per Dr. Smith", "metformin"),  # "Dr" is no release word
+        ("0.4 ml adalimumab 100 mg/ml prefilled syringe", "adalimumab 0.4 ml 100 mg/ml syringe"),
     ],
 )
 def test_dose_line_words_reach_the_linker(engine: LocalEngine, text: str, link: str) -> None:
