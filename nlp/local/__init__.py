@@ -99,7 +99,9 @@ class LocalEngine:
     def analyze(self, text: str) -> NlpResult:
         """The three Comprehend Medical responses for ``text``."""
         mentions = annotate_text(self.nlp, self._annotator, text)
-        return build_result(text, mentions, self.linking, self.version)
+        result = build_result(text, mentions, self.linking, self.version)
+        self._annotator.stopwatch.lap("response building")
+        return result
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NlpResult]:
         """Results for many texts, in order (``nlp.pipe`` underneath)."""

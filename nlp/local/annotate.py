@@ -25,6 +25,7 @@ from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
+from nlp.local.stopwatch import Stopwatch
 from nlp.local.text import Normaliser, Words, load_rules
 from nlp.local.traits import context_traits
 
@@ -113,6 +114,8 @@ class Annotator:
         # misspellings are corrected towards one-word conditions and nursing words (drug names
         # are too close to ordinary words: "moving", "heparin"...)
         self.spell = SpellIndex(self.condition_keys | self.vocab.spell_vocabulary())
+        # CPU time per stage (docref-nlp bench --components); off: a lap is one test
+        self.stopwatch = Stopwatch()
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
@@ -133,14 +136,19 @@ class Annotator:
             token_idx: Character offset of each token.
             sent_tokens: Token indices where sentences start.
         """
+        watch = self.stopwatch  # started by the caller (pipeline.annotate_text)
         words = self.normaliser.words(text)
+        watch.lap("word splitting")
         self.vocab.respell(words, self.spell, self.known_keys)
         mentions = self._dictionary(text, words)
+        watch.lap("dictionary")
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
         mentions = self.rules.abbreviations(text, mentions)
+        watch.lap("rules and nursing vocabulary")
         # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
         mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))
+        watch.lap("sections, social, allergies")
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
             for m in self.anatomy.find(text, words)
@@ -148,16 +156,21 @@ class Annotator:
         ]
         sent_chars = [token_idx[i] for i in sent_tokens] if token_idx else [0]
         self._attach_anatomy(text, mentions, anatomy)
+        watch.lap("anatomy")
         self._medication_attributes(text, mentions, sent_chars)
         mentions = combine_medications(text, mentions)
         self._test_values(text, mentions)
         self._time_expressions(text, words, mentions, sent_chars)
+        watch.lap("attributes")
         self._context(text, words, mentions, lowers, token_idx, sent_tokens, prepared)
         self._negative_words(text, mentions)
         self.meaning.finish(text, mentions, prepared)
+        watch.lap("ConText and traits")
         phi = self._phi(text, mentions)
+        watch.lap("PHI")
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))
+        watch.lap("annotator (rest)")
         return out
 
     # ------------------------------------------------------------------ entities
