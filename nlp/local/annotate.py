@@ -166,7 +166,7 @@ class Annotator:
         self._negative_words(text, mentions)
         self.meaning.finish(text, mentions, prepared)
         watch.lap("ConText and traits")
-        phi = self._phi(text, mentions)
+        phi = self._phi(text, mentions, words)
         watch.lap("PHI")
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))
@@ -428,11 +428,11 @@ class Annotator:
             ):
                 m.traits["NEGATION"] = 0.9
 
-    def _phi(self, text: str, mentions: list[Mention]) -> list[Mention]:
+    def _phi(self, text: str, mentions: list[Mention], words: Words | None = None) -> list[Mention]:
         out: list[Mention] = []
         taken = SpanSet((m.begin, m.end) for m in mentions)
         last_end = -1
-        for h in self.phi.find(text):  # non-overlapping, in order
+        for h in self.phi.find(text, words):  # non-overlapping, in order
             # names and guessed places (gazetteer, abbreviations) yield to clinical mentions
             weak = h.type == "NAME" or (h.type == "ADDRESS" and h.score <= 0.72)
             if weak and taken.overlaps(h.begin, h.end):

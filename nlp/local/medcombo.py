@@ -130,6 +130,26 @@ def _joins(text: str, group: Sequence[Mention], b: Mention) -> bool:
     return m is not None and len(re.findall(r"\d+(?:\.\d+)?", m.group(1))) == len(group) + 1
 
 
+def release_before(text: str, lo: int, end: int) -> str:
+    """``_RELEASE_BEFORE.search(text, lo, end).group().strip()``: the release words right
+    before a drug name ("extended release", "24 hr"), or "".
+
+    Every non-empty match holds one of ``_RELEASE_WORDS``; in an ASCII window without any the
+    pattern matches only the empty string, so the search is skipped.
+    """
+    window = text[lo:end]
+    if window.isascii():
+        low = window.lower()
+        if not any(w in low for w in _RELEASE_WORDS):
+            return ""
+    found = _RELEASE_BEFORE.search(text, lo, end)
+    return found.group().strip() if found is not None else ""
+
+
+# a literal of each optional part of _RELEASE_BEFORE (what a non-empty match must contain)
+_RELEASE_WORDS = ("deterrent", "osmotic", "sprinkle", "hr", "actuat", "ml", "extended")
+
+
 def _line_end(text: str, start: int, limit: int, stops: str = "") -> int:
     """Where the dose line that goes on at ``start`` ends (``stops``: only these characters)."""
     if stops:
@@ -176,8 +196,8 @@ def _dose_line_link(text: str, m: Mention, limit: int) -> None:
     end = _line_end(text, m.end, limit)
     combo = _COMBO_AFTER.match(text, m.end, end)
     line_start = text.rfind("\n", 0, m.begin) + 1
-    before = _RELEASE_BEFORE.search(text, max(line_start, m.begin - 40), m.begin)
-    words = [before.group().strip()] if before and before.group().strip() else []
+    before = release_before(text, max(line_start, m.begin - 40), m.begin)
+    words = [before] if before else []
     if combo:
         words.append(combo.group(1))
     elif bare := _COMBO_BARE.match(text, m.end, end):

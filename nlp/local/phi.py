@@ -9,7 +9,7 @@ places: :mod:`nlp.local.phi_places`; what only looks like a date or a phone numb
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from nlp.local.phi_names import NameRules
 from nlp.local.phi_numbers import not_a_date, not_a_phone
@@ -23,7 +23,7 @@ from nlp.local.phi_words import (
     at,
     match_at,
 )
-from nlp.local.text import gap_word_offsets, load_rules
+from nlp.local.text import Words, gap_word_offsets, load_rules
 
 __all__ = ["PhiDetector", "PhiSpan"]
 
@@ -67,9 +67,13 @@ class PhiDetector:
             re.I,
         )
 
-    def find(self, text: str) -> list[PhiSpan]:
-        """All PHI spans of ``text``, non-overlapping, in order."""
-        positions, digits = _positions(text)
+    def find(self, text: str, words: Words | None = None) -> list[PhiSpan]:
+        """All PHI spans of ``text``, non-overlapping, in order (``words``: the annotator's
+        ``Normaliser.words(text)``, whose alphanumeric runs save a second split)."""
+        if words is not None and words.runs:
+            positions, digits = _positions_of(text, words.run_starts, words.runs)
+        else:
+            positions, digits = _positions(text)
         lowered = text.lower()
         hits: list[PhiSpan] = []
         at_digits = self._fused.spans(text, digits) if digits else {}
@@ -206,45 +210,44 @@ def _fuse_at_digits(
 def _positions(text: str) -> tuple[dict[str, list[int]], list[int]]:
     """Lower-case word -> start offsets (words starting with a letter), and digit starts.
 
-    A digit start is followed by the offset of a ``(`` or ``+`` right before it. ASCII notes
-    are split by one ``findall`` (offsets are running sums of gap and word lengths).
+    A digit start is followed by the offset of a ``(`` or ``+`` right before it. Words are
+    the alphanumeric runs of the text (one ``findall`` of gaps and runs for ASCII notes).
     """
+    if not text.isascii():
+        found = [(m.start(), m.group()) for m in _WORD_RE.finditer(text)]
+        return _positions_of(text, [b for b, _ in found], [w for _, w in found])
+    pairs = _ASCII_GAP_WORD_RE.findall(text)
+    if not pairs:
+        return {}, []
+    gaps, runs = zip(*pairs, strict=True)
+    starts, _ = gap_word_offsets(gaps, runs)
+    return _positions_of(text, starts, runs)
+
+
+def _positions_of(
+    text: str, starts: Sequence[int], runs: Sequence[str]
+) -> tuple[dict[str, list[int]], list[int]]:
+    """:func:`_positions` from the alphanumeric runs of ``text`` and their starts."""
     positions: dict[str, list[int]] = {}
     digits: list[int] = []
-    if not text.isascii():
-        for m in _WORD_RE.finditer(text):
-            w = m.group()
-            b = m.start()
-            if w[0].isdigit():
-                digits.append(b)
-                if b > 0 and text[b - 1] in "(+":
-                    digits.append(b - 1)
-            else:
-                positions.setdefault(w.lower(), []).append(b)
-        return positions, digits
-    pairs = _ASCII_GAP_WORD_RE.findall(text.lower())
-    if not pairs:
-        return positions, digits
-    gaps, words = zip(*pairs, strict=True)
-    starts, _ = gap_word_offsets(gaps, words)
     get = positions.get
     marks = "(" in text or "+" in text
-    for w, b in zip(words, starts, strict=True):
-        if w[0] in _DIGITS:
+    for w, b in zip(runs, starts, strict=True):
+        if w[0].isdigit():
             digits.append(b)
             if marks and b > 0 and text[b - 1] in "(+":
                 digits.append(b - 1)
             continue
-        found = get(w)
+        lw = w.lower()
+        found = get(lw)
         if found is None:
-            positions[w] = [b]
+            positions[lw] = [b]
         else:
             found.append(b)
     return positions, digits
 
 
-_DIGITS = frozenset("0123456789")
-_ASCII_GAP_WORD_RE = re.compile(r"([^a-z0-9]*+)([a-z0-9]++)")
+_ASCII_GAP_WORD_RE = re.compile(r"([^a-zA-Z0-9]*+)([a-zA-Z0-9]++)")
 
 
 _PROF_AT = frozenset(

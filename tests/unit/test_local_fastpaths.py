@@ -129,3 +129,32 @@ def test_phi_patterns_at_digits_fused_equal_each_pattern_on_its_own() -> None:
                 for m in match_at(rx, text, digits)
             ]
             assert fused.get(pi, []) == alone, (pi, text)
+
+
+def test_release_words_before_a_drug_skip_the_search_only_when_it_finds_nothing() -> None:
+    from nlp.local.medcombo import _RELEASE_BEFORE, release_before
+
+    pieces = ["extended release ", "Extended-Release ", "24 hr ", "12 HR ", "abuse-deterrent ",
+              "osmotic ", "sprinkle ", "5 ml ", "100 actuat ", "take ", "metformin", "\n", " ",
+              "er ", "x", "1.5 ", "hrs", "mL"]  # fmt: skip
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        end = rng.randint(0, len(text))
+        lo = rng.randint(0, end)
+        found = _RELEASE_BEFORE.search(text, lo, end)
+        want = found.group().strip() if found is not None else ""
+        assert release_before(text, lo, end) == want, (text, lo, end)
+
+
+def test_phi_word_index_from_the_annotators_words_equals_its_own_split() -> None:
+    from nlp.local.phi import _positions_of
+
+    norm = Normaliser.default()
+    pieces = ["Crohn's", " ", "(617)", "+1", "Dr.", "José", "naïve", "x2", "1st", "\n", "O'Neil",
+              "pt's", "2/14", "ab_c", "²", "'s", "Boston", "-", "MGH"]  # fmt: skip
+    rng = random.Random(9)
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        words = norm.words(text)
+        assert _positions_of(text, words.run_starts, words.runs) == _positions(text), text
