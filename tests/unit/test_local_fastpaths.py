@@ -158,3 +158,37 @@ def test_phi_word_index_from_the_annotators_words_equals_its_own_split() -> None
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
         words = norm.words(text)
         assert _positions_of(text, words.run_starts, words.runs) == _positions(text), text
+
+
+def test_phi_capital_word_patterns_tried_at_their_candidate_words_only() -> None:
+    from nlp.local.phi_names import _INITIAL_RE, initial_starts
+    from nlp.local.phi_places import _ACRONYM_RE, _CUE_WORDS, _TITLED_AFTER_CUE_RE, acronym_starts
+    from nlp.local.phi_words import at, match_at
+
+    pieces = ["MGH", "UMMC", "BIDMC", "S.", "J. Smith", "to ", "To ", "at ", "from ", "the ",
+              "Holy Cross", "Boston", "_", "2", "é", "A", ".", " ", "\n", "-", "'", "ABCDEH",
+              "mgh", "NH", "X.", "St.", "from the Farr"]  # fmt: skip
+    rng = random.Random(13)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        positions, _ = _positions(text)
+        for rx, starts in (
+            (_INITIAL_RE, initial_starts(text, positions)),
+            (_ACRONYM_RE, acronym_starts(text, positions)),
+            (_TITLED_AFTER_CUE_RE, at(positions, _CUE_WORDS)),
+        ):
+            want = [m.span() for m in rx.finditer(text)]
+            assert [m.span() for m in match_at(rx, text, starts)] == want, (rx.pattern, text)
+
+
+def test_word_before_a_sentence_end_scans_backwards_as_the_regex_searched() -> None:
+    from nlp.local.sentences import _WORD_BEFORE_RE, word_before_end
+
+    rng = random.Random(17)
+    for _ in range(20_000):
+        text = "".join(rng.choice("aB.. \n1é-") for _ in range(rng.randint(0, 20)))
+        end = rng.randint(0, len(text))
+        lo = rng.randint(max(0, end - 12), end)
+        m = _WORD_BEFORE_RE.search(text, lo, end)
+        want = None if m is None else (m.start(1), m.group(1))
+        assert word_before_end(text, lo, end) == want, (text, lo, end)
