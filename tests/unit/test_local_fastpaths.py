@@ -192,3 +192,27 @@ def test_word_before_a_sentence_end_scans_backwards_as_the_regex_searched() -> N
         m = _WORD_BEFORE_RE.search(text, lo, end)
         want = None if m is None else (m.start(1), m.group(1))
         assert word_before_end(text, lo, end) == want, (text, lo, end)
+
+
+def test_dose_line_searches_are_skipped_only_where_they_find_nothing() -> None:
+    from nlp.local.medcombo import (
+        _FORM,
+        _FORM_WORDS,
+        _RELEASE,
+        _RELEASE_CASED,
+        _RELEASE_NEEDLES,
+        _may_match,
+    )
+
+    pieces = ["ER ", "er ", "XL", "ODT", "Odt", "24 hr", "12HR", "extended-release", "Chewable",
+              "tablet", "Tablets", "injectable", "injector", "kit", "PACK", "gel", "Kit", "x",
+              " ", "/", "\n", "é", "mg"]  # fmt: skip
+    rng = random.Random(21)
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        b = rng.randint(0, len(text))
+        e = rng.randint(b, len(text))
+        if _RELEASE.search(text, b, e):
+            assert _may_match(text, b, e, _RELEASE_NEEDLES, _RELEASE_CASED), text[b:e]
+        if _FORM.search(text, b, e):
+            assert _may_match(text, b, e, _FORM_WORDS), text[b:e]
