@@ -17,6 +17,7 @@ from nlp.local.attributes import (
     type_mass_amounts,
 )
 from nlp.local.context import FastContext, without_spaces
+from nlp.local.findings import NEGATED_SOURCE, SystemFindings
 from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
 from nlp.local.meaning import Meaning, Prepared, is_duration
 from nlp.local.mention import ANAT, BES, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
@@ -61,6 +62,7 @@ class Annotator:
         norm = load_rules("normalise.json")
         nursing = load_rules("nursing.json")
         self.vocab = NursingVocabulary(nursing, self.normaliser)
+        self.findings = SystemFindings(nursing, self.normaliser)
         self.shortforms = ShortForms(
             load_shortforms(),
             nursing["shortform_context"],
@@ -137,6 +139,7 @@ class Annotator:
         mentions = self._dictionary(text, words)
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
+        mentions = self.findings.apply(text, words, mentions)
         mentions = self.rules.abbreviations(text, mentions)
         # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
         mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))
@@ -408,7 +411,7 @@ class Annotator:
     def _negative_words(self, text: str, mentions: list[Mention]) -> None:
         """Words that deny what they name ("afebrile", "guaiac neg") carry NEGATION."""
         for m in mentions:
-            if m.source == "shortform-neg" or (
+            if m.source in ("shortform-neg", NEGATED_SOURCE) or (
                 m.category == MC and self.vocab.is_negated(text[m.begin : m.end])
             ):
                 m.traits["NEGATION"] = 0.9

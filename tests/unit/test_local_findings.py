@@ -1,0 +1,143 @@
+"""Body-system findings, trends for the worse, and what is not a finding (invented sentences)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.local import LocalEngine
+from nlp.local.findings import SystemFindings
+from nlp.local.text import Normaliser, load_rules
+from tests.unit.test_local_engine import TERMS, FakeIcd10Linker, FakeRxNormLinker
+from tests.unit.test_local_vocab import CONDITIONS
+from tests.unit.test_local_vocab import found as entities
+
+MC, MED, TTP = "MEDICAL_CONDITION", "MEDICATION", "TEST_TREATMENT_PROCEDURE"
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine([*TERMS, *CONDITIONS], FakeIcd10Linker(), FakeRxNormLinker(), build_id="t")
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Abd firm today.", "firm"),
+        ("Urine amber via foley.", "amber"),
+        ("b/s diminished at the bases", "diminished"),
+        ("breath sounds=coarse on the left", "coarse"),
+        ("Bowel sounds hypoactive, passing flatus.", "hypoactive"),
+        ("Skin cool and clammy to touch.", "cool and clammy"),
+        ("Extremities mottled.", "mottled"),
+        ("Pedal pulses weak bilat.", "weak"),
+        ("OGT to lcs - bilious drainage.", "bilious"),
+        ("sx q2h for mod amts thick yellow", "thick yellow"),
+        ("Cool extremities noted.", "Cool extremities"),
+        ("Resps shallow at times.", "shallow"),
+    ],
+)
+def test_an_abnormal_description_next_to_its_subject_is_a_finding(
+    engine: LocalEngine, text: str, span: str
+) -> None:
+    got = entities(engine, text)
+    assert got[span][0] == MC
+    assert "NEGATION" not in got[span][1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Abd soft, +bs x4.",
+        "Urine clear yellow, adequate amts.",
+        "Skin warm and dry, intact.",
+        "sx for small amts of thin white secretions",
+        "Stool brown, formed.",
+        "Site clean, dry and intact.",
+    ],
+)
+def test_normal_descriptions_are_not_findings(engine: LocalEngine, text: str) -> None:
+    assert not any(cat == MC for cat, _ in entities(engine, text).values())
+
+
+def test_a_description_far_from_any_subject_is_nothing(engine: LocalEngine) -> None:
+    # "cool" and "firm" describe a room and a plan here, not a body system
+    got = entities(engine, "Room kept cool. Family firm about the plan.")
+    assert not any(cat == MC for cat, _ in got.values())
+
+
+def test_negated_words_of_the_abdominal_exam(engine: LocalEngine) -> None:
+    got = entities(engine, "Abd soft nt nd, obese.")
+    assert got["nt"][0] == MC
+    assert "NEGATION" in got["nt"][1]
+    assert "NEGATION" in got["nd"][1]
+    assert "nt" not in entities(engine, "Pt nt available for teaching.")  # no subject
+
+
+def test_non_prefixed_findings_are_negated(engine: LocalEngine) -> None:
+    got = entities(engine, "Resp even and unlabored; abdomen nondistended.")
+    assert "NEGATION" in got["unlabored"][1]
+    assert "NEGATION" in got["nondistended"][1]
+
+
+def test_an_amount_before_a_description_is_part_of_it() -> None:
+    findings = SystemFindings(load_rules("nursing.json"), Normaliser.default())
+    text = "suctioned for lg amts of thick, white, tan secretions"
+    words = Normaliser.default().words(text)
+    got = findings.apply(text, words, [])
+    assert [text[m.begin : m.end] for m in got] == ["lg amts of thick, white, tan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "measure"),
+    [
+        ("creat down to 1.9 today", "creat"),  # improvements: the measure is a test
+        ("bp up after the bolus", "bp"),
+        ("sats high 90s on 2l", "sats"),  # a range of values, no trend
+        ("sats in the low 90s overnight", "sats"),
+        ("inr lower this am", "inr"),
+    ],
+)
+def test_improvements_and_ranges_are_tests_not_findings(
+    engine: LocalEngine, text: str, measure: str
+) -> None:
+    got = entities(engine, text)
+    assert got[measure][0] == TTP
+    assert not any(cat == MC for cat, _ in got.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("creat up to 2.4", "creat up"),  # for the worse
+        ("he dropped his b/p to the 70s", "dropped his b/p"),
+        ("Bp continues to be low despite dopa", "Bp continues to be low"),
+        ("uo waxing and waning", "uo waxing"),
+    ],
+)
+def test_trends_for_the_worse_are_findings(engine: LocalEngine, text: str, span: str) -> None:
+    assert entities(engine, text)[span][0] == MC
+
+
+def test_follow_up_and_diets_are_no_trends(engine: LocalEngine) -> None:
+    got = entities(engine, "will follow up hct; tolerating low sodium diet")
+    assert not any(cat == MC for cat, _ in got.values())
+
+
+def test_anxious_to_do_something_is_eagerness(engine: LocalEngine) -> None:
+    assert "anxious" not in entities(engine, "Pt anxious to get home.")
+    assert entities(engine, "Pt very anxious overnight.")["anxious"][0] == MC
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("no evidence of active bleed", "active bleed"),
+        ("c/o back discomfort", "back discomfort"),
+        ("kub shows no obstruction", "obstruction"),
+        ("pt desatting with turns", "desatting"),
+        ("pt vomited twice", "vomited"),
+        ("76 yo diabetic male", "diabetic"),
+    ],
+)
+def test_nursing_words_for_conditions(engine: LocalEngine, text: str, span: str) -> None:
+    assert entities(engine, text)[span][0] == MC
