@@ -87,8 +87,10 @@ def short_form_occurrences(text: str, short: str) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------- short forms
 # A reading of a short form: "CATEGORY/TYPE", or OTHER (not an entity: "room air", "miss").
 OTHER = "OTHER"
-_VALUE_AFTER_RE = re.compile(r"\s*(?:[:=]|of|was|is|now|at)?\s*[<>]?\s*-?\d")
+_VALUE_AFTER_RE = re.compile(r"[ \t]*(?:[:=]|of|was|is|now|at)?[ \t]*[<>]?[ \t]*-?\d")
 _COLON_AFTER_RE = re.compile(r"\s*:")
+_PER_UNIT_BEFORE_RE = re.compile(r"\d[ \t]*[a-z]{0,4}/(?:[a-z]{1,4}/)?$", re.IGNORECASE)
+_SLASH_PAIR_RE = re.compile(r"/[a-z]\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9?][a-z0-9/'+.-]*")
 
 
@@ -217,6 +219,10 @@ class ShortForms:
             return None
         if _COLON_AFTER_RE.match(text, end) and _at_line_start(text, begin):
             return None  # "MS:", "PAIN:" section headers
+        if _PER_UNIT_BEFORE_RE.search(text, max(0, begin - 12), begin):
+            return None  # "75cc/hr", "mcg/kg/min": the unit of a rate
+        if len(surface) == 1 and _SLASH_PAIR_RE.match(text, end):
+            return None  # "d/t", "s/p": one letter of a slash abbreviation
         certain = self._certain.get(surface)
         if certain is not None:
             return certain

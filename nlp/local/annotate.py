@@ -20,6 +20,7 @@ from nlp.local.context import FastContext, without_spaces
 from nlp.local.findings import NEGATED_SOURCE, SystemFindings
 from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
 from nlp.local.meaning import Meaning, Prepared, is_duration
+from nlp.local.measures import NursingTtp
 from nlp.local.mention import ANAT, BES, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
@@ -63,6 +64,7 @@ class Annotator:
         nursing = load_rules("nursing.json")
         self.vocab = NursingVocabulary(nursing, self.normaliser)
         self.findings = SystemFindings(nursing, self.normaliser)
+        self.ttp = NursingTtp(nursing, self.normaliser)
         self.shortforms = ShortForms(
             load_shortforms(),
             nursing["shortform_context"],
@@ -140,6 +142,7 @@ class Annotator:
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
         mentions = self.findings.apply(text, words, mentions)
+        mentions = self.ttp.apply(text, words, mentions)
         mentions = self.rules.abbreviations(text, mentions)
         # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
         mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))

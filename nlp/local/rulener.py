@@ -12,6 +12,8 @@ from nlp.local.matcher import SpellIndex
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
 from nlp.local.text import STOPWORDS, Normaliser, Words
 
+_LOWER_RE = re.compile(r"[a-z]")
+_UPPER_RE = re.compile(r"[A-Z]")
 # research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
 _CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
 _UNIT_GRAMS = ("microgram", "milligram", "kilogram", "nanogram", "program", "diagram", "telegram")
@@ -58,6 +60,9 @@ class RuleRecognizer:
         """
         keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
         covered = _coverage(found, starts)
+        # a capitalised word before a condition head is part of its name ("Crohn disease"),
+        # except in notes written in capitals, where every word is
+        capitals_mean_names = len(_LOWER_RE.findall(text)) * 2 >= len(_UPPER_RE.findall(text))
         found.sort(key=lambda m: m.begin)
         begins = [m.begin for m in found]
         dropped: set[int] = set()  # indices into found absorbed by a longer rule span
@@ -107,7 +112,8 @@ class RuleRecognizer:
                         or (prev.isdigit() and j >= 2 and keys[j - 2] == "type")
                         or (prev == "type")
                         or (
-                            text[starts[j - 1]].isupper()
+                            capitals_mean_names
+                            and text[starts[j - 1]].isupper()
                             and prev not in STOPWORDS
                             and starts[j - 1] > 0
                             and text[starts[j - 1] - 2 : starts[j - 1]] != ". "

@@ -141,3 +141,82 @@ def test_anxious_to_do_something_is_eagerness(engine: LocalEngine) -> None:
 )
 def test_nursing_words_for_conditions(engine: LocalEngine, text: str, span: str) -> None:
     assert entities(engine, text)[span][0] == MC
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("HR 88 NSR, SBP 110s", "HR"),  # a value after the measure
+        ("HR 88 NSR, SBP 110s", "SBP"),
+        ("sats>96% on 2l nc", "sats"),
+        ("hr in the 50's overnight", "hr"),
+        ("ci 2.1, svr 1300", "svr"),
+        ("EF est 20%", "EF"),
+        ("good u/o via foley", "u/o"),  # a cue word before
+        ("monitor wedge and cvp", "wedge"),
+        ("will follow hct and k+", "k"),  # listed after an accepted one
+        ("t 101.5 po", "t"),  # a temperature after a single t
+        ("maintaining a u.o. of 200cc/hr", "u.o"),
+    ],
+)
+def test_measures_with_a_value_or_a_cue_are_tests(
+    engine: LocalEngine, text: str, span: str
+) -> None:
+    assert entities(engine, text)[span][0] == TTP
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("ivf at 75cc/hr", "hr"),  # the unit of a rate
+        ("titrating for 3 hr", "hr"),
+        ("abd soft, +bs", "bs"),  # an exam sign
+        ("team will see pt in the am", "pt"),
+        ("t was taken to the floor", "t"),
+        ("co-signed by the team", "co"),
+    ],
+)
+def test_unit_and_sign_words_are_no_tests(engine: LocalEngine, text: str, word: str) -> None:
+    assert entities(engine, text).get(word, ("", frozenset()))[0] != TTP
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("A-line placed in R radial.", "A-line placed"),
+        ("Plan: place swan tonight.", "place swan"),
+        ("sheaths were pulled at 2pm", "sheaths were pulled"),
+        ("PICC placement needed.", "PICC placement"),
+        ("s/p picc yesterday", "s/p picc"),
+    ],
+)
+def test_a_device_with_a_placement_word_is_a_procedure(
+    engine: LocalEngine, text: str, span: str
+) -> None:
+    assert entities(engine, text)[span][0] == TTP
+
+
+def test_a_bare_device_or_its_site_is_no_procedure(engine: LocalEngine) -> None:
+    got = entities(engine, "Foley draining well. Hematoma under the quinton insertion site.")
+    assert not any(cat == TTP for cat, _ in got.values())
+
+
+@pytest.mark.parametrize(
+    "word", ["extubated", "vented", "transfused", "pancultured", "av paced", "cvvh"]
+)
+def test_procedures_and_treatments_as_nurses_chart_them(engine: LocalEngine, word: str) -> None:
+    assert entities(engine, f"Pt {word} today.")[word][0] == TTP
+
+
+def test_a_letter_of_a_slash_abbreviation_is_no_short_form(engine: LocalEngine) -> None:
+    got = entities(engine, "pulses weak d/t edema")
+    assert "d" not in got
+    assert got["edema"][0] == MC
+
+
+def test_in_a_note_written_in_capitals_words_before_a_condition_are_no_modifiers(
+    engine: LocalEngine,
+) -> None:
+    got = entities(engine, "TODAY ECHO SHOWS CARDIOMYOPATHY. PT COMFORTABLE.")
+    assert got["CARDIOMYOPATHY"][0] == MC
+    assert "Crohn disease" in entities(engine, "History of Crohn disease.")
