@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlp.local.mention import MC, MED, Mention
-from nlp.local.text import Normaliser, Words
+from nlp.local.spans import SpanSet
+from nlp.local.text import Normaliser, Words, positions
 
 _MAX_GAP = 5  # words between a subject and its first abnormal word
 _MAX_SCAN = 10  # words scanned after a subject
@@ -69,31 +70,27 @@ class SystemFindings:
     def apply(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
         """``found`` plus the findings next to a subject (none overlapping a condition or drug)."""
         keys = words.keys
-        first = self.first
-        if first.isdisjoint(keys):
+        at = positions(keys, self.first)
+        if not at:
             return found
-        covered = _coverage(found, words)
+        taken = SpanSet((m.begin, m.end) for m in found if m.category in (MC, MED))
         hits: list[tuple[int, int, str, bool]] = []  # (first word, last word, link, negated)
-        for i, k in enumerate(keys):
-            if k not in first:
-                continue
+        for i in at:
             for n in range(min(_MAX_PHRASE, len(keys) - i), 0, -1):
                 groups = self.subjects.get(tuple(keys[i : i + n]))
                 if groups is not None:
-                    hits.extend(self._after(text, words, i + n, groups, covered))
+                    hits.extend(self._after(text, words, i + n, groups, taken))
                     hits.extend(self._before(text, words, i, i + n - 1, groups))
                     break
         if not hits:
             return found
-        taken = [(m.begin, m.end) for m in found if m.category in (MC, MED)]
         out = list(found)
-        seen: set[tuple[int, int]] = set()
+        last_end = -1
         for a, b, link, negated in sorted(hits):
             begin, end = words.starts[a], words.ends[b]
-            if (begin, end) in seen or _overlaps(taken, begin, end):
+            if begin < last_end or taken.overlaps(begin, end):
                 continue
-            seen.add((begin, end))
-            taken.append((begin, end))
+            last_end = end
             source = NEGATED_SOURCE if negated else "findings"
             out.append(Mention(begin, end, MC, "DX_NAME", 0.75, source, None, link))
         out.sort(key=lambda m: (m.begin, m.end))
@@ -126,7 +123,7 @@ class SystemFindings:
         return "." in gap and not soft_before
 
     def _after(
-        self, text: str, words: Words, j: int, groups: list[_Group], covered: list[bool]
+        self, text: str, words: Words, j: int, groups: list[_Group], taken: SpanSet
     ) -> Iterable[tuple[int, int, str, bool]]:
         """Abnormal words after a subject ending before word ``j``.
 
@@ -147,7 +144,8 @@ class SystemFindings:
             while j < n and j - start < _MAX_SCAN and gap <= _MAX_GAP:
                 if j > 0 and self._hard_break(text, words, j, soft):
                     break
-                if covered[j]:  # another mention ("guaiac pos"): this finding ends there
+                if taken.overlaps(words.starts[j], words.ends[j]):
+                    # another mention ("guaiac pos"): this finding ends there
                     if run is not None:
                         runs.append(run)
                         run = None
@@ -219,21 +217,3 @@ class SystemFindings:
                 break
             if leftmost is not None:
                 yield leftmost, last, link, False
-
-
-def _coverage(found: list[Mention], words: Words) -> list[bool]:
-    """Per word: does a condition or drug mention cover it?"""
-    covered = [False] * len(words.keys)
-    spans = sorted((m.begin, m.end) for m in found if m.category in (MC, MED))
-    if not spans:
-        return covered
-    k = 0
-    for i, (s, e) in enumerate(zip(words.starts, words.ends, strict=True)):
-        while k < len(spans) and spans[k][1] <= s:
-            k += 1
-        covered[i] = k < len(spans) and spans[k][0] < e
-    return covered
-
-
-def _overlaps(spans: list[tuple[int, int]], begin: int, end: int) -> bool:
-    return any(b < end and begin < e for b, e in spans)

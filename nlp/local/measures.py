@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from nlp.local.mention import TTP, Mention
-from nlp.local.text import Normaliser, Words
+from nlp.local.spans import SpanSet
+from nlp.local.text import Normaliser, Words, positions
 
-_MAX_PHRASE = 4
 _LIST_WORDS = frozenset({"and", "&", "or"})
 _TEMPERATURE_RE = re.compile(
     r"[ \t]*(?:max|m)?[ \t]*[:=-]?[ \t]*(?:9[5-9]|10[0-7]|3[5-9])(?:\.\d)?\b"
@@ -57,6 +57,11 @@ class NursingTtp:
         self.devices = frozenset(key(w) for w in cfg["devices"])
         self.device_first = frozenset(k[0] for k in self.devices)
         self.device_verbs = frozenset(key(w) for w in cfg["device_verbs"])
+        # first word -> words of the longest phrase it begins (words, devices, device verbs)
+        self.longest: dict[str, int] = {}
+        for k in [*self.words, *self.devices, *self.device_verbs]:
+            if k:
+                self.longest[k[0]] = max(self.longest.get(k[0], 1), len(k))
         self.device_verbs_before = frozenset(key(w) for w in cfg["device_verbs_before"])
         self.device_between = frozenset(word(w) for w in cfg["device_between"])
         self.not_before_devices = frozenset(word(w) for w in cfg["not_before_devices"])
@@ -64,18 +69,21 @@ class NursingTtp:
     def apply(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
         """``found`` plus the tests, procedures and treatments no mention covers yet."""
         keys = words.keys
-        if self.first.isdisjoint(keys) and self.device_first.isdisjoint(keys):
+        at = positions(keys, self.first)
+        at_device = positions(keys, self.device_first)
+        if not at and not at_device:
             return found
-        hits = [*self._devices(words), *self._words(text, words)]
+        hits = [*self._devices(words, at_device), *self._words(text, words, at)]
         if not hits:
             return found
-        spans = sorted((m.begin, m.end) for m in found)
+        taken = SpanSet((m.begin, m.end) for m in found)
         out = list(found)
+        last_end = -1
         for a, b, typ in sorted(hits, key=lambda h: (h[0], -h[1])):
             begin, end = words.starts[a], words.ends[b]
-            if any(s < end and begin < e for s, e in spans):
+            if begin < last_end or taken.overlaps(begin, end):
                 continue
-            spans.append((begin, end))
+            last_end = end
             out.append(Mention(begin, end, TTP, typ, 0.75, "nursing-ttp"))
         out.sort(key=lambda m: (m.begin, m.end))
         return out
@@ -85,29 +93,27 @@ class NursingTtp:
         self, keys: list[str], i: int, table: dict[tuple[str, ...], Any] | frozenset[Any]
     ) -> int:
         """Length of the longest phrase of ``table`` at word ``i`` (0: none)."""
-        for n in range(min(_MAX_PHRASE, len(keys) - i), 0, -1):
+        for n in range(min(self.longest.get(keys[i], 1), len(keys) - i), 0, -1):
             if tuple(keys[i : i + n]) in table:
                 return n
         return 0
 
-    def _words(self, text: str, words: Words) -> Iterable[tuple[int, int, str]]:
+    def _words(self, text: str, words: Words, at: list[int]) -> Iterable[tuple[int, int, str]]:
         """Words of the table their guard lets through; a guarded word in a list after an
         accepted one is accepted too ("follow hct and k+", "check bun, creat")."""
         keys = words.keys
-        first = self.first
         previous = -9  # last word of the previous accepted test
-        i = 0
-        while i < len(keys):
-            if keys[i] not in first:
-                i += 1
+        after = -1  # the word after the last phrase looked at
+        for i in at:
+            if i < after:
                 continue
             n = self._match(keys, i, self.words)
             if not n:
-                i += 1
                 continue
             phrase = tuple(keys[i : i + n])
             typ, guard = self.words[phrase]
             last = i + n - 1
+            after = last + 1
             listed = (i - previous == 2 and keys[i - 1] in _LIST_WORDS) or (
                 i - previous == 1
                 and words.brk[i]
@@ -116,7 +122,6 @@ class NursingTtp:
             if listed or self._accept(text, words, i, last, phrase, guard):
                 yield i, last, typ
                 previous = last
-            i = last + 1
 
     def _accept(
         self, text: str, words: Words, i: int, last: int, phrase: tuple[str, ...], guard: str
@@ -165,13 +170,11 @@ class NursingTtp:
         return False
 
     # ------------------------------------------------------------------ devices
-    def _devices(self, words: Words) -> Iterable[tuple[int, int, str]]:
+    def _devices(self, words: Words, at: list[int]) -> Iterable[tuple[int, int, str]]:
         """A device next to a placement or removal word: the procedure phrase."""
         keys, brk = words.keys, words.brk
         n = len(keys)
-        for i, k in enumerate(keys):
-            if k not in self.device_first:
-                continue
+        for i in at:
             size = self._match(keys, i, self.devices)
             if not size:
                 continue

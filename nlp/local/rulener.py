@@ -12,8 +12,6 @@ from nlp.local.matcher import SpellIndex
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
 from nlp.local.text import STOPWORDS, Normaliser, Words
 
-_LOWER_RE = re.compile(r"[a-z]")
-_UPPER_RE = re.compile(r"[A-Z]")
 # research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
 _CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
 _UNIT_GRAMS = ("microgram", "milligram", "kilogram", "nanogram", "program", "diagram", "telegram")
@@ -60,9 +58,6 @@ class RuleRecognizer:
         """
         keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
         covered = _coverage(found, starts)
-        # a capitalised word before a condition head is part of its name ("Crohn disease"),
-        # except in notes written in capitals, where every word is
-        capitals_mean_names = len(_LOWER_RE.findall(text)) * 2 >= len(_UPPER_RE.findall(text))
         found.sort(key=lambda m: m.begin)
         begins = [m.begin for m in found]
         dropped: set[int] = set()  # indices into found absorbed by a longer rule span
@@ -112,11 +107,13 @@ class RuleRecognizer:
                         or (prev.isdigit() and j >= 2 and keys[j - 2] == "type")
                         or (prev == "type")
                         or (
-                            capitals_mean_names
-                            and text[starts[j - 1]].isupper()
+                            text[starts[j - 1]].isupper()
                             and prev not in STOPWORDS
                             and starts[j - 1] > 0
                             and text[starts[j - 1] - 2 : starts[j - 1]] != ". "
+                            # a capitalised word is part of a name ("Crohn disease"), except
+                            # in text written in capitals, where every word is
+                            and not text[max(0, starts[j - 1] - 40) : ends[i] + 40].isupper()
                         )
                     ):
                         j -= 1
@@ -270,6 +267,10 @@ class NursingVocabulary:
             key(m): str(g) for m, g in trends["measures"].items()
         }
         self.measure_first = frozenset(k[0] for k in self.measures)
+        # first word -> (measure, group), longest first
+        self.measures_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for m, g in sorted(self.measures.items(), key=lambda mg: -len(mg[0])):
+            self.measures_by_first.setdefault(m[0], []).append((m, g))
         self.directions: dict[str, str] = {}
         for direction in ("down", "up", "unstable"):
             for w in trends[direction]:
@@ -381,7 +382,7 @@ class NursingVocabulary:
             for m in found
             if not self._instruction(words, m)
             and not self._header(text, m)
-            and not self._not_before(words, m)
+            and not self._not_before(text, words, m)
         ]
         out += new
         out = self._phrases(words, out, drugs, text)
@@ -461,12 +462,13 @@ class NursingVocabulary:
         keys, brk = words.keys, words.brk
         n = len(keys)
         last = -1
-        for m in self.measures:
+        group = ""
+        for m, g in self.measures_by_first[keys[i]]:  # longest first
             if tuple(keys[i : i + len(m)]) == m and not any(brk[i + 1 : i + len(m)]):
-                last = max(last, i + len(m) - 1)
+                last, group = i + len(m) - 1, g
+                break
         if last < 0:
             return None
-        group = next(g for m, g in self.measures.items() if tuple(keys[i : i + len(m)]) == m)
         # after: "bp low", "bp still low", "hct trending down", "bp continues to be low"
         j = last + 1
         for _ in range(4):
@@ -549,9 +551,9 @@ class NursingVocabulary:
             return False
         return self.normaliser_key(text[m.begin : m.end]) in self.header_words
 
-    def _not_before(self, words: Words, m: Mention) -> bool:
+    def _not_before(self, text: str, words: Words, m: Mention) -> bool:
         """An adjective followed by a word that makes it mean something else ("anxious to")."""
-        if m.category != MC:
+        if m.category != MC or self.normaliser_key(text[m.begin : m.end]) not in self.not_before:
             return False
         i = bisect.bisect_left(words.starts, m.begin)
         if i + 1 >= len(words.keys) or words.ends[i] != m.end:

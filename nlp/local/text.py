@@ -73,6 +73,24 @@ def load_rules(name: str) -> dict[str, Any]:
     return data
 
 
+def positions(keys: list[str], wanted: frozenset[str]) -> list[int]:
+    """Indices of the keys that are in ``wanted``, in order (set and list searches run in C)."""
+    found = wanted.intersection(keys)
+    if not found:
+        return []
+    out: list[int] = []
+    for k in found:
+        i = keys.index(k)
+        while True:
+            out.append(i)
+            try:
+                i = keys.index(k, i + 1)
+            except ValueError:
+                break
+    out.sort()
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Words:
     """The words of a text: parallel lists of character offsets, keys and break flags.

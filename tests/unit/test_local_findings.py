@@ -220,3 +220,11 @@ def test_in_a_note_written_in_capitals_words_before_a_condition_are_no_modifiers
     got = entities(engine, "TODAY ECHO SHOWS CARDIOMYOPATHY. PT COMFORTABLE.")
     assert got["CARDIOMYOPATHY"][0] == MC
     assert "Crohn disease" in entities(engine, "History of Crohn disease.")
+
+
+def test_positions_finds_every_wanted_key_in_order() -> None:
+    from nlp.local.text import positions
+
+    keys = ["bp", "low", "hr", "bp", "ok"]
+    assert positions(keys, frozenset({"bp", "hr"})) == [0, 2, 3]
+    assert positions(keys, frozenset({"sats"})) == []
