@@ -73,6 +73,14 @@ def load_rules(name: str) -> dict[str, Any]:
     return data
 
 
+def is_word(word: str) -> bool:
+    """True when ``word`` is an English word (``wordfreq``: Zipf frequency of 1 or more, at
+    least ten uses per billion words); misspellings such as "pneumnia" are not."""
+    from wordfreq import zipf_frequency
+
+    return bool(zipf_frequency(word, "en") >= 1.0)
+
+
 def positions(keys: list[str], wanted: frozenset[str]) -> list[int]:
     """Indices of the keys that are in ``wanted``, in order (set and list searches run in C)."""
     found = wanted.intersection(keys)
