@@ -209,11 +209,14 @@ class ShortForms:
             )
         return out
 
+    def is_form(self, surface: str) -> bool:
+        """Is ``surface`` written as a form of the table? (The matcher also matches other
+        spellings with the same key: "steroid" where the table lists "steroids".)"""
+        return _variant(surface.lower(), self.forms) in self.forms
+
     def resolve(self, text: str, begin: int, end: int) -> Resolution | None:
         """The reading of ``text[begin:end]`` (a short form of the table), or None."""
-        surface = text[begin:end].lower()
-        if surface not in self.forms:
-            surface = surface.rstrip("'s").rstrip("’")
+        surface = _variant(text[begin:end].lower(), self.forms)
         form = self.forms.get(surface)
         if form is None:
             return None
@@ -276,6 +279,14 @@ class ShortForms:
             return None
         category, type_ = best.split("/", 1)
         return Resolution(category, type_, sense.text, form.negated)
+
+
+def _variant(surface: str, forms: dict[str, ShortForm]) -> str:
+    """The form of the table ``surface`` is written as: itself or without a possessive or
+    plural "'s" ("pvc's")."""
+    if surface in forms:
+        return surface
+    return surface.rstrip("'s").rstrip("’")
 
 
 def _at_line_start(text: str, begin: int) -> bool:

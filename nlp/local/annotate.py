@@ -170,7 +170,14 @@ class Annotator:
         out: list[Mention] = []
         starts = words.starts
         for m in self.matcher.find(text, words):
-            if m.entries[-1].category == SHORTFORM:  # added last: always last of its node
+            entries = m.entries
+            if (
+                entries[-1].category == SHORTFORM
+                and len(entries) > 1
+                and not self.shortforms.is_form(text[m.begin : m.end])
+            ):
+                entries = entries[:-1]  # "steroid": the lexicon's, not the form "steroids"
+            if entries[-1].category == SHORTFORM:  # added last: always last of its node
                 r = self.shortforms.resolve(text, m.begin, m.end)
                 if r is not None:
                     source = "shortform-neg" if r.negated else "shortform"
@@ -178,7 +185,7 @@ class Annotator:
                         Mention(m.begin, m.end, r.category, r.type, 0.8, source, None, r.link)
                     )
                 continue
-            entry = _choose(m.entries, text, m.begin, m.end)
+            entry = _choose(entries, text, m.begin, m.end)
             if entry.category == ANAT:
                 continue
             if (

@@ -228,3 +228,40 @@ def test_positions_finds_every_wanted_key_in_order() -> None:
     keys = ["bp", "low", "hr", "bp", "ok"]
     assert positions(keys, frozenset({"bp", "hr"})) == [0, 2, 3]
     assert positions(keys, frozenset({"sats"})) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("pt sedated with versed overnight", "versed"),  # ICU nicknames and brands
+        ("kayexalate 30 gm given", "kayexalate"),
+        ("started prop gtt at 20mcg", "prop"),  # an English word needs a drug cue
+        ("to receive antifungals tonight", "antifungals"),  # drug classes, plural
+        ("neosyn weaned to off", "neosyn"),
+    ],
+)
+def test_icd_nicknames_and_classes_are_medications(
+    engine: LocalEngine, text: str, word: str
+) -> None:
+    assert entities(engine, text)[word][0] == MED
+
+
+def test_nicknames_that_are_english_words_need_a_drug_cue(engine: LocalEngine) -> None:
+    assert "prop" not in entities(engine, "used a pillow to prop up the leg")
+    assert "antiviral" not in entities(engine, "no antiviral effect was seen")
+
+
+def test_hemodynamic_short_forms_with_a_value_are_tests(engine: LocalEngine) -> None:
+    got = entities(engine, "PAD 18, PCW 20, SVR 1100")
+    assert got["PAD"][0] == TTP
+    assert got["SVR"][0] == TTP
+    assert "pnd" not in entities(engine, "ptt pnd this pm")  # pending
+
+
+def test_a_lexicon_term_keyed_like_a_short_form_keeps_its_reading() -> None:
+    from tests.unit.test_local_engine import FakeTerm
+
+    # the short form table lists "steroids"; the lexicon's singular "steroid" must still match
+    terms = [*TERMS, FakeTerm("steroid", MED, "GENERIC_NAME", "cues")]
+    engine = LocalEngine(terms, FakeIcd10Linker(), FakeRxNormLinker(), build_id="t")
+    assert entities(engine, "a steroid taper was started")["steroid"][0] == MED
