@@ -90,6 +90,7 @@ OTHER = "OTHER"
 _VALUE_AFTER_RE = re.compile(r"[ \t]*(?:[:=]|of|was|is|now|at)?[ \t]*[<>]?[ \t]*-?\d")
 _COLON_AFTER_RE = re.compile(r"\s*:")
 _PER_UNIT_BEFORE_RE = re.compile(r"\d[ \t]*[a-z]{0,4}/(?:[a-z]{1,4}/)?$", re.IGNORECASE)
+_PERCENT_BEFORE_RE = re.compile(r"%[ \t]*$")  # "sats 97% ra": room air
 _SLASH_PAIR_RE = re.compile(r"/[a-z]\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9?][a-z0-9/'+.-]*")
 
@@ -263,7 +264,9 @@ class ShortForms:
             vote(_CONDITION)
         if form.rhythm and any(w in self.rhythm_before for w in before):
             vote(_CONDITION)
-        if any(w in self.oxygen_near for w in before[-1:] + after[:1]) or "%" in before_text[-6:]:
+        if any(w in self.oxygen_near for w in before[-1:] + after[:1]) or _PERCENT_BEFORE_RE.search(
+            before_text
+        ):
             vote(OTHER)
         scored = {r: p * self.ratio ** support.get(r, 0.0) for r, p in prior.items()}
         total = sum(scored.values()) or 1.0

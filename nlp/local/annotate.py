@@ -26,7 +26,7 @@ from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
-from nlp.local.text import Normaliser, Words, is_word, load_rules
+from nlp.local.text import Normaliser, Words, load_rules, word_frequency
 from nlp.local.traits import context_traits
 
 _PRIORITY = {MC: 0, MED: 1, TTP: 2, ANAT: 3}
@@ -116,7 +116,9 @@ class Annotator:
         # misspellings are corrected towards one-word conditions, nursing words and drug names,
         # never from an English word ("moving" stays); long condition words also over two edits
         targets = self.condition_keys | self.vocab.spell_vocabulary()
-        self.spell = SpellIndex(targets, far=targets, drugs=self.drug_keys, is_word=is_word)
+        self.spell = SpellIndex(
+            targets, far=targets, drugs=self.drug_keys, frequency=word_frequency
+        )
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}

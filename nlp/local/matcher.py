@@ -16,6 +16,7 @@ from nlp.local.text import STOPWORDS, Normaliser, Words
 CASE_SENSITIVE_SOURCES = frozenset({"abbrev"})
 _PAYLOAD = ""  # trie key holding the payload (no word key is empty)
 _PREFIX = 7  # letters of a word indexed by the spelling corrector
+_REAL_WORD = 1.0  # Zipf frequency of a real word (ten uses per billion words)
 
 
 class TermLike(Protocol):
@@ -196,8 +197,9 @@ class SpellIndex:
     ``drug_len`` letters on ("trazadone" -> "trazodone"). Long words may be two edits away
     ("incontincne" -> "incontinence"): words of ``far_len`` letters or more of ``far``.
     Real words are never corrected: gerunds ("popping" is one letter from "hopping") and
-    every word ``is_word`` knows (English word frequencies: "apoptosis" is no "proptosis",
-    "course" no "coarse").
+    every word used in English (``frequency`` of ``_REAL_WORD`` or more: "apoptosis" is no
+    "proptosis", "course" no "coarse"). Of several candidates, one used far more often than
+    the others wins ("ducolax": "dulcolax", not "durolax").
 
     Args:
         vocabulary: correct spellings (lower case), one edit away at most.
@@ -206,7 +208,7 @@ class SpellIndex:
         far_len: shortest word corrected over two edits, on both sides.
         drugs: drug names, one edit away at most.
         drug_len: shortest word corrected to a drug name.
-        is_word: True for a real word (called only for a word with a correction).
+        frequency: English word frequency (Zipf scale; called only for a word with candidates).
     """
 
     def __init__(
@@ -218,7 +220,7 @@ class SpellIndex:
         far_len: int = 9,
         drugs: Iterable[str] = (),
         drug_len: int = 7,
-        is_word: Callable[[str], bool] = lambda _: False,
+        frequency: Callable[[str], float] = lambda _: 0.0,
     ) -> None:
         def usable(w: str, shortest: int) -> bool:
             return len(w) >= shortest and w.isalpha() and not w.endswith("ing")
@@ -229,8 +231,8 @@ class SpellIndex:
         self.min_len = min_len
         self.far_len = far_len
         self.drug_len = drug_len
-        self.is_word = is_word
-        is_word("a")  # load its word list now, not while the first note waits
+        self.frequency = frequency
+        frequency("a")  # load its word list now, not while the first note waits
         self._far_words = frozenset(w for w in far if usable(w, far_len))
         # only the first _PREFIX letters of a word are indexed by their deletions; candidates
         # are then checked on the whole word
@@ -252,9 +254,12 @@ class SpellIndex:
         if not found and len(word) >= self.far_len - 2 and word not in self._far_words:
             for d in (p, *_deletes2(p)):
                 found.update(w for w in self._far.get(d, ()) if _within_two(word, w))
-        if len(found) != 1 or self.is_word(word):
+        if not found or self.frequency(word) >= _REAL_WORD:
             return None
-        return next(iter(found))
+        if len(found) == 1:
+            return next(iter(found))
+        ranked = sorted(((self.frequency(w), w) for w in found), reverse=True)
+        return ranked[0][1] if ranked[0][0] - ranked[1][0] >= 1.0 else None
 
 
 def _prefix_index(words: Iterable[str], two: bool) -> dict[str, list[str]]:

@@ -73,12 +73,12 @@ def load_rules(name: str) -> dict[str, Any]:
     return data
 
 
-def is_word(word: str) -> bool:
-    """True when ``word`` is an English word (``wordfreq``: Zipf frequency of 1 or more, at
-    least ten uses per billion words); misspellings such as "pneumnia" are not."""
+def word_frequency(word: str) -> float:
+    """English word frequency of ``word`` (``wordfreq``, Zipf scale: 1 is ten uses per billion
+    words, 0 never seen; misspellings such as "pneumnia" are 0)."""
     from wordfreq import zipf_frequency
 
-    return bool(zipf_frequency(word, "en") >= 1.0)
+    return float(zipf_frequency(word, "en"))
 
 
 def positions(keys: list[str], wanted: frozenset[str]) -> list[int]:

@@ -265,3 +265,9 @@ def test_a_lexicon_term_keyed_like_a_short_form_keeps_its_reading() -> None:
     terms = [*TERMS, FakeTerm("steroid", MED, "GENERIC_NAME", "cues")]
     engine = LocalEngine(terms, FakeIcd10Linker(), FakeRxNormLinker(), build_id="t")
     assert entities(engine, "a steroid taper was started")["steroid"][0] == MED
+
+
+def test_a_percent_sign_means_room_air_only_right_before(engine: LocalEngine) -> None:
+    assert "ra" not in entities(engine, "sats 97% ra")
+    got = entities(engine, "ef 10%/s/p avr x 2")
+    assert got["avr"][0] == TTP

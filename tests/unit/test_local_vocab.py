@@ -255,9 +255,18 @@ def test_drug_names_are_corrected_from_seven_letters_on() -> None:
 
 def test_real_words_are_never_corrected() -> None:
     from nlp.local.matcher import SpellIndex
-    from nlp.local.text import is_word
+    from nlp.local.text import word_frequency
 
-    index = SpellIndex(["proptosis", "secretion"], far=["proptosis"], is_word=is_word)
+    index = SpellIndex(["proptosis", "secretion"], far=["proptosis"], frequency=word_frequency)
     assert index.correct("apoptosis") is None  # an English word, two edits from proptosis
     assert index.correct("excretion") is None
     assert index.correct("secrction") == "secretion"  # no English word
+
+
+def test_of_two_candidates_the_far_more_common_word_wins() -> None:
+    from nlp.local.matcher import SpellIndex
+    from nlp.local.text import word_frequency
+
+    index = SpellIndex([], drugs=["dulcolax", "durolax"], frequency=word_frequency)
+    assert index.correct("ducolax") == "dulcolax"
+    assert SpellIndex([], drugs=["dulcolax", "durolax"]).correct("ducolax") is None
