@@ -87,9 +87,13 @@ def short_form_occurrences(text: str, short: str) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------- short forms
 # A reading of a short form: "CATEGORY/TYPE", or OTHER (not an entity: "room air", "miss").
 OTHER = "OTHER"
-_VALUE_AFTER_RE = re.compile(r"[ \t]*(?:[:=]|of|was|is|now|at)?[ \t]*[<>]?[ \t]*-?\d")
+_VALUE_AFTER_RE = re.compile(r"\+?[ \t]*(?:[:=]|of|was|is|now|at)?[ \t]*[<>]?[ \t]*-?\d")
 _COLON_AFTER_RE = re.compile(r"\s*:")
 _PER_UNIT_BEFORE_RE = re.compile(r"\d[ \t]*[a-z]{0,4}/(?:[a-z]{1,4}/)?$", re.IGNORECASE)
+# list members before or after a short form: "k, ca, " / ", ca and mg" (each 1-4 letters)
+_LIST_BEFORE_RE = re.compile(r"(?:\b[a-z][a-z0-9+]{0,3}(?:[ \t]*(?:,|&|\band\b))+[ \t]*)+$")
+_LIST_AFTER_RE = re.compile(r"^(?:(?:[ \t]*(?:,|&|\band\b))+[ \t]*[a-z][a-z0-9+]{0,3}\b)+")
+_SENTENCE_END_RE = re.compile(r"[.;][ \t]+|\n")
 _PERCENT_BEFORE_RE = re.compile(r"%[ \t]*$")  # "sats 97% ra": room air
 _SLASH_PAIR_RE = re.compile(r"/[a-z]\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9?][a-z0-9/'+.-]*")
@@ -230,10 +234,23 @@ class ShortForms:
         certain = self._certain.get(surface)
         if certain is not None:
             return certain
+        if len(surface) == 1 and text[begin - 1 : begin] in ("'", "’"):
+            return None  # "rec'd": a letter after an apostrophe
         before_text = text[max(0, begin - 32) : begin].lower()
         after_text = text[end : end + 32].lower()
-        before = _WORD_RE.findall(before_text)[-3:]
-        after = _WORD_RE.findall(after_text)[:3]
+        # cues stay within the sentence
+        cut = [m.end() for m in _SENTENCE_END_RE.finditer(before_text)]
+        if cut:
+            before_text = before_text[cut[-1] :]
+        stop = _SENTENCE_END_RE.search(after_text)
+        if stop is not None:
+            after_text = after_text[: stop.start() + 1]
+        # in a list of short forms ("k, ca, mg repleted", "given mg, ca and k") the cues
+        # around the list are the cues of each member
+        list_before = _LIST_BEFORE_RE.sub("", before_text)
+        after_tail = _LIST_AFTER_RE.sub("", after_text, count=1)
+        before = [w.rstrip(".-") for w in _WORD_RE.findall(list_before)[-3:]]
+        after = [w.rstrip(".-") for w in _WORD_RE.findall(after_tail)[:3]]  # "repleted."
         number_before = before_text[-1:].isdigit() or (
             before_text[-1:] == " " and before_text[-2:-1].isdigit()
         )
@@ -253,7 +270,7 @@ class ShortForms:
         if _DOSE_AFTER_RE.match(after_text) or number_before:
             vote(_DRUG, 2.0)  # a dose or an amount right at a short form is near-certain
         elif value_after:
-            vote(_TEST)
+            vote(_TEST, 2.0)  # "k+ 3.7 - repleted with kcl": the value is the short form's
             if form.rhythm:
                 vote(_CONDITION)
         elif any(w in self.drug_strong for w in before[-2:] + after[:2]):
@@ -302,7 +319,7 @@ _CONDITION = "MEDICAL_CONDITION/DX_NAME"
 _DRUG = "MEDICATION/GENERIC_NAME"
 _TEST = "TEST_TREATMENT_PROCEDURE/TEST_NAME"
 _DOSE_AFTER_RE = re.compile(
-    r"\s*(?:\d[\d.]*\s*(?:mg|mcg|meq|g|gm|gms|grams?|units?|u|ml|cc|mmol)\b|gtt|drip|iv\b|po\b)"
+    r"\s*@?\s*(?:\d[\d.]*\s*(?:mg|mcg|meq|g|gm|gms|grams?|units?|u|ml|cc|mmol)\b|gtt|drip|iv\b|po\b)"
 )
 
 SHORTFORM = "SHORTFORM"  # matcher category of a short form: resolved by ShortForms.resolve

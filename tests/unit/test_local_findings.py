@@ -271,3 +271,24 @@ def test_a_percent_sign_means_room_air_only_right_before(engine: LocalEngine) ->
     assert "ra" not in entities(engine, "sats 97% ra")
     got = entities(engine, "ef 10%/s/p avr x 2")
     assert got["avr"][0] == TTP
+
+
+def test_electrolytes_in_a_list_share_the_cue_around_the_list(engine: LocalEngine) -> None:
+    got = entities(engine, "Lytes: k, ca, mg repleted.")
+    assert [got[w][0] for w in ("k", "ca", "mg")] == [MED, MED, MED]
+    got = entities(engine, "Pt given mg, ca and k this am")
+    assert got["k"][0] == MED
+
+
+def test_short_form_cues_stay_in_their_sentence(engine: LocalEngine) -> None:
+    got = entities(engine, "Mg repleted. HCT stable at 30.")
+    assert got["HCT"][0] == TTP  # not hydrochlorothiazide
+
+
+def test_a_lab_value_right_after_beats_a_repletion_word_later(engine: LocalEngine) -> None:
+    got = entities(engine, "K+ 3.7 - repleted with 40 meq kcl")
+    assert got["K"][0] == TTP
+
+
+def test_a_letter_after_an_apostrophe_is_no_short_form(engine: LocalEngine) -> None:
+    assert "d" not in entities(engine, "rec'd 40 meq kcl po")
