@@ -10,7 +10,7 @@ from typing import Any
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
 from nlp.local.matcher import SpellIndex
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
-from nlp.local.text import STOPWORDS, Normaliser, Words
+from nlp.local.text import STOPWORDS, Normaliser, Words, word_frequency
 
 # research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
 _CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
@@ -220,6 +220,7 @@ def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | 
     return None
 
 
+_ENGLISH_WORD = 3.0  # Zipf frequency of a common English word (once per million words)
 _NUMBER_AFTER_RE = re.compile(r"[ \t]*\d")
 _LUNG = "\x00lung"  # _kind() of a lung finding ("coarse", "diminished")
 
@@ -295,6 +296,8 @@ class NursingVocabulary:
                 self.targets[normaliser.key(t)] = (str(group["link"]), words)
         self.drug_dose = re.compile(rules["drug_dose"], re.IGNORECASE)
         self.drug_dose_not = frozenset(rules["drug_dose_not"]) | STOPWORDS
+        self.drug_cue_before = frozenset(normaliser.key(w) for w in rules["drug_cue_before"])
+        self.drug_cue_after = frozenset(normaliser.key(w) for w in rules["drug_cue_after"])
         self._drug_cache: dict[str, str | None] = {}
         self._spell_cache: dict[str, str | None] = {}
 
@@ -424,7 +427,7 @@ class NursingVocabulary:
                 and k not in self.drug_dose_not
                 and k.isalpha()
                 and (full := self._completion(k, drugs)) is not None
-                and self.drug_dose.match(text, ends[i])
+                and (self.drug_dose.match(text, ends[i]) or self._drug_cue(words, i))
             ):
                 spans.append((i, i, MED, full))
         if not spans:
@@ -508,6 +511,15 @@ class NursingVocabulary:
             return True
         direction = self.directions[word]
         return direction in self.worsening.get(group, frozenset(("up", "down", "unstable")))
+
+    def _drug_cue(self, words: Words, i: int) -> bool:
+        """A drug word next to a truncated name that is no English word ("started on amiod",
+        "lido off"); English words ("vent", "tele") need a dose after them."""
+        keys, brk = words.keys, words.brk
+        cue = (i > 0 and not brk[i] and keys[i - 1] in self.drug_cue_before) or (
+            i + 1 < len(keys) and not brk[i + 1] and keys[i + 1] in self.drug_cue_after
+        )
+        return cue and word_frequency(keys[i]) < _ENGLISH_WORD
 
     def _trend_link(self, keys: list[str], first: int, last: int) -> str:
         group = next(

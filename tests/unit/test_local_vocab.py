@@ -270,3 +270,15 @@ def test_of_two_candidates_the_far_more_common_word_wins() -> None:
     index = SpellIndex([], drugs=["dulcolax", "durolax"], frequency=word_frequency)
     assert index.correct("ducolax") == "dulcolax"
     assert SpellIndex([], drugs=["dulcolax", "durolax"]).correct("ducolax") is None
+
+
+def test_a_truncated_drug_name_next_to_a_drug_word_is_a_medication(engine: LocalEngine) -> None:
+    assert category(engine, "restarted on aspir today", "aspir") == MED
+    assert category(engine, "levoth held this am", "levoth") == MED
+
+
+def test_an_english_word_that_begins_a_drug_name_needs_a_dose(icd: FakeIcd10Linker) -> None:
+    terms = [*TERMS, FakeTerm("telmisartan", MED, "GENERIC_NAME", "rxnorm", "73494")]
+    engine = LocalEngine(terms, icd, FakeRxNormLinker(), build_id="test")
+    assert "tele" not in found(engine, "pt remains on tele")
+    assert category(engine, "tele 40 mg po daily", "tele") == MED
