@@ -278,7 +278,7 @@ def test_a_truncated_drug_name_next_to_a_drug_word_is_a_medication(engine: Local
 
 
 def test_an_english_word_that_begins_a_drug_name_needs_a_dose(icd: FakeIcd10Linker) -> None:
-    terms = [*TERMS, FakeTerm("telmisartan", MED, "GENERIC_NAME", "rxnorm", "73494")]
+    terms = [*TERMS, FakeTerm("flagyl", MED, "BRAND_NAME", "rxnorm", "202845")]
     engine = LocalEngine(terms, icd, FakeRxNormLinker(), build_id="test")
-    assert "tele" not in found(engine, "pt remains on tele")
-    assert category(engine, "tele 40 mg po daily", "tele") == MED
+    assert "flag" not in found(engine, "chart flag held for review")
+    assert category(engine, "flag 500 mg iv given", "flag") == MED
