@@ -65,6 +65,14 @@ class SystemFindings:
                 if group not in opened:
                     opened.append(group)
         self.first = frozenset(k[0] for k in self.subjects)
+        # first word -> words of the longest configured phrase it begins
+        self.longest: dict[str, int] = {}
+        phrases = [*self.between, *self.subjects]
+        for g in self.groups:
+            phrases += [*g.abnormal, *g.negated, *g.neutral]
+        for k in phrases:
+            if k:
+                self.longest[k[0]] = max(self.longest.get(k[0], 1), len(k))
         self.every_subject = frozenset(self.subjects)
 
     def apply(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
@@ -101,7 +109,10 @@ class SystemFindings:
         self, keys: list[str], j: int, table: dict[tuple[str, ...], str]
     ) -> tuple[int, str] | None:
         """(length, link) of the longest phrase of ``table`` at word ``j``."""
-        for n in range(min(_MAX_PHRASE, len(keys) - j), 0, -1):
+        longest = self.longest.get(keys[j])
+        if longest is None:
+            return None
+        for n in range(min(longest, len(keys) - j), 0, -1):
             link = table.get(tuple(keys[j : j + n]))
             if link is not None:
                 return n, link
@@ -109,10 +120,12 @@ class SystemFindings:
 
     def _neutral(self, keys: list[str], j: int, group: _Group) -> int:
         """Length of a neutral or linking phrase at ``j`` (0: none)."""
-        for n in range(min(_MAX_PHRASE, len(keys) - j), 0, -1):
-            k = tuple(keys[j : j + n])
-            if k in group.neutral or k in self.between:
-                return n
+        longest = self.longest.get(keys[j])
+        if longest is not None:
+            for n in range(min(longest, len(keys) - j), 0, -1):
+                k = tuple(keys[j : j + n])
+                if k in group.neutral or k in self.between:
+                    return n
         return 1 if _COUNT_RE.fullmatch(keys[j]) else 0  # "q2h", "x4", "x 2"
 
     def _hard_break(self, text: str, words: Words, j: int, soft_before: bool) -> bool:

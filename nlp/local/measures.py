@@ -56,6 +56,7 @@ class NursingTtp:
         self.unit_words = frozenset(key(w) for w in cfg["unit_words"])
         self.devices = frozenset(key(w) for w in cfg["devices"])
         self.device_first = frozenset(k[0] for k in self.devices)
+        self.any_first = self.first | self.device_first
         self.device_verbs = frozenset(key(w) for w in cfg["device_verbs"])
         # first word -> words of the longest phrase it begins (words, devices, device verbs)
         self.longest: dict[str, int] = {}
@@ -69,10 +70,11 @@ class NursingTtp:
     def apply(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
         """``found`` plus the tests, procedures and treatments no mention covers yet."""
         keys = words.keys
-        at = positions(keys, self.first)
-        at_device = positions(keys, self.device_first)
-        if not at and not at_device:
+        at_any = positions(keys, self.any_first)
+        if not at_any:
             return found
+        at = [i for i in at_any if keys[i] in self.first]
+        at_device = [i for i in at_any if keys[i] in self.device_first]
         hits = [*self._devices(words, at_device), *self._words(text, words, at)]
         if not hits:
             return found
