@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from nlp.local.abbrev import SINGLE_LETTERS
 from nlp.local.lexicon import Term
 from nlp.local.text import Normaliser
 
@@ -359,6 +360,11 @@ NOT_ENTITIES = frozenset(
         "clear to auscultation",
         "alert and oriented",
         "room air",
+        # substances of use are social history (nlp/local/social.py), not medications
+        "alcohol",
+        "ethanol",
+        "ethanol (alcohol)",
+        "ethanol (aka alcohol)",
     }
 )
 
@@ -456,6 +462,8 @@ def distil(
     for sf in sorted(pooled):
         if not re.search(r"[a-z]", sf) or len(sf) > 12:
             continue
+        if len(sf) == 1 and sf not in SINGLE_LETTERS:
+            continue  # "a", "e": letters, not short forms ("k" alone is potassium)
         senses = []
         other = unit = 0.0
         for sense, f in sorted(pooled[sf].items(), key=lambda kv: (-kv[1], kv[0])):
