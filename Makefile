@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml requirements.lock Makefile setup.py
 	touch $(STAMP)
 
 # the compiled local engine follows its sources: recompiled when one changed since the build
-# (nlp/local/native.py runs the sources meanwhile); DOCREF_NLP_COMPILE=0 installs uncompiled
+# (nlp/local/native.py runs the sources meanwhile). DOCREF_NLP_COMPILE=0, or no C compiler or
+# Python headers, installs it uncompiled (same output, slower): one line here says so and why
 compiled: $(STAMP)
 	@$(BIN)/python nlp/local/native.py || $(BIN)/python setup.py --quiet build_ext --inplace
 

@@ -180,8 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = None if args.no_data or not args.data.is_dir() else args.data
     docs = corpus(data)
     engine = LocalEngine.from_assets(args.assets)
+    # compiled or source (a reference checkout without the build guard runs its sources)
+    mode = getattr(sys.modules.get("nlp.local.native"), "MODE", "source")
     print(
         f"engine {engine.version} from {Path(sys.modules[LocalEngine.__module__].__file__ or '')}"
+        f" ({mode})"
     )
     current = results(engine, docs)
     chars = sum(len(t) for _, t in docs)

@@ -9,6 +9,11 @@ is imported from its source instead (all together: compiled modules call each ot
 with one warning, until ``make install`` compiles them again. ``DOCREF_NLP_PURE=1`` always
 imports the sources.
 
+Compiling is optional: when ``setup.py`` cannot (``DOCREF_NLP_COMPILE=0``, no C compiler, no
+Python headers, no mypy, a compiler failure) it removes any compiled modules and records why in
+the manifest; ``make install`` prints that reason once (``python nlp/local/native.py``) and the
+sources run, with the same output.
+
 This module is imported first by ``nlp.local`` and is never compiled itself.
 """
 
@@ -30,6 +35,9 @@ HERE = Path(__file__).resolve().parent
 PACKAGE = "nlp.local"
 MANIFEST = HERE / "_compiled.json"
 PURE_ENV = "DOCREF_NLP_PURE"
+COMPILE_ENV = "DOCREF_NLP_COMPILE"
+# mypyc's shared library of the compiled group (setup.py's group_name), at the top of the tree
+GROUP_LIBRARY = "docref_nlp_local__mypyc"
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +64,49 @@ def sources_digest(names: Sequence[str], folder: Path = HERE) -> str:
     return h.hexdigest()
 
 
-def write_manifest(names: Sequence[str], folder: Path = HERE) -> None:
-    """Record which sources were compiled (called by ``setup.py`` after a build)."""
-    data = {"modules": sorted(names), "sha256": sources_digest(names, folder)}
+def write_manifest(
+    names: Sequence[str], folder: Path = HERE, *, sources: Path | None = None
+) -> None:
+    """Record which sources were compiled (called by ``setup.py`` after a build): the manifest
+    goes to ``folder`` (where the compiled modules are), the digest is of ``sources``."""
+    data = {"modules": sorted(names), "sha256": sources_digest(names, sources or folder)}
     (folder / MANIFEST.name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
-def stale_reason(folder: Path = HERE) -> str | None:
-    """Why the compiled modules of ``folder`` must not be used, or None when they may."""
+def record_uncompiled(reason: str, folder: Path = HERE) -> list[Path]:
+    """An uncompiled install (called by ``setup.py``): the compiled modules of ``folder`` and
+    the group's shared library two levels up are removed, and ``reason`` is recorded in the
+    manifest. Returns the removed files."""
+    removed: list[Path] = []
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        doomed = [folder / f"{n}{suffix}" for n in compiled_modules(folder)]
+        doomed += sorted(folder.parents[1].glob(f"{GROUP_LIBRARY}{suffix}"))
+        for path in doomed:
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
+    data = {"modules": [], "sha256": sources_digest([], folder), "uncompiled": reason}
+    (folder / MANIFEST.name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return removed
+
+
+def uncompiled_reason(folder: Path = HERE) -> str | None:
+    """Why the last build installed the engine uncompiled (from its manifest), or None."""
+    try:
+        data = json.loads((folder / MANIFEST.name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    reason = data.get("uncompiled") if isinstance(data, dict) else None
+    return str(reason) if reason and not compiled_modules(folder) else None
+
+
+def stale_reason(folder: Path = HERE, *, pure_env: bool = True) -> str | None:
+    """Why the compiled modules of ``folder`` must not be used, or None when they may
+    (``pure_env=False``: whatever ``DOCREF_NLP_PURE`` says)."""
     names = compiled_modules(folder)
     if not names:
         return None
-    if os.environ.get(PURE_ENV) == "1":
+    if pure_env and os.environ.get(PURE_ENV) == "1":
         return f"{PURE_ENV}=1"
     try:
         data = json.loads((folder / MANIFEST.name).read_text(encoding="utf-8"))
@@ -123,8 +162,25 @@ def choose(package: str = PACKAGE, folder: Path = HERE) -> str:
 MODE = choose() if __name__ == f"{PACKAGE}.native" else "not chosen"
 
 
-if __name__ == "__main__":  # `make install`: exit 1 when the compiled modules are stale
-    why = stale_reason()
+def install_status(folder: Path = HERE) -> tuple[int, str | None]:
+    """What ``make install`` does next: (1, why) rebuild (``setup.py build_ext``), (0, note)
+    nothing (the note, when any, says the engine runs uncompiled and why)."""
+    why = stale_reason(folder, pure_env=False)
+    if why is None and compiled_modules(folder) and os.environ.get(COMPILE_ENV) == "0":
+        why = f"{COMPILE_ENV}=0"
     if why is not None:
-        sys.stderr.write(f"local engine: compiled modules stale ({why})\n")
-    sys.exit(0 if why is None else 1)
+        return 1, f"local engine: compiled modules stale ({why}), building again"
+    reason = uncompiled_reason(folder)
+    if reason is None:
+        return 0, None
+    return 0, (
+        f"local engine installed uncompiled ({reason}): same output, slower "
+        "(with a C compiler and python3.11-dev: .venv/bin/python setup.py build_ext --inplace)"
+    )
+
+
+if __name__ == "__main__":  # `make install`: exit 1 when the compiled modules must be rebuilt
+    code, message = install_status()
+    if message is not None:
+        sys.stderr.write(message + "\n")
+    sys.exit(code)

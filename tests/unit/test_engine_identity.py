@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cli.bench import identity
-from nlp.local import LocalEngine
+from nlp.local import LocalEngine, native
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +76,23 @@ def test_results_equal_the_recorded_baseline(engine: LocalEngine) -> None:
     wanted = {k: v for k, v in baseline.items() if k in current}
     assert len(wanted) == len(current)
     assert identity.compare(wanted, current) == []
+
+
+@pytest.mark.skipif(native.MODE != "compiled", reason="the local engine is not compiled here")
+def test_compiled_and_source_engines_give_the_same_bytes(
+    engine: LocalEngine, tmp_path: Path
+) -> None:
+    recording = tmp_path / "source.jsonl"
+    run = subprocess.run(
+        [sys.executable, identity.__file__, "record", str(recording), "--no-data"],
+        env={**os.environ, native.PURE_ENV: "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"(source: {native.PURE_ENV}=1)" in run.stdout
+    compiled = identity.results(engine, identity.corpus(None))
+    assert len(compiled) > 200
+    assert identity.compare(identity.load(recording), compiled) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,3 +87,119 @@ def test_the_engine_reports_how_it_runs_and_the_make_check_agrees() -> None:
         [sys.executable, str(Path(native.__file__))], capture_output=True, text=True, check=False
     )
     assert run.returncode == (0 if native.MODE in ("compiled", "source") else 1)
+
+
+def test_uncompiled_install_removes_compiled_modules_and_says_why(package: Path) -> None:
+    library = package.parents[1] / f"{native.GROUP_LIBRARY}{SUFFIX}"
+    library.write_bytes(b"")
+    removed = native.record_uncompiled("no C compiler (cc not found)", package)
+    assert sorted(p.name for p in removed) == sorted(
+        [f"alpha{SUFFIX}", f"beta{SUFFIX}", library.name]
+    )
+    assert not library.exists()
+    assert native.compiled_modules(package) == []
+    assert native.stale_reason(package) is None
+    assert native.uncompiled_reason(package) == "no C compiler (cc not found)"
+    code, message = native.install_status(package)
+    assert code == 0
+    assert message is not None
+    assert "installed uncompiled (no C compiler (cc not found))" in message
+    assert "same output" in message
+    # a later compiled build replaces the record
+    (package / f"alpha{SUFFIX}").write_bytes(b"")
+    native.write_manifest(["alpha"], package)
+    assert native.uncompiled_reason(package) is None
+    assert native.install_status(package) == (0, None)
+
+
+def test_install_rebuilds_stale_or_unwanted_compiled_modules_only(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(native.COMPILE_ENV, raising=False)
+    native.write_manifest(["alpha", "beta"], package)
+    monkeypatch.setenv(native.PURE_ENV, "1")  # running the sources is no reason to rebuild
+    assert native.install_status(package) == (0, None)
+    monkeypatch.setenv(native.COMPILE_ENV, "0")  # compiled modules no longer wanted
+    assert native.install_status(package)[0] == 1
+    monkeypatch.delenv(native.COMPILE_ENV)
+    (package / "beta.py").write_text("WHO = 'edited'\n", encoding="utf-8")
+    code, message = native.install_status(package)
+    assert code == 1
+    assert message is not None
+    assert "sources changed" in message
+
+
+# setup.py in a copy of the tree (nlp/local with the guard and two small modules)
+SETUP_TREE_MODULES = {
+    "alpha": "WHO: str = 'alpha'\n",
+    "beta": "def twice(x: int) -> int:\n    return 2 * x\n",
+}
+
+
+@pytest.fixture
+def setup_tree(tmp_path: Path) -> Path:
+    root = Path(native.__file__).resolve().parents[2]
+    (tmp_path / "setup.py").write_bytes((root / "setup.py").read_bytes())
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "t"\nversion = "0"\n\n[tool.setuptools.packages.find]\n'
+        'include = ["nlp*"]\n',
+        encoding="utf-8",
+    )
+    local = tmp_path / "nlp" / "local"
+    local.mkdir(parents=True)
+    (tmp_path / "nlp" / "__init__.py").write_text("", encoding="utf-8")
+    (local / "__init__.py").write_text("", encoding="utf-8")
+    (local / "native.py").write_bytes(Path(native.__file__).read_bytes())
+    for name, text in SETUP_TREE_MODULES.items():
+        (local / f"{name}.py").write_text(text, encoding="utf-8")
+        (local / f"{name}{SUFFIX}").write_bytes(b"an old build")  # to be removed
+    (tmp_path / f"{native.GROUP_LIBRARY}{SUFFIX}").write_bytes(b"an old build")
+    return tmp_path
+
+
+def build_in_place(tree: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    bare = {k: v for k, v in os.environ.items() if k not in ("CC", native.COMPILE_ENV)}
+    return subprocess.run(
+        [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
+        cwd=tree,
+        env={**bare, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({native.COMPILE_ENV: "0"}, "DOCREF_NLP_COMPILE=0"),
+        ({"CC": "/nonexistent/cc"}, "no C compiler (/nonexistent/cc not found)"),
+        # no compiler on PATH: the one Python was built with (gcc) is not found either
+        ({"PATH": str(Path(sys.executable).parent)}, "no C compiler ("),
+        # a compiler that fails (after mypyc generated the C): the install goes on uncompiled
+        ({"CC": "false"}, "the C compiler failed (CompileError)"),
+    ],
+    ids=["compile-0", "cc-missing", "path-without-gcc", "compiler-fails"],
+)
+def test_setup_without_a_working_compiler_installs_uncompiled(
+    setup_tree: Path, env: dict[str, str], reason: str
+) -> None:
+    run = build_in_place(setup_tree, **env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    local = setup_tree / "nlp" / "local"
+    assert native.compiled_modules(local) == []
+    assert not list(setup_tree.glob(f"{native.GROUP_LIBRARY}*"))
+    got = native.uncompiled_reason(local)
+    assert got is not None
+    assert got.startswith(reason)
+    status = subprocess.run(
+        [sys.executable, str(local / "native.py")],
+        env={k: v for k, v in os.environ.items() if k != native.COMPILE_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert status.returncode == 0
+    assert status.stderr.count("\n") == 1  # one line
+    assert f"local engine installed uncompiled ({reason}" in status.stderr
