@@ -99,6 +99,19 @@ def test_05_family_history_is_not_the_patients(engine: LocalEngine) -> None:
     assert note.codes("Condition") == ["I10"]
 
 
+def test_05b_an_inline_family_history_ends_with_its_line(engine: LocalEngine) -> None:
+    note = analyse(
+        engine,
+        "Family history: mother had breast cancer; father with diabetes.\n"
+        "She has hypertension and takes aspirin. She is not taking warfarin.\n",
+    )
+    assert "PERTAINS_TO_FAMILY" in note.traits("breast cancer")
+    assert "PERTAINS_TO_FAMILY" in note.traits("diabetes")
+    for own in ("hypertension", "aspirin", "warfarin"):
+        assert "PERTAINS_TO_FAMILY" not in note.traits(own), own
+    assert "NEGATION" in note.traits("warfarin")
+
+
 # ------------------------------------------------------------------------------- allergies
 
 
