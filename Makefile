@@ -25,9 +25,12 @@ $(STAMP): pyproject.toml requirements.lock Makefile setup.py
 
 # the compiled local engine follows its sources: recompiled when one changed since the build
 # (nlp/local/native.py runs the sources meanwhile). DOCREF_NLP_COMPILE=0, or no C compiler or
-# Python headers, installs it uncompiled (same output, slower): one line here says so and why
+# Python headers, installs it uncompiled (same output, slower): one line here says so and why;
+# DOCREF_NLP_COMPILE=1 tries again. (pip, not setup.py build_ext: the editable install's import
+# map must name mypyc's shared library)
 compiled: $(STAMP)
-	@$(BIN)/python nlp/local/native.py || $(BIN)/python setup.py --quiet build_ext --inplace
+	@$(BIN)/python nlp/local/native.py || \
+		$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 
 install: $(STAMP) compiled
 

@@ -118,6 +118,8 @@ def stale_reason(folder: Path = HERE, *, pure_env: bool = True) -> str | None:
         return "the compiled modules are not those of the last build"
     if digest != sources_digest(names, folder):
         return "their sources changed since they were compiled"
+    if importlib.util.find_spec(GROUP_LIBRARY) is None:  # e.g. compiled after an editable
+        return f"{GROUP_LIBRARY} is not importable"  # install that had no compiled modules
     return None
 
 
@@ -173,9 +175,14 @@ def install_status(folder: Path = HERE) -> tuple[int, str | None]:
     reason = uncompiled_reason(folder)
     if reason is None:
         return 0, None
+    if os.environ.get(COMPILE_ENV) == "1":
+        return (
+            1,
+            f"local engine installed uncompiled ({reason}): compiling, as {COMPILE_ENV}=1 asks",
+        )
     return 0, (
         f"local engine installed uncompiled ({reason}): same output, slower "
-        "(with a C compiler and python3.11-dev: .venv/bin/python setup.py build_ext --inplace)"
+        f"(with a C compiler and python3.11-dev: `{COMPILE_ENV}=1 make install`)"
     )
 
 

@@ -28,6 +28,7 @@ def package(tmp_path: Path) -> Iterator[Path]:
         (folder / f"{name}.py").write_text(f"WHO = 'source {name}'\n", encoding="utf-8")
         (folder / f"{name}{SUFFIX}").write_bytes(b"not an extension")
     (folder / "plain.py").write_text("WHO = 'plain'\n", encoding="utf-8")
+    (tmp_path / f"{native.GROUP_LIBRARY}{SUFFIX}").write_bytes(b"")  # mypyc's shared library
     sys.path.insert(0, str(tmp_path))
     before = list(sys.meta_path)
     yield folder
@@ -57,6 +58,9 @@ def test_fresh_build_is_used_and_any_change_makes_it_stale(
     assert native.stale_reason(package) == "their sources changed since they were compiled"
     native.write_manifest(["alpha"], package)
     assert native.stale_reason(package) == "the compiled modules are not those of the last build"
+    native.write_manifest(["alpha", "beta"], package)
+    monkeypatch.setattr(native, "GROUP_LIBRARY", "no_such_library_t")
+    assert native.stale_reason(package) == "no_such_library_t is not importable"
 
 
 def test_stale_build_imports_every_compiled_module_from_its_source(
@@ -89,7 +93,10 @@ def test_the_engine_reports_how_it_runs_and_the_make_check_agrees() -> None:
     assert run.returncode == (0 if native.MODE in ("compiled", "source") else 1)
 
 
-def test_uncompiled_install_removes_compiled_modules_and_says_why(package: Path) -> None:
+def test_uncompiled_install_removes_compiled_modules_and_says_why(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(native.COMPILE_ENV, raising=False)
     library = package.parents[1] / f"{native.GROUP_LIBRARY}{SUFFIX}"
     library.write_bytes(b"")
     removed = native.record_uncompiled("no C compiler (cc not found)", package)
@@ -100,6 +107,9 @@ def test_uncompiled_install_removes_compiled_modules_and_says_why(package: Path)
     assert native.compiled_modules(package) == []
     assert native.stale_reason(package) is None
     assert native.uncompiled_reason(package) == "no C compiler (cc not found)"
+    monkeypatch.setenv(native.COMPILE_ENV, "1")  # asked to try again
+    assert native.install_status(package)[0] == 1
+    monkeypatch.delenv(native.COMPILE_ENV)
     code, message = native.install_status(package)
     assert code == 0
     assert message is not None
