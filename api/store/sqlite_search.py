@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from api.store.base import Resource, SearchResult
+from api.store.codec import decode_body
 from api.store.database import Database
-from api.store.sql import Key, SearchPlan, SqlStore
+from api.store.search_sql import SearchPlan, TermLookups
+from api.store.sql import Key, SqlStore
 
 MAX_VARS = 500  # bound variables per statement (SQLite allows 32,766)
 
@@ -34,6 +35,8 @@ def _keys(
 class SqliteSearch(SqlStore[Database]):
     """The search of ``SqliteFhirStore``: runs a ``SearchPlan`` under the database's lock."""
 
+    lookups = TermLookups()
+
     def run_search(self, plan: SearchPlan) -> SearchResult:
         """Count, page and includes in one consistent read."""
         with self.db.read() as conn:
@@ -41,7 +44,7 @@ class SqliteSearch(SqlStore[Database]):
             matches: list[Resource] = []
             if plan.page_sql is not None:
                 rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
-                matches = [json.loads(r[0]) for r in rows]
+                matches = [decode_body(r[0]) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
@@ -53,11 +56,27 @@ class SqliteSearch(SqlStore[Database]):
         ids: list[str],
         target_type: str | None,
     ) -> list[Key]:
-        """``(type, id)`` that ``source_type/ids`` reference through ``param``."""
-        sql = "SELECT ref_type, ref_id FROM search_ref WHERE type = ? AND param = ? AND id IN"
-        if target_type:
-            return _keys(conn, sql, [source_type, param], ids, " AND ref_type = ?", [target_type])
-        return _keys(conn, sql, [source_type, param], ids)
+        """``(type, id)`` that ``source_type/ids`` reference through ``param`` (computed
+        references from ``source_doc``, the others from ``search_ref``), in write order."""
+        tail, tail_args = (" AND t.type = ?", [target_type]) if target_type else ("", [])
+        if param == "nlp-generated":
+            sql = "SELECT t.type, t.id FROM resources t WHERE t.source_doc IN"
+            return _keys(conn, sql, [], ids, tail + " ORDER BY t.rid", tail_args)
+        if param == "derived-from":
+            if target_type not in (None, "DocumentReference"):
+                return []
+            sql = (
+                "SELECT 'DocumentReference', t.source_doc FROM resources t "
+                "WHERE t.source_doc IS NOT NULL AND t.type = ? AND t.id IN"
+            )
+            return _keys(conn, sql, [source_type], ids, " ORDER BY t.rid")
+        tail = " AND s.ref_type = ?" if target_type else ""
+        sql = (
+            "SELECT s.ref_type, s.ref_id FROM resources t JOIN search_ref s ON s.rid = t.rid "
+            "WHERE s.param = ? AND t.type = ? AND t.id IN"
+        )
+        order = " ORDER BY t.rid, s.ref_type, s.ref_id"
+        return _keys(conn, sql, [param, source_type], ids, tail + order, tail_args)
 
     def ref_sources(
         self,
@@ -68,8 +87,26 @@ class SqliteSearch(SqlStore[Database]):
         ids: list[str],
     ) -> list[Key]:
         """``(type, id)`` of the ``source_type`` resources whose ``param`` names ``ids``."""
-        sql = "SELECT type, id FROM search_ref WHERE type = ? AND param = ? AND ref_type = ?"
-        return _keys(conn, sql + " AND ref_id IN", [source_type, param, target_type], ids)
+        if param == "derived-from":
+            if target_type != "DocumentReference":
+                return []
+            sql = "SELECT t.type, t.id FROM resources t WHERE t.type = ? AND t.source_doc IN"
+            return _keys(conn, sql, [source_type], ids, " ORDER BY t.rid")
+        if param == "nlp-generated":
+            if source_type != "DocumentReference":
+                return []
+            sql = (
+                "SELECT 'DocumentReference', t.source_doc FROM resources t "
+                "WHERE t.source_doc IS NOT NULL AND t.type = ? AND t.id IN"
+            )
+            order = " GROUP BY t.source_doc ORDER BY MIN(t.rid)"
+            return _keys(conn, sql, [target_type], ids, order)
+        found: list[Key] = []
+        for start in range(0, len(ids), MAX_VARS):
+            chunk = ids[start : start + MAX_VARS]
+            sql, args = self.lookups.ref_sources_sql(source_type, param, target_type, chunk)
+            found.extend((r[0], r[1]) for r in conn.execute(sql, args))
+        return found
 
     def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
         """The current bodies of ``keys``, in order (one primary-key lookup each)."""
@@ -79,5 +116,5 @@ class SqliteSearch(SqlStore[Database]):
                 "SELECT json FROM resources WHERE type = ? AND id = ?", key
             ).fetchone()
             if row is not None:
-                bodies.append(json.loads(row[0]))
+                bodies.append(decode_body(row[0]))
         return bodies
