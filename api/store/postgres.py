@@ -195,31 +195,21 @@ class PgFhirStore(SqlStore[Database]):
         ids: list[str],
         target_type: str | None,
     ) -> list[Key]:
-        """``(type, id)`` that ``source_type/ids`` reference through ``param`` (computed
-        references from ``source_doc``, the others from ``search_ref``), in write order."""
-        args: list[Any] = [ids]
-        tail = ""
-        if target_type:
-            tail = " AND t.type = %s" if param == "nlp-generated" else " AND s.ref_type = %s"
-            args.append(target_type)
+        """``(type, id)`` that ``source_type/ids`` reference through a computed ``param``
+        (from ``source_doc``), in write order."""
         if param == "nlp-generated":
             sql = "SELECT t.type, t.id FROM resources t WHERE t.source_doc = ANY(%s::text[])"
-            return _keys(conn, f"{sql}{tail} ORDER BY t.rid", args)
-        if param == "derived-from":
-            if target_type not in (None, "DocumentReference"):
-                return []
-            sql = (
-                "SELECT 'DocumentReference', t.source_doc FROM resources t "
-                "WHERE t.source_doc IS NOT NULL AND t.type = %s AND t.id = ANY(%s::text[]) "
-                "ORDER BY t.rid"
-            )
-            return _keys(conn, sql, [source_type, ids])
+            if target_type:
+                return _keys(conn, f"{sql} AND t.type = %s ORDER BY t.rid", [ids, target_type])
+            return _keys(conn, f"{sql} ORDER BY t.rid", [ids])
+        if target_type not in (None, "DocumentReference"):
+            return []
         sql = (
-            "SELECT s.ref_type, s.ref_id FROM resources t JOIN search_ref s ON s.rid = t.rid "
-            "WHERE s.param = %s AND t.type = %s AND t.id = ANY(%s::text[])"
+            "SELECT 'DocumentReference', t.source_doc FROM resources t "
+            "WHERE t.source_doc IS NOT NULL AND t.type = %s AND t.id = ANY(%s::text[]) "
+            "ORDER BY t.rid"
         )
-        order = " ORDER BY t.rid, s.ref_type, s.ref_id"
-        return _keys(conn, f"{sql}{tail}{order}", [param, source_type, *args])
+        return _keys(conn, sql, [source_type, ids])
 
     def ref_sources(
         self,

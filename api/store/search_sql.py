@@ -132,6 +132,9 @@ class Lookups:
     This base class answers from tables with value indexes (PostgreSQL).
     """
 
+    #: The columns of a body in a page of matches.
+    body = "r.json"
+
     def standard_sql(self, c: StandardCriterion, resource_type: str) -> tuple[str, list[Any]]:
         """``r.rid [NOT] IN (...)`` for a token or reference criterion."""
         alternatives: list[str] = []
@@ -190,6 +193,8 @@ class TermLookups(Lookups):
     Resources are its rows ``rowid = rid``; NLP-indexed documents ``rowid = -dkey``.
     """
 
+    body = "r.json, r.bid, r.part"  # a body may be part of a bundle (``api.store.bodies``)
+
     def standard_sql(self, c: StandardCriterion, resource_type: str) -> tuple[str, list[Any]]:
         """``r.rid [NOT] IN (<rows of any of the value's terms>)``."""
         terms: list[str] = []
@@ -204,7 +209,11 @@ class TermLookups(Lookups):
 
     def nlp_dkeys(self, criterion: NlpCriterion) -> tuple[str, list[Any]]:
         """Documents from terms alone when they decide (one token or prefix per alternative),
-        else the rows of the candidate documents (or of all documents) are checked."""
+        else the rows of the candidate documents (or of all documents) are checked.
+
+        ``nlp_rows`` is keyed by ``dkey << 20 | op << 18 | seq`` (``api.store.sqlite_schema``):
+        the rows of one operation of a document are one key range.
+        """
         op = _operation(criterion)
         if criterion.missing is not None:
             term = presence_term(op, _missing_column(criterion))
@@ -216,12 +225,16 @@ class TermLookups(Lookups):
         for alternative in criterion.alternatives:
             known = [c for c in (_candidate(pred, op) for pred in alternative) if c is not None]
             if not known:  # no term narrows this alternative: check every row
-                return f"SELECT n.dkey FROM nlp_rows n WHERE {where}", args
+                return f"SELECT n.key >> 20 FROM nlp_rows n WHERE {where}", args
             candidates.append(all_of([c.expression for c in known]))
             if len(alternative) == 1 and known[0].decides:
                 decided.append(known[0].term)
                 markers += [known[0].marker] if known[0].marker else []
-        checked = f"SELECT n.dkey FROM nlp_rows n WHERE n.dkey IN ({_term_dkeys()}) AND {where}"
+        low, high = f"c.d * 1048576 + {op * 262144}", f"c.d * 1048576 + {(op + 1) * 262144}"
+        checked = (
+            f"SELECT DISTINCT c.d FROM ({_term_dkeys()}) c JOIN nlp_rows n "
+            f"ON n.key >= {low} AND n.key < {high} WHERE {where}"
+        )
         if len(decided) < len(criterion.alternatives):
             return checked, [any_of(candidates), *args]
         if not markers:
@@ -242,7 +255,7 @@ class TermLookups(Lookups):
 
 
 def _term_dkeys() -> str:
-    return "SELECT -rowid FROM search_terms WHERE search_terms MATCH ? AND rowid < 0"
+    return "SELECT -rowid AS d FROM search_terms WHERE search_terms MATCH ? AND rowid < 0"
 
 
 @dataclass(frozen=True)
@@ -488,7 +501,7 @@ def search_plan(query: SearchQuery, default_count: int, lookups: Lookups) -> Sea
     if count <= 0 or query.summary_count:
         return SearchPlan(query, count_sql, args, None, [])
     page_sql = (
-        f"SELECT r.json FROM resources r WHERE {clause} ORDER BY {order_sql(query)} "
+        f"SELECT {lookups.body} FROM resources r WHERE {clause} ORDER BY {order_sql(query)} "
         "LIMIT ? OFFSET ?"
     )
     return SearchPlan(query, count_sql, args, page_sql, [*args, count, query.offset])

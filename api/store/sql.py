@@ -30,6 +30,7 @@ from api.store.base import (
 )
 from api.store.bundles import searchset
 from api.store.codec import dump_json as dump_json
+from api.store.extract import extract
 from api.store.search_sql import COMPUTED_PARAMS as COMPUTED_PARAMS
 from api.store.search_sql import Lookups, SearchPlan, find_sql, search_plan
 from api.store.terms import OPERATIONS, NlpRow
@@ -38,30 +39,36 @@ from enrich.index import IndexRow
 Key = tuple[str, str]
 
 #: version_id, last_updated, method, body: history rows (a current version's body is the
-#: ``resources`` row), and the current version of a resource that has no history row for it
+#: ``resources`` row), and the current version of a resource that has no history row for it;
+#: ``{extra}``: more columns of the body (SQLite: where a bundled body is, ``api.store.bodies``)
 HISTORY_SELECT = """
-SELECT v.version_id, v.last_updated, v.method, v.body FROM (
+SELECT v.* FROM (
     SELECT h.version_id AS version_id, h.last_updated AS last_updated, h.method AS method,
-        COALESCE(h.json, r.json) AS body
+        COALESCE(h.json, r.json) AS body{extra_history}
     FROM history h LEFT JOIN resources r ON h.json IS NULL AND h.method != 'DELETE'
         AND r.type = h.type AND r.id = h.id AND r.version_id = h.version_id
     WHERE h.type = ? AND h.id = ?
     UNION ALL
     SELECT r.version_id, r.last_updated, CASE WHEN r.version_id = 1 THEN 'POST' ELSE 'PUT' END,
-        r.json
+        r.json{extra_current}
     FROM resources r WHERE r.type = ? AND r.id = ? AND NOT EXISTS (SELECT 1 FROM history h
         WHERE h.type = r.type AND h.id = r.id AND h.version_id = r.version_id)
 ) v"""
 
 
 def history_sql(
-    resource_type: str, resource_id: str, version: int | None = None
+    resource_type: str, resource_id: str, version: int | None = None, *, bundled: bool = False
 ) -> tuple[str, list[Any]]:
-    """The versions of a resource newest first (only ``version`` when given)."""
+    """The versions of a resource newest first (only ``version`` when given); ``bundled``:
+    each row also names the bundle part of a body that ``resources`` holds in a bundle."""
+    select = HISTORY_SELECT.format(
+        extra_history=", r.bid, r.part" if bundled else "",
+        extra_current=", r.bid, r.part" if bundled else "",
+    )
     args: list[Any] = [resource_type, resource_id, resource_type, resource_id]
     if version is None:
-        return f"{HISTORY_SELECT} ORDER BY v.version_id DESC", args
-    return f"{HISTORY_SELECT} WHERE v.version_id = ?", [*args, version]
+        return f"{select} ORDER BY v.version_id DESC", args
+    return f"{select} WHERE v.version_id = ?", [*args, version]
 
 
 #: ``(versionId, deleted)`` of a resource: its current row, else its last history row
@@ -180,6 +187,19 @@ def stamped(resource: Resource, key: Key, version: int, now: str) -> Resource:
     return stored
 
 
+def references(resources: Sequence[Resource], param: str, target_type: str | None) -> list[Key]:
+    """``(type, id)`` that ``resources`` reference through ``param`` (``extract``: what their
+    search values hold), in order."""
+    found: list[Key] = []
+    for resource in resources:
+        found += [
+            (ref_type, ref_id)
+            for name, ref_type, ref_id in extract(resource).refs
+            if name == param and target_type in (None, ref_type)
+        ]
+    return found
+
+
 DbT = TypeVar("DbT", bound=SqlDatabase)
 
 
@@ -237,7 +257,8 @@ class SqlStore(ABC, Generic[DbT]):
     def ref_targets(
         self, conn: Any, source_type: str, param: str, ids: list[str], target_type: str | None
     ) -> list[Key]:
-        """``(type, id)`` that the resources ``source_type/ids`` reference through ``param``."""
+        """``(type, id)`` that the resources ``source_type/ids`` reference through a computed
+        ``param`` (``derived-from``, ``nlp-generated``)."""
 
     @abstractmethod
     def ref_sources(
@@ -256,8 +277,12 @@ class SqlStore(ABC, Generic[DbT]):
         ids = [str(r["id"]) for r in matches]
         wanted: list[Key] = []
         for inc in query.include:
-            if inc.source_type == query.resource_type:
+            if inc.source_type != query.resource_type:
+                continue
+            if inc.param in COMPUTED_PARAMS:
                 wanted += self.ref_targets(conn, inc.source_type, inc.param, ids, inc.target_type)
+            else:  # the references of the page's own bodies, as extracted when written
+                wanted += references(matches, inc.param, inc.target_type)
         for inc in query.revinclude:
             wanted += self.ref_sources(conn, inc.source_type, inc.param, query.resource_type, ids)
         seen = {(r["resourceType"], r["id"]) for r in matches}

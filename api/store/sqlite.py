@@ -4,7 +4,7 @@ Tables (``api.store.sqlite_schema``, docs/performance.md): ``resources`` (curren
 keyed by ``rid``), ``history`` (past versions and deletions; the body of the current version
 lives only in ``resources`` and moves to its history row when superseded or deleted, so a
 write stores each body once; generated resources keep no history rows, see
-``api.store.sql``), the search values (``search_terms``, ``search_ref``, ``search_date``,
+``api.store.sql``), the search values (``search_terms``, ``search_date``,
 filled at write time) and the NLP index (``api.store.sqlite_index``), so an enrichment
 (document + generated + deletions + index rows + state) is one transaction.
 ``Database`` (``api.store.database``) and ``SqliteNlpIndex`` are re-exported here.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from api.search import format_instant
@@ -24,7 +25,8 @@ from api.store.base import (
     VersionConflict,
     VersionInfo,
 )
-from api.store.codec import decode_body, encode_body
+from api.store.bodies import Bodies, Stored, bundle, forget
+from api.store.codec import encode_body
 from api.store.database import Database as Database
 from api.store.extract import extract
 from api.store.sql import (
@@ -65,10 +67,10 @@ class SqliteFhirStore(SqliteSearch):
         """The current version, or ``None`` when absent or deleted."""
         with self.db.read() as conn:
             row = conn.execute(
-                "SELECT json FROM resources WHERE type = ? AND id = ?",
+                "SELECT json, bid, part FROM resources WHERE type = ? AND id = ?",
                 (resource_type, resource_id),
             ).fetchone()
-        found: Resource | None = decode_body(row[0]) if row else None
+            found: Resource | None = Bodies(conn).load(tuple(row)) if row else None
         return found
 
     def current_version(self, resource_type: str, resource_id: str) -> tuple[str, bool] | None:
@@ -80,13 +82,18 @@ class SqliteFhirStore(SqliteSearch):
         self, resource_type: str, resource_id: str, version: int | None = None
     ) -> list[VersionInfo]:
         """Every version newest first, or only ``version`` (bodies parsed)."""
-        sql, args = history_sql(resource_type, resource_id, version)
+        sql, args = history_sql(resource_type, resource_id, version, bundled=True)
         with self.db.read() as conn:
-            rows = conn.execute(sql, args).fetchall()
-        return [
-            VersionInfo(str(r[0]), r[1], r[2], decode_body(r[3]) if r[3] is not None else None)
-            for r in rows
-        ]
+            bodies = Bodies(conn)
+            return [
+                VersionInfo(
+                    str(r[0]),
+                    r[1],
+                    r[2],
+                    bodies.load((r[3], r[4], r[5])) if r[3] is not None or r[4] else None,
+                )
+                for r in conn.execute(sql, args).fetchall()
+            ]
 
     def generated_from(self, document_id: str) -> list[str]:
         """``Type/id`` of the live resources generated from one document."""
@@ -159,7 +166,7 @@ class SqliteFhirStore(SqliteSearch):
         An unchanged resource (same content and source) keeps its version; the others get
         ``current + 1`` (or ``last deleted + 1``, or 1), a history row (unless generated) and
         fresh search values. A resource keeps its ``rid`` across versions; new ones are
-        appended.
+        appended. The generated bodies of one call are stored as one bundle.
         """
         keys = [resource_key(resource) for resource, _ in items]
         if len(set(keys)) != len(keys):  # the same resource twice: one at a time, in order
@@ -168,7 +175,7 @@ class SqliteFhirStore(SqliteSearch):
             (r[0], r[1]): r
             for r in _select_keys(
                 conn,
-                "SELECT t.type, t.id, t.json, t.source_doc, t.version_id, t.rid",
+                "SELECT t.type, t.id, t.source_doc, t.version_id, t.rid, t.json, t.bid, t.part",
                 "resources",
                 keys,
             )
@@ -185,23 +192,25 @@ class SqliteFhirStore(SqliteSearch):
             )
         }
         next_rid = int(conn.execute("SELECT COALESCE(MAX(rid), 0) FROM resources").fetchone()[0])
+        bodies = Bodies(conn)
         stored_all: list[Resource] = []
-        inserted: list[tuple[Any, ...]] = []
-        updated: list[tuple[Any, ...]] = []
-        history_rows: list[tuple[Any, ...]] = []
+        written: list[_Written] = []
         superseded: list[tuple[Any, ...]] = []
         forgotten: list[tuple[int, str]] = []  # (rid, terms) of the versions replaced
-        written: list[tuple[int, str, Resource]] = []
+        old_bundles: set[tuple[int, str | None]] = set()
         for (resource, source_doc), key in zip(items, keys, strict=True):
             row = current.get(key)
             if row is not None:
-                old: Resource = decode_body(row[2])
-                if row[3] == source_doc and content_of(old) == content_of(resource):
+                body: Stored = (row[5], row[6], row[7])
+                old: Resource = bodies.load(body)
+                if row[2] == source_doc and content_of(old) == content_of(resource):
                     stored_all.append(old)
                     continue
-                version, method, rid = int(row[4]) + 1, "PUT", int(row[5])
-                superseded.append((row[2], *key, int(row[4])))
+                version, method, rid = int(row[3]) + 1, "PUT", int(row[4])
+                superseded.append((key, int(row[3]), body))
                 forgotten.append((rid, terms_text(resource_terms(key[0], extract(old)))))
+                if row[6] is not None:
+                    old_bundles.add((int(row[6]), row[2]))
             else:
                 previous = last.get(key)
                 version = previous + 1 if previous else 1
@@ -209,47 +218,74 @@ class SqliteFhirStore(SqliteSearch):
                 next_rid += 1
                 rid = next_rid
             stored = stamped(resource, key, version, now)
-            body = encode_body(stored)
-            if row is not None:
-                updated.append((version, now, source_doc, body, rid))
-            else:
-                inserted.append((rid, *key, version, now, source_doc, body))
-            if self._keeps_history(source_doc):
-                history_rows.append((*key, version, now, method))
-            written.append((rid, key[0], stored))
+            written.append(_Written(rid, key, stored, source_doc, row is not None, method))
             stored_all.append(stored)
         if forgotten:  # search values of the replaced versions
             _forget_values(conn, forgotten)
         if superseded:  # a superseded body moves to its history row (when it has one)
-            conn.executemany(_KEEP_BODY, superseded)
+            conn.executemany(_KEEP_BODY, [(bodies.text(b), *key, v) for key, v, b in superseded])
+        self._write_rows(conn, written, now)
+        if old_bundles:
+            forget(conn, old_bundles)
+        index_values(conn, [(w.rid, w.key[0], w.stored) for w in written])
+        return stored_all
+
+    def _write_rows(self, conn: sqlite3.Connection, written: list[_Written], now: str) -> None:
+        """The ``resources`` and ``history`` rows of the versions written."""
+        generated = [w for w in written if w.source_doc is not None]
+        parts: dict[int, tuple[int, int]] = {}
+        if len(generated) > 1:
+            new_bid = bundle(conn, [w.stored for w in generated])
+            parts = {w.rid: (new_bid, n) for n, w in enumerate(generated)}
+        inserted: list[tuple[Any, ...]] = []
+        updated: list[tuple[Any, ...]] = []
+        history_rows: list[tuple[Any, ...]] = []
+        for w in written:
+            bid: int | None = None
+            part: int | None = None
+            body = None
+            if w.rid in parts:
+                bid, part = parts[w.rid]
+            else:
+                body = encode_body(w.stored)
+            version = int(w.stored["meta"]["versionId"])
+            if w.existed:
+                updated.append((version, now, w.source_doc, body, bid, part, w.rid))
+            else:
+                inserted.append((w.rid, *w.key, version, now, w.source_doc, body, bid, part))
+            if self._keeps_history(w.source_doc):
+                history_rows.append((*w.key, version, now, w.method))
         if updated:
             conn.executemany(
-                "UPDATE resources SET version_id = ?, last_updated = ?, source_doc = ?, json = ? "
-                "WHERE rid = ?",
+                "UPDATE resources SET version_id = ?, last_updated = ?, source_doc = ?, json = ?, "
+                "bid = ?, part = ? WHERE rid = ?",
                 updated,
             )
         if inserted:
-            conn.executemany("INSERT INTO resources VALUES (?,?,?,?,?,?,?)", inserted)
+            conn.executemany("INSERT INTO resources VALUES (?,?,?,?,?,?,?,?,?)", inserted)
         if history_rows:
             conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,NULL)", history_rows)
-        index_values(conn, written)
-        return stored_all
 
     def _delete(
         self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
     ) -> str | None:
         row = conn.execute(
-            "SELECT rid, version_id, json FROM resources WHERE type = ? AND id = ?",
+            "SELECT rid, version_id, json, bid, part, source_doc FROM resources "
+            "WHERE type = ? AND id = ?",
             (resource_type, resource_id),
         ).fetchone()
         if row is None:
             return None
         rid, version = int(row[0]), int(row[1]) + 1
         key = (resource_type, resource_id)
-        old = decode_body(row[2])
+        bodies = Bodies(conn)
+        body: Stored = (row[2], row[3], row[4])
+        old = bodies.load(body)
         _forget_values(conn, [(rid, terms_text(resource_terms(resource_type, extract(old))))])
-        conn.execute(_KEEP_BODY, (row[2], *key, int(row[1])))
+        conn.execute(_KEEP_BODY, (bodies.text(body), *key, int(row[1])))
         conn.execute("DELETE FROM resources WHERE rid = ?", (rid,))
+        if row[3] is not None:
+            forget(conn, {(int(row[3]), row[5])})
         conn.execute("INSERT INTO history VALUES (?,?,?,?,?,NULL)", (*key, version, now, "DELETE"))
         if resource_type == "DocumentReference":
             children = conn.execute(
@@ -261,15 +297,25 @@ class SqliteFhirStore(SqliteSearch):
         return str(version)
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A version ``_put_many`` writes."""
+
+    rid: int
+    key: tuple[str, str]
+    stored: Resource
+    source_doc: str | None
+    existed: bool
+    method: str
+
+
 def _forget_values(conn: sqlite3.Connection, forgotten: list[tuple[int, str]]) -> None:
     """Remove the search values of ``(rid, terms)`` (their terms as written)."""
     conn.executemany(
         "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)",
         [(rid, terms) for rid, terms in forgotten if terms],
     )
-    rids = [(rid,) for rid, _ in forgotten]
-    conn.executemany("DELETE FROM search_ref WHERE rid = ?", rids)
-    conn.executemany("DELETE FROM search_date WHERE rid = ?", rids)
+    conn.executemany("DELETE FROM search_date WHERE rid = ?", [(rid,) for rid, _ in forgotten])
 
 
 def _select_keys(

@@ -14,12 +14,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.search import NlpCriterion
-from api.store.base import NlpState
+from api.store.base import NlpState, StoreError
 from api.store.codec import decode_body, dump_bytes, encode_body, result_digest
 from api.store.database import Database
 from api.store.search_sql import TermLookups
 from api.store.sql import SqlNlpIndex, nlp_rows
-from api.store.sqlite_schema import NLP_COLUMNS, elided, ensure_schema, stored_nlp_rows
+from api.store.sqlite_schema import (
+    MAX_ROWS,
+    NLP_COLUMNS,
+    elided,
+    ensure_schema,
+    row_key,
+    stored_nlp_rows,
+)
 from api.store.terms import NlpRow, nlp_terms, terms_text
 from enrich.index import IndexRow
 
@@ -78,7 +85,9 @@ def _drop_rows(conn: sqlite3.Connection, dkey: int, old: list[NlpRow]) -> None:
             "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)",
             (-dkey, terms_text(terms)),
         )
-    conn.execute("DELETE FROM nlp_rows WHERE dkey = ?", (dkey,))
+    conn.execute(
+        "DELETE FROM nlp_rows WHERE key >= ? AND key < ?", (row_key(dkey), row_key(dkey + 1))
+    )
 
 
 def replace_rows(
@@ -144,9 +153,11 @@ def replace_rows(
         if old == new:
             return
         _drop_rows(conn, dkey, old)
+    if len(new) > MAX_ROWS:
+        raise StoreError(f"more than {MAX_ROWS} NLP index rows for one document", code="NLP530")
     conn.executemany(
-        f"INSERT INTO nlp_rows (dkey, seq, {NLP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(dkey, seq, *elided(row)) for seq, row in enumerate(new)],
+        f"INSERT INTO nlp_rows (key, {NLP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(row_key(dkey, row.op, seq), *elided(row)) for seq, row in enumerate(new)],
     )
     terms = nlp_terms(new)
     if terms:

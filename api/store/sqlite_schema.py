@@ -3,19 +3,22 @@
 Version 1 (docs/performance.md says why each table looks as it does):
 
 - ``resources``: one row per current version, keyed by ``rid`` (rows are appended in write
-  order, so an enrichment's bodies land on a few consecutive pages) with a unique index on
-  ``(type, id)``; bodies are JSON text, or zlib-compressed JSON when large (``codec``).
+  order) with a unique index on ``(type, id)``; bodies are JSON text, zlib-compressed JSON
+  when large (``codec``), or parts of a bundle in ``bodies`` (``api.store.bodies``: what one
+  enrichment generated, compressed together).
 - ``history``: past versions and deletions (see ``api.store.sql``).
 - ``search_terms``: FTS5 index of every token and reference value (rows ``rowid = rid``) and
   of the NLP index's codes, texts and presence (rows ``rowid = -dkey``), see ``terms``.
   Contentless: a row is removed with the terms it was written with, made again from the
   stored body or NLP rows; ``docref_meta.terms_version`` names how terms are made, and a
   different value rebuilds them (``reindex``).
-- ``search_ref`` (a resource's references, for ``_include``) and ``search_date`` (date
-  ranges, with a value index: ranges are no terms), clustered by ``rid``.
+- ``search_date`` (date ranges, clustered by ``rid``, with a value index: ranges are no
+  terms). References are terms; ``_include`` reads them from the page's own bodies.
 - ``nlp_documents`` (state and compressed result of one document's NLP run, ``dkey``) and
-  ``nlp_rows`` (its index rows, clustered by ``dkey``: only the columns the 25 parameters
-  read).
+  ``nlp_rows`` (its index rows: only the columns the 25 parameters read), keyed by
+  ``row_key(dkey, op, seq)``, an integer: a document's rows are one range of the table's
+  rowid B-tree, appended as SQLite appends best (a composite key of a WITHOUT ROWID table
+  rewrote twice the pages).
 
 Version 0 is the schema before (``resources``/``search_token``/``search_ref``/``search_date``
 keyed by ``(type, id)``, ``nlp_index`` with three secondary indexes): ``ensure_schema``
@@ -31,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from api.store.base import StoreError
-from api.store.codec import decode_body
+from api.store.bodies import Bodies
 from api.store.extract import extract
 from api.store.terms import TERMS_VERSION, NlpRow, nlp_terms, resource_terms, terms_text
 
@@ -43,8 +46,9 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
     rid INTEGER PRIMARY KEY,
     type TEXT NOT NULL, id TEXT NOT NULL, version_id INTEGER NOT NULL,
-    last_updated TEXT NOT NULL, source_doc TEXT, json NOT NULL
+    last_updated TEXT NOT NULL, source_doc TEXT, json, bid INTEGER, part INTEGER
 );
+CREATE TABLE IF NOT EXISTS bodies (bid INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS resources_key ON resources(type, id);
 CREATE INDEX IF NOT EXISTS resources_updated ON resources(type, last_updated);
 CREATE INDEX IF NOT EXISTS resources_source ON resources(source_doc)
@@ -53,10 +57,6 @@ CREATE TABLE IF NOT EXISTS history (
     type TEXT NOT NULL, id TEXT NOT NULL, version_id INTEGER NOT NULL,
     last_updated TEXT NOT NULL, method TEXT NOT NULL, json,
     PRIMARY KEY (type, id, version_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS search_ref (
-    rid INTEGER NOT NULL, param TEXT NOT NULL, ref_type TEXT NOT NULL, ref_id TEXT NOT NULL,
-    PRIMARY KEY (rid, param, ref_type, ref_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS search_date (
     rid INTEGER NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL, low TEXT NOT NULL,
@@ -70,11 +70,10 @@ CREATE TABLE IF NOT EXISTS nlp_documents (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS nlp_documents_doc ON nlp_documents(doc_id);
 CREATE TABLE IF NOT EXISTS nlp_rows (
-    dkey INTEGER NOT NULL, op INTEGER NOT NULL, seq INTEGER NOT NULL,
+    key INTEGER PRIMARY KEY, op INTEGER NOT NULL,
     text TEXT, text_norm TEXT, category TEXT, type TEXT, score REAL,
-    code TEXT, description TEXT, description_norm TEXT, concept_score REAL,
-    PRIMARY KEY (dkey, op, seq)
-) WITHOUT ROWID;
+    code TEXT, description TEXT, description_norm TEXT, concept_score REAL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS search_terms
     USING fts5(terms, content='', detail=none, columnsize=0);
 CREATE TABLE IF NOT EXISTS docref_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -84,6 +83,19 @@ CREATE TABLE IF NOT EXISTS docref_meta (key TEXT PRIMARY KEY, value TEXT NOT NUL
 NLP_COLUMNS = (
     "op, text, text_norm, category, type, score, code, description, description_norm, concept_score"
 )
+#: ``nlp_rows.key`` = ``dkey << DKEY_SHIFT | op << OP_SHIFT | seq``
+DKEY_SHIFT = 20
+OP_SHIFT = 18
+MAX_ROWS = 1 << OP_SHIFT  # rows of one document
+
+
+def row_key(dkey: int, op: int = 0, seq: int = 0) -> int:
+    """The ``nlp_rows`` key of row ``seq`` (of operation ``op``) of document ``dkey``.
+
+    >>> row_key(3, 1, 5) >> DKEY_SHIFT, row_key(3, 1, 5) >> OP_SHIFT & 3
+    (3, 1)
+    """
+    return dkey << DKEY_SHIFT | op << OP_SHIFT | seq
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -212,27 +224,29 @@ def _copy_v0(conn: sqlite3.Connection) -> None:
             "WHERE doc_id NOT IN (SELECT doc_id FROM nlp_documents) ORDER BY doc_id"
         )
         conn.execute(
-            f"INSERT INTO nlp_rows (dkey, seq, {NLP_COLUMNS}) "
-            "SELECT d.dkey, ROW_NUMBER() OVER (PARTITION BY n.doc_id ORDER BY n.rowid), "
-            "CASE n.operation WHEN 'detect-entities' THEN 0 WHEN 'infer-icd10' THEN 1 ELSE 2 END, "
-            "n.text, n.text_norm, n.category, n.type, n.score, n.concept_code, "
-            "n.concept_description, n.concept_description_norm, n.concept_score "
-            "FROM nlp_index_v0 n JOIN nlp_documents d ON d.doc_id = n.doc_id"
+            f"INSERT INTO nlp_rows (key, {NLP_COLUMNS}) SELECT (dkey << {DKEY_SHIFT}) | "
+            f"(op << {OP_SHIFT}) | (ROW_NUMBER() OVER (PARTITION BY dkey ORDER BY r) - 1), "
+            f"{NLP_COLUMNS} FROM (SELECT d.dkey AS dkey, n.rowid AS r, CASE n.operation "
+            "WHEN 'detect-entities' THEN 0 WHEN 'infer-icd10' THEN 1 ELSE 2 END AS op, n.text, "
+            "n.text_norm, n.category, n.type, n.score, n.concept_code AS code, "
+            "n.concept_description AS description, "
+            "n.concept_description_norm AS description_norm, n.concept_score "
+            "FROM nlp_index_v0 n JOIN nlp_documents d ON d.doc_id = n.doc_id)"
         )
     for table in _V0_TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {table}_v0")
 
 
 def reindex(conn: sqlite3.Connection) -> None:
-    """Make every search value and term again: from each resource's body (``search_ref``,
-    ``search_date``, terms) and each document's NLP rows (terms)."""
+    """Make every search value and term again: from each resource's body (``search_date``,
+    terms) and each document's NLP rows (terms)."""
     log.info("building the search terms (%s)", TERMS_VERSION)
     conn.execute("INSERT INTO search_terms (search_terms) VALUES ('delete-all')")
-    conn.execute("DELETE FROM search_ref")
     conn.execute("DELETE FROM search_date")
-    rows = conn.execute("SELECT rid, type, json FROM resources ORDER BY rid")
+    bodies = Bodies(conn)
+    rows = conn.execute("SELECT rid, type, json, bid, part FROM resources ORDER BY rid")
     while chunk := rows.fetchmany(1000):
-        index_values(conn, [(rid, kind, decode_body(body)) for rid, kind, body in chunk])
+        index_values(conn, [(r[0], r[1], bodies.load((r[2], r[3], r[4]))) for r in chunk])
     for (dkey,) in conn.execute("SELECT dkey FROM nlp_documents ORDER BY dkey").fetchall():
         terms = nlp_terms(stored_nlp_rows(conn, dkey))
         if terms:
@@ -248,23 +262,24 @@ def index_values(
     """The search values and terms of stored resources ``(rid, type, body)`` (none written
     before)."""
     terms: list[tuple[int, str]] = []
-    refs: list[tuple[Any, ...]] = []
     dates: list[tuple[Any, ...]] = []
     for rid, resource_type, body in resources:
         values = extract(body)
         found = resource_terms(resource_type, values)
         if found:
             terms.append((rid, terms_text(found)))
-        refs += [(rid, *r) for r in values.refs]
         dates += [(rid, resource_type, *d) for d in values.dates]
     conn.executemany("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", terms)
-    conn.executemany("INSERT OR IGNORE INTO search_ref VALUES (?,?,?,?)", refs)
     conn.executemany("INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)", dates)
 
 
 def stored_nlp_rows(conn: sqlite3.Connection, dkey: int) -> list[NlpRow]:
     """The NLP rows of one document (normalised values of ASCII ones made again)."""
-    rows = conn.execute(f"SELECT {NLP_COLUMNS} FROM nlp_rows WHERE dkey = ? ORDER BY seq", (dkey,))
+    rows = conn.execute(
+        f"SELECT {NLP_COLUMNS} FROM nlp_rows WHERE key >= ? AND key < ? "
+        f"ORDER BY key & {MAX_ROWS - 1}",
+        (row_key(dkey), row_key(dkey + 1)),
+    )
     found: list[NlpRow] = []
     for op, text, text_norm, category, kind, score, code, desc, desc_norm, concept in rows:
         if text_norm is None and text is not None:

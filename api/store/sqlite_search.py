@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.store.base import Resource, SearchResult
-from api.store.codec import decode_body
+from api.store.bodies import Bodies
 from api.store.database import Database
 from api.store.search_sql import SearchPlan, TermLookups
 from api.store.sql import Key, SqlStore
@@ -43,8 +43,9 @@ class SqliteSearch(SqlStore[Database]):
             total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
             matches: list[Resource] = []
             if plan.page_sql is not None:
+                bodies = Bodies(conn)
                 rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
-                matches = [decode_body(r[0]) for r in rows]
+                matches = [bodies.load((r[0], r[1], r[2])) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
@@ -56,27 +57,19 @@ class SqliteSearch(SqlStore[Database]):
         ids: list[str],
         target_type: str | None,
     ) -> list[Key]:
-        """``(type, id)`` that ``source_type/ids`` reference through ``param`` (computed
-        references from ``source_doc``, the others from ``search_ref``), in write order."""
-        tail, tail_args = (" AND t.type = ?", [target_type]) if target_type else ("", [])
+        """``(type, id)`` that ``source_type/ids`` reference through a computed ``param``
+        (from ``source_doc``), in write order."""
         if param == "nlp-generated":
+            tail, tail_args = (" AND t.type = ?", [target_type]) if target_type else ("", [])
             sql = "SELECT t.type, t.id FROM resources t WHERE t.source_doc IN"
             return _keys(conn, sql, [], ids, tail + " ORDER BY t.rid", tail_args)
-        if param == "derived-from":
-            if target_type not in (None, "DocumentReference"):
-                return []
-            sql = (
-                "SELECT 'DocumentReference', t.source_doc FROM resources t "
-                "WHERE t.source_doc IS NOT NULL AND t.type = ? AND t.id IN"
-            )
-            return _keys(conn, sql, [source_type], ids, " ORDER BY t.rid")
-        tail = " AND s.ref_type = ?" if target_type else ""
+        if target_type not in (None, "DocumentReference"):
+            return []
         sql = (
-            "SELECT s.ref_type, s.ref_id FROM resources t JOIN search_ref s ON s.rid = t.rid "
-            "WHERE s.param = ? AND t.type = ? AND t.id IN"
+            "SELECT 'DocumentReference', t.source_doc FROM resources t "
+            "WHERE t.source_doc IS NOT NULL AND t.type = ? AND t.id IN"
         )
-        order = " ORDER BY t.rid, s.ref_type, s.ref_id"
-        return _keys(conn, sql, [param, source_type], ids, tail + order, tail_args)
+        return _keys(conn, sql, [source_type], ids, " ORDER BY t.rid")
 
     def ref_sources(
         self,
@@ -110,11 +103,12 @@ class SqliteSearch(SqlStore[Database]):
 
     def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
         """The current bodies of ``keys``, in order (one primary-key lookup each)."""
-        bodies: list[Resource] = []
+        found: list[Resource] = []
+        bodies = Bodies(conn)
         for key in keys:
             row = conn.execute(
-                "SELECT json FROM resources WHERE type = ? AND id = ?", key
+                "SELECT json, bid, part FROM resources WHERE type = ? AND id = ?", key
             ).fetchone()
             if row is not None:
-                bodies.append(decode_body(row[0]))
-        return bodies
+                found.append(bodies.load((row[0], row[1], row[2])))
+        return found
