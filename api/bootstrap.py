@@ -16,12 +16,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from api.clock import Clock, utc_now
-from api.service import DocumentService
+from api.observability import CountingTransport, Metrics, TimedEngine
+from api.service import DocumentService, Limits
 from api.settings import Settings
 from api.store.base import Database, FhirStore, NlpIndex, ServiceStore, StoreError
 from api.store.factory import OpenStore, open_store
@@ -123,6 +124,16 @@ def build_policy(settings: Settings) -> EnrichmentPolicy:
     return EnrichmentPolicy.model_validate(policy_fields(settings))
 
 
+def build_limits(settings: Settings) -> Limits:
+    """What one document may cost (``max_note_chars``, ``max_generated_resources``,
+    ``max_index_rows``)."""
+    return Limits(
+        max_note_chars=settings.max_note_chars,
+        max_generated_resources=settings.max_generated_resources,
+        max_index_rows=settings.max_index_rows,
+    )
+
+
 def open_service_store(settings: Settings, *, clock: Clock = utc_now) -> OpenStore:
     """``(db, store, index)``: the SQLite file, or PostgreSQL for a ``postgresql://`` URL (D10)."""
     return open_store(settings.db_path, clock=clock)
@@ -135,6 +146,7 @@ def build_upstream(
     token: str | None = None,
     required: bool = False,
     timeout: Any = None,
+    metrics: Metrics | None = None,
 ) -> HttpFhirStore | None:
     """The upstream FHIR server (read and write-back target), or ``None`` when there is none.
 
@@ -147,6 +159,7 @@ def build_upstream(
         required: an upstream is wanted even when ``upstream = "none"`` (``reprocess --from
             upstream``): ``upstream_url`` then names it.
         timeout: ``httpx`` timeout (default 30 s, connect 5 s).
+        metrics: count the upstream's 429/5xx answers and connection failures there.
 
     Raises:
         StoreError: ``[NLP520]`` when the settings do not name a server completely.
@@ -169,7 +182,8 @@ def build_upstream(
     base = url or settings.upstream_url
     if not base:
         raise StoreError("no upstream FHIR URL: set DOCREF_NLP_UPSTREAM_URL", code="NLP520")
-    client = httpx.Client(timeout=timeout or httpx.Timeout(30.0, connect=5.0))
+    transport = CountingTransport(metrics) if metrics is not None else None
+    client = httpx.Client(timeout=timeout or httpx.Timeout(30.0, connect=5.0), transport=transport)
     auth: httpx.Auth | None = None
     if token:
         auth = BearerAuth(token)
@@ -203,6 +217,7 @@ class Services:
         store: the service's FHIR store.
         index: the NLP index.
         upstream: the write-back server of the webhook path (``None``: the service store).
+        metrics: the Prometheus metrics (``GET /metrics``).
     """
 
     settings: Settings
@@ -213,6 +228,7 @@ class Services:
     store: ServiceStore
     index: NlpIndex
     upstream: HttpFhirStore | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def documents(
         self, *, store: FhirStore | None = None, engine: NlpEngine | None = None
@@ -224,6 +240,8 @@ class Services:
             clock=self.clock,
             store=store or self.store,
             index=self.index,
+            limits=build_limits(self.settings),
+            observe=self.metrics.observe_document,
         )
 
     def write_back(self) -> FhirStore:
@@ -260,17 +278,20 @@ def build_services(
         StoreError: the database cannot be opened, or the upstream settings are incomplete.
     """
     now = clock or utc_now
+    metrics = Metrics()
     db, store, index = open_service_store(settings, clock=now)
     try:
+        built = engine if engine is not None else build_engine(settings)
         return Services(
             settings=settings,
-            engine=engine if engine is not None else build_engine(settings),
+            engine=TimedEngine(built, metrics),
             policy=build_policy(settings),
             clock=now,
             db=db,
             store=store,
             index=index,
-            upstream=build_upstream(settings),
+            upstream=build_upstream(settings, metrics=metrics),
+            metrics=metrics,
         )
     except BaseException:
         db.close()

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.clock import Clock
 from api.errors import FhirError
 from api.intake.queue import IntakeQueue
 from api.interactions import Ctx
+from api.jsonbody import parse_json
 from api.service import DocumentService
 from api.settings import Settings
 from api.store.base import NlpIndex, ServiceStore
 from enrich.policy import EnrichmentPolicy
 from nlp.base import NlpEngine
 
-MAX_BODY_BYTES = 32 * 1024 * 1024
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
 
@@ -75,11 +76,8 @@ def require_token(request: Request, settings: SettingsDep) -> None:
         return
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token:
-        for known in settings.api_tokens:
-            if hmac.compare_digest(token.encode(), known.encode()):
-                return
+    if scheme.lower() == "bearer" and secret_matches(token.strip(), settings.api_tokens):
+        return
     raise FhirError(
         "NLP401",
         "a valid bearer token is required",
@@ -88,22 +86,62 @@ def require_token(request: Request, settings: SettingsDep) -> None:
     )
 
 
+def secret_matches(given: str, known: Iterable[str]) -> bool:
+    """Whether ``given`` is one of ``known``, in constant time: SHA-256 digests of equal length
+    are compared, and every known secret is compared (no early exit tells which one matched).
+
+    >>> secret_matches("a" * 16, ["b" * 16, "a" * 16]), secret_matches("", ["b" * 16])
+    (True, False)
+    """
+    if not given:
+        return False
+    digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
+    found = False
+    for secret in known:
+        expected = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+        found |= hmac.compare_digest(digest, expected)
+    return found
+
+
+def _max_body(request: Request) -> int:
+    settings = getattr(request.app.state, "settings", None)
+    limit = getattr(settings, "max_body_bytes", None)
+    return int(limit) if isinstance(limit, int) else Settings().max_body_bytes
+
+
 async def raw_body(request: Request) -> bytes:
-    """The request body (at most ``MAX_BODY_BYTES``)."""
+    """The request body, read as it streams in and refused (``[NLP413]``) as soon as it
+    exceeds ``settings.max_body_bytes``: a declared or a chunked body alike."""
+    limit = _max_body(request)
+    too_large = FhirError("NLP413", f"body larger than {limit} bytes (DOCREF_NLP_MAX_BODY_BYTES)")
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise FhirError("NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise FhirError("NLP413", f"body larger than {MAX_BODY_BYTES} bytes")
-    return body
+    if length and length.isdigit() and int(length) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def max_json_depth(request: Request) -> int:
+    """``settings.max_json_depth`` of the running app."""
+    settings = getattr(request.app.state, "settings", None)
+    depth = getattr(settings, "max_json_depth", None)
+    return int(depth) if isinstance(depth, int) else Settings().max_json_depth
 
 
 async def json_body(request: Request) -> Any:
-    """The body parsed as JSON (``application/fhir+json`` or ``application/json``).
+    """The body parsed as JSON (``application/fhir+json`` or ``application/json``), in a worker
+    thread (a large body does not hold the event loop; the nesting limit does not depend on
+    the depth of the server's own stack).
 
     Raises:
-        FhirError: ``[NLP415]`` other media type, ``[NLP400]`` empty or invalid JSON.
+        FhirError: ``[NLP415]`` other media type, ``[NLP400]`` empty body.
+        api.jsonbody.JsonBodyError: ``[NLP400]`` invalid JSON, too deep, unreadable numbers.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type not in _JSON_TYPES:
@@ -111,10 +149,7 @@ async def json_body(request: Request) -> Any:
     body = await raw_body(request)
     if not body.strip():
         raise FhirError("NLP400", "the request has no body")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise FhirError("NLP400", "the body is not valid JSON") from None
+    return await run_in_threadpool(parse_json, body, max_depth=max_json_depth(request))
 
 
 BodyDep = Annotated[Any, Depends(json_body)]

@@ -206,7 +206,8 @@ def log_unexpected(exc: BaseException, method: str, route: str) -> None:
 
 class CatchAllMiddleware:
     """Logs one line per request (method, route template, status, ms: no query string, which
-    may carry PHI) and turns any unhandled exception into ``[NLP500]`` without re-raising."""
+    may carry PHI), counts it in ``app.state.metrics`` (``api.observability.Metrics``), and
+    turns any unhandled exception into ``[NLP500]`` without re-raising."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -232,13 +233,12 @@ class CatchAllMiddleware:
                 status = 500
                 await error_response(exc)(scope, receive, send)
         finally:
-            log.info(
-                "%s %s %s %.1f ms",
-                scope.get("method"),
-                _scope_route(scope),
-                status,
-                (time.perf_counter() - began) * 1000,
-            )
+            seconds = time.perf_counter() - began
+            route = _scope_route(scope)
+            log.info("%s %s %s %.1f ms", scope.get("method"), route, status, seconds * 1000)
+            metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
+            if metrics is not None:
+                metrics.observe_request(str(scope.get("method")), route, status or 0, seconds)
 
 
 def _scope_route(scope: Scope) -> str:

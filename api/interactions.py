@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from api.errors import FhirError
-from api.search import SearchQuery, parse_search
+from api.jsonbody import nesting_depth
+from api.search import SearchError, SearchQuery, parse_search
 from api.search_params import SEARCHABLE_TYPES
-from api.service import DocumentService, Outcome
+from api.service import FHIR_ID, MAX_DEPTH, DocumentService, Outcome
 from api.settings import Settings
 from api.store.base import NlpIndex, Resource, ResourceGone, ServiceStore, VersionConflict
 from api.store.bundles import history_bundle, searchset
@@ -48,12 +49,24 @@ class Ctx:
 
 @dataclass
 class Reply:
-    """Status, body (``None``: empty) and headers of an interaction."""
+    """Status, body (``None``: empty) and headers of an interaction; ``notes``: coded sentences
+    on the enrichment (``Outcome.notes``), answered as OperationOutcome issues on request."""
 
     status: int
     body: Resource | None
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/fhir+json"
+    notes: list[str] = field(default_factory=list)
+
+
+#: Parameters of the instance history (``_count``, ``_offset``); these are ignored.
+_HISTORY_IGNORED = frozenset({"_format", "_pretty"})
+
+
+def check_resource_id(resource_id: str) -> None:
+    """Raises ``[NLP400]`` for an id that is not a FHIR id (1-64 of ``A-Za-z0-9-.``)."""
+    if not FHIR_ID.fullmatch(resource_id):
+        raise FhirError("NLP400", "the id must be 1 to 64 letters, digits, '-' or '.' (FHIR id)")
 
 
 def check_type(resource_type: str) -> None:
@@ -108,6 +121,8 @@ def _write(ctx: Ctx, doc: Resource, *, if_match: str | None = None) -> Outcome:
 
 def _write_plain(ctx: Ctx, resource: Resource, *, if_match: str | None) -> Outcome:
     """Store a resource as sent (validated with R4B), with the version precondition."""
+    if nesting_depth(resource) > MAX_DEPTH:
+        raise FhirError("NLP400", f"the resource is nested deeper than {MAX_DEPTH} levels")
     validate_resource(resource)
     with ctx.store.transaction():
         current = ctx.store.current_version(str(resource["resourceType"]), str(resource["id"]))
@@ -123,7 +138,9 @@ def _write_plain(ctx: Ctx, resource: Resource, *, if_match: str | None) -> Outco
 def _written(ctx: Ctx, outcome: Outcome) -> Reply:
     status = 201 if outcome.action == "created" else 200
     headers = _version_headers(ctx, outcome.document, location=True)
-    return Reply(status, outcome.document, headers)
+    if outcome.nlp_status is not None:
+        headers["X-NLP-Status"] = outcome.nlp_status
+    return Reply(status, outcome.document, headers, notes=list(outcome.notes))
 
 
 def create(
@@ -155,6 +172,7 @@ def update(
     check_writable(resource_type)
     if not isinstance(body, dict) or body.get("resourceType") != resource_type:
         raise FhirError("NLP400", f"the body must be a {resource_type}")
+    check_resource_id(resource_id)
     body_id = body.get("id")
     if body_id is not None and body_id != resource_id:
         raise FhirError("NLP400", "the id in the body does not match the id in the URL")
@@ -227,19 +245,63 @@ def vread(ctx: Ctx, resource_type: str, resource_id: str, version_id: str) -> Re
     return Reply(200, resource, _version_headers(ctx, resource))
 
 
-def history(ctx: Ctx, resource_type: str, resource_id: str) -> Reply:
-    """GET ``/{type}/{id}/_history``."""
+def _history_page(ctx: Ctx, items: Iterable[tuple[str, str]]) -> tuple[int, int]:
+    """``(_count, _offset)`` of an instance history request (``_count`` capped as search's).
+
+    Raises:
+        SearchError: ``[NLP402]`` a value that is not a non-negative integer, ``[NLP403]`` a
+            parameter history does not take.
+    """
+    count, offset = ctx.settings.page_size, 0
+    for name, value in items:
+        if name in _HISTORY_IGNORED:
+            continue
+        if name not in ("_count", "_offset"):
+            raise SearchError(f"[NLP403] _history takes _count and _offset, not {name!r}")
+        if not value.isdigit() or len(value) > 10 or int(value) >= 2**31:
+            raise SearchError(f"[NLP402] {name} must be an integer from 0 to 2147483647")
+        if name == "_count":
+            count = min(int(value), ctx.settings.max_page_size)
+        else:
+            offset = int(value)
+    return count, offset
+
+
+def history(
+    ctx: Ctx, resource_type: str, resource_id: str, items: Iterable[tuple[str, str]] = ()
+) -> Reply:
+    """GET ``/{type}/{id}/_history``, newest first, paged by ``_count``/``_offset``."""
     check_type(resource_type)
+    count, offset = _history_page(ctx, items)
     versions = ctx.store.history(resource_type, resource_id)
     if not versions:
         raise FhirError("NLP404", f"{resource_type}/{resource_id} does not exist")
-    return Reply(200, history_bundle(resource_type, resource_id, versions, ctx.base_url))
+    page = versions[offset : offset + count]
+    bundle = history_bundle(resource_type, resource_id, page, ctx.base_url)
+    base = f"{ctx.base_url}/{resource_type}/{resource_id}/_history"
+
+    def link(relation: str, at: int) -> dict[str, str]:
+        return {"relation": relation, "url": f"{base}?_count={count}&_offset={at}"}
+
+    links = [link("self", offset), link("first", 0)]
+    if offset > 0:
+        links.append(link("previous", max(0, offset - count)))
+    if count > 0 and offset + count < len(versions):
+        links.append(link("next", offset + count))
+    bundle["total"] = len(versions)
+    bundle["link"] = links
+    return Reply(200, bundle)
 
 
 def search(ctx: Ctx, resource_type: str, items: Iterable[tuple[str, str]]) -> Reply:
     """GET ``/{type}?...`` and POST ``/{type}/_search``."""
     check_type(resource_type)
-    query: SearchQuery = parse_search(resource_type, items, max_count=ctx.settings.max_page_size)
+    query: SearchQuery = parse_search(
+        resource_type,
+        items,
+        max_count=ctx.settings.max_page_size,
+        max_include=ctx.settings.max_include,
+    )
     result = ctx.store.execute(query, default_count=ctx.settings.page_size)
     bundle = searchset(query, result, ctx.base_url, default_count=ctx.settings.page_size)
     return Reply(200, bundle)

@@ -100,8 +100,14 @@ class SearchQuery:
     revinclude: tuple[Include, ...] = ()
     summary_count: bool = False
     echo: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: ``_include``/``_revinclude`` paging: the page's included resources start here, at most
+    #: ``include_limit`` of them (``None``: all); the ``next`` link carries ``_includeOffset``.
+    include_offset: int = 0
+    include_limit: int | None = None
 
 
+#: Where a page's ``_include``/``_revinclude`` resources start (the ``next`` link sets it).
+INCLUDE_OFFSET = "_includeOffset"
 IGNORED = frozenset({"_format", "_pretty", "_total", "_totalMethod", "_elements"})
 
 
@@ -165,7 +171,11 @@ def _component(field_name: str, kind: FieldKind, modifier: str | None, part: str
 
 
 def parse_search(
-    resource_type: str, query_items: Iterable[tuple[str, str]], *, max_count: int = 1000
+    resource_type: str,
+    query_items: Iterable[tuple[str, str]],
+    *,
+    max_count: int = 1000,
+    max_include: int | None = None,
 ) -> SearchQuery:
     """Parse FHIR search items (``request.query_params.multi_items()`` or a form body).
 
@@ -185,6 +195,9 @@ def parse_search(
     ...
     api.search_values.SearchError: [NLP403] unknown search parameter 'infer-icd10-entity-text' ...
 
+    ``max_include`` caps the ``_include``/``_revinclude`` resources of one page; the rest
+    follow through ``_includeOffset`` (in the ``next`` link).
+
     Raises:
         SearchError: unknown type or parameter, bad modifier or value.
     """
@@ -198,15 +211,18 @@ def parse_search(
     include: list[Include] = []
     revinclude: list[Include] = []
     summary_count = False
+    include_offset = 0
     echo: list[tuple[str, str]] = []
     for raw_name, value in query_items:
         name, _, modifier_text = raw_name.strip().rstrip(";").partition(":")
         modifier = modifier_text or None
         if name in IGNORED:
             continue
-        if name not in ("_offset", "_getpagesoffset"):
+        if name not in ("_offset", "_getpagesoffset", INCLUDE_OFFSET):
             echo.append((raw_name.strip().rstrip(";"), value))
-        if name == "_count":
+        if name == INCLUDE_OFFSET:
+            include_offset = _int(name, value)
+        elif name == "_count":
             count = min(_int(name, value), max_count)
         elif name in ("_offset", "_getpagesoffset"):
             offset = _int(name, value)
@@ -239,6 +255,8 @@ def parse_search(
         tuple(revinclude),
         summary_count,
         tuple(echo),
+        include_offset,
+        max_include if include or revinclude else None,
     )
 
 

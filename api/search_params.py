@@ -16,6 +16,7 @@ SEARCHABLE_TYPES: tuple[str, ...] = (
     "Condition",
     "Observation",
     "MedicationStatement",
+    "AllergyIntolerance",
     "Linkage",
     "Provenance",
 )
@@ -248,6 +249,19 @@ STANDARD_PARAMS: dict[str, dict[str, StandardParam]] = {
                 "effectivePeriod",
                 doc="Date when patient was taking (or not taking) the medication",
             ),
+            DERIVED_FROM,
+        )
+    },
+    "AllergyIntolerance": {
+        p.name: p
+        for p in (
+            _ref("patient", "patient", targets=("Patient",), doc="Who the sensitivity is for"),
+            _tok("code", "code", "reaction.substance", doc="Code that identifies the allergy"),
+            _tok("clinical-status", "clinicalStatus", doc="active | inactive | resolved"),
+            _tok("verification-status", "verificationStatus", doc="unconfirmed | confirmed"),
+            _tok("category", "category", doc="food | medication | environment | biologic"),
+            _tok("manifestation", "reaction.manifestation", doc="Clinical symptoms/signs"),
+            _ref("encounter", "encounter", doc="Encounter when the allergy was asserted"),
             DERIVED_FROM,
         )
     },

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from api.clock import Clock
+from api.jsonbody import nesting_depth
 from api.store.base import (
     AtomicEnrichmentStore,
     EnrichmentWrite,
@@ -27,11 +28,14 @@ from api.store.base import (
     NlpState,
     Resource,
     ResourceReader,
+    StoreError,
 )
-from enrich.core import enrich_document, needs_processing
+from enrich import extensions as ext
+from enrich.core import Enrichment, enrich_document, needs_processing
 from enrich.fhir import validate_resource
 from enrich.policy import EnrichmentPolicy
 from enrich.text import content_hash, decode_text, extract_text
+from enrich.urls import AWS_CM, MESSAGE, STATUS
 from nlp.base import NlpEngine
 from nlp.codes import CodedError
 from nlp.schema import NlpResult
@@ -41,13 +45,48 @@ log = logging.getLogger(__name__)
 Action = Literal["created", "updated", "unchanged"]
 #: Deepest JSON nesting accepted in a DocumentReference (real ones stay under 20 levels).
 MAX_DEPTH = 64
+#: A FHIR logical id (R4 ``id``: 1 to 64 of letters, digits, ``-`` and ``.``).
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _BINARY_REF = re.compile(r"^(?:.*/)?Binary/([A-Za-z0-9\-.]{1,64})$")
+#: Required code bindings of DocumentReference that R4B model validation does not check.
+_CODES: dict[str, frozenset[str]] = {
+    "status": frozenset({"current", "superseded", "entered-in-error"}),
+    "docStatus": frozenset({"preliminary", "final", "amended", "entered-in-error"}),
+}
+_RELATES_TO = frozenset({"replaces", "transforms", "signs", "appends"})
 
 
 class InvalidDocumentError(CodedError):
     """The input is not a DocumentReference the service can take (``[NLP400]``)."""
 
     code = "NLP400"
+
+
+class TextUnavailableError(CodedError):
+    """The note lives in a Binary that cannot be read now: nothing is written, the document
+    is not marked ``UNSUPPORTED_CONTENT`` and the intake retries it (``transient``).
+
+    ``[NLP612]`` (422): the Binary does not exist (yet); ``[NLP613]`` (503): reading it failed.
+    """
+
+    code = "NLP613"
+    transient = True
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one document may cost (``Settings.max_*``); beyond a limit the document is stored
+    with status ``VALIDATION_ERROR`` and a message saying which, and nothing is generated.
+
+    Attributes:
+        max_note_chars: longest text analysed (the engine is not called beyond it).
+        max_generated_resources: most resources generated from one document.
+        max_index_rows: most NLP index rows (entities, attributes, concepts) of one document.
+    """
+
+    max_note_chars: int = 200_000
+    max_generated_resources: int = 2_500
+    max_index_rows: int = 40_000
 
 
 @dataclass(frozen=True)
@@ -84,10 +123,24 @@ class Prepared:
 
 @dataclass
 class Enriched:
-    """One enrichment ready to write, and whether the engine ran for it."""
+    """One enrichment ready to write, whether the engine ran for it, and ``Outcome.notes``."""
 
     write: EnrichmentWrite
     engine_called: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def with_status(enrichment: Enrichment, status: str, message: str) -> Enrichment:
+    """``enrichment`` with another aws-cm ``status``/``message`` pair (in its document too)."""
+    for extension in enrichment.document.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == AWS_CM:
+            for child in extension.get("extension") or []:
+                if child.get("url") == STATUS:
+                    child["valueString"] = status
+                elif child.get("url") == MESSAGE:
+                    child["valueString"] = message
+    enrichment.status, enrichment.message = status, message
+    return enrichment
 
 
 @dataclass
@@ -104,6 +157,9 @@ class Outcome:
         engine_called: whether the engine ran (``False``: loop guard or reuse of the stored
             result for the same text).
         seconds: wall time of the call.
+        notes: coded sentences (no PHI) on why the result is what it is, e.g. ``[NLP233]`` no
+            subject, hence no generated resources; the API answers them as OperationOutcome
+            issues, the intake records them with the job's outcome.
     """
 
     action: Action
@@ -113,35 +169,42 @@ class Outcome:
     retired: list[str] = field(default_factory=list)
     engine_called: bool = False
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
 
-def nesting_depth(value: Any) -> int:
-    """Depth of nested objects/arrays, computed without recursion.
+def check_id(resource_id: Any, what: str = "the id") -> str:
+    """``resource_id`` when it is a FHIR id (1-64 letters, digits, ``-``, ``.``).
 
-    >>> nesting_depth({"a": [{"b": 1}]}), nesting_depth("x")
-    (3, 0)
+    Raises:
+        InvalidDocumentError: ``[NLP400]`` otherwise.
     """
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, depth + 1)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+    if not isinstance(resource_id, str) or not FHIR_ID.fullmatch(resource_id):
+        raise InvalidDocumentError(f"{what} must be 1 to 64 letters, digits, '-' or '.' (FHIR id)")
+    return resource_id
+
+
+def _check_codes(doc: Resource) -> None:
+    for name, allowed in _CODES.items():
+        value = doc.get(name)
+        if value is not None and value not in allowed:
+            raise InvalidDocumentError(
+                f"DocumentReference.{name} must be one of {', '.join(sorted(allowed))}"
+            )
+    for relation in doc.get("relatesTo") or []:
+        if isinstance(relation, dict) and relation.get("code") not in _RELATES_TO:
+            raise InvalidDocumentError(
+                f"DocumentReference.relatesTo.code must be one of {', '.join(sorted(_RELATES_TO))}"
+            )
 
 
 def check_document(doc: Any) -> Resource:
-    """The input as a DocumentReference dict, validated with R4B.
+    """The input as a DocumentReference dict, validated with R4B, its id and the required
+    code bindings (``status``, ``docStatus``, ``relatesTo.code``) checked too.
 
     Raises:
-        InvalidDocumentError: ``[NLP400]`` not a JSON object, not a DocumentReference, or nested
-            deeper than ``MAX_DEPTH`` levels.
+        InvalidDocumentError: ``[NLP400]`` not a JSON object, not a DocumentReference, nested
+            deeper than ``MAX_DEPTH`` levels, an id that is not a FHIR id, a code outside its
+            required value set.
         enrich.fhir.FhirValidationError: ``[NLP210]`` invalid content.
     """
     if not isinstance(doc, dict):
@@ -150,27 +213,17 @@ def check_document(doc: Any) -> Resource:
         raise InvalidDocumentError("the body must be a DocumentReference")
     if nesting_depth(doc) > MAX_DEPTH:
         raise InvalidDocumentError(f"the resource is nested deeper than {MAX_DEPTH} levels")
+    if doc.get("id") is not None:
+        check_id(doc["id"])
     try:
         validate_resource(doc)
     except RecursionError:
         raise InvalidDocumentError("the resource is nested too deeply") from None
+    _check_codes(doc)
     return doc
 
 
-def binary_content(store: ResourceReader, url: str) -> BinaryContent | None:
-    """The Binary that an attachment ``url`` names, read from ``store``.
-
-    Only relative (or same-server) ``Binary/<id>`` URLs are followed: never arbitrary URLs.
-    A Binary that cannot be read or decoded gives ``None``.
-    """
-    match = _BINARY_REF.match(url)
-    if match is None:
-        return None
-    try:
-        binary = store.read("Binary", match.group(1))
-    except Exception:
-        log.info("binary of a document could not be read")
-        return None
+def _decode_binary(binary: Any) -> BinaryContent | None:
     data = binary.get("data") if isinstance(binary, dict) else None
     if not isinstance(data, str):
         return None
@@ -178,8 +231,48 @@ def binary_content(store: ResourceReader, url: str) -> BinaryContent | None:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         return None
-    content_type = (binary or {}).get("contentType")
+    content_type = binary.get("contentType")
     return BinaryContent(raw, str(content_type) if content_type else None)
+
+
+def read_binary(store: ResourceReader, url: str) -> BinaryContent | None:
+    """The Binary that an attachment ``url`` names, read from ``store``, strictly.
+
+    Only relative (or same-server) ``Binary/<id>`` URLs are followed: never arbitrary URLs
+    (``None``: not followed). A Binary without decodable data gives ``None`` too (its content
+    is unusable, and reading it again gives the same).
+
+    Raises:
+        TextUnavailableError: ``[NLP612]`` the Binary does not exist (yet), ``[NLP613]``
+            reading it failed.
+        api.store.base.StoreError: the store's own coded failure (upstream unavailable, ...).
+    """
+    match = _BINARY_REF.match(url)
+    if match is None:
+        return None
+    try:
+        binary = store.read("Binary", match.group(1))
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.warning("binary of a document could not be read: %s", type(exc).__name__)
+        raise TextUnavailableError("the attachment's Binary could not be read") from None
+    if binary is None:
+        raise TextUnavailableError(
+            f"the attachment names Binary/{match.group(1)}, which does not exist (yet)",
+            code="NLP612",
+        )
+    return _decode_binary(binary)
+
+
+def binary_content(store: ResourceReader, url: str) -> BinaryContent | None:
+    """:func:`read_binary`, leniently (the batch planner): any failure gives ``None``, which the
+    planner reports per document (``[NLP611]``) without writing it."""
+    try:
+        return read_binary(store, url)
+    except (TextUnavailableError, StoreError):
+        log.info("binary of a document could not be read")
+        return None
 
 
 def document_text(doc: Resource, fetch: BinaryFetch) -> tuple[str | None, bool]:
@@ -213,6 +306,12 @@ def prepare_document(
 ) -> Prepared:
     """The text of a document (:func:`document_text`) and the loop guard's verdict (DESIGN §1
     step 3).
+
+    Two empty hashes (no text now, none recorded) count as unchanged only for documents whose
+    result cannot change on a retry: no text attachment, a ``url`` this service never follows,
+    unusable inline data. A ``Binary/<id>`` that could not be read never gets here: the
+    service's ``fetch`` raises (``TextUnavailableError``), so the document is retried instead
+    of being recorded as ``UNSUPPORTED_CONTENT`` and then skipped forever.
 
     Args:
         doc: the DocumentReference (with its id).
@@ -258,6 +357,9 @@ class DocumentService:
             service store, or the upstream server of the webhook path. An
             ``AtomicEnrichmentStore`` writes the index rows and state in the same transaction.
         index: the NLP index (state of previous runs; rows for non-atomic stores).
+        limits: what one document may cost (:class:`Limits`).
+        observe: told the NLP status of each processed document (``None``: unchanged), e.g.
+            ``api.observability.Metrics.observe_document``.
     """
 
     def __init__(
@@ -268,16 +370,22 @@ class DocumentService:
         clock: Clock,
         store: FhirStore,
         index: NlpIndex,
+        limits: Limits | None = None,
+        observe: Callable[[str | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
         self.clock = clock
         self.store = store
         self.index = index
+        self.limits = limits or Limits()
+        self.observe = observe
 
     def fetch(self, url: str) -> BinaryContent | None:
-        """The Binary of an attachment ``url``, read from this service's store."""
-        return binary_content(self.store, url)
+        """The Binary of an attachment ``url``, read strictly from this service's store
+        (:func:`read_binary`: a missing or unreadable Binary raises, it is never taken for a
+        document without text)."""
+        return read_binary(self.store, url)
 
     def prepare(self, doc: Any, *, validate: bool = True) -> Prepared:
         """Validate (optionally), copy, give an id when missing, read the text, loop guard.
@@ -309,7 +417,8 @@ class DocumentService:
         doc_id = str(doc["id"])
         result: NlpResult | None = None
         engine_called = False
-        if text is not None:
+        refusal = self._note_refusal(text)
+        if text is not None and refusal is None:
             previous = self.index.state(doc_id) if reuse else None
             if (
                 previous is not None
@@ -322,15 +431,21 @@ class DocumentService:
             else:
                 result = engine.analyze(text)
                 engine_called = True
-        enrichment = enrich_document(
-            doc,
-            result,
-            policy=self.policy,
-            now=self.clock(),
-            engine_name=engine.name,
-            engine_version=engine.version,
-            text=text,
-        )
+        now = self.clock()
+
+        def run(nlp: NlpResult | None) -> Enrichment:
+            return enrich_document(
+                doc, nlp, policy=self.policy, now=now, engine_name=engine.name,
+                engine_version=engine.version, text=text,
+            )  # fmt: skip
+
+        enrichment = run(result)
+        if refusal is None:
+            refusal = self._output_refusal(enrichment)
+        if refusal is not None:
+            # Stored without NLP output: the document and its text are kept, the aws-cm status
+            # says VALIDATION_ERROR and why; the engine's result (if any) stays in the state.
+            enrichment = with_status(run(None), ext.VALIDATION_ERROR, refusal)
         state = NlpState(
             status=enrichment.status,
             text_hash=enrichment.text_hash,
@@ -345,7 +460,44 @@ class DocumentService:
             rows=enrichment.index_rows,
             state=state,
         )
-        return Enriched(write, engine_called)
+        return Enriched(write, engine_called, notes=self._notes(doc, enrichment, refusal))
+
+    def _note_refusal(self, text: str | None) -> str | None:
+        limit = self.limits.max_note_chars
+        if text is None or len(text) <= limit:
+            return None
+        return (
+            f"[NLP231] The note has {len(text)} characters, more than the {limit} this service "
+            "analyses (DOCREF_NLP_MAX_NOTE_CHARS): it is stored without NLP."
+        )
+
+    def _output_refusal(self, enrichment: Enrichment) -> str | None:
+        limits = self.limits
+        if len(enrichment.generated) > limits.max_generated_resources:
+            return (
+                f"[NLP232] The NLP result would generate {len(enrichment.generated)} resources, "
+                f"more than the {limits.max_generated_resources} allowed per document "
+                "(DOCREF_NLP_MAX_GENERATED_RESOURCES): none were generated."
+            )
+        if len(enrichment.index_rows) > limits.max_index_rows:
+            return (
+                f"[NLP232] The NLP result has {len(enrichment.index_rows)} index entries, more "
+                f"than the {limits.max_index_rows} allowed per document "
+                "(DOCREF_NLP_MAX_INDEX_ROWS): none were generated."
+            )
+        return None
+
+    @staticmethod
+    def _notes(doc: Resource, enrichment: Enrichment, refusal: str | None) -> list[str]:
+        if refusal is not None:
+            return [refusal]
+        if enrichment.status == ext.SUCCESS and not isinstance(doc.get("subject"), dict):
+            return [
+                "[NLP233] The DocumentReference has no subject: Condition, Observation and "
+                "MedicationStatement need a patient, so no resources were generated (the NLP "
+                "result is in the document's aws-cm extension)."
+            ]
+        return []
 
     def apply(self, write: EnrichmentWrite) -> list[Resource]:
         """Write one enrichment (see :func:`write_enrichment`)."""
@@ -379,8 +531,12 @@ class DocumentService:
         started = time.perf_counter()
         prepared = self.prepare(doc, validate=validate)
         doc_id = str(prepared.document["id"])
+        if prepared.unresolved:
+            log.info("document %s: attachment url not followed (not Binary/<id>)", doc_id)
         if skip_unchanged and prepared.unchanged:
             log.info("document %s unchanged: nothing to do", doc_id)
+            if self.observe is not None:
+                self.observe(None)
             seconds = time.perf_counter() - started
             return Outcome("unchanged", prepared.document, seconds=seconds)
         enriched = self.enrich(prepared, reuse=reuse)
@@ -403,6 +559,10 @@ class DocumentService:
             "called" if enriched.engine_called else "skipped",
             seconds * 1000,
         )
+        for note in enriched.notes:
+            log.info("document %s: %s", doc_id, note)
+        if self.observe is not None:
+            self.observe(status)
         return Outcome(
             action=action,
             document=stored[0] if stored else write.document,
@@ -411,6 +571,7 @@ class DocumentService:
             retired=list(write.retired),
             engine_called=enriched.engine_called,
             seconds=seconds,
+            notes=enriched.notes,
         )
 
     def _exists(self, resource_type: str, resource_id: str) -> bool:

@@ -8,14 +8,17 @@ errors per entry as OperationOutcomes.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from api import interactions as ix
-from api.errors import FhirError, to_fhir_error
+from api.errors import FhirError, log_unexpected, to_fhir_error
 from api.interactions import Ctx, Reply
 from api.store.base import Resource
+
+log = logging.getLogger(__name__)
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 _REASONS = {200: "OK", 201: "Created", 204: "No Content"}
@@ -49,7 +52,7 @@ def run_entry(ctx: Ctx, entry: Any, assigned: dict[str, str]) -> Reply:
         if len(segments) == 2:
             return ix.read(ctx, rtype, segments[1])
         if len(segments) == 3 and segments[2] == "_history":
-            return ix.history(ctx, rtype, segments[1])
+            return ix.history(ctx, rtype, segments[1], items)
         if len(segments) == 4 and segments[2] == "_history":
             return ix.vread(ctx, rtype, segments[1], segments[3])
     elif method == "POST" and len(segments) == 1:
@@ -74,17 +77,51 @@ def run_entry(ctx: Ctx, entry: Any, assigned: dict[str, str]) -> Reply:
 
 
 def _rewrite(node: Any, mapping: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str) and value in mapping:
-                out[key] = mapping[value]
-            else:
-                out[key] = _rewrite(value, mapping)
-        return out
-    if isinstance(node, list):
-        return [_rewrite(item, mapping) for item in node]
-    return node
+    """A copy of ``node`` with ``reference`` values found in ``mapping`` replaced (iterative:
+    a deeply nested entry cannot exhaust the stack)."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(node, root, 0)]
+    while stack:
+        value, parent, key = stack.pop()
+        if isinstance(value, dict):
+            copy: dict[str, Any] = {}
+            parent[key] = copy
+            for name, child in value.items():
+                if name == "reference" and isinstance(child, str) and child in mapping:
+                    copy[name] = mapping[child]
+                else:
+                    stack.append((child, copy, name))
+        elif isinstance(value, list):
+            items: list[Any] = [None] * len(value)
+            parent[key] = items
+            stack.extend((child, items, i) for i, child in enumerate(value))
+        else:
+            parent[key] = value
+    return root[0]
+
+
+def _identity(ctx: Ctx, entry: Any) -> str | None:
+    """The resource an entry writes (``Type/id`` of a PUT/DELETE/PATCH, the ``fullUrl`` of a
+    POST), ``None`` for reads and conditional writes (checked once resolved)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
+        return None
+    method = str(entry["request"].get("method", "")).upper()
+    url = entry["request"].get("url")
+    if method == "POST":
+        full_url = entry.get("fullUrl")
+        return f"POST {full_url}" if isinstance(full_url, str) and full_url else None
+    if method in ("PUT", "DELETE", "PATCH") and isinstance(url, str):
+        segments, items = _split_url(ctx, url)
+        if len(segments) == 2 and not items:
+            return "/".join(segments)
+    return None
+
+
+def _written_identity(reply: Reply) -> str | None:
+    body = reply.body
+    if reply.status in (200, 201) and body and body.get("resourceType") and body.get("id"):
+        return f"{body['resourceType']}/{body['id']}"
+    return None
 
 
 def _response_entry(ctx: Ctx, reply: Reply) -> Resource:
@@ -128,6 +165,8 @@ def _batch(ctx: Ctx, entries: list[Any]) -> Resource:
             out.append(_response_entry(ctx, run_entry(ctx, entry, {})))
         except Exception as exc:
             err = to_fhir_error(exc)
+            if err.status >= 500:  # the entry's failure is the service's: log it (no PHI)
+                log_unexpected(exc, "POST", "/ (batch entry)")
             out.append(
                 {
                     "response": {
@@ -151,9 +190,15 @@ def _batch(ctx: Ctx, entries: list[Any]) -> Resource:
 def _transaction(ctx: Ctx, entries: list[Any]) -> Resource:
     assigned: dict[str, str] = {}
     mapping: dict[str, str] = {}
+    identities: set[str] = set()
     for entry in entries:
         if not isinstance(entry, dict):
             raise FhirError("NLP400", "every entry must be an object")
+        identity = _identity(ctx, entry)
+        if identity is not None:
+            if identity in identities:
+                raise FhirError("NLP400", f"the transaction names {identity} more than once")
+            identities.add(identity)
         request = entry.get("request") or {}
         full_url = entry.get("fullUrl")
         resource = entry.get("resource")
@@ -175,9 +220,16 @@ def _transaction(ctx: Ctx, entries: list[Any]) -> Resource:
         ),
     )
     replies: dict[int, Reply] = {}
+    written: set[str] = set()
     with ctx.store.transaction():
         for i in order:
             replies[i] = run_entry(ctx, prepared[i], assigned)
+            method = str((prepared[i].get("request") or {}).get("method", "")).upper()
+            target = _written_identity(replies[i]) if method in ("PUT", "POST") else None
+            if target is not None:
+                if target in written:  # e.g. a conditional update resolving to a written one
+                    raise FhirError("NLP400", f"the transaction writes {target} more than once")
+                written.add(target)
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",

@@ -78,6 +78,8 @@ def _source(
         return SearchSource(store, query, name=f"upstream:{base}")
     if query:
         raise typer.BadParameter("[NLP671] --query applies to store/upstream sources only")
+    if not spec.startswith("s3://") and not Path(spec).expanduser().exists():
+        raise typer.BadParameter(f"[NLP673] --from {spec}: no such file or folder")
     return NdjsonSource(open_storage(spec, endpoint_url=endpoint, region=settings.aws_region))
 
 
@@ -239,11 +241,15 @@ def reprocess_command(
     options = dict(locals())
     from api.batch.sources import SourceError
     from api.batch.storage import StorageError
+    from api.settings import SettingsError
     from api.store.base import StoreError
     from nlp.base import EngineError
 
     try:
         reprocess(**options)
+    except SettingsError as exc:
+        typer.echo(f"reprocess refused: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     except (EngineError, StorageError, SourceError, StoreError) as exc:
         typer.echo(f"reprocess failed: {exc}", err=True)
         raise typer.Exit(code=1) from exc
@@ -287,10 +293,12 @@ def reprocess(
     from api.batch.runner import BatchRun, RunOptions
     from api.batch.work import DocProcessor, Selection
     from api.bootstrap import policy_fields, settle_heap
-    from api.settings import Settings
+    from api.settings import Settings, check_db_path
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = Settings.from_env(db_path=db, profile=profile, min_score=min_score)
+    if "store" in (source, sink):  # a typo in --db must not start a new, empty database
+        check_db_path(settings.db_path, create=db is None, must_exist=source == "store")
     engine_spec = engine or settings.engine
     if settings.aws_region:
         os.environ.setdefault("AWS_DEFAULT_REGION", settings.aws_region)
@@ -338,7 +346,8 @@ def reprocess(
 
     engine_key = f"{identity.name}@{identity.version}"
     path = checkpoint or default_checkpoint(src.key, out.key if out else "", engine_spec)
-    ckpt = Checkpoint(path, source=src.key, engine=engine_key)
+    # --dry-run writes nothing: not even a checkpoint (it only counts and estimates)
+    ckpt = Checkpoint(":memory:" if dry_run else path, source=src.key, engine=engine_key)
     if restart:
         ckpt.reset()
     options = RunOptions(

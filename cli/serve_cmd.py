@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -44,12 +43,17 @@ def serve_command(
     log_level: Annotated[
         str | None, typer.Option(help="Logging level (env DOCREF_NLP_LOG_LEVEL; INFO).")
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="text | json: one JSON object per line (env DOCREF_NLP_LOG_FORMAT)."),
+    ] = None,
 ) -> None:
     """Serve the FHIR API with NLP enrichment and search (binds to 127.0.0.1 by default)."""
     import uvicorn
 
     from api.app import create_app
-    from api.settings import Settings, SettingsError
+    from api.observability import configure_logging
+    from api.settings import Settings, SettingsError, check_db_path
     from api.store.dsn import redact_url
 
     try:
@@ -62,16 +66,15 @@ def serve_command(
             profile=profile,
             load_samples=load_samples,
             log_level=log_level,
+            log_format=log_format,
         )
         settings.check_exposure()
+        check_db_path(settings.db_path)
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry query strings
+    # text or JSON lines; exceptions as class and frame only (their messages may quote input)
+    configure_logging(settings.log_level, settings.log_format)
     typer.echo(
         f"docref-nlp: http://{settings.host}:{settings.port}/ "
         f"(engine {settings.engine}, profile {settings.profile}, "
@@ -84,4 +87,5 @@ def serve_command(
         port=settings.port,
         access_log=False,  # query strings may carry PHI; api.app logs route templates instead
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep configure_logging's handlers (JSON lines included)
     )

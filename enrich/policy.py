@@ -25,6 +25,13 @@ class EnrichmentPolicy(BaseModel):
         medication_negation_traits: clinical: traits that make a MedicationStatement
             ``not-taken`` (``NEGATION``).
         medication_past_traits: clinical: traits that make it ``completed`` (``PAST_HISTORY``).
+        medication_suppressing_traits: clinical: traits that stop a MedicationStatement
+            (``PERTAINS_TO_FAMILY``: a relative's drug is not the patient's).
+        past_use_code_prefixes: clinical: ICD-10-CM codes (by prefix) of substance dependence
+            that a past-history mention never makes a Condition for (``F17``, ``Z72.0``: a
+            former smoker gets the smoking-status Observation, not nicotine dependence).
+        allergies: clinical: AllergyIntolerance from allergy statements (True).
+        smoking_status: clinical: the LOINC 72166-2 Observation from tobacco use (True).
         max_nested_objects: nested JSON objects/arrays allowed in the decorated document
             before the result becomes ``VALIDATION_ERROR`` (``None``: no limit). Default:
             10,000 in the ``healthlake`` profile, as HealthLake; no limit in ``clinical``, so
@@ -45,6 +52,10 @@ class EnrichmentPolicy(BaseModel):
     )
     medication_negation_traits: frozenset[str] = frozenset({"NEGATION"})
     medication_past_traits: frozenset[str] = frozenset({"PAST_HISTORY"})
+    medication_suppressing_traits: frozenset[str] = frozenset({"PERTAINS_TO_FAMILY"})
+    past_use_code_prefixes: tuple[str, ...] = ("F17", "Z72.0")
+    allergies: bool = True
+    smoking_status: bool = True
     max_nested_objects: int | None = 10_000
 
     @model_validator(mode="before")

@@ -2,7 +2,10 @@
 
 Each builder returns a FHIR R4 dict. ``healthlake`` shapes are HealthLake's verbatim ones
 (spec §3.2); ``clinical`` adds standard codings, the HL7 derivation-reference extension, the
-document's encounter, a searchable tag and (for Condition) ``verificationStatus: unconfirmed``.
+document's encounter, a searchable tag and (for Condition) ``verificationStatus: unconfirmed``,
+keeps scores and links in plain ``extension`` (they do not change the meaning of the resource,
+so they are no ``modifierExtension``), and adds what the text says (D16): statuses, dosage,
+AllergyIntolerance and the smoking-status Observation (``allergy.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class Source:
         last_updated: ``meta.lastUpdated`` to write (FHIR instant).
         clinical: True for the clinical profile.
         attachment_index: ``content[]`` index of the analysed attachment, if known.
+        offsets_in_attachment: False when the analysed text was derived from the attachment
+            (HTML reduced to text): offsets then go to our ``nlp-reduced-text-span``
+            extension, not into ``derivation-reference``.
     """
 
     doc_ref: str
@@ -38,6 +44,7 @@ class Source:
     last_updated: str
     clinical: bool
     attachment_index: int | None = None
+    offsets_in_attachment: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,11 +69,13 @@ def meta(src: Source) -> Json:
     return {"lastUpdated": src.last_updated, "tag": [system_generated_tag(src.clinical)]}
 
 
-def _score_ext(url: str, value: float | None) -> list[Json]:
+def score_ext(url: str, value: float | None) -> list[Json]:
+    """A score extension (HealthLake's float32 digits), or nothing without a score."""
     return [] if value is None else [{"url": url, "valueDecimal": hl_decimal(value)}]
 
 
-def _link_exts(src: Source) -> list[Json]:
+def link_exts(src: Source) -> list[Json]:
+    """The system-generated-linkage and source-document-reference extensions."""
     return [
         {"url": urls.SG_LINKAGE, "valueReference": {"reference": src.linkage_ref}},
         {"url": urls.SRC_DOC, "valueReference": {"reference": src.doc_ref}},
@@ -74,7 +83,11 @@ def _link_exts(src: Source) -> list[Json]:
 
 
 def derivation_reference(src: Source, begin: int | None, end: int | None) -> Json:
-    """HL7 ``derivation-reference``: the document, the attachment path, offset and length."""
+    """HL7 ``derivation-reference``: the document, the attachment path, offset and length.
+
+    Offset and length are left out when the analysed text is not the attachment's own
+    (``Source.offsets_in_attachment``); :func:`text_extensions` then gives them separately.
+    """
     children: list[Json] = [{"url": "reference", "valueReference": {"reference": src.doc_ref}}]
     if src.attachment_index is not None:
         children.append(
@@ -83,39 +96,57 @@ def derivation_reference(src: Source, begin: int | None, end: int | None) -> Jso
                 "valueString": f"DocumentReference.content[{src.attachment_index}].attachment",
             }
         )
-    if begin is not None:
-        children.append({"url": "offset", "valueInteger": begin})
-        if end is not None:
-            children.append({"url": "length", "valueInteger": end - begin})
+    if begin is not None and src.offsets_in_attachment:
+        children += _span(begin, end)
     return {"url": urls.DERIVATION_REFERENCE, "extension": children}
 
 
-def _coding(system: str, concept: Concept) -> Json:
+def _span(begin: int, end: int | None) -> list[Json]:
+    out: list[Json] = [{"url": "offset", "valueInteger": begin}]
+    if end is not None:
+        out.append({"url": "length", "valueInteger": end - begin})
+    return out
+
+
+def text_extensions(src: Source, begin: int | None, end: int | None) -> list[Json]:
+    """Where the entity is: derivation-reference, and for HTML our reduced-text span."""
+    out = [derivation_reference(src, begin, end)]
+    if begin is not None and not src.offsets_in_attachment:
+        out.append({"url": urls.REDUCED_TEXT_SPAN, "extension": _span(begin, end)})
+    return out
+
+
+def coding(system: str, concept: Concept) -> Json:
+    """A Coding from a concept (display when the concept has a description)."""
     coding: Json = {"system": system, "code": concept.code}
     if concept.description:
         coding["display"] = concept.description
     return coding
 
 
-def _codeable(hl_system: str, std_system: str, concept: Concept, src: Source, text: bool) -> Json:
-    codings = [_coding(hl_system, concept)]
+def codeable(hl_system: str, std_system: str, concept: Concept, src: Source, text: bool) -> Json:
+    """A CodeableConcept: HealthLake's coding, and in the clinical profile the standard one."""
+    codings = [coding(hl_system, concept)]
     if src.clinical:
-        codings.append(_coding(std_system, concept))
+        codings.append(coding(std_system, concept))
     out: Json = {"coding": codings}
     if text and concept.description:
         out["text"] = concept.description
     return out
 
 
-def _base(resource_type: str, rid: str, src: Source, m: Mention, scores: tuple[str, str]) -> Json:
+def base(resource_type: str, rid: str, src: Source, m: Mention, scores: tuple[str, str]) -> Json:
+    """id, meta, and the extensions: scores and links (modifierExtension in healthlake)."""
     out: Json = {"resourceType": resource_type, "id": rid, "meta": meta(src)}
-    if src.clinical:
-        out["extension"] = [derivation_reference(src, m.begin, m.end)]
-    out["modifierExtension"] = [
-        *_score_ext(scores[0], m.entity_score),
-        *_score_ext(scores[1], m.concept.score),
-        *_link_exts(src),
+    own = [
+        *score_ext(scores[0], m.entity_score),
+        *score_ext(scores[1], m.concept.score),
+        *link_exts(src),
     ]
+    if src.clinical:
+        out["extension"] = [*text_extensions(src, m.begin, m.end), *own]
+    else:
+        out["modifierExtension"] = own
     return out
 
 
@@ -134,14 +165,28 @@ _ICD_SCORES = (urls.ICD10_ENTITY_SCORE, urls.ICD10_CONCEPT_SCORE)
 _RX_SCORES = (urls.RXNORM_ENTITY_SCORE, urls.RXNORM_CONCEPT_SCORE)
 
 
-def condition_from(rid: str, src: Source, m: Mention) -> Json:
-    """A Condition from an InferICD10CM concept (trait DIAGNOSIS)."""
-    out = _base("Condition", rid, src, m, _ICD_SCORES)
+def condition_from(
+    rid: str,
+    src: Source,
+    m: Mention,
+    clinical_status: str | None = None,
+    verification: str = "unconfirmed",
+) -> Json:
+    """A Condition from an InferICD10CM concept (trait DIAGNOSIS).
+
+    Clinical profile: ``clinical_status`` is a condition-clinical code (None: left out) and
+    ``verification`` a condition-ver-status code.
+    """
+    out = base("Condition", rid, src, m, _ICD_SCORES)
+    if src.clinical and clinical_status is not None:
+        out["clinicalStatus"] = {
+            "coding": [{"system": urls.CONDITION_CLINICAL, "code": clinical_status}]
+        }
     if src.clinical:
         out["verificationStatus"] = {
-            "coding": [{"system": urls.CONDITION_VER_STATUS, "code": "unconfirmed"}]
+            "coding": [{"system": urls.CONDITION_VER_STATUS, "code": verification}]
         }
-    out["code"] = _codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
+    out["code"] = codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
     _add_context(out, src, "encounter", None)
     if src.clinical:
         out["evidence"] = [{"detail": [{"reference": src.doc_ref}]}]
@@ -150,34 +195,34 @@ def condition_from(rid: str, src: Source, m: Mention) -> Json:
 
 def observation_from(rid: str, src: Source, m: Mention) -> Json:
     """An Observation from an InferICD10CM concept (trait SIGN or SYMPTOM)."""
-    out = _base("Observation", rid, src, m, _ICD_SCORES)
+    out = base("Observation", rid, src, m, _ICD_SCORES)
     out["status"] = "preliminary" if src.clinical else "unknown"
-    out["code"] = _codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
+    out["code"] = codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
     _add_context(out, src, "encounter", "derivedFrom")
     return out
 
 
-def medication_statement_from(rid: str, src: Source, m: Mention, status: str) -> Json:
+def medication_statement_from(
+    rid: str, src: Source, m: Mention, status: str, dosage: Json | None = None
+) -> Json:
     """A MedicationStatement from an InferRxNorm concept.
 
     HealthLake's shape has only the linkage modifier extensions (spec §3.2); the clinical
-    profile puts the RxNorm scores first, as on Condition (D5).
+    profile puts the RxNorm scores first, as on Condition (D5), and the ``dosage`` read from
+    the attributes.
     """
-    out: Json = {"resourceType": "MedicationStatement", "id": rid, "meta": meta(src)}
     if src.clinical:
-        out["extension"] = [derivation_reference(src, m.begin, m.end)]
-        out["modifierExtension"] = [
-            *_score_ext(_RX_SCORES[0], m.entity_score),
-            *_score_ext(_RX_SCORES[1], m.concept.score),
-            *_link_exts(src),
-        ]
+        out = base("MedicationStatement", rid, src, m, _RX_SCORES)
     else:
-        out["modifierExtension"] = _link_exts(src)
+        out = {"resourceType": "MedicationStatement", "id": rid, "meta": meta(src)}
+        out["modifierExtension"] = link_exts(src)
     out["status"] = status
-    out["medicationCodeableConcept"] = _codeable(
+    out["medicationCodeableConcept"] = codeable(
         urls.HL_RXNORM_SYSTEM, urls.RXNORM_SYSTEM, m.concept, src, src.clinical
     )
     _add_context(out, src, "context", "derivedFrom")
+    if src.clinical and dosage is not None:
+        out["dosage"] = [dosage]
     return out
 
 

@@ -12,6 +12,16 @@ from html.parser import HTMLParser
 from typing import Any
 
 _FALLBACK_CHARSETS = ("cp1252", "latin-1")
+#: Byte-order marks, longest first (a UTF-32 LE mark starts like a UTF-16 LE one). A BOM says
+#: the encoding more surely than a declared charset (as in HTML), and is never part of the text.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_RTF_TYPES = frozenset({"text/rtf", "text/richtext", "application/rtf"})
 _BLOCK_TAGS = frozenset(
     {
         "address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt",
@@ -22,6 +32,8 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _CELL_TAGS = frozenset({"td", "th"})
+_WHITESPACE = re.compile(r"\s+")
+_REDUCED_MEDIA = frozenset({"text/html", "text/xhtml"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,12 @@ def parse_content_type(content_type: str) -> tuple[str, str | None]:
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> tuple[str, str]:
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(name), name.removesuffix("-le").removesuffix("-be")
+            except UnicodeDecodeError:
+                break  # a stray mark: fall back to the declared charset and detection
     if charset:
         try:
             codecs.lookup(charset)
@@ -170,6 +188,17 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
+def is_reduced(content_type: str) -> bool:
+    """True when the analysed text is derived from the attachment (HTML or RTF reduced to
+    text), so offsets into it are not offsets into the attachment.
+
+    >>> is_reduced("text/html; charset=utf-8"), is_reduced("text/plain")
+    (True, False)
+    """
+    media = parse_content_type(content_type)[0]
+    return media in _REDUCED_MEDIA or media in _RTF_TYPES
+
+
 def decode_text(data: bytes, content_type: str) -> tuple[str, str]:
     """Decode attachment bytes to text (charset from contentType, else UTF-8, else detected).
 
@@ -180,17 +209,34 @@ def decode_text(data: bytes, content_type: str) -> tuple[str, str]:
     """
     media, charset = parse_content_type(content_type)
     text, used = _decode_bytes(data, charset)
-    if media in ("text/html", "text/xhtml"):
+    text = text.removeprefix("\ufeff")  # a BOM inside a declared charset: not text either
+    if media in _REDUCED_MEDIA:
         text = html_to_text(text)
+    elif media in _RTF_TYPES:
+        text = rtf_to_text(text)
     return text, used
+
+
+def rtf_to_text(rtf: str) -> str:
+    """Reduce RTF to its plain text (control words, font and colour tables, pictures dropped;
+    ``\\par`` a line break, ``\\'e9`` and ``\\u8226?`` characters): never analysed raw.
+
+    >>> rtf_to_text(r"{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}}\\f0 Caf\\'e9 \\b pain\\b0\\par}")
+    'Café pain\\n'
+    """
+    from striprtf.striprtf import rtf_to_text as strip
+
+    return str(strip(rtf, encoding="cp1252", errors="replace"))  # type: ignore[no-untyped-call]
 
 
 def extract_text(doc: dict[str, Any]) -> ExtractedText | None:
     """The text of the first ``content[].attachment`` with a ``text/*`` contentType.
 
     Inline ``data`` (base64) is decoded; an attachment with only a ``url`` gives an
-    :class:`ExtractedText` whose ``needs_fetch`` is true. ``None`` means no usable text
-    (no text attachment, bad base64, empty or blank text) -> status ``UNSUPPORTED_CONTENT``.
+    :class:`ExtractedText` whose ``needs_fetch`` is true. An attachment whose data is not
+    base64, or decodes to blank text, is passed over for the next one. ``None`` means no usable
+    text in any attachment -> status ``UNSUPPORTED_CONTENT``. RTF (``text/rtf``,
+    ``application/rtf``) is reduced to its text.
     """
     contents = doc.get("content")
     if not isinstance(contents, list):
@@ -203,17 +249,17 @@ def extract_text(doc: dict[str, Any]) -> ExtractedText | None:
         if not isinstance(content_type, str):
             continue
         media, _ = parse_content_type(content_type)
-        if not media.startswith("text/"):
+        if not media.startswith("text/") and media not in _RTF_TYPES:
             continue
         data = attachment.get("data")
         if isinstance(data, str):
-            try:
-                raw = base64.b64decode(data, validate=False)
+            try:  # FHIR base64Binary may carry whitespace (line breaks), nothing else
+                raw = base64.b64decode(_WHITESPACE.sub("", data), validate=True)
             except (binascii.Error, ValueError):
-                return None
+                continue
             text, used = decode_text(raw, content_type)
             if not text.strip():
-                return None
+                continue
             return ExtractedText(text, content_type, used, index)
         url = attachment.get("url")
         if isinstance(url, str) and url:

@@ -31,7 +31,9 @@ ICD10_CONCEPT_CHILD = ICD10_ENTITY + "-Concept-"
 RXNORM_CONCEPT = RXNORM_ENTITY + "-Concept"
 RXNORM_CONCEPT_CHILD = RXNORM_ENTITY + "-Concepts-"
 
-# Generated-resource score modifier extensions (spec §3.2, R13, R14 / D5).
+# Generated-resource score extensions (spec §3.2, R13, R14 / D5): modifierExtension in the
+# healthlake profile (as HealthLake wrote them), plain extension in the clinical one (D16).
+DETECT_ENTITY_SCORE = DETECT + DE_ENTITY + "-score"
 ICD10_ENTITY_SCORE = ICD10 + ICD10_ENTITY + "-score"
 ICD10_CONCEPT_SCORE = ICD10 + ICD10_CONCEPT_CHILD + "Score"
 RXNORM_ENTITY_SCORE = RXNORM + RXNORM_ENTITY + "-score"
@@ -47,8 +49,15 @@ SYSTEM_GENERATED = "SYSTEM_GENERATED"
 ICD10CM_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED_SYSTEM = "http://snomed.info/sct"
+LOINC_SYSTEM = "http://loinc.org"
+UCUM_SYSTEM = "http://unitsofmeasure.org"
 DERIVATION_REFERENCE = "http://hl7.org/fhir/StructureDefinition/derivation-reference"
 CONDITION_VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+SMOKING_STATUS_CODE = "72166-2"  # LOINC "Tobacco smoking status"
 PROVENANCE_AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 
@@ -61,6 +70,9 @@ PROJECT_ENGINE_VERSION = "engine-version"
 PROJECT_PROFILE = "profile"
 PROJECT_PROCESSED_AT = "processed-at"
 PROJECT_PROVENANCE = "provenance"
+# Offsets into the text derived from an HTML attachment (derivation-reference offsets would
+# point into the HTML itself): sub-extensions offset and length.
+REDUCED_TEXT_SPAN = PROJECT_BASE + "/StructureDefinition/nlp-reduced-text-span"
 TAG_SYSTEM = PROJECT_BASE + "/CodeSystem/docref-nlp-tags"
 TAG_CODE = "system-generated"
 DEVICE_ID_SYSTEM = PROJECT_BASE + "/NamingSystem/nlp-engine"

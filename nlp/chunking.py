@@ -9,6 +9,7 @@ note had been sent at once.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ _BREAKS = (
 
 
 _CONTINUATION_BYTES = bytes(range(0x80, 0xC0))  # UTF-8 bytes that never start a character
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +123,60 @@ def split_text(text: str, *, max_chars: int, max_bytes: int | None = None) -> li
 
 
 class _Span(Protocol):
-    """An entity or attribute: anything with an id and code-point offsets."""
+    """An entity or attribute: anything with an id, code-point offsets and its text."""
 
     id: int | None
     begin_offset: int | None
     end_offset: int | None
+    text: str | None
+
+
+def utf16_to_code_points(text: str) -> dict[int, int] | None:
+    """``{UTF-16 code unit offset: code point offset}`` of every character boundary of ``text``
+    (``None`` when the two agree everywhere: no character outside the Basic Multilingual Plane).
+
+    >>> utf16_to_code_points("a\U0001f600b")
+    {0: 0, 1: 1, 3: 2, 4: 3}
+    >>> utf16_to_code_points("abc") is None
+    True
+    """
+    if all(ord(c) <= 0xFFFF for c in text):
+        return None
+    mapping = {0: 0}
+    units = 0
+    for index, char in enumerate(text, start=1):
+        units += 2 if ord(char) > 0xFFFF else 1
+        mapping[units] = index
+    return mapping
+
+
+def align_span(text: str, span: _Span, units: dict[int, int] | None) -> bool:
+    """Make ``span``'s offsets index its ``Text`` in ``text``; ``False`` when they cannot.
+
+    Comprehend Medical documents its offsets as code points (botocore: "The offset returns the
+    UTF-8 code point in the string"); a Java service could count UTF-16 code units instead,
+    which differ after any character outside the BMP. So each span is checked against its own
+    ``Text``: kept when ``text[begin:end] == Text``; else its offsets read as UTF-16 units
+    (``units``, from :func:`utf16_to_code_points`) are converted when that matches; else the
+    occurrence of ``Text`` nearest to ``begin`` is taken. A span without ``Text`` or offsets
+    is left as it is.
+    """
+    begin, end, expected = span.begin_offset, span.end_offset, span.text
+    if begin is None or end is None or expected is None:
+        return True
+    if 0 <= begin <= end <= len(text) and text[begin:end] == expected:
+        return True
+    if units is not None and begin in units and end in units:
+        b, e = units[begin], units[end]
+        if text[b:e] == expected:
+            span.begin_offset, span.end_offset = b, e
+            return True
+    found = [m.start() for m in re.finditer(re.escape(expected), text)] if expected else []
+    if not found:
+        return False
+    nearest = min(found, key=lambda start: abs(start - begin))
+    span.begin_offset, span.end_offset = nearest, nearest + len(expected)
+    return True
 
 
 class _Entity(_Span, Protocol):
@@ -183,19 +235,69 @@ _Response = TypeVar(
 )
 
 
+def _aligned(chunk: Chunk, part: _Response) -> int:
+    """Align every span of ``part`` to ``chunk.text`` (:func:`align_span`), in place; drop the
+    entities and attributes whose ``Text`` is not in the chunk. Returns how many were dropped."""
+    units = utf16_to_code_points(chunk.text)
+    dropped = 0
+    kept = []
+    for entity in part.entities:
+        if not align_span(chunk.text, entity, units):
+            dropped += 1
+            continue
+        attributes = getattr(entity, "attributes", None)
+        if attributes:
+            good = [a for a in attributes if align_span(chunk.text, a, units)]
+            dropped += len(attributes) - len(good)
+            entity.attributes = good
+        kept.append(entity)
+    part.entities = kept
+    if isinstance(part, DetectEntitiesV2Response) and part.unmapped_attributes:
+        unmapped = [
+            u
+            for u in part.unmapped_attributes
+            if u.attribute is None or align_span(chunk.text, u.attribute, units)
+        ]
+        dropped += len(part.unmapped_attributes) - len(unmapped)
+        part.unmapped_attributes = unmapped
+    return dropped
+
+
 def _rebased(parts: Iterable[tuple[Chunk, _Response]]) -> list[_Response]:
-    """Copies of the chunk responses with offsets and ids rebased (the inputs are untouched)."""
+    """Copies of the chunk responses with offsets checked against each span's ``Text``
+    (:func:`align_span`; spans not found are dropped) and offsets and ids rebased (the inputs
+    are untouched)."""
     rebaser = _Rebaser()
     copies: list[_Response] = []
+    dropped = 0
     for chunk, response in parts:
         part = response.model_copy(deep=True)
+        dropped += _aligned(chunk, part)
         spans = _spans_of(part.entities)
         if isinstance(part, DetectEntitiesV2Response):
             unmapped = part.unmapped_attributes or []
             spans.extend(u.attribute for u in unmapped if u.attribute is not None)
         rebaser.rebase(chunk.start, spans)
         copies.append(part)
+    if dropped:  # counts only: the texts are PHI
+        log.warning("%d entities or attributes dropped: their Text is not in the note", dropped)
     return copies
+
+
+def misplaced_spans(text: str, entities: Sequence[_Entity]) -> int:
+    """How many entities and attributes have a ``Text`` other than ``text`` at their offsets
+    (0 for a merged response: every span indexes the whole note).
+
+    >>> from nlp.schema import Entity
+    >>> misplaced_spans("chest pain", [Entity(BeginOffset=6, EndOffset=10, Text="pain")])
+    0
+    """
+    bad = 0
+    for span in _spans_of(entities):
+        b, e = span.begin_offset, span.end_offset
+        if span.text is not None and b is not None and e is not None and text[b:e] != span.text:
+            bad += 1
+    return bad
 
 
 def merge_detect_entities(

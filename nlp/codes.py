@@ -75,6 +75,9 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP201", 400, "enrich: the input is not a DocumentReference"),
     ErrorCode("NLP202", 400, "enrich: the DocumentReference has no id"),
     ErrorCode("NLP210", 400, "the resource is not valid FHIR R4B"),
+    ErrorCode("NLP231", 500, "note longer than max_note_chars: stored without NLP"),
+    ErrorCode("NLP232", 500, "NLP output over the resource or index-row limit: none generated"),
+    ErrorCode("NLP233", 500, "no subject: no resources generated (outcome note)"),
     ErrorCode("NLP250", 500, "docref-nlp enrich: the file cannot be read"),
     ErrorCode("NLP251", 500, "docref-nlp enrich: the file is not JSON"),
     ErrorCode("NLP252", 500, "docref-nlp enrich: not a valid DocumentReference"),
@@ -124,6 +127,9 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP604", 401, "webhook shared secret missing or wrong"),
     ErrorCode("NLP605", 403, "webhook disabled: no shared secret beyond loopback"),
     ErrorCode("NLP606", 500, "the worker stopped during every attempt (dead letter)"),
+    ErrorCode("NLP607", 500, "the notified document is not readable upstream (404): retried"),
+    ErrorCode("NLP612", 422, "the attachment names a Binary that does not exist (yet)"),
+    ErrorCode("NLP613", 503, "the attachment's Binary could not be read: nothing written, retried"),
     ErrorCode("NLP611", 500, "batch: attachment url not resolvable"),
     ErrorCode("NLP621", 500, "batch: an NDJSON line is not a FHIR JSON object (skipped)"),
     ErrorCode("NLP622", 500, "batch: the source gave no total (no ETA)"),
@@ -141,6 +147,7 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP670", 500, "reprocess: no upstream FHIR server configured"),
     ErrorCode("NLP671", 500, "reprocess: --query applies to store and upstream sources only"),
     ErrorCode("NLP672", 500, "reprocess: an NDJSON source needs --to"),
+    ErrorCode("NLP673", 500, "reprocess: the --from path does not exist"),
     ErrorCode("NLP690", 500, "batch: a document failed with an uncoded error"),
     # --- 7xx evaluation (nlp.evaluation, cli eval)
     ErrorCode("NLP701", 500, "PubTator: malformed line"),
@@ -169,6 +176,8 @@ CODES: tuple[ErrorCode, ...] = (
     # --- 9xx settings
     ErrorCode("NLP900", 500, "invalid settings or settings file"),
     ErrorCode("NLP901", 500, "binding beyond loopback needs API tokens and a webhook secret"),
+    ErrorCode("NLP902", 500, "API token or webhook secret shorter than 16 characters or blank"),
+    ErrorCode("NLP903", 500, "the database path cannot be used (folder missing, not writable)"),
 )
 
 #: ``{code: ErrorCode}`` (built from ``CODES``; a code listed twice fails the registry test).

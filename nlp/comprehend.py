@@ -17,6 +17,7 @@ from nlp.chunking import (
     merge_detect_entities,
     merge_icd10cm,
     merge_rxnorm,
+    misplaced_spans,
     split_text,
 )
 from nlp.ratelimit import RateLimiter, Sleep
@@ -265,8 +266,9 @@ class ComprehendMedicalEngine:
     """The ``NlpEngine`` on Amazon Comprehend Medical (boto3).
 
     Per document: DetectEntitiesV2, InferICD10CM and InferRxNorm, each over chunks within its
-    limit; the chunk responses are merged (offsets rebased, ids renumbered) into one
-    ``NlpResult`` without ``ResponseMetadata``. Each attempt first takes its share of the
+    limit; the chunk responses are merged (offsets checked against each span's ``Text`` and
+    converted from UTF-16 code units when the service counted those, rebased, ids renumbered)
+    into one ``NlpResult`` without ``ResponseMetadata``. Each attempt first takes its share of the
     shared rate limiter. Throttling, 5xx and connection errors are retried here (exponential
     backoff with full jitter, honouring Retry-After) and nowhere else: build the client with
     ``make_comprehend_client``, which switches botocore's retries off.
@@ -366,6 +368,10 @@ class ComprehendMedicalEngine:
             (c, InferRxNormResponse.model_validate(r))
             for c, r in self._run(INFER_RXNORM, text, usage)
         )
+        # Every merged span's Text must be the note at its offsets (the merge aligned each one
+        # to its chunk: code points, else UTF-16 units, else the nearest occurrence).
+        if any(misplaced_spans(text, part.entities) for part in (de, icd, rx)):
+            raise PermanentEngineError("merged offsets do not match the note", code="NLP129")
         result = NlpResult(DetectEntitiesV2=de, InferICD10CM=icd, InferRxNorm=rx)
         document_usage = Usage(usage)
         self._local.usage = document_usage

@@ -142,15 +142,46 @@ class InferRxNormResponse(CMModel):
     model_version: str | None = Field(default=None, alias="ModelVersion")
 
 
+class Assertion(CMModel):
+    """docref-nlp's reading of one entity beyond Comprehend Medical's traits (not an AWS shape).
+
+    Comprehend Medical has no trait for "allergen", "stopped" or "resolved"; the local engine
+    writes them here, beside the three responses, so that the responses (and HealthLake's
+    raw-response strings and aws-cm tree built from them) stay exactly Comprehend's. An
+    assertion names its entity by span, category and type (``docs/clinical-meaning.md``).
+
+    Attributes:
+        status: medication ``ACTIVE`` / ``STOPPED`` / ``COMPLETED``; condition ``RESOLVED`` /
+            ``INACTIVE`` / ``REMISSION``.
+        role: ``ALLERGEN`` (the substance of an allergy statement: the allergy entity and the
+            medication at its span) or ``REACTION`` (a condition that is the reaction to the
+            allergen at ``related_begin_offset``/``related_end_offset``).
+        substance_category: for an allergen, FHIR AllergyIntolerance.category when known
+            (``medication``, ``food``, ``environment``, ``biologic``).
+    """
+
+    begin_offset: int = Field(alias="BeginOffset")
+    end_offset: int = Field(alias="EndOffset")
+    category: str = Field(alias="Category")
+    type: str | None = Field(default=None, alias="Type")
+    status: str | None = Field(default=None, alias="Status")
+    role: str | None = Field(default=None, alias="Role")
+    related_begin_offset: int | None = Field(default=None, alias="RelatedBeginOffset")
+    related_end_offset: int | None = Field(default=None, alias="RelatedEndOffset")
+    substance_category: str | None = Field(default=None, alias="SubstanceCategory")
+
+
 class NlpResult(CMModel):
     """The three Comprehend Medical responses for one text (the replay-file shape).
 
-    Any of the three may be missing, meaning "no entities" for that operation.
+    Any of the three may be missing, meaning "no entities" for that operation. ``assertions``
+    (key ``Assertions``) is ours, not Comprehend's: see :class:`Assertion`.
     """
 
     detect_entities: DetectEntitiesV2Response | None = Field(default=None, alias="DetectEntitiesV2")
     icd10cm: InferICD10CMResponse | None = Field(default=None, alias="InferICD10CM")
     rxnorm: InferRxNormResponse | None = Field(default=None, alias="InferRxNorm")
+    assertions: list[Assertion] | None = Field(default=None, alias="Assertions")
 
     @property
     def entities(self) -> list[Entity]:

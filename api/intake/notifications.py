@@ -6,20 +6,26 @@ transaction) and tells what became of it; the route only checks the secret and a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from api.intake.queue import IntakeQueue, Notice
+from api.jsonbody import JsonBodyError, nesting_depth, parse_json
 from nlp.codes import CodedError
 
 log = logging.getLogger(__name__)
 
 TARGET = "DocumentReference"
+#: Deepest DocumentReference the intake queues (the service refuses deeper ones anyway:
+#: ``api.service.MAX_DEPTH``); refused at the door, it never becomes a dead letter.
+MAX_RESOURCE_DEPTH = 64
+#: The most entries one notification Bundle may carry (real ones carry one to a few hundred).
+MAX_ENTRIES = 10_000
 _NOTIFICATION_BUNDLE_TYPES = frozenset({"history", "subscription-notification"})
 _IGNORED_EVENTS = frozenset({"handshake", "heartbeat", "query-status", "query-event"})
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _REF = re.compile(
     r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
     r"(?:/_history/(?P<vid>[A-Za-z0-9\-.]{1,64}))?/?(?:[?#].*)?$"
@@ -95,6 +101,12 @@ def _full_notice(resource: dict[str, Any], source: str) -> Notice:
     rid = resource.get("id")
     if not isinstance(rid, str) or not rid:
         raise NotificationError(f"notified {TARGET} has no id", code="NLP602")
+    if not _ID.fullmatch(rid):
+        raise NotificationError(f"notified {TARGET} has an invalid id", code="NLP602")
+    if nesting_depth(resource) > MAX_RESOURCE_DEPTH:
+        raise NotificationError(
+            f"notified {TARGET} is nested deeper than {MAX_RESOURCE_DEPTH} levels", code="NLP601"
+        )
     version = (resource.get("meta") or {}).get("versionId")
     return Notice(TARGET, rid, str(version) if version else None, resource, source)
 
@@ -115,7 +127,13 @@ def parse_notification(body: Any) -> Parsed:
         return Parsed("resource", [_full_notice(body, "rest-hook")])
     if rtype != "Bundle":
         return Parsed("resource", ignored=1)
-    entries = [e for e in body.get("entry") or [] if isinstance(e, dict)]
+    raw_entries = body.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise NotificationError("Bundle.entry must be a list", code="NLP603")
+    if len(raw_entries) > MAX_ENTRIES:
+        message = f"more than {MAX_ENTRIES} entries in one notification"
+        raise NotificationError(message, code="NLP603")
+    entries = [e for e in raw_entries if isinstance(e, dict)]
     status = (entries[0].get("resource") or {}) if entries else {}
     if body.get("type") not in _NOTIFICATION_BUNDLE_TYPES or status.get("resourceType") not in (
         "Parameters",
@@ -163,18 +181,22 @@ def parse_notification(body: Any) -> Parsed:
     return parsed
 
 
-def receive(queue: IntakeQueue, body: bytes) -> tuple[int, dict[str, Any]]:
+def receive(
+    queue: IntakeQueue, body: bytes, *, max_depth: int = 1_000
+) -> tuple[int, dict[str, Any]]:
     """Parse a webhook body, persist its notices (fsync'd commit), summarise: ``(status, body)``.
 
     202 when something new was queued; 200 when nothing was (heartbeat, handshake, duplicates).
 
     Raises:
-        NotificationError: an unusable body (``[NLP601]`` not JSON or not FHIR, ...).
+        NotificationError: an unusable body (``[NLP601]`` not JSON or not FHIR, nested deeper
+            than ``max_depth``, ...).
     """
     try:
-        data = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        raise NotificationError("webhook body is not JSON", code="NLP601") from None
+        data = parse_json(body, max_depth=max_depth) if body.strip() else None
+    except JsonBodyError as exc:
+        reason = str(exc).removeprefix("[NLP400] ")
+        raise NotificationError(f"webhook body refused: {reason}", code="NLP601") from None
     parsed = parse_notification(data)
     if not parsed.notices:
         log.info(

@@ -17,7 +17,8 @@ from api.store.base import Connection, Database
 
 log = logging.getLogger(__name__)
 
-State = Literal["pending", "processing", "done", "dead"]
+#: ``gone``: the document was deleted before it could be processed (terminal, not "done").
+State = Literal["pending", "processing", "done", "dead", "gone"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS intake (
@@ -314,13 +315,13 @@ class IntakeQueue:
             ).fetchone()
         return row is not None
 
-    def complete(self, job: Job, outcome: str) -> None:
-        """Mark a job done with a short outcome (``created``, ``unchanged``, ``skipped:...``)."""
+    def complete(self, job: Job, outcome: str, *, state: Literal["done", "gone"] = "done") -> None:
+        """Finish a job with a short outcome (``created:SUCCESS``, ``unchanged``, ``skipped:...``):
+        ``done``, or ``gone`` when the document was deleted before it could be processed."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE intake SET state='done', finished_at=?, outcome=?, last_error=NULL"
-                " WHERE seq=?",
-                (self.clock(), outcome, job.seq),
+                "UPDATE intake SET state=?, finished_at=?, outcome=?, last_error=NULL WHERE seq=?",
+                (state, self.clock(), outcome, job.seq),
             )
 
     def fail(self, job: Job, error: str, *, permanent: bool) -> State:
@@ -358,10 +359,10 @@ class IntakeQueue:
         return None if row[0] is None else max(0.0, row[0] - self.clock())
 
     def prune(self, older_than_s: float) -> int:
-        """Delete ``done`` rows finished more than ``older_than_s`` ago."""
+        """Delete ``done`` and ``gone`` rows finished more than ``older_than_s`` ago."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "DELETE FROM intake WHERE state='done' AND finished_at < ?",
+                "DELETE FROM intake WHERE state IN ('done', 'gone') AND finished_at < ?",
                 (self.clock() - older_than_s,),
             )
             return int(cur.rowcount)
@@ -393,6 +394,7 @@ class IntakeQueue:
                 "processing": counts.get("processing", 0),
                 "done": counts.get("done", 0),
                 "dead": counts.get("dead", 0),
+                "gone": counts.get("gone", 0),
                 "retrying": retrying,
                 "depth": counts.get("pending", 0) + counts.get("processing", 0),
                 "oldest_pending_age_s": round(now - oldest, 3) if oldest is not None else 0.0,

@@ -7,16 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from api.intake.queue import IntakeQueue, Job
 from api.service import DocumentService, Outcome
 from api.settings import Settings
-from api.store.base import Database, StoreError, VersionConflict
+from api.store.base import Database, FhirStore, StoreError, VersionConflict
 from api.store.dsn import is_postgres_url
 from nlp.base import EngineError
+from nlp.codes import CodedError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RETENTION_S = 7 * 24 * 3600.0  # done rows kept this long (version de-duplication window)
 # R4 Meta elements. Servers add their own (Medplum: author, project, compartment, accounts);
@@ -41,8 +43,33 @@ class JobSkipped(Exception):  # noqa: N818 - an outcome, not an error
     """The job needs no processing (resource gone, superseded); the message is the outcome."""
 
 
+class DocumentNotFoundError(CodedError):
+    """The notified document cannot be read where it should be (``[NLP607]``): not yet
+    replicated, or a wrong id. Retried with backoff, then a dead letter: never "done"."""
+
+    code = "NLP607"
+    transient = True
+
+
+def is_deleted(store: FhirStore, resource_type: str, resource_id: str) -> bool:
+    """Whether the store positively says the resource was deleted (SQL stores: a deletion is
+    its current version; FHIR servers: ``410 Gone``). Absent or unknown is not deleted."""
+    latest = getattr(store, "current_version", None)
+    if callable(latest):
+        version = latest(resource_type, resource_id)
+        return version is not None and bool(version[1])
+    request = getattr(store, "request", None)
+    if callable(request):
+        return (
+            int(getattr(request("GET", f"{resource_type}/{resource_id}"), "status_code", 0)) == 410
+        )
+    return False
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Whether retrying the same notification cannot succeed (then it is dead-lettered now)."""
+    if getattr(exc, "transient", None) is True:  # coded errors that say so (NLP607, NLP612/613)
+        return False
     if isinstance(exc, EngineError):
         return not exc.transient
     if isinstance(exc, VersionConflict):
@@ -96,7 +123,11 @@ class DocumentHandler:
             # and the current version (with our hash) then stops here via the loop guard.
             doc = store.read(job.resource_type, job.resource_id) or job.resource
         if doc is None:
-            # deleted (or never readable) upstream: forget its NLP index rows and state
+            if not is_deleted(store, job.resource_type, job.resource_id):
+                raise DocumentNotFoundError(
+                    f"{job.resource_type}/{job.resource_id} is not readable where it was notified"
+                )
+            # deleted upstream: forget its NLP index rows and state
             self.documents.index.remove(job.resource_id)
             raise JobSkipped("gone")
         try:
@@ -109,10 +140,13 @@ class DocumentHandler:
             log.info("intake job %d: version conflict upstream, re-reading", job.seq)
             current = store.read(job.resource_type, job.resource_id)
             if current is None:
+                self.documents.index.remove(job.resource_id)
                 raise JobSkipped("gone") from exc
             outcome = self._process(standard_meta(current))
         status = outcome.nlp_status
-        return f"{outcome.action}:{status}" if status else str(outcome.action)
+        text = f"{outcome.action}:{status}" if status else str(outcome.action)
+        codes = [code for code in (n[1:7] for n in outcome.notes) if code.startswith("NLP")]
+        return f"{text} [{','.join(codes)}]" if codes else text
 
     def _process(self, doc: dict[str, Any]) -> Outcome:
         return self.documents.process(doc)
@@ -126,6 +160,8 @@ class WorkerPool:
         handle: ``Job -> outcome``; raises to fail the attempt (``is_permanent`` decides).
         threads: Number of worker threads (default 1).
         poll_s: Longest sleep between looks at the queue (default 0.5 s).
+        record_timeout_s: How long recording a job's outcome is retried while the database is
+            unavailable (default 60 s: a restart); past it the job's lease brings it back.
     """
 
     def __init__(
@@ -135,11 +171,13 @@ class WorkerPool:
         *,
         threads: int = 1,
         poll_s: float = 0.5,
+        record_timeout_s: float = 60.0,
     ) -> None:
         self.queue = queue
         self.handle = handle
         self.threads = threads
         self.poll_s = poll_s
+        self.record_timeout_s = record_timeout_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
@@ -173,12 +211,14 @@ class WorkerPool:
         try:
             outcome = self.handle(job)
         except JobSkipped as skip:
-            self.queue.complete(job, f"skipped:{skip}")
+            skipped = f"skipped:{skip}"
+            final: Literal["done", "gone"] = "gone" if str(skip) == "gone" else "done"
+            self._record(lambda: self.queue.complete(job, skipped, state=final))
             log.info("intake job %d %s/%s skipped (%s)", job.seq, job.resource_type,
                      job.resource_id, skip)  # fmt: skip
         except Exception as exc:
-            permanent = is_permanent(exc)
-            state = self.queue.fail(job, coded(exc), permanent=permanent)
+            permanent, error = is_permanent(exc), coded(exc)
+            state = self._record(lambda: self.queue.fail(job, error, permanent=permanent))
             log.warning(
                 "intake job %d %s/%s attempt %d failed (%s%s) -> %s",
                 job.seq,
@@ -190,7 +230,7 @@ class WorkerPool:
                 state,
             )
         else:
-            self.queue.complete(job, outcome)
+            self._record(lambda: self.queue.complete(job, outcome))
             log.info(
                 "intake job %d %s/%s %s in %.1f ms",
                 job.seq,
@@ -200,6 +240,20 @@ class WorkerPool:
                 (time.perf_counter() - started) * 1000,
             )
         return job
+
+    def _record(self, write: Callable[[], _T]) -> _T:
+        """Record a job's outcome, retrying while the database is unavailable (a restart):
+        a processed job must not stay ``processing`` until its lease expires."""
+        delay, deadline = 0.1, time.monotonic() + self.record_timeout_s
+        while True:
+            try:
+                return write()
+            except StoreError as exc:
+                if exc.status != 503 or time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                log.warning("intake: recording an outcome failed (%s); retrying", exc.code)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 2.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

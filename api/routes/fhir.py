@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -13,15 +13,36 @@ from api.deps import BodyDep, CtxDep, RawBodyDep, require_token
 from api.errors import FhirError, fhir_response
 from api.interactions import Reply
 from api.transactions import process_bundle
+from nlp.codes import code_in
 
 router = APIRouter(tags=["fhir"], dependencies=[Depends(require_token)])
 PreferHeader = Annotated[str | None, Header()]
 
 
+def outcome_of(reply: Reply) -> dict[str, Any]:
+    """The OperationOutcome answered for ``Prefer: return=OperationOutcome``: the enrichment's
+    status and its notes (why nothing was generated, a limit), as ``information`` issues."""
+    status = reply.headers.get("X-NLP-Status")
+    texts = [f"NLP status {status}"] if status else []
+    texts += reply.notes
+    issues = [{"severity": "information", "code": "informational", "diagnostics": t} for t in texts]
+    return {"resourceType": "OperationOutcome", "issue": issues or [
+        {"severity": "information", "code": "informational", "diagnostics": "ok"}
+    ]}  # fmt: skip
+
+
 def respond(reply: Reply, prefer: str | None = None) -> Response:
-    """A Reply as an HTTP response; ``Prefer: return=minimal`` drops the body of a write."""
-    if prefer and "return=minimal" in prefer.replace(" ", ""):
+    """A Reply as an HTTP response; ``Prefer: return=minimal`` drops the body of a write,
+    ``Prefer: return=OperationOutcome`` answers :func:`outcome_of` instead. The codes of the
+    notes are in ``X-NLP-Notes``."""
+    if reply.notes:
+        codes = [code_in(n) or "note" for n in reply.notes]
+        reply.headers["X-NLP-Notes"] = ",".join(codes)
+    wanted = (prefer or "").replace(" ", "")
+    if "return=minimal" in wanted:
         return Response(status_code=reply.status, headers=reply.headers)
+    if "return=OperationOutcome" in wanted and reply.status in (200, 201):
+        return fhir_response(outcome_of(reply), reply.status, reply.headers)
     if reply.body is None:
         return Response(status_code=reply.status, headers=reply.headers)
     return fhir_response(reply.body, reply.status, reply.headers, media_type=reply.media_type)
@@ -104,8 +125,8 @@ def read(ctx: CtxDep, resource_type: str, resource_id: str) -> Response:
 
 
 @router.get("/{resource_type}/{resource_id}/_history", summary="instance history")
-def history(ctx: CtxDep, resource_type: str, resource_id: str) -> Response:
-    return respond(ix.history(ctx, resource_type, resource_id))
+def history(ctx: CtxDep, request: Request, resource_type: str, resource_id: str) -> Response:
+    return respond(ix.history(ctx, resource_type, resource_id, _query(request)))
 
 
 @router.get("/{resource_type}/{resource_id}/_history/{version_id}", summary="vread")

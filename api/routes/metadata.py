@@ -125,9 +125,9 @@ def capability_statement(base: str, *, secured: bool) -> dict[str, Any]:
         "mode": "server",
         "documentation": (
             "DocumentReference writes are enriched with clinical NLP (aws-cm extensions, "
-            "generated Condition/Observation/MedicationStatement/Linkage/Provenance) in one "
-            "transaction. NLP search: composite separator '|' (or '$'), strings FHIR string "
-            "semantics, scores FHIR number semantics."
+            "generated Condition/Observation/MedicationStatement/AllergyIntolerance/Linkage/"
+            "Provenance) in one transaction. NLP search: composite separator '|' (or '$'), "
+            "strings FHIR string semantics, scores FHIR number semantics."
         ),
         "resource": [*(_resource(t) for t in SEARCHABLE_TYPES), _BINARY],
         "interaction": [{"code": "transaction"}, {"code": "batch"}],

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from api.deps import EngineDep, RawBodyDep, require_token
+from api.deps import EngineDep, RawBodyDep, SettingsDep, require_token
 from api.errors import FhirError, fhir_response
+from api.jsonbody import parse_json
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(require_token)])
 
 
-def text_of(content_type: str, raw: bytes) -> str:
+def text_of(content_type: str, raw: bytes, *, max_depth: int = 1_000) -> str:
     """The text to analyse from a ``text/plain`` body, a FHIR Parameters or ``{"text": ...}``.
 
     >>> text_of("text/plain", b"chest pain")
@@ -36,11 +36,7 @@ def text_of(content_type: str, raw: bytes) -> str:
     if media in ("", "text/plain"):
         text = decoded
     elif media in ("application/fhir+json", "application/json"):
-        try:
-            data: Any = json.loads(decoded)
-        except (json.JSONDecodeError, RecursionError):
-            raise FhirError("NLP400", "the body is not valid JSON") from None
-        text = _json_text(data)
+        text = _json_text(parse_json(decoded, max_depth=max_depth))
     else:
         raise FhirError("NLP415", "send text/plain or a Parameters resource")
     if not text.strip():
@@ -62,8 +58,16 @@ def _json_text(data: Any) -> str:
 
 
 @router.post("/$analyze", summary="analyze text, return DetectEntitiesV2/InferICD10CM/InferRxNorm")
-def analyze(request: Request, engine: EngineDep, raw: RawBodyDep) -> Response:
-    text = text_of(request.headers.get("content-type", ""), raw)
+def analyze(
+    request: Request, engine: EngineDep, settings: SettingsDep, raw: RawBodyDep
+) -> Response:
+    text = text_of(request.headers.get("content-type", ""), raw, max_depth=settings.max_json_depth)
+    if len(text) > settings.max_note_chars:
+        raise FhirError(
+            "NLP413",
+            f"the text has {len(text)} characters; the limit is {settings.max_note_chars} "
+            "(DOCREF_NLP_MAX_NOTE_CHARS)",
+        )
     started = time.perf_counter()
     result = engine.analyze(text)
     headers = {"X-Engine": f"{engine.name}/{engine.version}"}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import IntakeDep, SettingsDep, raw_body
+from api.deps import IntakeDep, SettingsDep, raw_body, secret_matches
 from api.errors import FhirError
 from api.intake.notifications import receive
 
@@ -28,7 +26,7 @@ def secret_ok(request: Request, secret: str | None) -> bool:
     if given is None:
         auth = request.headers.get("Authorization", "")
         given = auth[7:] if auth[:7].lower() == "bearer " else None
-    return given is not None and hmac.compare_digest(given.encode(), secret.encode())
+    return given is not None and secret_matches(given, (secret,))
 
 
 @router.post("/webhook", status_code=202)
@@ -46,6 +44,8 @@ async def webhook(request: Request, settings: SettingsDep, queue: IntakeDep) -> 
         raise FhirError("NLP605", message, issue_code="security")
     if not secret_ok(request, settings.webhook_secret):
         raise FhirError("NLP604", "webhook shared secret missing or wrong", issue_code="login")
-    body = await raw_body(request)  # 413 beyond MAX_BODY_BYTES
-    status, summary = await run_in_threadpool(receive, queue, body)
+    body = await raw_body(request)  # 413 beyond settings.max_body_bytes
+    status, summary = await run_in_threadpool(
+        receive, queue, body, max_depth=settings.max_json_depth
+    )
     return JSONResponse(summary, status_code=status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from api.search import SearchQuery
+from api.search import INCLUDE_OFFSET, SearchQuery
 from api.store.base import Resource, SearchResult, VersionInfo
 
 
@@ -30,26 +30,40 @@ def searchset(
     base = f"{base_url.rstrip('/')}/{query.resource_type}"
     params = [(k, v) for k, v in query.echo if k != "_count"]
 
-    def url(offset: int | None) -> str:
+    def url(offset: int | None, include_offset: int = 0) -> str:
         items = [*params, ("_count", str(count))]
         if offset is not None:
             items.append(("_offset", str(offset)))
+        if include_offset:
+            items.append((INCLUDE_OFFSET, str(include_offset)))
         return f"{base}?{urlencode(items)}"
 
-    links = [{"relation": "self", "url": url(query.offset or None)}]
+    # _include/_revinclude paging: a page holds at most include_limit included resources; the
+    # rest come on pages of the same matches (not repeated) through the next link.
+    included = result.included
+    limit = query.include_limit
+    more_included = limit is not None and len(included) > limit
+    if limit is not None and more_included:
+        included = included[:limit]
+    links = [{"relation": "self", "url": url(query.offset or None, query.include_offset)}]
     if count > 0 and not query.summary_count:
         links.append({"relation": "first", "url": url(0)})
         if query.offset > 0:
             links.append({"relation": "previous", "url": url(max(0, query.offset - count))})
-        if query.offset + count < result.total:
+        if more_included and limit is not None:
+            links.append(
+                {"relation": "next", "url": url(query.offset, query.include_offset + limit)}
+            )
+        elif query.offset + count < result.total:
             links.append({"relation": "next", "url": url(query.offset + count)})
+    matches = result.matches if query.include_offset == 0 else []
     entries: list[Resource] = [
         {"fullUrl": full_url(base_url, r), "resource": r, "search": {"mode": "match"}}
-        for r in result.matches
+        for r in matches
     ]
     entries += [
         {"fullUrl": full_url(base_url, r), "resource": r, "search": {"mode": "include"}}
-        for r in result.included
+        for r in included
     ]
     bundle: Resource = {
         "resourceType": "Bundle",

@@ -271,7 +271,9 @@ class SqlStore(ABC, Generic[DbT]):
         """The current bodies of ``keys``, in that order (absent or deleted ones left out)."""
 
     def included(self, conn: Any, query: SearchQuery, matches: list[Resource]) -> list[Resource]:
-        """The resources ``_include`` and ``_revinclude`` add to a page (each once, in order)."""
+        """The resources ``_include`` and ``_revinclude`` add to a page (each once, in order);
+        with ``query.include_limit``, the slice from ``include_offset``, plus one when more
+        follow (``bundles.searchset`` pages on)."""
         if not matches or not (query.include or query.revinclude):
             return []
         ids = [str(r["id"]) for r in matches]
@@ -286,7 +288,11 @@ class SqlStore(ABC, Generic[DbT]):
         for inc in query.revinclude:
             wanted += self.ref_sources(conn, inc.source_type, inc.param, query.resource_type, ids)
         seen = {(r["resourceType"], r["id"]) for r in matches}
-        return self.live_bodies(conn, [k for k in dict.fromkeys(wanted) if k not in seen])
+        keys = [k for k in dict.fromkeys(wanted) if k not in seen]
+        if query.include_limit is not None:  # paged: one more than the page tells "more"
+            start = query.include_offset
+            keys = keys[start : start + query.include_limit + 1]
+        return self.live_bodies(conn, keys)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

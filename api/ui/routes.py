@@ -173,7 +173,9 @@ def _resource(store: Any, resource_type: str, resource_id: str) -> dict[str, Any
 
 
 def _source_document(resource: dict[str, Any]) -> str | None:
-    ext = find_extension({"extension": resource.get("modifierExtension") or []}, SRC_DOC)
+    # clinical profile: a plain extension; healthlake profile: a modifierExtension (D16)
+    links = [*(resource.get("extension") or []), *(resource.get("modifierExtension") or [])]
+    ext = find_extension({"extension": links}, SRC_DOC)
     ref = (ext or {}).get("valueReference")
     reference = ref.get("reference") if isinstance(ref, dict) else None
     if isinstance(reference, str) and reference.startswith("DocumentReference/"):

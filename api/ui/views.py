@@ -194,7 +194,7 @@ def uploaded_document(raw: bytes) -> dict[str, Any]:
     """
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: 4,300+ digit ints
         raise UiError(400, "NLP801", "the uploaded file is not UTF-8 JSON") from None
     doc = dict(check_document(data))
     if not isinstance(doc.get("id"), str) or not doc["id"]:

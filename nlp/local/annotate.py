@@ -16,9 +16,10 @@ from nlp.local.attributes import (
     time_expressions,
     type_mass_amounts,
 )
-from nlp.local.context import FastContext
+from nlp.local.context import FastContext, without_spaces
 from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
-from nlp.local.mention import ANAT, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
+from nlp.local.meaning import Meaning, Prepared, is_duration
+from nlp.local.mention import ANAT, BES, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
@@ -94,7 +95,8 @@ class Annotator:
         self._cue_first = frozenset(k[0] for k in self._cues if k)
         self.med_attrs = MedicationAttributes()
         self.sections = Sectionizer()
-        self.context = FastContext.default(tokenize, key)
+        self.meaning = Meaning(self.sections, self.normaliser)
+        self.context = FastContext.clinical_rules(tokenize, key)
         self.phi = PhiDetector(frozenset(self._single_word_keys()))
         self.condition_keys = frozenset(
             k
@@ -136,17 +138,21 @@ class Annotator:
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
         mentions = self.rules.abbreviations(text, mentions)
+        # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
+        mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
             for m in self.anatomy.find(text, words)
+            if not prepared.headers.overlaps(m.begin, m.end)
         ]
         sent_chars = [token_idx[i] for i in sent_tokens] if token_idx else [0]
         self._attach_anatomy(text, mentions, anatomy)
         self._medication_attributes(text, mentions, sent_chars)
         self._test_values(text, mentions)
         self._time_expressions(text, words, mentions, sent_chars)
-        self._context(text, words, mentions, lowers, token_idx, sent_tokens)
+        self._context(text, words, mentions, lowers, token_idx, sent_tokens, prepared)
         self._negative_words(text, mentions)
+        self.meaning.finish(text, mentions, prepared)
         phi = self._phi(text, mentions)
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))
@@ -340,20 +346,25 @@ class Annotator:
         lowers: Sequence[Hashable],
         token_idx: Sequence[int],
         sent_tokens: Sequence[int],
+        prepared: Prepared,
     ) -> None:
-        clinical = [m for m in mentions if m.category in CLINICAL]
+        clinical = [m for m in mentions if m.category in CLINICAL or m.category == BES]
         if not clinical:
             return
+        lowers, token_idx, sent_tokens = without_spaces(text, lowers, token_idx, sent_tokens)
         targets = []
         n = len(token_idx)
         for m in clinical:
             t0 = max(0, bisect.bisect_right(token_idx, m.begin) - 1)
             t1 = bisect.bisect_left(token_idx, m.end)
             targets.append((t0, max(t1, t0 + 1) if n else t0 + 1))
+        labels = [m.category for m in clinical]
         cats = (
-            self.context.categories(lowers, sent_tokens, targets) if n else [set()] * len(clinical)
+            self.context.categories(lowers, sent_tokens, targets, labels)
+            if n
+            else [set()] * len(clinical)
         )
-        sections = self.sections.find(text)
+        sections = prepared.sections
         sec_starts = [s.begin for s in sections]
         for m, c in zip(clinical, cats, strict=True):
             m.context = set(c)
@@ -411,6 +422,8 @@ class Annotator:
             weak = h.type == "NAME" or (h.type == "ADDRESS" and h.score <= 0.72)
             if weak and taken.overlaps(h.begin, h.end):
                 continue
+            if h.type == "AGE" and is_duration(text, h.begin, h.end):
+                continue  # "quit 10 years ago": a duration (nlp.local.meaning)
             if h.begin < last_end:
                 continue
             out.append(Mention(h.begin, h.end, PHI, h.type, h.score, "phi"))

@@ -11,6 +11,7 @@ MC, MED, TTP, ANAT, PHI = (
     "ANATOMY",
     "PROTECTED_HEALTH_INFORMATION",
 )
+BES = "BEHAVIORAL_ENVIRONMENTAL_SOCIAL"
 CLINICAL = (MC, MED, TTP)
 
 
@@ -43,3 +44,8 @@ class Mention:
     traits: dict[str, float] = field(default_factory=dict)
     context: set[str] = field(default_factory=set)
     cue_trait: str | None = None
+    # what nlp.local.meaning reads beyond traits (written to the result's Assertions)
+    status: str | None = None
+    role: str | None = None
+    related: tuple[int, int] | None = None
+    substance: str | None = None

@@ -14,6 +14,7 @@ from nlp.local.traits import (
     trait_from_icd10,
 )
 from nlp.schema import (
+    Assertion,
     Attribute,
     CMModel,
     Concept,
@@ -339,4 +340,38 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
         _new(cls, {**fields, "pagination_token": None, "model_version": version})
         for cls, fields in responses
     ]
-    return _new(NlpResult, {"detect_entities": built[0], "icd10cm": built[1], "rxnorm": built[2]})
+    return _new(
+        NlpResult,
+        {
+            "detect_entities": built[0],
+            "icd10cm": built[1],
+            "rxnorm": built[2],
+            "assertions": _assertions(mentions),
+        },
+    )
+
+
+def _assertions(mentions: Sequence[Mention]) -> list[Assertion] | None:
+    """What the mentions say beyond Comprehend's traits (``nlp.schema.Assertion``), or None."""
+    out: list[Assertion] = []
+    for m in mentions:
+        if m.status is None and m.role is None:
+            continue
+        related = m.related or (None, None)
+        out.append(
+            _new(
+                Assertion,
+                {
+                    "begin_offset": m.begin,
+                    "end_offset": m.end,
+                    "category": m.category,
+                    "type": m.type,
+                    "status": m.status,
+                    "role": m.role,
+                    "related_begin_offset": related[0],
+                    "related_end_offset": related[1],
+                    "substance_category": m.substance,
+                },
+            )
+        )
+    return out or None

@@ -47,7 +47,6 @@ ABBREVIATIONS = frozenset(
         "a.c",
         "p.c",
         "inc",
-        "co",
         "corp",
         "dept",
         "univ",
@@ -88,9 +87,15 @@ ABBREVIATIONS = frozenset(
     ]
 )
 
-_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-])")
+# Terminal punctuation before a capital, digit or bullet; or (group "low", lower-case notes)
+# before a space and a lower-case word, which ends a sentence unless the word before is a known
+# abbreviation or a lone letter after a period or space ("e.g.").
+_END_RE = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-]|(?P<low>[ \t]+[a-z]))")
 _LINE_RE = re.compile(r"\n[ \t\r]*")
-_BULLET_RE = re.compile(r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Z][A-Za-z /&]{0,40}:)")
+# a bullet, a numbered item, a header "Word:" or a nursing system prefix "cv-", "gi -"
+_BULLET_RE = re.compile(
+    r"(?:[-*•]\s|\d{1,2}[.)]\s|[A-Za-z][A-Za-z /&]{0,40}:|[A-Za-z][A-Za-z/]{0,11}[ \t]?-(?![\d-]))"
+)
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -98,9 +103,11 @@ def sentence_starts(text: str) -> list[int]:
     """Character offsets where sentences start (always includes the first non-space char).
 
     Rules: terminal punctuation followed by a capital, digit or bullet (not after a known
-    abbreviation or a single initial); a blank line; a line break followed by a bullet, a
-    numbered item, a header ``Word:`` or a capital letter; a line break after a line ending in
-    ``.:;!?``.
+    abbreviation or a single initial), or by a lower-case word (not after a known abbreviation,
+    a dotted abbreviation or a lone letter); a blank line; a line break followed by a bullet, a
+    numbered item, a header ``Word:`` (any case), a system prefix ``cv-`` or a capital letter;
+    a line break after a line ending in ``.:;!?`` (trailing spaces ignored; a line of spaces is
+    blank).
 
     Args:
         text: The note.
@@ -114,9 +121,18 @@ def sentence_starts(text: str) -> list[int]:
         starts.add(first)
     for m in _END_RE.finditer(text):
         before = _WORD_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
-        if before is not None:
+        if m.start("low") < 0:
+            if before is not None:
+                word = before.group(1).lower().rstrip(".")
+                if word in ABBREVIATIONS or (len(word) == 1 and text[m.start() - 1].isupper()):
+                    continue
+        else:
+            if before is None:
+                continue
             word = before.group(1).lower().rstrip(".")
-            if word in ABBREVIATIONS or (len(word) == 1 and text[m.start() - 1].isupper()):
+            b = before.start(1)
+            lone = len(word) == 1 and (b == 0 or text[b - 1] in ". \t\n")
+            if word in ABBREVIATIONS or "." in word or lone:
                 continue
         nxt = m.end()
         while nxt < len(text) and text[nxt].isspace():
@@ -127,6 +143,8 @@ def sentence_starts(text: str) -> list[int]:
         if nxt >= len(text) or text[nxt] == "\n":
             continue
         line_end = m.start()
+        while line_end > 0 and text[line_end - 1] in " \t\r":  # trailing spaces
+            line_end -= 1
         prev = text[line_end - 1] if line_end > 0 else "\n"
         blank = "\n" in text[m.start() + 1 : nxt] or prev == "\n"
         ch = text[nxt]

@@ -364,3 +364,138 @@ def test_doctests() -> None:
     import nlp.comprehend
 
     assert doctest.testmod(nlp.comprehend).failed == 0
+
+
+# --- offsets outside the Basic Multilingual Plane, each merged span checked against its Text
+
+#: Characters outside the BMP before and inside the note: one code point, two UTF-16 units.
+ASTRAL = "\U0001f600 \U0001d49c "  # an emoji and a mathematical script capital A
+
+
+def _utf16(text: str, index: int) -> int:
+    """Code point ``index`` of ``text`` as a UTF-16 code unit offset (what Java counts)."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+def _astral_note(repeat: int = 1) -> str:
+    return "".join(f"{ASTRAL}Visit {i}: {NOTE} {ASTRAL}warfarin daily.\n\n" for i in range(repeat))
+
+
+def _shift_to_utf16(response: dict[str, Any], chunk: str) -> dict[str, Any]:
+    """The response as a service counting UTF-16 units would send it."""
+    shifted = copy.deepcopy(response)
+    for entity in shifted["Entities"]:
+        for span in [entity, *entity.get("Attributes", [])]:
+            span["BeginOffset"] = _utf16(chunk, span["BeginOffset"])
+            span["EndOffset"] = _utf16(chunk, span["EndOffset"])
+    return shifted
+
+
+@pytest.mark.parametrize("units", ["code points", "UTF-16 code units"])
+def test_offsets_outside_the_bmp_index_the_note_in_code_points(
+    stubbed: StubbedClient, units: str
+) -> None:
+    """botocore's model says offsets are code points ("The offset returns the UTF-8 code point
+    in the string"); a service counting UTF-16 units would shift them by one per astral
+    character before the span. Either way every merged span's Text is the note at its offsets."""
+    text = _astral_note()
+    for op in OPERATIONS:
+        for chunk in plan_chunks(text, DEFAULT_LIMITS[op]):
+            response = _response_for(op, chunk.text)
+            if units == "UTF-16 code units":
+                response = _shift_to_utf16(response, chunk.text)
+                if response["Entities"]:
+                    assert response != _response_for(op, chunk.text)  # the shift is real
+            stubbed.stubber.add_response(METHODS[op], response, {"Text": chunk.text})
+    result = _engine(stubbed).analyze(text)
+    spans = _all_spans(result)
+    assert len(spans[INFER_RXNORM]) == 1
+    assert len(spans[INFER_ICD10CM]) == 2  # the entity and its attribute
+    for op_spans in spans.values():
+        for span in op_spans:
+            assert text[span.begin_offset : span.end_offset] == span.text
+
+
+def test_astral_characters_across_chunks_keep_offsets_exact(stubbed: StubbedClient) -> None:
+    text = _astral_note(repeat=120)
+    assert len(text) > 2 * DEFAULT_LIMITS[INFER_ICD10CM]
+    for op in OPERATIONS:
+        for chunk in plan_chunks(text, DEFAULT_LIMITS[op]):
+            response = _shift_to_utf16(_response_for(op, chunk.text), chunk.text)
+            stubbed.stubber.add_response(METHODS[op], response, {"Text": chunk.text})
+    result = _engine(stubbed).analyze(text)
+    spans = _all_spans(result)
+    assert len(spans[INFER_RXNORM]) == 120
+    for op_spans in spans.values():
+        assert all(text[s.begin_offset : s.end_offset] == s.text for s in op_spans)
+        ids = [s.id for s in op_spans]
+        assert ids == sorted(set(ids))
+
+
+def test_a_span_whose_text_is_not_in_the_note_is_dropped(
+    stubbed: StubbedClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = _response_for(INFER_RXNORM, WARFARIN)
+    ghost = copy.deepcopy(response["Entities"][0])
+    ghost.update(Id=99, Text="heparin", BeginOffset=0, EndOffset=7)
+    response["Entities"].append(ghost)
+    stubbed.stubber.add_response("detect_entities_v2", _response_for(DETECT_ENTITIES, WARFARIN))
+    stubbed.stubber.add_response("infer_icd10_cm", _response_for(INFER_ICD10CM, WARFARIN))
+    stubbed.stubber.add_response("infer_rx_norm", response)
+    with caplog.at_level(logging.WARNING, logger="nlp.chunking"):
+        result = _engine(stubbed).analyze(WARFARIN)
+    assert [e.text for e in result.rxnorm_entities] == ["warfarin"]
+    assert "1 entities or attributes dropped" in caplog.text
+    assert "heparin" not in caplog.text  # counts only
+
+
+def test_misplaced_offsets_are_found_at_the_nearest_occurrence(stubbed: StubbedClient) -> None:
+    text = "warfarin 5 mg; stop warfarin if bleeding"
+    response = _response_for(INFER_RXNORM, text)
+    response["Entities"] = response["Entities"][1:]  # the second warfarin only ...
+    response["Entities"][0].update(BeginOffset=18, EndOffset=26)  # ... off by two
+    stubbed.stubber.add_response("detect_entities_v2", _response_for(DETECT_ENTITIES, text))
+    stubbed.stubber.add_response("infer_icd10_cm", _response_for(INFER_ICD10CM, text))
+    stubbed.stubber.add_response("infer_rx_norm", response)
+    (entity,) = _engine(stubbed).analyze(text).rxnorm_entities
+    assert (entity.begin_offset, entity.end_offset) == (20, 28)
+
+
+def test_throttling_storm_is_ridden_out_without_loss_or_duplicates(
+    stubbed: StubbedClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A storm: every call throttled several times in a row (429, ThrottlingException, 503)
+    before it succeeds. The result equals the calm one, each chunk is billed once, and the
+    backoff honours Retry-After."""
+    text = _long_note()
+    plans = {op: plan_chunks(text, DEFAULT_LIMITS[op]) for op in OPERATIONS}
+    storms = itertools.cycle(
+        [
+            ("TooManyRequestsException", 429),
+            ("ThrottlingException", 400),
+            ("ServiceUnavailableException", 503),
+        ]
+    )
+    throttled = 0
+    for op in OPERATIONS:
+        for chunk in plans[op]:
+            for _ in range(3):
+                code, status = next(storms)
+                stubbed.stubber.add_client_error(
+                    METHODS[op], code, http_status_code=status,
+                    response_meta={"HTTPHeaders": {"retry-after": "2"}},
+                )  # fmt: skip
+                throttled += 1
+            stubbed.stubber.add_response(
+                METHODS[op], _response_for(op, chunk.text), {"Text": chunk.text}
+            )
+    clock = FakeClock()
+    engine = _engine(stubbed, clock=clock)
+    result, usage = engine.analyze_with_usage(text)
+    stubbed.stubber.assert_no_pending_responses()
+    assert usage.units_by_operation() == estimate_units(text)  # each chunk billed once
+    assert len(result.icd10cm_entities) == VISITS  # nothing lost, nothing doubled
+    assert len(result.rxnorm_entities) == VISITS
+    assert len(clock.slept) == throttled
+    assert all(s >= 2.0 for s in clock.slept)  # every wait honoured Retry-After: 2
+    assert NOTE not in caplog.text

@@ -160,7 +160,7 @@ def test_logs_carry_no_note_text(client: TestClient, caplog: pytest.LogCaptureFi
 class TestAuth:
     @pytest.fixture
     def secured(self) -> Any:
-        settings = make_settings(api_tokens="tok-1, tok-2")
+        settings = make_settings(api_tokens="token-one-0123456789, token-two-0123456789")
         app = create_app(settings, engine=FakeEngine(RESULTS), clock=FixedClock())
         with TestClient(app) as client:
             yield client
@@ -172,7 +172,9 @@ class TestAuth:
         assert response.headers["www-authenticate"].startswith("Bearer")
         wrong = secured.get("/DocumentReference", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        ok = secured.get("/DocumentReference", headers={"Authorization": "Bearer tok-2"})
+        ok = secured.get(
+            "/DocumentReference", headers={"Authorization": "Bearer token-two-0123456789"}
+        )
         assert ok.status_code == 200
 
     def test_writes_and_operations_need_it_too(self, secured: TestClient) -> None:

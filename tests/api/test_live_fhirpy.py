@@ -17,7 +17,7 @@ from tests.api.live import serve
 from tests.api.nlp_data import RESULTS, SPLIT_TEXT, STREP_TEXT
 from tests.fakes import FakeEngine
 
-TOKEN = "live-test-token"
+TOKEN = "live-test-token-0123456789"
 
 
 @pytest.fixture(scope="module")

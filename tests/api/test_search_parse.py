@@ -145,7 +145,7 @@ class TestSettings:
         env = {
             "DOCREF_NLP_CONFIG": str(config),
             "DOCREF_NLP_PORT": "9100",
-            "DOCREF_NLP_API_TOKENS": "a,b",
+            "DOCREF_NLP_API_TOKENS": "token-a-0123456789,token-b-0123456789",
         }
         settings = Settings.from_env(env, host="::1")
         assert (settings.port, settings.engine, settings.profile) == (
@@ -153,7 +153,7 @@ class TestSettings:
             "replay:/x",
             "healthlake",
         )
-        assert settings.api_tokens == ["a", "b"]
+        assert settings.api_tokens == ["token-a-0123456789", "token-b-0123456789"]
         assert settings.host == "::1"
         assert settings.is_loopback
 
@@ -163,8 +163,8 @@ class TestSettings:
         Settings.from_env(
             {
                 "DOCREF_NLP_HOST": "0.0.0.0",
-                "DOCREF_NLP_API_TOKENS": "t",
-                "DOCREF_NLP_WEBHOOK_SECRET": "s",
+                "DOCREF_NLP_API_TOKENS": "token-t-0123456789",
+                "DOCREF_NLP_WEBHOOK_SECRET": "secret-s-0123456789",
             }
         ).check_exposure()
 

@@ -54,8 +54,8 @@ def test_binding_beyond_loopback_needs_tokens(
     assert result.exit_code == 2
     assert "[NLP901]" in result.output
     assert "app" not in captured
-    monkeypatch.setenv("DOCREF_NLP_API_TOKENS", "t1")
-    monkeypatch.setenv("DOCREF_NLP_WEBHOOK_SECRET", "s1")
+    monkeypatch.setenv("DOCREF_NLP_API_TOKENS", "token-one-0123456789")
+    monkeypatch.setenv("DOCREF_NLP_WEBHOOK_SECRET", "secret-one-0123456789")
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 0, result.output
     assert captured["host"] == "0.0.0.0"

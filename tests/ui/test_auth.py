@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.ui.auth import COOKIE, SESSION_SECONDS, safe_next, session_value, valid_session
 from tests.ui.conftest import viewer_app
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 
 
 @pytest.fixture

@@ -79,3 +79,26 @@ def test_medplum_validator_reports_errors(
     expressions = {e for issue in first["issues"] for e in issue["expression"]}
     assert "MedicationStatement.subject" in expressions
     assert "MedicationStatement.bogus" in expressions
+
+
+def test_meaning_resources_pass_medplum() -> None:
+    """AllergyIntolerance, smoking-status Observation, MedicationStatement with dosage and
+    Conditions with clinical status, from the clinical-meaning notes, pass Medplum too."""
+    from tests.unit.meaning_fixtures import build_engine
+    from tests.unit.test_meaning_notes import every_bundle
+
+    bundles = every_bundle(build_engine())
+    resources = [e["resource"] for b in bundles for e in b["entry"]]
+    kinds = {r["resourceType"] for r in resources}
+    assert kinds >= {"AllergyIntolerance", "Observation", "MedicationStatement", "Condition"}
+    assert any("dosage" in r for r in resources)
+    assert any("clinicalStatus" in r for r in resources if r["resourceType"] == "Condition")
+    report = _medplum(resources)
+    assert len(report) == len(resources)
+    problems = [
+        (item["resourceType"], issue)
+        for item in report
+        for issue in item["issues"]
+        if issue["severity"] in ("error", "fatal")
+    ]
+    assert problems == []

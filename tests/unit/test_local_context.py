@@ -163,3 +163,155 @@ def test_prune_keeps_longest_like_medspacy() -> None:
     ]
     for case in cases:
         assert prune_overlapping_matches(list(case)) == reference(list(case))
+
+
+# --------------------------------------------------------------------- the clinical variant
+# FastContext.clinical_rules: medspacy's rules corrected by rules/context.json, with the
+# clinical algorithm changes (docs/clinical-meaning.md). Each row: a realistic sentence, the
+# target words with their entity category, and the categories each target must get.
+
+CLINICAL_CASES = [
+    # a colon after a header is not ": no" (the header is no target), the list is negated
+    (
+        "Extremities: No clubbing, cyanosis, or edema.",
+        {"clubbing": "MC", "cyanosis": "MC", "edema": "MC"},
+        {"clubbing": {"NEGATED_EXISTENCE"}, "cyanosis": {"NEGATED_EXISTENCE"}},
+    ),
+    ("Fever: none.", {"fever": "MC"}, {"fever": {"NEGATED_EXISTENCE"}}),
+    ("Extremities: No edema", {"extremities": "ANATOMY"}, {"extremities": set()}),
+    ("Lungs negative   for wheezing.", {"wheezing": "MC"}, {"wheezing": {"NEGATED_EXISTENCE"}}),
+    ("Will evaluate for pneumonia.", {"pneumonia": "MC"}, {"pneumonia": {"POSSIBLE_EXISTENCE"}}),
+    # a clause of its own ends negation; a bare list item continues it
+    (
+        "no nausea, tolerating diet, c/o pain at incision",
+        {"nausea": "MC", "diet": "TTP", "pain": "MC"},
+        {"nausea": {"NEGATED_EXISTENCE"}, "diet": set(), "pain": set()},
+    ),
+    ("No fever; cough persists.", {"fever": "MC", "cough": "MC"}, {"cough": set()}),
+    (
+        "denies fever, chills, or rigors",
+        {"fever": "MC", "chills": "MC", "rigors": "MC"},
+        {"rigors": {"NEGATED_EXISTENCE"}},
+    ),
+    # a cue inside the target's own words, and a purpose, do not negate
+    ("migraine without aura", {"migraine without aura": "MC"}, {"migraine without aura": set()}),
+    (
+        "Started enoxaparin for VTE prophylaxis.",
+        {"enoxaparin": "MED", "vte": "MC"},
+        {"enoxaparin": {"ACTIVE"}, "vte": {"HYPOTHETICAL"}},
+    ),
+    # history: "x-day history of" and the HPI header are not past history
+    ("Presents with a 3-day history of dyspnea.", {"dyspnea": "MC"}, {"dyspnea": set()}),
+    ("History of present illness: cough", {"cough": "MC"}, {"cough": set()}),
+    ("History of asthma.", {"asthma": "MC"}, {"asthma": {"HISTORICAL"}}),
+    ("HO was made aware of the hypotension", {"hypotension": "MC"}, {"hypotension": set()}),
+    # statuses
+    ("Pneumonia, now resolved.", {"pneumonia": "MC"}, {"pneumonia": {"RESOLVED"}}),
+    ("Remote history of pneumonia", {"pneumonia": "MC"}, {"pneumonia": {"REMOTE", "HISTORICAL"}}),
+    ("Discontinued: glipizide.", {"glipizide": "MED"}, {"glipizide": {"STOPPED"}}),
+    ("Continue metformin.", {"metformin": "MED"}, {"metformin": {"ACTIVE"}}),
+    ("off levophed since noon", {"levophed": "MED"}, {"levophed": {"NEGATED_EXISTENCE"}}),
+    ("levophed weaned to off", {"levophed": "MED"}, {"levophed": {"STOPPED"}}),
+    ("Former smoker.", {"smoker": "BES"}, {"smoker": {"HISTORICAL"}}),
+    # plans: "?" plans a procedure but doubts a condition
+    ("?cath tomorrow, ?pna", {"cath": "TTP", "pna": "MC"}, {"cath": {"HYPOTHETICAL"}}),
+    ("?pna", {"pna": "MC"}, {"pna": {"POSSIBLE_EXISTENCE"}}),
+    ("Plan: monitor HCT", {"hct": "TTP"}, {"hct": {"HYPOTHETICAL"}}),
+    ("Her mother has diabetes.", {"diabetes": "MC"}, {"diabetes": {"FAMILY"}}),
+    ("PMH significant for asthma", {"asthma": "MC"}, {"asthma": {"HISTORICAL"}}),
+    ("Pneumonia several years ago.", {"pneumonia": "MC"}, {"pneumonia": {"HISTORICAL"}}),
+    ("Old MI on ECG.", {"mi": "MC"}, {"mi": {"HISTORICAL"}}),
+    ("Needs PICC placement.", {"picc placement": "TTP"}, {"picc placement": {"HYPOTHETICAL"}}),
+    ("May need intubation.", {"intubation": "TTP"}, {"intubation": {"HYPOTHETICAL"}}),
+    ("Cath tomorrow; CXR in am.", {"cath": "TTP", "cxr": "TTP"}, {"cxr": {"HYPOTHETICAL"}}),
+    ("ABG done in the cath lab.", {"abg": "TTP"}, {"abg": set()}),
+    # a terminator ends a windowed scope too (medspacy's one-sided overlap test missed it)
+    ("Found by husband on floor- awake, but confused", {"confused": "MC"}, {"confused": set()}),
+    ("To receive vanco at 11pm.", {"vanco": "MED"}, {"vanco": {"HYPOTHETICAL"}}),
+    (
+        "Family in to visit this afternoon, which seems to help his anxiety",
+        {"anxiety": "MC"},
+        {"anxiety": set()},
+    ),
+]
+LABELS = {
+    "MC": "MEDICAL_CONDITION",
+    "MED": "MEDICATION",
+    "TTP": "TEST_TREATMENT_PROCEDURE",
+    "BES": "BEHAVIORAL_ENVIRONMENTAL_SOCIAL",
+    "ANATOMY": "ANATOMY",
+}
+
+
+@pytest.fixture(scope="module")
+def clinical(nlp: spacy.language.Language) -> FastContext:
+    return FastContext.clinical_rules(lambda s: [t.text for t in nlp.tokenizer(s)])
+
+
+@pytest.mark.parametrize(("text", "targets", "expected"), CLINICAL_CASES)
+def test_clinical_rules(
+    nlp: spacy.language.Language,
+    clinical: FastContext,
+    text: str,
+    targets: dict[str, str],
+    expected: dict[str, set[str]],
+) -> None:
+    from nlp.local.context import without_spaces
+
+    doc = nlp.make_doc(text)
+    lowers = [t.lower_ for t in doc]
+    idx = [t.idx for t in doc]
+    sents = token_sentence_starts(sentence_starts(text), idx)
+    lowers2, idx2, sents2 = without_spaces(text, lowers, idx, sents)
+    spans, labels = [], []
+    for words, label in targets.items():
+        begin = text.lower().index(words)
+        t0 = idx2.index(begin)
+        t1 = next((i for i, s in enumerate(idx2) if s >= begin + len(words)), len(idx2))
+        spans.append((t0, t1))
+        labels.append(LABELS[label])
+    got = clinical.categories(lowers2, sents2, spans, labels)
+    by_word = dict(zip(targets, got, strict=True))
+    for words, categories in expected.items():
+        assert by_word[words] == categories, words
+
+
+def test_clinical_rules_change_only_what_the_rule_file_says(
+    fast: FastContext, clinical: FastContext
+) -> None:
+    import json
+    from importlib import resources
+
+    data = json.loads(resources.files("nlp.local").joinpath("rules/context.json").read_text())
+    removed = {(r["literal"], r["category"]) for r in data["remove"]}
+    assert len(clinical.rules) == len(fast.rules) - len(removed) + len(data["rules"])
+    kept = {(r.literal, r.category) for r in clinical.rules[: len(fast.rules) - len(removed)]}
+    assert not kept & removed
+    assert clinical.clinical
+    assert not fast.clinical
+
+
+def test_without_spaces_maps_sentence_starts() -> None:
+    from nlp.local.context import without_spaces
+
+    text = "No  fever.\n\nCough."
+    doc = spacy.blank("en").make_doc(text)
+    idx = [t.idx for t in doc]
+    sents = token_sentence_starts(sentence_starts(text), idx)
+    lowers, idx2, sents2 = without_spaces(text, [t.lower_ for t in doc], idx, sents)
+    assert lowers == ["no", "fever", ".", "cough", "."]
+    assert [text[i] for i in idx2] == ["N", "f", ".", "C", "."]
+    assert sents2 == [0, 3]
+
+
+def test_no_two_clinical_rules_read_the_same_words_differently(clinical: FastContext) -> None:
+    """Equal matches are pruned to one: two readings of the same words would hide a rule."""
+    import itertools
+
+    readings: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    for rule in clinical.rules:
+        for alt in rule.alternatives:
+            for words in itertools.product(*[sorted(step) for step in alt]):
+                readings.setdefault(words, set()).add((rule.category, rule.direction))
+    clashes = {w: r for w, r in readings.items() if len(r) > 1}
+    assert clashes == {}

@@ -148,7 +148,8 @@ def test_ids_unique_per_span_and_increasing_in_text_order(result: NlpResult) -> 
 def test_result_round_trips_through_validation(result: NlpResult) -> None:
     dumped = result.to_aws()
     assert NlpResult.model_validate(dumped).to_aws() == dumped
-    assert set(dumped) == {"DetectEntitiesV2", "InferICD10CM", "InferRxNorm"}
+    # the three Comprehend responses, and our Assertions beside them (nlp.schema.Assertion)
+    assert set(dumped) == {"DetectEntitiesV2", "InferICD10CM", "InferRxNorm", "Assertions"}
 
 
 def test_every_model_has_all_its_fields(result: NlpResult) -> None:

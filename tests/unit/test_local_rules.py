@@ -58,7 +58,7 @@ def test_sections(sectionizer: Sectionizer) -> None:
         "chief_complaint",
         "past_medical_history",
         "family_history",
-        "observation_and_plan",
+        "assessment_and_plan",
         "observation_and_plan",
     ]
     assert sectionizer.context["past_medical_history"] == "HISTORICAL"

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from api.store.http import UpstreamError
@@ -24,6 +25,23 @@ def replay_result() -> dict[str, Any]:
     """An NlpResult JSON (one ICD-10-CM entity: abdominal pain) for ``NOTE``."""
     icd = json.loads((FIXTURES / "infer-icd10cm.abdominal-pain.json").read_text(encoding="utf-8"))
     return {"InferICD10CM": icd}
+
+
+def crash_env(tmp_path: Path, delay_s: float, **upstream: str) -> tuple[Path, dict[str, str]]:
+    """``(db_path, environment)`` of a service in a subprocess for the crash tests: a SQLite
+    file, the replay engine (``replay_result``) slowed by ``delay_s``, one intake worker, and
+    the ``DOCREF_NLP_*`` upstream settings given (``UPSTREAM="fhir"``, ``UPSTREAM_URL=...``)."""
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(replay_result()), encoding="utf-8")
+    db_path = tmp_path / "svc.sqlite"
+    env = {
+        "DOCREF_NLP_DB_PATH": str(db_path),
+        "DOCREF_NLP_ENGINE": f"replay:{replay}",
+        "DOCREF_NLP_INTAKE_WORKERS": "1",
+        "DOCREF_NLP_TEST_ENGINE_DELAY_S": str(delay_s),
+        **{f"DOCREF_NLP_{name}": value for name, value in upstream.items()},
+    }
+    return db_path, env
 
 
 def document(doc_id: str = "doc-1", text: str = NOTE, version: str | None = "1") -> dict[str, Any]:
@@ -73,6 +91,18 @@ class FakeUpstream:
         self.versions: dict[str, int] = {}
         self.transactions = 0
         self.lock = threading.Lock()
+        self.deleted: set[str] = set()
+
+    def delete(self, key: str) -> None:
+        """Delete ``Type/id`` as a FHIR server does: reads then answer 410 Gone."""
+        self.resources.pop(key, None)
+        self.deleted.add(key)
+
+    def request(self, method: str, url: str) -> SimpleNamespace:
+        """The status a GET of ``Type/id`` answers (200, 404, or 410 once deleted)."""
+        if url in self.resources:
+            return SimpleNamespace(status_code=200)
+        return SimpleNamespace(status_code=410 if url in self.deleted else 404)
 
     def put(self, resource: dict[str, Any]) -> dict[str, Any]:
         key = f"{resource['resourceType']}/{resource['id']}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from api.intake.queue import IntakeQueue
 from api.store.sqlite import Database
-from tests.webhook.conftest import NOTE, replay_result
+from tests.webhook.conftest import NOTE, crash_env
 from tests.webhook.servers import Medplum, Service, free_port, wait_for
 
 pytestmark = pytest.mark.node
@@ -28,17 +27,7 @@ def medplum() -> Iterator[Medplum]:
 
 
 def test_sigkill_with_queued_notifications_loses_nothing(medplum: Medplum, tmp_path: Path) -> None:
-    replay = tmp_path / "replay.json"
-    replay.write_text(json.dumps(replay_result()), encoding="utf-8")
-    db_path = tmp_path / "svc.sqlite"
-    env = {
-        "DOCREF_NLP_DB_PATH": str(db_path),
-        "DOCREF_NLP_ENGINE": f"replay:{replay}",
-        "DOCREF_NLP_UPSTREAM": "fhir",
-        "DOCREF_NLP_UPSTREAM_URL": medplum.base,
-        "DOCREF_NLP_INTAKE_WORKERS": "1",
-        "DOCREF_NLP_TEST_ENGINE_DELAY_S": str(DELAY_S),
-    }
+    db_path, env = crash_env(tmp_path, DELAY_S, UPSTREAM="fhir", UPSTREAM_URL=medplum.base)
     port = free_port()  # the same port after the restart: the subscription keeps its endpoint
     svc = Service(env, port=port, log=tmp_path / "service.log").start()
     medplum.subscribe(svc.url + "webhook", "full-resource")

@@ -41,7 +41,7 @@ def service(medplum: Medplum, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "DOCREF_NLP_UPSTREAM": "fhir",
             "DOCREF_NLP_UPSTREAM_URL": medplum.base,
             "DOCREF_NLP_INTAKE_WORKERS": "2",
-            "DOCREF_NLP_WEBHOOK_SECRET": "hook-secret",
+            "DOCREF_NLP_WEBHOOK_SECRET": "hook-secret-0123456789",
         },
         log=tmp / "service.log",
     ).start()
@@ -70,7 +70,10 @@ def test_enriched_once_despite_repeats_and_our_own_write_back(
     medplum: Medplum, service: Service, payload: str
 ) -> None:
     medplum.subscribe(
-        service.url + "webhook", payload, repeat=3, headers={"X-Webhook-Secret": "hook-secret"}
+        service.url + "webhook",
+        payload,
+        repeat=3,
+        headers={"X-Webhook-Secret": "hook-secret-0123456789"},
     )
     before = service.status()
     doc = medplum.create(new_document())
@@ -106,7 +109,9 @@ def test_enriched_once_despite_repeats_and_our_own_write_back(
 
 def test_handshake_heartbeat_and_secret(medplum: Medplum, service: Service) -> None:
     medplum.subscribe(
-        service.url + "webhook", "full-resource", headers={"X-Webhook-Secret": "hook-secret"}
+        service.url + "webhook",
+        "full-resource",
+        headers={"X-Webhook-Secret": "hook-secret-0123456789"},
     )
     medplum.http.post(medplum.root + "$test/heartbeat")
     kinds = {(x["kind"], x["status"]) for x in medplum.deliveries()}

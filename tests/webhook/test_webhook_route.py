@@ -200,7 +200,7 @@ def test_bad_bodies_get_operation_outcomes(tmp_path: Path) -> None:
 
 
 def test_shared_secret_is_required_when_configured(tmp_path: Path) -> None:
-    client, queue = make_client(tmp_path, webhook_secret="s3cret")
+    client, queue = make_client(tmp_path, webhook_secret="s3cret-0123456789abc")
     body = bundle({"resource": document()})
     assert client.post("/webhook", json=body).status_code == 401
     assert (
@@ -208,12 +208,16 @@ def test_shared_secret_is_required_when_configured(tmp_path: Path) -> None:
     )
     assert list(queue.rows()) == []  # nothing persisted without the secret
     assert (
-        client.post("/webhook", json=body, headers={"X-Webhook-Secret": "s3cret"}).status_code
+        client.post(
+            "/webhook", json=body, headers={"X-Webhook-Secret": "s3cret-0123456789abc"}
+        ).status_code
         == 202
     )
     other = bundle({"resource": document("doc-2")})
     assert (
-        client.post("/webhook", json=other, headers={"Authorization": "Bearer s3cret"}).status_code
+        client.post(
+            "/webhook", json=other, headers={"Authorization": "Bearer s3cret-0123456789abc"}
+        ).status_code
         == 202
     )
 
@@ -222,9 +226,9 @@ def test_exposed_binding_without_secret_is_refused(tmp_path: Path) -> None:
     from api.settings import SettingsError
 
     with pytest.raises(SettingsError, match="WEBHOOK_SECRET"):
-        Settings(host="0.0.0.0", api_tokens=["t"]).check_exposure()
+        Settings(host="0.0.0.0", api_tokens=["token-t-0123456789"]).check_exposure()
     # and should it run anyway, the webhook refuses to work without a secret
-    client, queue = make_client(tmp_path, host="0.0.0.0", api_tokens=["t"])
+    client, queue = make_client(tmp_path, host="0.0.0.0", api_tokens=["token-t-0123456789"])
     r = client.post("/webhook", json=document())
     assert r.status_code == 403
     assert "[NLP605]" in r.json()["issue"][0]["diagnostics"]
@@ -245,8 +249,13 @@ def test_status_reports_queue_figures(tmp_path: Path) -> None:
 
 
 def test_status_needs_the_api_token_when_configured(tmp_path: Path) -> None:
-    client, _ = make_client(tmp_path, api_tokens=["tok"])
+    client, _ = make_client(tmp_path, api_tokens=["token-0123456789abcdef"])
     assert client.get("/status").status_code == 401
-    assert client.get("/status", headers={"Authorization": "Bearer tok"}).status_code == 200
+    assert (
+        client.get(
+            "/status", headers={"Authorization": "Bearer token-0123456789abcdef"}
+        ).status_code
+        == 200
+    )
     # the webhook is not behind the API token (it has its own shared secret)
     assert client.post("/webhook", json=document()).status_code == 202

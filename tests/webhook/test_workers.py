@@ -93,10 +93,32 @@ def test_id_only_notification_reads_the_resource_upstream() -> None:
     env.notify_id("doc-2", "1")
     assert env.drain() == ["updated:SUCCESS"]
     assert env.handler.documents.index.state("doc-2") is not None
-    env.upstream.resources.pop("DocumentReference/doc-2")  # deleted upstream
+    env.upstream.delete("DocumentReference/doc-2")  # deleted upstream: 410 Gone
     env.notify_id("doc-2")
     assert env.drain() == ["skipped:gone"]
+    row = next(r for r in env.queue.rows() if r["outcome"] == "skipped:gone")
+    assert row["state"] == "gone"  # not counted as done
+    assert env.queue.status()["queue"]["gone"] == 1
+    assert env.queue.status()["queue"]["done"] == 1  # only the first notice
     assert env.handler.documents.index.state("doc-2") is None
+
+
+def test_document_not_found_upstream_is_retried_then_dead_lettered_never_done() -> None:
+    env = Env(max_attempts=2)
+    env.notify_id("doc-9", "1")  # not (yet) readable upstream: 404, not 410
+    assert env.drain() == [None]
+    (row,) = env.queue.rows()
+    assert (row["state"], row["last_error"][:8]) == ("pending", "[NLP607]")
+    env.upstream.put(document("doc-9"))  # replicated meanwhile: the retry succeeds
+    env.now += 100
+    assert env.drain() == ["updated:SUCCESS"]
+    env.notify_id("doc-10", "1")  # never appears: a dead letter after the attempts
+    for _ in range(3):
+        env.drain()
+        env.now += 100
+    row = next(r for r in env.queue.rows() if r["resource_id"] == "doc-10")
+    assert (row["state"], row["attempts"]) == ("dead", 2)
+    assert env.queue.status()["queue"]["done"] == 1
 
 
 def test_transient_engine_failure_is_retried_with_backoff() -> None:
@@ -204,3 +226,30 @@ def test_pool_threads_drain_the_queue() -> None:
 )
 def test_error_classification(exc: Exception, permanent: bool) -> None:
     assert is_permanent(exc) is permanent
+
+
+def test_an_outcome_is_recorded_once_the_database_is_back() -> None:
+    """The database restarts just as a job finishes: the outcome is retried, not left as
+    'processing' until the lease expires (600 s)."""
+    from api.store.base import StoreError
+
+    env = Env()
+    env.notify_full(env.upstream.put(document()))
+    real_complete = env.queue.complete
+    failures = iter([True, True, False])
+
+    def flaky_complete(*args: Any, **kwargs: Any) -> None:
+        if next(failures):
+            raise StoreError("database unavailable (OperationalError)", code="NLP503")
+        real_complete(*args, **kwargs)
+
+    env.queue.complete = flaky_complete  # type: ignore[method-assign]
+    env.pool.record_timeout_s = 5.0
+    assert env.drain() == ["updated:SUCCESS"]
+    (row,) = env.queue.rows()
+    assert row["state"] == "done"
+    assert env.upstream.transactions == 1  # processed once, recorded after two failures
+    env.queue.complete = lambda *a, **k: (_ for _ in ()).throw(StoreError("x", code="NLP530"))  # type: ignore[method-assign]
+    env.notify_full(env.upstream.put({**document(), "description": "new"}))
+    with pytest.raises(StoreError):  # not a transient database failure: raised at once
+        env.pool.run_once()
