@@ -40,6 +40,7 @@ from api.store.terms import (
     PRESENCE,
     all_of,
     any_of,
+    ids_query,
     long_marker,
     nlp_exact_term,
     nlp_prefix_term,
@@ -135,6 +136,13 @@ class Lookups:
     #: The columns of a body in a page of matches.
     body = "r.json"
 
+    def key_sql(self, alias: str, keys: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+        """``<alias>`` is one of the resources ``keys`` (``(type, id)``), by its key index."""
+        if not keys:
+            return "0 = 1", []
+        sql = " OR ".join(f"({alias}.type = ? AND {alias}.id = ?)" for _ in keys)
+        return f"({sql})", [part for key in keys for part in key]
+
     def standard_sql(self, c: StandardCriterion, resource_type: str) -> tuple[str, list[Any]]:
         """``r.rid [NOT] IN (...)`` for a token or reference criterion."""
         alternatives: list[str] = []
@@ -194,6 +202,13 @@ class TermLookups(Lookups):
     """
 
     body = "r.json, r.bid, r.part"  # a body may be part of a bundle (``api.store.bodies``)
+
+    def key_sql(self, alias: str, keys: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+        """``<alias>`` is one of the resources ``keys``, by their key terms."""
+        if not keys:
+            return "0 = 1", []
+        sql = f"{alias}.rid IN (SELECT rowid FROM search_terms WHERE search_terms MATCH ?)"
+        return sql, [ids_query(keys)]
 
     def standard_sql(self, c: StandardCriterion, resource_type: str) -> tuple[str, list[Any]]:
         """``r.rid [NOT] IN (<rows of any of the value's terms>)``."""
@@ -330,7 +345,7 @@ def _date_range_sql(value: DateValue) -> tuple[str, list[Any]]:
     }[value.prefix]
 
 
-def _computed_sql(c: StandardCriterion) -> tuple[str, list[Any]]:
+def _computed_sql(c: StandardCriterion, lookups: Lookups) -> tuple[str, list[Any]]:
     """``derived-from`` (the resource's source document) and ``nlp-generated`` (the
     documents a resource was generated from), from ``resources.source_doc``."""
     alternatives: list[str] = []
@@ -342,19 +357,14 @@ def _computed_sql(c: StandardCriterion) -> tuple[str, list[Any]]:
             if v.type in (None, "DocumentReference"):
                 alternatives.append("r.source_doc = ?")
                 args.append(v.id)
-        elif v.type is None:
-            marks = ",".join("?" * len(SEARCHABLE_TYPES))
-            alternatives.append(
-                f"r.id IN (SELECT g.source_doc FROM resources g WHERE g.type IN ({marks}) "
-                "AND g.id = ? AND g.source_doc IS NOT NULL)"
-            )
-            args.extend([*SEARCHABLE_TYPES, v.id])
         else:
+            types = SEARCHABLE_TYPES if v.type is None else (v.type,)
+            keyed, values = lookups.key_sql("g", [(t, v.id) for t in types])
             alternatives.append(
-                "r.id IN (SELECT g.source_doc FROM resources g WHERE g.type = ? AND g.id = ? "
+                f"r.id IN (SELECT g.source_doc FROM resources g WHERE {keyed} "
                 "AND g.source_doc IS NOT NULL)"
             )
-            args.extend([v.type, v.id])
+            args.extend(values)
     matched = "(" + (" OR ".join(alternatives) or "0 = 1") + ")"
     if c.name == "nlp-generated":
         matched = f"(r.type = 'DocumentReference' AND {matched})"
@@ -369,9 +379,8 @@ def standard_sql(
     """The condition of one standard parameter over ``resources r`` of ``resource_type``."""
     if c.name == "_id":
         ids = [v.code for v in c.values if isinstance(v, TokenValue) and v.code is not None]
-        marks = ",".join("?" * len(ids)) or "NULL"
-        negate = "NOT " if c.modifier == "not" else ""
-        return f"r.id {negate}IN ({marks})", ids
+        keyed, keys = lookups.key_sql("r", [(resource_type, i) for i in ids])
+        return (f"NOT {keyed}" if c.modifier == "not" else keyed), keys
     if c.name == "_lastUpdated":
         alternatives: list[str] = []
         args: list[Any] = []
@@ -382,7 +391,7 @@ def standard_sql(
                 args.extend(values)
         return "(" + " OR ".join(alternatives) + ")", args
     if c.name in COMPUTED_PARAMS:
-        return _computed_sql(c)
+        return _computed_sql(c, lookups)
     if c.kind in ("token", "reference"):
         return lookups.standard_sql(c, resource_type)
     alternatives, args = [], []

@@ -44,28 +44,35 @@ Key = tuple[str, str]
 HISTORY_SELECT = """
 SELECT v.* FROM (
     SELECT h.version_id AS version_id, h.last_updated AS last_updated, h.method AS method,
-        COALESCE(h.json, r.json) AS body{extra_history}
-    FROM history h LEFT JOIN resources r ON h.json IS NULL AND h.method != 'DELETE'
+        COALESCE(h.json, r.json) AS body{extra}
+    FROM history h LEFT JOIN {resources} r ON h.json IS NULL AND h.method != 'DELETE'
         AND r.type = h.type AND r.id = h.id AND r.version_id = h.version_id
     WHERE h.type = ? AND h.id = ?
     UNION ALL
     SELECT r.version_id, r.last_updated, CASE WHEN r.version_id = 1 THEN 'POST' ELSE 'PUT' END,
-        r.json{extra_current}
-    FROM resources r WHERE r.type = ? AND r.id = ? AND NOT EXISTS (SELECT 1 FROM history h
+        r.json{extra}
+    FROM {resources} r WHERE r.type = ? AND r.id = ? AND NOT EXISTS (SELECT 1 FROM history h
         WHERE h.type = r.type AND h.id = r.id AND h.version_id = r.version_id)
 ) v"""
 
 
 def history_sql(
-    resource_type: str, resource_id: str, version: int | None = None, *, bundled: bool = False
+    resource_type: str,
+    resource_id: str,
+    version: int | None = None,
+    *,
+    bundled: bool = False,
+    resources: tuple[str, list[Any]] = ("resources", []),
 ) -> tuple[str, list[Any]]:
-    """The versions of a resource newest first (only ``version`` when given); ``bundled``:
-    each row also names the bundle part of a body that ``resources`` holds in a bundle."""
-    select = HISTORY_SELECT.format(
-        extra_history=", r.bid, r.part" if bundled else "",
-        extra_current=", r.bid, r.part" if bundled else "",
-    )
-    args: list[Any] = [resource_type, resource_id, resource_type, resource_id]
+    """The versions of a resource newest first (only ``version`` when given).
+
+    ``bundled``: each row also names the bundle part of a body that ``resources`` holds in a
+    bundle; ``resources``: the relation (and its arguments) that holds the resource's row.
+    """
+    relation, relation_args = resources
+    select = HISTORY_SELECT.format(extra=", r.bid, r.part" if bundled else "", resources=relation)
+    key = [resource_type, resource_id]
+    args: list[Any] = [*relation_args, *key, *relation_args, *key]
     if version is None:
         return f"{select} ORDER BY v.version_id DESC", args
     return f"{select} WHERE v.version_id = ?", [*args, version]

@@ -30,7 +30,6 @@ from api.store.codec import encode_body
 from api.store.database import Database as Database
 from api.store.extract import extract
 from api.store.sql import (
-    LATEST_SQL,
     content_of,
     history_sql,
     latest_version,
@@ -41,8 +40,8 @@ from api.store.sql import (
 from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
 from api.store.sqlite_index import remove_document, replace_rows
 from api.store.sqlite_schema import ensure_schema, index_values
-from api.store.sqlite_search import MAX_VARS, SqliteSearch
-from api.store.terms import resource_terms, terms_text
+from api.store.sqlite_search import KEYED, MAX_VARS, SqliteSearch, by_keys
+from api.store.terms import id_term, resource_terms, terms_text
 
 _KEEP_BODY = (
     "UPDATE history SET json = ? WHERE type = ? AND id = ? AND version_id = ? AND json IS NULL"
@@ -66,11 +65,8 @@ class SqliteFhirStore(SqliteSearch):
     def read(self, resource_type: str, resource_id: str) -> Resource | None:
         """The current version, or ``None`` when absent or deleted."""
         with self.db.read() as conn:
-            row = conn.execute(
-                "SELECT json, bid, part FROM resources WHERE type = ? AND id = ?",
-                (resource_type, resource_id),
-            ).fetchone()
-            found: Resource | None = Bodies(conn).load(tuple(row)) if row else None
+            rows = by_keys(conn, "SELECT t.json, t.bid, t.part", [(resource_type, resource_id)])
+            found: Resource | None = Bodies(conn).load(tuple(rows[0])) if rows else None
         return found
 
     def current_version(self, resource_type: str, resource_id: str) -> tuple[str, bool] | None:
@@ -82,7 +78,11 @@ class SqliteFhirStore(SqliteSearch):
         self, resource_type: str, resource_id: str, version: int | None = None
     ) -> list[VersionInfo]:
         """Every version newest first, or only ``version`` (bodies parsed)."""
-        sql, args = history_sql(resource_type, resource_id, version, bundled=True)
+        keyed = (
+            f"(SELECT * FROM resources WHERE rid IN ({KEYED}))",
+            [id_term(resource_type, resource_id)],
+        )
+        sql, args = history_sql(resource_type, resource_id, version, bundled=True, resources=keyed)
         with self.db.read() as conn:
             bodies = Bodies(conn)
             return [
@@ -173,10 +173,9 @@ class SqliteFhirStore(SqliteSearch):
             return [self._put_many(conn, [item], now)[0] for item in items]
         current = {
             (r[0], r[1]): r
-            for r in _select_keys(
+            for r in by_keys(
                 conn,
                 "SELECT t.type, t.id, t.source_doc, t.version_id, t.rid, t.json, t.bid, t.part",
-                "resources",
                 keys,
             )
         }
@@ -208,7 +207,7 @@ class SqliteFhirStore(SqliteSearch):
                     continue
                 version, method, rid = int(row[3]) + 1, "PUT", int(row[4])
                 superseded.append((key, int(row[3]), body))
-                forgotten.append((rid, terms_text(resource_terms(key[0], extract(old)))))
+                forgotten.append((rid, terms_text(resource_terms(*key, extract(old)))))
                 if row[6] is not None:
                     old_bundles.add((int(row[6]), row[2]))
             else:
@@ -269,19 +268,18 @@ class SqliteFhirStore(SqliteSearch):
     def _delete(
         self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
     ) -> str | None:
-        row = conn.execute(
-            "SELECT rid, version_id, json, bid, part, source_doc FROM resources "
-            "WHERE type = ? AND id = ?",
-            (resource_type, resource_id),
-        ).fetchone()
-        if row is None:
-            return None
-        rid, version = int(row[0]), int(row[1]) + 1
         key = (resource_type, resource_id)
+        found = by_keys(
+            conn, "SELECT t.rid, t.version_id, t.json, t.bid, t.part, t.source_doc", [key]
+        )
+        if not found:
+            return None
+        row = found[0]
+        rid, version = int(row[0]), int(row[1]) + 1
         bodies = Bodies(conn)
         body: Stored = (row[2], row[3], row[4])
         old = bodies.load(body)
-        _forget_values(conn, [(rid, terms_text(resource_terms(resource_type, extract(old))))])
+        _forget_values(conn, [(rid, terms_text(resource_terms(*key, extract(old))))])
         conn.execute(_KEEP_BODY, (bodies.text(body), *key, int(row[1])))
         conn.execute("DELETE FROM resources WHERE rid = ?", (rid,))
         if row[3] is not None:
@@ -344,8 +342,17 @@ def _select_keys(
     return rows
 
 
+_LATEST = f"""
+SELECT version_id, 0 FROM resources WHERE rid IN ({KEYED})
+UNION ALL
+SELECT * FROM (SELECT version_id, CASE WHEN method = 'DELETE' THEN 1 ELSE 0 END FROM history
+    WHERE type = ? AND id = ? ORDER BY version_id DESC LIMIT 1) last
+"""
+
+
 def _latest(
     conn: sqlite3.Connection, resource_type: str, resource_id: str
 ) -> tuple[str, bool] | None:
-    key = (resource_type, resource_id)
-    return latest_version(conn.execute(LATEST_SQL, (*key, *key)).fetchall())
+    """``(versionId, deleted)``: the current row (found by its key term), else history's."""
+    args = (id_term(resource_type, resource_id), resource_type, resource_id)
+    return latest_version(conn.execute(_LATEST, args).fetchall())

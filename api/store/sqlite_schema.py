@@ -3,11 +3,12 @@
 Version 1 (docs/performance.md says why each table looks as it does):
 
 - ``resources``: one row per current version, keyed by ``rid`` (rows are appended in write
-  order) with a unique index on ``(type, id)``; bodies are JSON text, zlib-compressed JSON
+  order), found by ``(type, id)`` through its key term (``terms.id_term``: a unique B-tree
+  index on random ids rewrote ~35 pages per note); bodies are JSON text, zlib-compressed JSON
   when large (``codec``), or parts of a bundle in ``bodies`` (``api.store.bodies``: what one
   enrichment generated, compressed together).
 - ``history``: past versions and deletions (see ``api.store.sql``).
-- ``search_terms``: FTS5 index of every token and reference value (rows ``rowid = rid``) and
+- ``search_terms``: FTS5 index of every key, token and reference value (``rowid = rid``) and
   of the NLP index's codes, texts and presence (rows ``rowid = -dkey``), see ``terms``.
   Contentless: a row is removed with the terms it was written with, made again from the
   stored body or NLP rows; ``docref_meta.terms_version`` names how terms are made, and a
@@ -49,7 +50,6 @@ CREATE TABLE IF NOT EXISTS resources (
     last_updated TEXT NOT NULL, source_doc TEXT, json, bid INTEGER, part INTEGER
 );
 CREATE TABLE IF NOT EXISTS bodies (bid INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS resources_key ON resources(type, id);
 CREATE INDEX IF NOT EXISTS resources_updated ON resources(type, last_updated);
 CREATE INDEX IF NOT EXISTS resources_source ON resources(source_doc)
     WHERE source_doc IS NOT NULL;
@@ -265,7 +265,7 @@ def index_values(
     dates: list[tuple[Any, ...]] = []
     for rid, resource_type, body in resources:
         values = extract(body)
-        found = resource_terms(resource_type, values)
+        found = resource_terms(resource_type, str(body["id"]), values)
         if found:
             terms.append((rid, terms_text(found)))
         dates += [(rid, resource_type, *d) for d in values.dates]

@@ -11,8 +11,25 @@ from api.store.bodies import Bodies
 from api.store.database import Database
 from api.store.search_sql import SearchPlan, TermLookups
 from api.store.sql import Key, SqlStore
+from api.store.terms import ids_query
 
 MAX_VARS = 500  # bound variables per statement (SQLite allows 32,766)
+MAX_TERMS = 200  # key terms per MATCH expression
+#: The rows of one MATCH expression of key terms (``terms.ids_query``).
+KEYED = "SELECT rowid FROM search_terms WHERE search_terms MATCH ?"
+
+
+def by_keys(
+    conn: sqlite3.Connection, select: str, keys: Sequence[Key], tail: str = ""
+) -> list[sqlite3.Row]:
+    """``<select> FROM resources t`` of the rows of ``keys`` (``(type, id)``), found by their
+    key terms, ``MAX_TERMS`` keys at a time."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(keys), MAX_TERMS):
+        chunk = keys[start : start + MAX_TERMS]
+        sql = f"{select} FROM resources t WHERE t.rid IN ({KEYED}){tail}"
+        rows += conn.execute(sql, [ids_query(chunk)]).fetchall()
+    return rows
 
 
 def _keys(
@@ -65,11 +82,13 @@ class SqliteSearch(SqlStore[Database]):
             return _keys(conn, sql, [], ids, tail + " ORDER BY t.rid", tail_args)
         if target_type not in (None, "DocumentReference"):
             return []
-        sql = (
-            "SELECT 'DocumentReference', t.source_doc FROM resources t "
-            "WHERE t.source_doc IS NOT NULL AND t.type = ? AND t.id IN"
+        rows = by_keys(
+            conn,
+            "SELECT 'DocumentReference', t.source_doc",
+            [(source_type, i) for i in ids],
+            " AND t.source_doc IS NOT NULL ORDER BY t.rid",
         )
-        return _keys(conn, sql, [source_type], ids, " ORDER BY t.rid")
+        return [(r[0], r[1]) for r in rows]
 
     def ref_sources(
         self,
@@ -88,12 +107,13 @@ class SqliteSearch(SqlStore[Database]):
         if param == "nlp-generated":
             if source_type != "DocumentReference":
                 return []
-            sql = (
-                "SELECT 'DocumentReference', t.source_doc FROM resources t "
-                "WHERE t.source_doc IS NOT NULL AND t.type = ? AND t.id IN"
+            rows = by_keys(
+                conn,
+                "SELECT 'DocumentReference', t.source_doc",
+                [(target_type, i) for i in ids],
+                " AND t.source_doc IS NOT NULL GROUP BY t.source_doc ORDER BY MIN(t.rid)",
             )
-            order = " GROUP BY t.source_doc ORDER BY MIN(t.rid)"
-            return _keys(conn, sql, [target_type], ids, order)
+            return [(r[0], r[1]) for r in rows]
         found: list[Key] = []
         for start in range(0, len(ids), MAX_VARS):
             chunk = ids[start : start + MAX_VARS]
@@ -102,13 +122,8 @@ class SqliteSearch(SqlStore[Database]):
         return found
 
     def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
-        """The current bodies of ``keys``, in order (one primary-key lookup each)."""
-        found: list[Resource] = []
+        """The current bodies of ``keys``, in order (found by their key terms)."""
         bodies = Bodies(conn)
-        for key in keys:
-            row = conn.execute(
-                "SELECT json, bid, part FROM resources WHERE type = ? AND id = ?", key
-            ).fetchone()
-            if row is not None:
-                found.append(bodies.load((row[0], row[1], row[2])))
-        return found
+        rows = by_keys(conn, "SELECT t.type, t.id, t.json, t.bid, t.part", keys)
+        stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+        return [bodies.load(stored[key]) for key in keys if key in stored]

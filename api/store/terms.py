@@ -8,21 +8,23 @@ cost ~900 WAL pages (docs/performance.md). The store therefore finds rows by val
 terms, and keeps B-trees only for what is clustered by write order.
 
 A term is one token of ASCII letters and digits, so the ``unicode61`` tokenizer keeps it whole
-and case folding changes nothing: a kind letter, then each part hex-encoded (UTF-8), parts
-separated by ``x`` (not a hex digit: the encoding is injective). Hex keeps byte prefixes, so
-a prefix of a value is a prefix of its term (string search: ``text_norm >= v AND text_norm <
-v || U+10FFFF`` is a UTF-8 byte prefix). Values too long for a token are hashed (``h``
-separator, exact kinds) or, for prefix kinds, leave a marker term that sends the query to the
-rows (``LONG``).
+and case folding changes nothing: a kind letter, then each value self-delimited
+(``encoded``: a separator letter, then hex digits: ``x`` + the UTF-8 bytes, ``v`` + a
+canonical UUID's 32 digits, ``h`` + SHA-256 when too long), so the encoding is injective and a
+value followed by anything is a prefix query. Hex keeps byte prefixes, so a prefix of a text
+is a prefix of its term (string search: ``text_norm >= v AND text_norm < v || U+10FFFF`` is a
+UTF-8 byte prefix); a text too long for a term leaves a marker term that sends the query to
+the rows.
 
-Kinds (the first character): standard parameters ``p`` token by code, ``q`` token by
-system and code, ``u`` token by system, ``r`` reference by id, ``s`` reference by type and id;
+Kinds (the first character): ``i`` a resource's type and id; standard parameters ``q``
+token by code then system, ``u`` token by system, ``s`` reference by id then type;
 NLP index (operation digit after the kind) ``k`` concept code, ``g`` category, ``y`` type,
 ``t`` entity text (normalised), ``w`` concept description (normalised), ``m`` column present,
 ``z`` long-value marker.
 
 ``TERMS_VERSION`` changes whenever the terms of a stored value could change (this module, the
-standard parameters' paths): the store then rebuilds its term index (``api.store.sqlite``).
+standard parameters' paths): the store then rebuilds its term index
+(``api.store.sqlite_schema.reindex``).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ PRESENCE: dict[str, str] = {
 }
 #: Longest value (UTF-8 bytes) spelled out in a term; longer ones are hashed or marked.
 MAX_VALUE_BYTES = 1000
-_REVISION = 2  # bump when the terms of a value change
+_REVISION = 3  # bump when the terms of a value change
 
 
 def _version() -> str:
@@ -127,9 +129,19 @@ def ref_query(resource_type: str, param: str, ref_type: str | None, ref_id: str)
     return _followed(head) if ref_type is None else head + encoded(ref_type)
 
 
-def resource_terms(resource_type: str, values: SearchValues) -> list[str]:
-    """Every term of one resource's token and reference values (``extract``)."""
-    terms: set[str] = set()
+def id_term(resource_type: str, resource_id: str) -> str:
+    """The term of a resource's own type and id (how the SQLite store finds a row by key)."""
+    return f"i{encoded(resource_type)}{encoded(resource_id)}"
+
+
+def ids_query(keys: Iterable[tuple[str, str]]) -> str:
+    """The MATCH expression of the rows of ``(type, id)`` keys."""
+    return any_of([id_term(t, i) for t, i in keys])
+
+
+def resource_terms(resource_type: str, resource_id: str, values: SearchValues) -> list[str]:
+    """Every term of one resource: its key, its token and reference values (``extract``)."""
+    terms: set[str] = {id_term(resource_type, resource_id)}
     for param, system, code in values.tokens:
         terms.update(token_terms(resource_type, param, system, code))
     for param, ref_type, ref_id in values.refs:
