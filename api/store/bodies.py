@@ -13,10 +13,9 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections.abc import Sequence
-from json import loads
 from typing import Any
 
-from api.store.codec import LEVEL, decode_body, dump_bytes, encode_body
+from api.store.codec import LEVEL, decode_body, dump_bytes, encode_body, load_json
 
 #: A stored body: ``(json, bid, part)`` (``json`` NULL for a part of bundle ``bid``).
 Stored = tuple[Any, int | None, int | None]
@@ -49,7 +48,7 @@ class Bodies:
         json, bid, part = stored
         if json is not None or bid is None or part is None:
             return decode_body(json)
-        return loads(self.part(bid, part))
+        return load_json(self.part(bid, part))
 
 
 def bundle(conn: sqlite3.Connection, values: Sequence[Any]) -> int:

@@ -30,17 +30,22 @@ def dump_json(value: Any) -> str:
     >>> dump_json({"b": 1, "a": [0.5, "é"]})
     '{"b":1,"a":[0.5,"é"]}'
     >>> dump_json({"big": 2**70})
-    '{"big":1180591620717411303424}'
+    ' {"big":1180591620717411303424}'
     """
     return dump_bytes(value).decode()
 
 
 def dump_bytes(value: Any) -> bytes:
-    """``dump_json`` as UTF-8 bytes (what a BLOB or a compressor takes)."""
+    """``dump_json`` as UTF-8 bytes (what a BLOB or a compressor takes).
+
+    What orjson refuses (integers beyond 64 bits, non-string keys) is written by the standard
+    library after one space: ``load_json`` reads it back with the standard library too
+    (orjson would read such an integer as a float).
+    """
     try:
         return orjson.dumps(value)
-    except (orjson.JSONEncodeError, TypeError):  # big integers, non-str keys, NaN as text
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except (orjson.JSONEncodeError, TypeError):
+        return b" " + json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def encode_body(value: Any) -> str | bytes:
@@ -63,9 +68,21 @@ def decode_body(stored: str | bytes | memoryview) -> Any:
     >>> decode_body(encode_body({"text": "a" * 5000}))["text"][:3]
     'aaa'
     """
-    if isinstance(stored, str):
+    if isinstance(stored, str):  # small, or written before: exactly as json wrote it
         return json.loads(stored)
-    return json.loads(zlib.decompress(stored))
+    return load_json(zlib.decompress(stored))
+
+
+def load_json(data: bytes) -> Any:
+    """What ``dump_bytes`` wrote: orjson's (half of ``json.loads``'s time on a 300 KB
+    document), or the standard library's after a space (``json.loads``: exact integers).
+
+    >>> load_json(b'{"a":[1,2.5]}'), load_json(dump_bytes({"big": 2**64}))
+    ({'a': [1, 2.5]}, {'big': 18446744073709551616})
+    """
+    if data[:1] == b" ":
+        return json.loads(data)
+    return orjson.loads(data)
 
 
 def result_digest(data: bytes) -> str:
