@@ -33,6 +33,7 @@ from models.rxnorm import (
 )
 from models.sources import (
     dedupe,
+    drugner_identities,
     drugner_synonyms,
     drugner_terms,
     hpo_terms,
@@ -203,8 +204,9 @@ def build_assets(
         rx: RxKb = read_rrf(rxnorm_rrf) if rxnorm_rrf else read_seed(handmade.ingredients())
         if "drugner" in lexicon_sources:
             rx.synonyms.extend(drugner_synonyms(rx))
+            rx.names = drugner_identities(rx)
         rx_assets, rx_index = build_rx_assets(
-            rx.concepts, rx.ingredients, rx.synonyms, rx.version, rx.source
+            rx.concepts, rx.ingredients, rx.synonyms, rx.version, rx.source, rx.brands, rx.names
         )
         timings["rxnorm"] = time.perf_counter() - t
 
@@ -235,6 +237,7 @@ def build_assets(
         if calibrate:
             cal, evaluation = fit_icd_calibration(icd)
             icd_assets.calibration = cal
+            icd_assets.min_fuzzy_similarity = float(evaluation.get("fuzzy_threshold", 0.0))
             rx_cal, rx_evaluation = fit_rx_calibration(rx)
             rx_assets.calibration = rx_cal
             evaluation = {**evaluation, "rxnorm": rx_evaluation}

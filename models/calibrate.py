@@ -64,7 +64,50 @@ def fit_icd_calibration(
     ]
     cal, figures = _fit(cases)
     figures["heldout_terms"] = figures.pop("cases")
+    fuzzy = [
+        (cands[0][1], _same_category(cands[0][0], node), correct(cands[0][0]))
+        for (cands, correct), (_term, node) in zip(cases, held, strict=True)
+        if cands and not any(e for _c, _s, e in cands)
+    ]
+    figures.update(choose_fuzzy_threshold([(sim, ok) for sim, ok, _strict in fuzzy]))
+    kept = [strict for sim, _ok, strict in fuzzy if sim >= figures["fuzzy_threshold"]]
+    figures["fuzzy_strict_precision"] = round(sum(kept) / len(kept), 4) if kept else None
     return cal, figures
+
+
+def _same_category(code: str, node: str) -> bool:
+    """Same 3-character ICD-10-CM category: the same disease, perhaps not the same code."""
+    return code.replace(".", "")[:3] == node.replace(".", "")[:3]
+
+
+def choose_fuzzy_threshold(tops: list[tuple[float, bool]]) -> dict[str, Any]:
+    """The similarity under which a fuzzy code is dropped: a wrong code is worse than none.
+
+    ``tops`` are (similarity, right) of the top code of every held-out term answered without an
+    exact name hit; "right" is the term's own ICD-10-CM category (a sibling code is imprecise,
+    a code of another category names another disease). Each accepted code counts +1 when right
+    and -1 when wrong; the threshold maximises the sum. Returns it with the coverage and the
+    precision it gives.
+
+    >>> tops = [(0.9, True), (0.8, True), (0.5, False), (0.6, True), (0.4, False)]
+    >>> choose_fuzzy_threshold(tops)["fuzzy_threshold"]
+    0.6
+    """
+    order = sorted(tops, key=lambda x: -x[0])
+    best_gain, threshold, gain = 0, 1.0, 0
+    for sim, ok in order:
+        gain += 1 if ok else -1
+        if gain > best_gain:
+            best_gain, threshold = gain, sim
+    kept = [ok for sim, ok in order if sim >= threshold]
+    n = len(order)
+    return {
+        "fuzzy_threshold": round(threshold, 4),
+        "fuzzy_terms": n,
+        "fuzzy_precision_before": round(sum(ok for _s, ok in order) / n, 4) if n else None,
+        "fuzzy_coverage": round(len(kept) / n, 4) if n else None,
+        "fuzzy_precision": round(sum(kept) / len(kept), 4) if kept else None,
+    }
 
 
 def _fit(cases: list[Case]) -> tuple[tuple[float, ...], dict[str, Any]]:
@@ -110,18 +153,38 @@ def _fit(cases: list[Case]) -> tuple[tuple[float, ...], dict[str, Any]]:
 
 
 def fit_rx_calibration(kb: RxKb, max_terms: int = 1500) -> tuple[tuple[float, ...], dict[str, Any]]:
-    """Fit the RxNorm score map on held-out synonyms and on concept names (see module doc)."""
+    """Fit the RxNorm score map on held-out synonyms, concept names and misspelt ingredients.
+
+    Every third synonym (drug-NER brand and foreign names, RRF synonyms) is left out of the
+    linker and linked; 500 concept names are linked as written; ingredient names of 6+ letters
+    with one letter dropped ("metfrmin") test the spelling-variant path. A case is right when
+    the top concept is the expected RxCUI.
+    """
     held = [(n, c) for n, c in kb.synonyms if _held_out(n, 3)][:max_terms]
     held_names = {n for n, _ in held}
     train = [(n, c) for n, c in kb.synonyms if n not in held_names]
-    assets, index = build_rx_assets(kb.concepts, kb.ingredients, train, kb.version, kb.source)
+    assets, index = build_rx_assets(
+        kb.concepts, kb.ingredients, train, kb.version, kb.source, kb.brands, kb.names
+    )
     linker = RxNormLinker(assets, index, handmade.expander())
     names = [(name, cui) for cui, (name, _tty) in sorted(kb.concepts.items())]
     names = names[:: max(1, len(names) // 500)][:500]
+    typos = [
+        (_typo(name), cui)
+        for cui, (name, tty) in sorted(kb.concepts.items())
+        if tty == "IN" and " " not in name and len(name) >= 6
+    ][:500]
     cases: list[Case] = [
-        (linker.candidates(text), partial(_same, want=cui)) for text, cui in held + names
+        (linker.candidates(text), partial(_same, want=cui)) for text, cui in held + names + typos
     ]
     cal, figures = _fit(cases)
     figures["heldout_synonyms"] = len(held)
     figures["concept_names"] = len(names)
+    figures["misspelt_ingredients"] = len(typos)
     return cal, figures
+
+
+def _typo(word: str) -> str:
+    """A deterministic misspelling: the middle letter dropped ("metformin" -> "metfrmin")."""
+    i = len(word) // 2
+    return word[:i] + word[i + 1 :]

@@ -19,6 +19,8 @@ DATA_FILES = (
     "procedures.txt",
     "treatments.txt",
     "rxnorm_ingredients.tsv",
+    "rxnorm_ecqm.tsv",
+    "rxnorm_brands.tsv",
     "icd10cm_synonyms.tsv",
     "stopterms.txt",
 )

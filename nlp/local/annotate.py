@@ -19,6 +19,7 @@ from nlp.local.attributes import (
 from nlp.local.context import FastContext, without_spaces
 from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
 from nlp.local.meaning import Meaning, Prepared, is_duration
+from nlp.local.medcombo import combine_medications, drug_dose_follows
 from nlp.local.mention import ANAT, BES, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
@@ -148,6 +149,7 @@ class Annotator:
         sent_chars = [token_idx[i] for i in sent_tokens] if token_idx else [0]
         self._attach_anatomy(text, mentions, anatomy)
         self._medication_attributes(text, mentions, sent_chars)
+        mentions = combine_medications(text, mentions)
         self._test_values(text, mentions)
         self._time_expressions(text, words, mentions, sent_chars)
         self._context(text, words, mentions, lowers, token_idx, sent_tokens, prepared)
@@ -490,9 +492,13 @@ def _choose(entries: tuple[Entry, ...], text: str, begin: int, end: int) -> Entr
     if len(entries) == 1:
         return entries[0]
     tests = [e for e in entries if e.type == "TEST_NAME"]
-    if tests and test_value(text, end)[0] is not None:
-        return tests[0]
     meds = [e for e in entries if e.category == MED]
+    if (
+        tests
+        and test_value(text, end)[0] is not None
+        and not (meds and drug_dose_follows(text, end))
+    ):
+        return tests[0]
     if meds and not any(e.category == MC and e.source == "abbrev" for e in entries):
         surface = text[begin:end]
         if " " not in surface.strip() and not _CONDITION_WORD_RE.search(surface.lower()):

@@ -26,15 +26,27 @@ from pathlib import Path
 from typing import TypeGuard, TypeVar
 
 from nlp.local.assets import assets_dir
-from nlp.local.drugnames import FORM_WORDS, ROUTE_WORDS, parse_strengths
+from nlp.local.drugnames import (
+    MODIFIED_FORMS,
+    ROUTE_WORDS,
+    bracket_brand,
+    canonical_strength,
+    form_words,
+    name_words,
+    parse_strengths,
+    product_form_words,
+    route_words,
+    same_name,
+    same_strengths,
+)
 from nlp.local.lexicon import AssetsMissingError
 from nlp.local.ngram_index import NgramIndex
-from nlp.local.normalize import ACUITY, LATERALITY, STOPWORDS, drop_parens, fold, key, tokens
+from nlp.local.normalize import ACUITY, LATERALITY, STOPWORDS, fold, key, tokens
 from nlp.schema import Concept
 
 _T = TypeVar("_T")
 # Bump when the pickled layout of IcdAssets/RxAssets changes: older assets then count as stale.
-ASSET_FORMAT = 5
+ASSET_FORMAT = 6
 WORD_WEIGHT = 0.15  # share of word overlap in the fuzzy ICD-10-CM similarity
 # Lexicon mentions linked at build time (k=5, no attributes): fold(text) -> encode_links(...)
 PRELINK_K = 5
@@ -184,6 +196,9 @@ class IcdAssets:
     meta: dict[str, str] = field(default_factory=dict)
     prelinked: dict[str, str] = field(default_factory=dict)
     word_idf: dict[str, float] = field(default_factory=dict)  # description words
+    # similarity under which a fuzzy code (the mention has no exact name) is dropped: measured
+    # on held-out inclusion terms by ``models build`` (a wrong code is worse than none)
+    min_fuzzy_similarity: float = 0.0
     format: int = ASSET_FORMAT
 
 
@@ -298,7 +313,10 @@ class Icd10Linker:
     def _link_uncached(
         self, text: str, k: int, attributes: tuple[str, ...]
     ) -> list[tuple[str, float]]:
-        return _scored(self.candidates(text, attributes), self.calibration, k)
+        cands = self.candidates(text, attributes)
+        if cands and not any(e for _c, _s, e in cands):  # fuzzy only: precision first
+            cands = [c for c in cands if c[1] >= self.assets.min_fuzzy_similarity]
+        return _scored(cands, self.calibration, k)
 
     def candidates(
         self, text: str, attributes: Sequence[str] = ()
@@ -410,21 +428,29 @@ class Icd10Linker:
 # --------------------------------------------------------------------------------------- RxNorm
 @dataclass(slots=True)
 class RxAssets:
-    """What ``models build`` stores for the RxNorm linker (pickled)."""
+    """What ``models build`` stores for the RxNorm linker (pickled).
+
+    Every concept has an *identity*: its ingredient base names (``nlp.local.drugnames``).
+    """
 
     version: str
     source: str
     # Flat string encodings: a full release (~10^5 concepts) unpickles in a fraction of a second.
     concepts: dict[str, str]  # rxcui -> "TTY<TAB>name"
-    ingredients: dict[str, str]  # rxcui -> "in|in" (IN rxcuis, sorted)
-    products: dict[str, str]  # "in|in" -> "product|product"
-    parsed: dict[str, str]  # product -> "strength;strength<TAB>form<TAB>brand"
+    identity: dict[str, str]  # rxcui -> "acetaminophen / hydrocodone"
+    family: dict[str, str]  # identity -> "cui|cui" (IN, MIN, BN, PIN, then products)
+    parsed: dict[str, str]  # product -> "strength;strength<TAB>form<TAB>brand<TAB>qualifiers"
     name_cuis: list[str]  # per n-gram index row: "cui|cui", best first
+    row_names: list[str]  # per n-gram index row: the folded name
+    row_idents: list[str]  # per n-gram index row: "identity|identity"
     exact: dict[str, str]  # key() -> "cui|cui", best first
+    name_idents: dict[str, str]  # key() -> "identity|identity" (also names without a concept)
+    brand_keys: frozenset[str] = frozenset()  # key() of brand names
+    # rows a misspelt mention may match: generic names (IN, PIN, MIN and the ingredients a
+    # product spells), not brands or foreign synonyms (one letter apart from other drugs)
+    row_generic: frozenset[int] = frozenset()
     calibration: tuple[float, ...] = DEFAULT_CALIBRATION
     prelinked: dict[str, str] = field(default_factory=dict)
-    # key() of a product's ingredient names (or of its brand) -> "product|product"
-    name_products: dict[str, str] = field(default_factory=dict)
     format: int = ASSET_FORMAT
 
     def name(self, cui: str) -> str:
@@ -435,46 +461,71 @@ class RxAssets:
         """Concept term type."""
         return self.concepts[cui].split("\t", 1)[0]
 
-    def ingredients_of(self, cui: str) -> frozenset[str]:
-        """IN rxcuis of a product, brand, MIN or PIN."""
-        v = self.ingredients.get(cui)
-        return frozenset(v.split("|")) if v else frozenset()
-
-    def products_of(self, ins: frozenset[str]) -> list[str]:
-        """Products whose ingredients are exactly ``ins``."""
-        v = self.products.get("|".join(sorted(ins)))
+    def family_of(self, ident: str) -> list[str]:
+        """Concepts of one identity, ingredient-level first."""
+        v = self.family.get(ident)
         return v.split("|") if v else []
 
     def parsed_of(self, cui: str) -> tuple[tuple[str, ...], str, str | None]:
         """(strengths, dose form, brand) of a product."""
-        strengths, form, brand = self.parsed[cui].split("\t")
+        strengths, form, brand, _q = self.parsed[cui].split("\t")
         return tuple(s for s in strengths.split(";") if s), form, brand or None
 
-
-# Units and prescription ("sig") words that are never part of a drug's name.
-_NOT_NAME_WORDS = frozenset(
-    {
-        *("mg", "mcg", "ml", "g", "unt", "unit", "units", "meq", "by", "take", "takes", "taking"),
-        *("daily", "bid", "tid", "qid", "qd", "qhs", "qam", "qpm", "prn", "q4h", "q6h", "q8h"),
-        *("q12h", "once", "twice", "a", "day", "every", "as", "needed", "at", "bedtime"),
-        *("per", "dose", "doses", "each", "morning", "evening", "night", "with", "meals"),
-    }
-)
-
-
-def _form_words(text: str | None) -> set[str]:
-    return {FORM_WORDS[t] for t in fold(text or "").split() if t in FORM_WORDS}
+    def qualifiers_of(self, cui: str) -> tuple[set[str], set[str]]:
+        """Words of a product's RxNorm qualifiers ("abuse", "deterrent", "osmotic") and of its
+        quantity ("200", "actuat")."""
+        parts = self.parsed[cui].rsplit("\t", 1)[1].split(";")
+        words: set[str] = set()
+        quantity: set[str] = set()
+        for part in parts:
+            (quantity if part[:1].isdigit() else words).update(part.split())
+        return words, quantity
 
 
-def _route_words(text: str | None) -> set[str]:
-    return {ROUTE_WORDS[t] for t in fold(text or "").split() if t in ROUTE_WORDS}
+_INGREDIENT_LEVEL = frozenset({"IN", "MIN", "PIN", "BN"})
+# Similarity offsets between the levels of one drug: the chosen concept is LEVEL_GAP above the
+# next one (the calibration turns the gap into confidence).
+LEVEL_GAP = 0.1
+# n-gram cosine below which a spelling variant is not considered at all
+FUZZY_MIN = 0.45
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """What a mention names: identities, concepts named exactly, similarity, brand key."""
+
+    idents: set[str]
+    named: set[str]
+    base: float
+    exact: bool
+    brand: str | None
+
+
+@dataclass(slots=True)
+class _Product:
+    cui: str
+    brand: str | None
+    special: bool  # chewable, disintegrating... not said in the mention
+    delayed: bool  # delayed release not said in the mention
+    qualified: int  # RxNorm qualifier words the mention says ("abuse-deterrent")
+    measured: bool  # its strengths were compared with the mention's (and agree)
 
 
 class RxNormLinker:
-    """Links medication mentions to RxNorm concepts.
+    """Links medication mentions to RxNorm concepts, precision first (DESIGN D17).
 
-    Returns the clinical drug (SCD, or SBD for a brand) when the strength and dose form are
-    known and match one, followed by the ingredient (IN) or brand (BN); otherwise IN/BN first.
+    1. The mention names a drug: an exact name, synonym or brand (order-insensitive key), else
+       an indexed name whose every word is a spelling variant of the mention's
+       (:func:`nlp.local.drugnames.same_name`); n-gram similarity alone never links a mention to
+       another drug ("bupropion" is not "ibuprofen"). Nothing named: no concept.
+    2. Candidates are the concepts of that drug's identity only (same ingredient set): the
+       ingredient (IN, or the MIN of a combination), brand (BN), precise ingredient, products.
+    3. Strength and dose form select the clinical drug (SCD; the SBD for a brand): a product
+       is chosen when its strengths equal the mention's and its form agrees (or, without a form,
+       when it is the only such product); extended-release, delayed-release, chewable or
+       disintegrating products only when the mention says so (delayed release also when no
+       other product has that strength). Products of another strength are dropped.
+
     Constructor arguments as :class:`Icd10Linker` (with :class:`RxAssets`).
     """
 
@@ -512,7 +563,8 @@ class RxNormLinker:
         """Top ``k`` RxNorm concepts for a mention, best first (Score in [0, 1], descending).
 
         Args:
-            text: the mention ("amoxicillin", "Amoxil", "amoxicillin 500 mg oral capsule").
+            text: the mention ("amoxicillin", "Amoxil", "amoxicillin 500 mg oral capsule",
+                "amoxicillin / clavulanate 875-125 mg", "acetaminophen [Tylenol]").
             strength: STRENGTH attribute text ("500 mg").
             form: FORM attribute text ("capsule").
             route: ROUTE_OR_MODE attribute text ("by mouth").
@@ -531,6 +583,13 @@ class RxNormLinker:
     ) -> list[tuple[str, float]]:
         return _scored(self.candidates(text, strength, form, route), self.calibration, k)
 
+    def identities(self, text: str) -> set[str]:
+        """The identities (ingredient sets) a mention names; empty when it names no known drug."""
+        raw, _bracket = bracket_brand(text)
+        folded = self.expander.expand(fold(raw))
+        res = self._resolve(folded) if folded else None
+        return res.idents if res else set()
+
     def candidates(
         self,
         text: str,
@@ -538,154 +597,208 @@ class RxNormLinker:
         form: str | None = None,
         route: str | None = None,
     ) -> list[tuple[str, float, bool]]:
-        """Uncalibrated (rxcui, similarity after re-ranking, exact dictionary hit), best first."""
-        folded = self.expander.expand(fold(text))
-        if not folded:
+        """Uncalibrated (rxcui, similarity after re-ranking, exact name), best first."""
+        raw, bracket = bracket_brand(text)
+        folded = self.expander.expand(fold(raw))
+        res = self._resolve(folded) if folded else None
+        if res is None:
             return []
-        strengths = parse_strengths(f"{text} {strength or ''}")
-        forms = _form_words(f"{text} {form or ''}")
-        routes = _route_words(f"{text} {route or ''}")
-        name_part = (
-            " ".join(
-                t
-                for t in folded.split()
-                if t not in FORM_WORDS
-                and t not in ROUTE_WORDS
-                and not any(ch.isdigit() for ch in t)
-                and t not in _NOT_NAME_WORDS
-            )
-            or folded
-        )
+        if bracket:  # "acetaminophen 325 mg [Tylenol]": a brand of the same drug picks its SBD
+            b = self._resolve(self.expander.expand(bracket))
+            if b is not None and b.idents & res.idents:
+                res.brand = key(bracket)
+        combination = any(" / " in i for i in res.idents)
+        strengths = parse_strengths(f"{raw} {strength or ''}", dash=combination)
+        forms = form_words(f"{folded} {form or ''}")
+        routes = route_words(f"{folded} {route or ''}")
         sims: dict[str, float] = {}
-        for q, base in ((folded, 1.0), (name_part, 0.99)):
-            hits = self.assets.exact.get(key(q))
-            for i, cui in enumerate(hits.split("|")[:10] if hits else ()):
-                sims.setdefault(cui, base - 0.005 * i)
-        exact = set(sims)
-        for row, sim in self.index.search(name_part, 20):
-            for cui in self.assets.name_cuis[row].split("|")[:5]:
-                if sim > sims.get(cui, 0.0):
-                    sims[cui] = sim
-        if not sims:
-            return []
-        # best ingredient-level concept(s) -> their products matching strength and form
-        heads = sorted(sims.items(), key=lambda x: (-x[1], x[0]))
-        out: dict[str, float] = {}
-        for cui, sim in heads[:8]:
-            tty = self.assets.tty(cui)
-            out[cui] = max(
-                out.get(cui, 0.0), sim - (0.0 if tty in {"IN", "BN", "MIN", "PIN"} else 0.03)
-            )
-        if strengths or forms:
-            self._choose_product(name_part, heads, exact, out, strengths, forms, routes)
-        return sorted(((c, s, c in exact) for c, s in out.items()), key=lambda x: (-x[1], x[0]))
+        products: list[str] = []
+        a = self.assets
+        for ident in sorted(res.idents):
+            for cui in a.family_of(ident):
+                tty = a.tty(cui)
+                if tty not in _INGREDIENT_LEVEL:
+                    products.append(cui)
+                    continue
+                if cui in res.named or (tty == "BN" and res.brand == key(a.name(cui))):
+                    sim = res.base
+                else:
+                    sim = res.base - (0.02 if tty in {"IN", "MIN"} else LEVEL_GAP)
+                sims[cui] = max(sims.get(cui, 0.0), sim)
+        exact = {c for c in sims if c in res.named} if res.exact else set()
+        if strength and res.exact:  # the mention and its attributes spell a product's name
+            for parts in ((raw, strength, form, route), (raw, strength, form)):
+                spelled = a.exact.get(key(" ".join(p for p in parts if p)))
+                if spelled:
+                    res.named.update(c for c in spelled.split("|") if c in products)
+                    break
+        said = set(folded.split()) | set(fold(form or "").split())
+        ranked = self._rank_products(products, res, strengths, forms, routes, said)
+        for cui, sim in ranked.items():
+            sims[cui] = max(sims.get(cui, 0.0), sim)
+            if res.exact and sim > res.base:
+                exact.add(cui)
+        peak = max(sims.values(), default=0.0)
+        if peak > 1.0:  # keep similarities in [0, 1] for the calibration
+            sims = {c: max(0.0, s - (peak - 1.0)) for c, s in sims.items()}
+        return sorted(((c, s, c in exact) for c, s in sims.items()), key=lambda x: (-x[1], x[0]))
 
-    def _choose_product(
+    def _resolve(self, folded: str) -> _Resolved | None:
+        """The drug(s) a folded, expanded mention names (see the class docstring), or None."""
+        a = self.assets
+        words = name_words(folded)
+        name_part = " ".join(words) or folded
+        res = _Resolved(set(), set(), 0.0, True, None)
+        for q, base in ((folded, 1.0), (name_part, 0.99)):
+            if base < 1.0 and q == folded:
+                break
+            k = key(q)
+            cuis = a.exact.get(k)
+            ids = a.name_idents.get(k)
+            if not (cuis or ids):
+                continue
+            named = cuis.split("|") if cuis else []
+            res.named.update(named)
+            res.idents.update(ids.split("|") if ids else ())
+            res.idents.update(a.identity[c] for c in named if c in a.identity)
+            res.base = base
+            res.brand = k if k in a.brand_keys else None
+            if res.idents:
+                return res  # the whole mention named a drug: its words alone are not asked
+        res.exact = False
+        mention = words or folded.split()
+        for row, sim in self.index.search(name_part, 20):
+            if sim < FUZZY_MIN:
+                break
+            if row not in a.row_generic:
+                continue
+            rname = a.row_names[row]
+            if not same_name(mention, name_words(rname) or rname.split()):
+                continue
+            row_cuis = [c for c in a.name_cuis[row].split("|") if c]
+            row_ids = a.row_idents[row]
+            res.idents.update(row_ids.split("|") if row_ids else ())
+            res.idents.update(a.identity[c] for c in row_cuis if c in a.identity)
+            res.named.update(row_cuis)
+            res.base = max(res.base, sim)
+        # a misspelling of two different drugs names neither
+        return res if len(res.idents) == 1 else None
+
+    def _rank_products(
         self,
-        name_part: str,
-        heads: list[tuple[str, float]],
-        exact: set[str],
-        out: dict[str, float],
+        products: list[str],
+        res: _Resolved,
         strengths: tuple[str, ...],
         forms: set[str],
         routes: set[str],
-    ) -> None:
-        """Rank the clinical drug (SCD, SBD for a brand) that strength and form select first.
+        words: set[str],
+    ) -> dict[str, float]:
+        """Similarities of the products that agree with the mention (see the class docstring).
 
-        Candidates are the products spelled with the mention's ingredient or brand name, the
-        products of the best ingredient/brand concepts, and product concepts found by name.
-        A product is chosen when its strengths equal the mention's and its dose form agrees
-        (or, without a dose form, when it is the only product of that name and strength); it
-        then outranks the ingredient. Products that agree only partly follow the ingredient.
+        ``words`` are the mention's folded words (RxNorm qualifiers such as "osmotic" or
+        "abuse-deterrent" make another product unless the mention says them). A combination
+        written with one strength ("Augmentin 875 mg") agrees with a product that has it.
         """
-        pool: dict[str, tuple[float, bool]] = {}  # product -> (name similarity, exact name)
-        spelled = self.assets.name_products.get(key(name_part))
-        for prod in spelled.split("|") if spelled else ():
-            pool[prod] = (1.0, True)
-        for cui, sim in heads[:3]:
-            for prod in self._family(cui):
-                if sim > pool.get(prod, (0.0, False))[0]:
-                    pool[prod] = (sim, cui in exact)
-        for cui, sim in heads[:8]:
-            if self.assets.tty(cui) in {"SCD", "SBD", "GPCK", "BPCK"} and cui not in pool:
-                pool[cui] = (sim, cui in exact)
-        if not pool:
-            return
-        brand_named = any(
-            self.assets.parsed_of(p)[2] == fold(name_part) for p in pool if p in self.assets.parsed
-        )
-        chosen: list[tuple[str, float, bool]] = []
-        for prod, (name_sim, name_exact) in pool.items():
-            if prod not in self.assets.parsed:
+        a = self.assets
+        said = forms - MODIFIED_FORMS  # tablet, capsule, solution...
+        partial = len(strengths) == 1 and any(" / " in i for i in res.idents)
+        kept: list[_Product] = []
+        for cui in products:
+            if cui not in a.parsed:
                 continue
-            p_str, p_form, p_brand = self.assets.parsed_of(prod)
-            pf = set(p_form.split())
-            if strengths and set(p_str) != set(strengths):
+            p_str, p_form, p_brand = a.parsed_of(cui)
+            said_str = _comparable(p_str, strengths)
+            pf = product_form_words(p_form)
+            if not (res.exact and cui in res.named) and not self._agrees(
+                p_str, pf, said_str, partial, forms, said, routes
+            ):
                 continue
-            if forms and not forms <= pf:
-                continue
-            fit = 1.0
-            if brand_named and p_brand != fold(name_part):
-                fit -= 0.1  # "Ibu 400 mg": the brand's own product first
-            elif not brand_named and p_brand is not None:
-                fit -= 0.01  # generic mention: the SCD before an SBD of the same drug
-            if routes and not (routes & pf) and any(r in pf for r in ROUTE_WORDS.values()):
-                fit -= 0.1
-            if not forms:
-                fit -= 0.02
-            chosen.append((prod, name_sim * fit, name_exact and fit >= 0.97))
-        named = [c for c in chosen if c[1] >= 0.85]  # same drug by name, not a look-alike
-        full_fit = [c for c in named if strengths and (forms or len(named) == 1)]
-        # only the best-fitting ones (an SCD before the SBDs of a generic mention)
-        best_fit = max((c[1] for c in full_fit), default=0.0)
-        full = {c[0] for c in full_fit if c[1] >= best_fit - 1e-9}
-        top = max(out.values(), default=0.0)
-        for prod, sim, is_exact in chosen:
-            # a chosen product outranks the ingredient; the others follow it
-            score = top + 0.02 * sim if prod in full else min(sim, top) - 0.015
-            out[prod] = max(out.get(prod, 0.0), score)
-            if is_exact:
-                exact.add(prod)
-        peak = max(out.values())
-        if peak > 1.0:  # keep similarities in [0, 1] for the calibration
-            for c in out:
-                out[c] = max(0.0, out[c] - (peak - 1.0))
-
-    def _family(self, cui: str) -> list[str]:
-        """Products of an ingredient-level concept (of the brand only, for a BN)."""
-        tty = self.assets.tty(cui)
-        if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
-            return []
-        ins = frozenset({cui}) if tty == "IN" else self.assets.ingredients_of(cui)
-        prods = self.assets.products_of(ins) if ins else []
-        if tty == "BN":
-            brand = fold(drop_parens(self.assets.name(cui)))
-            prods = [p for p in prods if self.assets.parsed_of(p)[2] == brand]
-        return prods
-
-    def _products(
-        self, cui: str, strengths: tuple[str, ...], forms: set[str], routes: set[str]
-    ) -> list[tuple[str, float]]:
-        """Products of the ingredient(s)/brand ``cui`` that agree with strength/form/route."""
-        name, tty = self.assets.name(cui), self.assets.tty(cui)
-        if tty in {"SCD", "SBD", "GPCK", "BPCK"}:
-            return []
-        ins = frozenset({cui}) if tty == "IN" else self.assets.ingredients_of(cui)
-        brand = fold(name) if tty == "BN" else None
-        out = []
-        for prod in self.assets.products_of(ins):
-            p_str, p_form, p_brand = self.assets.parsed_of(prod)
-            if set(p_str) != set(strengths):
-                continue
-            if brand is not None and p_brand != brand:
-                continue
-            fit = 0.9 if brand is None and p_brand is not None else 1.0
-            pf = set(p_form.split())
-            if forms and not forms <= pf:
-                continue
-            if not forms:
-                fit -= 0.05
-            if routes and not (routes & pf) and any(r in pf for r in ROUTE_WORDS.values()):
-                fit -= 0.1
-            out.append((prod, fit))
+            special = bool((pf & MODIFIED_FORMS) - forms - {"extended", "delayed"})
+            qualifiers, quantity = a.qualifiers_of(cui)
+            special = special or bool(qualifiers - words)
+            qualifiers |= quantity  # "200 actuat" picks the 200-actuation inhaler when said
+            delayed = "delayed" in pf and "delayed" not in forms
+            kept.append(
+                _Product(cui, p_brand, special, delayed, len(qualifiers & words), bool(said_str))
+            )
+        if not kept:
+            return {}
+        plain = [p for p in kept if not p.special and not p.delayed]
+        pool = plain or [p for p in kept if not p.special] or kept
+        brand = res.brand
+        if brand is not None:
+            own = [p for p in pool if p.brand and _same_brand(p.brand, brand)]
+        else:
+            own = [p for p in pool if p.brand is None]
+        fits = own or pool  # an SBD when no SCD agrees (and an SCD for a brand without SBD)
+        most = max((p.qualified for p in fits), default=0)
+        fits = [p for p in fits if p.qualified == most]
+        measured = [p for p in fits if p.measured]
+        named = [p for p in kept if p.cui in res.named and res.exact]
+        if brand is not None and not any(p.brand and _same_brand(p.brand, brand) for p in named):
+            named = []  # the mention's brand ("[Humalog]") names another product of the drug
+        chosen: set[str] = set()
+        if named:
+            chosen = {p.cui for p in named}  # the mention is the product's name
+        elif len(measured) == 1:  # several left (tablet and capsule...): the ingredient
+            chosen = {p.cui for p in measured}
+        elif (
+            not any(p.measured for p in kept)
+            and brand is not None
+            and len(own) == 1
+            and a.tty(own[0].cui) in {"BPCK", "GPCK"}
+        ):
+            chosen = {own[0].cui}  # a pack brand names its pack ("Norinyl 1+50 28 Day Pack")
+        out: dict[str, float] = {}
+        for p in kept:
+            if p.cui in chosen:
+                sim = res.base + LEVEL_GAP
+            elif p.measured:
+                sim = res.base - LEVEL_GAP
+            else:
+                sim = res.base - 1.5 * LEVEL_GAP
+            if p not in pool or (brand is None) != (p.brand is None):
+                sim -= 0.01
+            out[p.cui] = sim
         return out
+
+    @staticmethod
+    def _agrees(
+        p_str: tuple[str, ...],
+        pf: set[str],
+        said_str: tuple[str, ...],
+        partial: bool,
+        forms: set[str],
+        said: set[str],
+        routes: set[str],
+    ) -> bool:
+        """A product agrees with the mention's strengths, release, dose form and route (a
+        product the mention names exactly is never asked)."""
+        one_of = partial and len(p_str) > 1 and any(same_strengths((x,), said_str) for x in p_str)
+        if said_str and not same_strengths(p_str, said_str) and not one_of:
+            return False
+        # a patch's "24 HR" is its wear time, not an extended release
+        extended = "extended" in forms and "patch" not in pf
+        if ("extended" in pf) != extended or (forms & MODIFIED_FORMS) - pf - {"extended"}:
+            return False
+        if said and not said <= pf:
+            return False
+        p_routes = pf & _ROUTES
+        return not (routes and p_routes and not routes & p_routes)
+
+
+_ROUTES = frozenset(ROUTE_WORDS.values()) - {"injection"}
+
+
+def _comparable(product: Sequence[str], mention: Sequence[str]) -> tuple[str, ...]:
+    """The mention's strengths in the units of the product's ("10 units" is a dose, not
+    "100 unt/ml"; "1.5 ml" of "1.5 ML cabazitaxel 40 MG/ML" is the volume)."""
+    units = {canonical_strength(s)[1] for s in product}
+    return tuple(dict.fromkeys(s for s in mention if canonical_strength(s)[1] in units))
+
+
+def _same_brand(product_brand: str, mention_brand: str) -> bool:
+    """A product's brand is the mention's, word for word as far as the shorter one goes."""
+    a, b = product_brand.split(), mention_brand.split()
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]

@@ -469,6 +469,8 @@ class NursingVocabulary:
         hi = bisect.bisect_left(drugs, word + "\uffff")
         names = [d for d in drugs[lo:hi] if d != word]
         got = None if not names else (names[0] if len(names) == 1 else word)
+        if lo < hi and drugs[lo] == word:
+            got = None  # a whole name ("salmeterol") is not the start of another ("salmeterolum")
         if len(self._drug_cache) < 100_000:
             self._drug_cache[word] = got
         return got
