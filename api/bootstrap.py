@@ -136,7 +136,12 @@ def build_limits(settings: Settings) -> Limits:
 
 def open_service_store(settings: Settings, *, clock: Clock = utc_now) -> OpenStore:
     """``(db, store, index)``: the SQLite file, or PostgreSQL for a ``postgresql://`` URL (D10)."""
-    return open_store(settings.db_path, clock=clock)
+    return open_store(
+        settings.db_path,
+        clock=clock,
+        generated_history=settings.store_generated_history,
+        page_size=settings.sqlite_page_size,
+    )
 
 
 def build_upstream(

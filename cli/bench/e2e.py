@@ -146,6 +146,76 @@ def wal_pass(engine: Any, notes: list[str], db_path: Path, *, pages: bool) -> Wa
     return figures
 
 
+class _TimedEngine:
+    """An engine that adds up the process CPU its ``analyze`` takes."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.version = engine.version
+        self.cpu_s = 0.0
+
+    def analyze(self, text: str) -> Any:
+        started = time.process_time()
+        try:
+            return self.engine.analyze(text)
+        finally:
+            self.cpu_s += time.process_time() - started
+
+
+def stages(engine: Any, notes: list[str], db_path: Path) -> dict[str, float]:
+    """Mean CPU ms per stage of the service's steps (``DocumentService.process`` runs them):
+    validation (R4B), prepare (text, loop guard), NLP, enrich (``enrich_document`` and the
+    state), apply (the store's one transaction), and the total over all documents."""
+    from api.service import check_document
+
+    timed = _TimedEngine(engine)
+    services = open_services(str(db_path), engine=timed)
+    spent = dict.fromkeys(("validate", "prepare", "nlp", "enrich", "apply", "total"), 0.0)
+    clock = time.process_time
+    try:
+        documents = services.documents()
+        started = clock()
+        for i, text in enumerate(notes):
+            doc = document(text, f"s-{i:05d}")
+            t0 = clock()
+            check_document(doc)
+            t1 = clock()
+            prepared = documents.prepare(doc, validate=False)
+            t2, nlp = clock(), timed.cpu_s
+            enriched = documents.enrich(prepared)
+            t3, nlp = clock(), timed.cpu_s - nlp
+            documents.apply(enriched.write)
+            t4 = clock()
+            spent["validate"] += t1 - t0
+            spent["prepare"] += t2 - t1
+            spent["nlp"] += nlp
+            spent["enrich"] += t3 - t2 - nlp
+            spent["apply"] += t4 - t3
+        spent["total"] = clock() - started
+    finally:
+        services.close()
+    return {k: v / len(notes) * 1000 for k, v in spent.items()}
+
+
+def profile(engine: Any, notes: list[str], db_path: Path, out: Path) -> None:
+    """cProfile statistics of ``notes`` through ``DocumentService.process`` (``out``: pstats,
+    for ``python -m pstats`` or snakeviz)."""
+    import cProfile
+
+    services = open_services(str(db_path), engine=engine)
+    try:
+        documents = services.documents()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i, text in enumerate(notes):
+            documents.process(document(text, f"p-{i:05d}"), skip_unchanged=False)
+        profiler.disable()
+        profiler.dump_stats(str(out))
+    finally:
+        services.close()
+
+
 def bench_e2e(
     engine: str = typer.Option(
         "local", "--engine", help="local (also replayed: same results, no NLP cost) or replay:PATH."
@@ -155,6 +225,10 @@ def bench_e2e(
     repeat: int = typer.Option(3, "--repeat", min=1, help="Repetitions (medians are printed)."),
     wal_notes: int = typer.Option(100, "--wal-notes", min=0, help="Notes of the WAL pass."),
     pages: bool = typer.Option(False, "--pages", help="WAL pages per B-tree (dbstat)."),
+    by_stage: bool = typer.Option(False, "--stages", help="Mean CPU per stage of the service."),
+    profile_to: Path | None = typer.Option(
+        None, "--profile", help="Also write cProfile statistics of the write path here."
+    ),
     seed: Seed = 7,
     as_json: AsJson = False,
 ) -> None:
@@ -183,6 +257,9 @@ def bench_e2e(
                 runs[name].append(_run(eng, texts, Path(tmp) / f"{label}{r}.sqlite", label))
             nlp_ms.append(_nlp_cpu_ms(real, texts))
         wal = wal_pass(real, texts[:wal_notes], Path(tmp) / "wal.sqlite", pages=pages)
+        spent = stages(real, texts, Path(tmp) / "stages.sqlite") if by_stage else None
+        if profile_to is not None:
+            profile(real, texts, Path(tmp) / "profile.sqlite", profile_to)
     report: dict[str, Any] = {
         "engine": engine,
         "note_chars": size,
@@ -210,6 +287,8 @@ def bench_e2e(
             "kb_per_doc_last_20": statistics.mean(wal.bytes_per_doc[-20:]) / 1024,
             "pages_per_doc": {k: v / len(wal.bytes_per_doc) for k, v in wal.pages.most_common()},
         }
+    if spent is not None:
+        report["stages_cpu_ms"] = spent
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -244,3 +323,8 @@ def _print(report: dict[str, Any], runs: dict[str, Any], repeat: int) -> None:
         )
         for name, count in wal["pages_per_doc"].items():
             typer.echo(f"    {name:<32} {count:7.1f} pages per note")
+    spent = report.get("stages_cpu_ms")
+    if spent:
+        typer.echo("mean CPU per stage (one pass, engine " + engine + ")")
+        for name, ms in spent.items():
+            typer.echo(f"    {name:<32} {ms:7.2f} ms")
