@@ -135,6 +135,8 @@ class Lookups:
 
     #: The columns of a body in a page of matches.
     body = "r.json"
+    #: What narrows ``resources r`` to the rows a key index names by id (documents).
+    keyed_rows = ""
 
     def key_sql(self, alias: str, keys: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
         """``<alias>`` is one of the resources ``keys`` (``(type, id)``), by its key index."""
@@ -202,6 +204,7 @@ class TermLookups(Lookups):
     """
 
     body = "r.json, r.bid, r.part"  # a body may be part of a bundle (``api.store.bodies``)
+    keyed_rows = "r.source_doc IS NULL AND "  # ``resources_key`` (documents are not generated)
 
     def key_sql(self, alias: str, keys: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
         """``<alias>`` is one of the resources ``keys``, by their key terms."""
@@ -367,7 +370,7 @@ def _computed_sql(c: StandardCriterion, lookups: Lookups) -> tuple[str, list[Any
             args.extend(values)
     matched = "(" + (" OR ".join(alternatives) or "0 = 1") + ")"
     if c.name == "nlp-generated":
-        matched = f"(r.type = 'DocumentReference' AND {matched})"
+        matched = f"({lookups.keyed_rows}r.type = 'DocumentReference' AND {matched})"
     else:
         matched = f"(r.source_doc IS NOT NULL AND {matched})"
     return (f"NOT {matched}" if c.modifier == "not" else matched), args
@@ -413,6 +416,8 @@ def nlp_sql(criterion: NlpCriterion, doc_id_expr: str, lookups: Lookups) -> tupl
 
     The subqueries are not correlated: each runs once.
     """
+    if doc_id_expr == "r.id":  # the documents' key index serves the id list
+        doc_id_expr = f"{lookups.keyed_rows}r.id"
     if criterion.operation is None:  # cm-decoration-status
         if criterion.missing is not None:  # never processed
             negate = "NOT " if criterion.missing else ""

@@ -4,9 +4,15 @@ Version 1 (docs/performance.md says why each table looks as it does):
 
 - ``resources``: one row per current version, keyed by ``rid`` (rows are appended in write
   order), found by ``(type, id)`` through its key term (``terms.id_term``: a unique B-tree
-  index on random ids rewrote ~35 pages per note); bodies are JSON text, zlib-compressed JSON
+  index on the random ids of generated resources rewrote ~35 pages per note; the others,
+  documents first, also have one: ``resources_key``, so that NLP criteria, which name
+  documents by id, find them without a scan); bodies are JSON text, zlib-compressed JSON
   when large (``codec``), or parts of a bundle in ``bodies`` (``api.store.bodies``: what one
   enrichment generated, compressed together).
+- ``sqlite_stat1`` starts with fixed statistics (``STATS``): a type matches many rows, a
+  source document some 40, a key one; so the planner starts from the selective side of a
+  search (a term list, a source document) rather than from the type, as ``ANALYZE`` would
+  tell it on a full database.
 - ``history``: past versions and deletions (see ``api.store.sql``).
 - ``search_terms``: FTS5 index of every key, token and reference value (``rowid = rid``) and
   of the NLP index's codes, texts and presence (rows ``rowid = -dkey``), see ``terms``.
@@ -50,6 +56,8 @@ CREATE TABLE IF NOT EXISTS resources (
     last_updated TEXT NOT NULL, source_doc TEXT, json, bid INTEGER, part INTEGER
 );
 CREATE TABLE IF NOT EXISTS bodies (bid INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS resources_key ON resources(type, id)
+    WHERE source_doc IS NULL;
 CREATE INDEX IF NOT EXISTS resources_updated ON resources(type, last_updated);
 CREATE INDEX IF NOT EXISTS resources_source ON resources(source_doc)
     WHERE source_doc IS NOT NULL;
@@ -128,12 +136,31 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         if old:
             _copy_v0(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        _fixed_statistics(conn)
         if not _terms_current(conn):
             reindex(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+#: ``sqlite_stat1`` rows (table, index, stat): rows, then rows per value of each key prefix
+STATS = (
+    ("resources", "resources_key", "1000000 100000 1"),
+    ("resources", "resources_updated", "1000000 100000 2"),
+    ("resources", "resources_source", "1000000 40"),
+    ("search_date", "search_date_value", "100000 20000 10000 2"),
+    ("nlp_documents", "nlp_documents_doc", "100000 1"),
+)
+
+
+def _fixed_statistics(conn: sqlite3.Connection) -> None:
+    """Planner statistics for a database that has none (``ANALYZE`` replaces them)."""
+    conn.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1 (empty: no table has rows)
+    if conn.execute("SELECT COUNT(*) FROM sqlite_stat1").fetchone()[0] == 0:
+        conn.executemany("INSERT INTO sqlite_stat1 VALUES (?,?,?)", STATS)
+        conn.execute("ANALYZE sqlite_schema")  # load them
 
 
 def _statements(script: str) -> Iterator[str]:
