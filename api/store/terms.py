@@ -32,8 +32,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from api.search_params import COMMON_PARAMS, STANDARD_PARAMS
 from api.store.extract import SearchValues
@@ -152,8 +152,7 @@ def resource_terms(resource_type: str, resource_id: str, values: SearchValues) -
 # --------------------------------------------------------------------------- NLP index
 
 
-@dataclass(frozen=True)
-class NlpRow:
+class NlpRow(NamedTuple):
     """One stored NLP index row: the columns the 25 parameters read (``nlp_rows``)."""
 
     op: int
@@ -194,27 +193,48 @@ def presence_term(op: int, field: str) -> str:
     return f"m{op}{PRESENCE[field]}"
 
 
-_FIELDS = tuple(PRESENCE)
+_FIELDS = tuple(PRESENCE)  # bit i of a presence mask: column _FIELDS[i] is not null
 
 
 def nlp_terms(rows: Iterable[NlpRow]) -> list[str]:
-    """Every term of one document's NLP rows."""
+    """Every term of one document's NLP rows (distinct values collected first: a document's
+    300 rows hold some 100 values)."""
+    exact: dict[tuple[str, int], set[str]] = {}
+    texts: dict[tuple[str, int], set[str]] = {}
+    masks: dict[int, int] = {}
+    for op, text, text_norm, category, kind, score, code, desc, desc_norm, concept in rows:
+        mask = masks.get(op, 0)
+        if text is not None:
+            mask |= 1
+        if category is not None:
+            exact.setdefault(("g", op), set()).add(category)
+            mask |= 2
+        if kind is not None:
+            exact.setdefault(("y", op), set()).add(kind)
+            mask |= 4
+        if score is not None:
+            mask |= 8
+        if code is not None:
+            exact.setdefault(("k", op), set()).add(code)
+            mask |= 16
+        if desc is not None:
+            mask |= 32
+        if concept is not None:
+            mask |= 64
+        masks[op] = mask
+        if text_norm is not None:
+            texts.setdefault(("t", op), set()).add(text_norm)
+        if desc_norm is not None:
+            texts.setdefault(("w", op), set()).add(desc_norm)
     terms: set[str] = set()
-    present: set[tuple[int, int]] = set()
-    for row in rows:
-        op = row.op
-        for kind, token in (("k", row.code), ("g", row.category), ("y", row.type)):
-            if token is not None:
-                terms.add(nlp_exact_term(kind, op, token))
-        for kind, text in (("t", row.text_norm), ("w", row.description_norm)):
-            if text is not None:
-                term = nlp_prefix_term(kind, op, text)
-                terms.add(term if term is not None else long_marker(kind, op))
-        columns = (row.text, row.category, row.type, row.score, row.code, row.description)
-        for i, value in enumerate((*columns, row.concept_score)):
-            if value is not None:
-                present.add((op, i))
-    terms.update(presence_term(op, _FIELDS[i]) for op, i in present)
+    for (letter, op), values in exact.items():
+        terms.update(nlp_exact_term(letter, op, v) for v in values)
+    for (letter, op), values in texts.items():
+        for value in values:
+            term = nlp_prefix_term(letter, op, value)
+            terms.add(term if term is not None else long_marker(letter, op))
+    for op, mask in masks.items():
+        terms.update(presence_term(op, f) for i, f in enumerate(_FIELDS) if mask >> i & 1)
     return sorted(terms)
 
 
