@@ -127,3 +127,74 @@ def score_phrases(
     out["wrong_share"] = round(out["wrong"] / n, 4) if n else None
     out["detail"] = detail
     return out
+
+
+ENGINE_TEMPLATE = "Pt with {phrase}."  # a neutral sentence: the phrase after a condition cue
+
+
+def linker_top(linker: Any) -> Callable[[str], TopConcept]:
+    """Top concept of an ``Icd10Linker``-like object (``link(text, k=...)``) for a phrase."""
+
+    def top(text: str) -> TopConcept:
+        got = linker.link(text, k=1)
+        return (got[0].code, got[0].score or 0.0) if got else None
+
+    return top
+
+
+def engine_top(engine: Any, template: str = ENGINE_TEMPLATE) -> Callable[[str], TopConcept]:
+    """Top concept the whole engine gives the phrase written inside ``template``.
+
+    The InferICD10CM entity overlapping the phrase most is taken; no entity: None.
+    """
+
+    def top(text: str) -> TopConcept:
+        note = template.format(phrase=text)
+        begin = note.index(text)
+        end = begin + len(text)
+        best: TopConcept = None
+        best_overlap = 0
+        for e in engine.analyze(note).icd10cm_entities:
+            b, f = e.begin_offset or 0, e.end_offset or 0
+            overlap = min(end, f) - max(begin, b)
+            if overlap > best_overlap and e.concepts:
+                best_overlap = overlap
+                best = (e.concepts[0].code, e.concepts[0].score or 0.0)
+        return best
+
+    return top
+
+
+def measure(top_of: Callable[[str], TopConcept], show_heldout: bool = False) -> dict[str, Any]:
+    """Figures for both halves; the held-out half's phrase details only when asked."""
+    out: dict[str, Any] = {}
+    for split in ("tune", "heldout"):
+        res = score_phrases(read_phrases(split), top_of)
+        if split == "heldout" and not show_heldout:
+            res.pop("detail")
+        out[split] = res
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m nlp.evaluation.icd_phrases [--engine] [--show-heldout]``: JSON figures."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="ICD-10-CM phrase table figures")
+    ap.add_argument("--engine", action="store_true", help="whole local engine, not the linker")
+    ap.add_argument("--show-heldout", action="store_true", help="list held-out misses too")
+    args = ap.parse_args(argv)
+    if args.engine:
+        from nlp.local import LocalEngine
+
+        top_of = engine_top(LocalEngine.from_assets())
+    else:
+        from nlp.local.linker import Icd10Linker
+
+        top_of = linker_top(Icd10Linker.from_assets())
+    print(json.dumps(measure(top_of, args.show_heldout), indent=1))
+
+
+if __name__ == "__main__":
+    main()
