@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from models.icd10 import KIND_DESC
+from models.icd10 import KIND_DESC, KIND_RANK
 from nlp.local.drugnames import identity, parse_drug_name
 from nlp.local.linker import IcdAssets, RxAssets
 from nlp.local.ngram_index import NgramIndex
@@ -29,12 +29,15 @@ def build_icd_assets(
         if k:
             per_key.setdefault(k, []).append((kind, code))
 
+    def rank(item: tuple[int, str]) -> tuple[int, str]:
+        return KIND_RANK.get(item[0], item[0]), item[1]
+
     def ordered(items: list[tuple[int, str]]) -> str:
-        return "|".join(dict.fromkeys(c for _, c in sorted(items)))
+        return "|".join(dict.fromkeys(c for _, c in sorted(items, key=rank)))
 
     def ordered_kind(items: list[tuple[int, str]]) -> str:
         best: dict[str, int] = {}
-        for kind, code in sorted(items):
+        for kind, code in sorted(items, key=rank):
             best.setdefault(code, kind)
         return "|".join(f"{c}:{k}" for c, k in best.items())
 

@@ -180,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """``python -m nlp.evaluation.icd_phrases [--engine] [--show-heldout]``: JSON figures."""
     import argparse
     import json
+    import sys
 
     ap = argparse.ArgumentParser(description="ICD-10-CM phrase table figures")
     ap.add_argument("--engine", action="store_true", help="whole local engine, not the linker")
@@ -193,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from nlp.local.linker import Icd10Linker
 
         top_of = linker_top(Icd10Linker.from_assets())
-    print(json.dumps(measure(top_of, args.show_heldout), indent=1))
+    sys.stdout.write(json.dumps(measure(top_of, args.show_heldout), indent=1) + "\n")
 
 
 if __name__ == "__main__":
