@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +226,7 @@ def build_assets(
         producers: dict[str, Callable[[], Iterable[Term]]] = {
             "handmade": handmade.list_terms,
             "rxnorm": lambda: rxnorm_terms(rx),
-            "icd10cm": lambda: icd_terms(icd),
+            "icd10cm": lambda: chain(icd_terms(icd), icd_sources.lexicon_terms()),
             "synthea": lambda: synthea_terms(synthea_codes("SNOMED-CT") if has_synthea else {}),
             "synthea-snomed": lambda: synthea_condition_terms(conditions),
             "hpo": hpo_terms,

@@ -23,6 +23,7 @@ DATA_FILES = (
     "rxnorm_brands.tsv",
     "icd10cm_synonyms.tsv",
     "icd10cm_findings.tsv",
+    "icd10cm_diagnoses.tsv",
     "icd10cm_sites.tsv",
     "icd10cm_ecqm.tsv",
     "stopterms.txt",

