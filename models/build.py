@@ -226,7 +226,7 @@ def build_assets(
         producers: dict[str, Callable[[], Iterable[Term]]] = {
             "handmade": handmade.list_terms,
             "rxnorm": lambda: rxnorm_terms(rx),
-            "icd10cm": lambda: chain(icd_terms(icd), icd_sources.lexicon_terms()),
+            "icd10cm": lambda: chain(icd_terms(icd), icd_sources.lexicon_terms(extra)),
             "synthea": lambda: synthea_terms(synthea_codes("SNOMED-CT") if has_synthea else {}),
             "synthea-snomed": lambda: synthea_condition_terms(conditions),
             "hpo": hpo_terms,

@@ -114,8 +114,8 @@ def icd_synthea_ecqm_heldout(icd: Icd10Linker, data: Path) -> dict[str, Any]:
     value-set co-membership that :func:`icd_synthea_ecqm` judges with, so that figure is not a
     held-out one. Here the SNOMED codes of the declared held-out half
     (:func:`models.icd_sources.held_out_snomed`) are linked twice: by the built linker, and by
-    a copy without the names the eCQM table gave them (exact entries of kind eCQM, their
-    n-gram rows and the pre-linked table).
+    a copy without the names the eCQM table gave them (exact entries of kind eCQM, and the
+    pre-linked table; synonym sources have no n-gram rows).
     """
     gold: dict[str, set[str]] = defaultdict(set)
     for codes in _valuesets(data):
@@ -143,7 +143,6 @@ def _member(code: str, want: set[str]) -> bool:
 def _without_names(icd: Icd10Linker, names: list[tuple[str, str]], kind: int) -> Icd10Linker:
     """A copy of ``icd`` as if the (name, code) pairs of ``kind`` had not been indexed."""
     exact = dict(icd.assets.exact)
-    name_codes = list(icd.assets.name_codes)
     for name, code in names:
         k = key(name)
         entries = exact.get(k, "").split("|")
@@ -154,10 +153,7 @@ def _without_names(icd: Icd10Linker, names: list[tuple[str, str]], kind: int) ->
             exact[k] = "|".join(kept)
         else:
             exact.pop(k, None)
-        for row, sim in icd.index.search(fold(name), 1):
-            if sim > 0.999:
-                name_codes[row] = "|".join(c for c in name_codes[row].split("|") if c != code)
-    assets = dataclasses.replace(icd.assets, exact=exact, name_codes=name_codes, prelinked={})
+    assets = dataclasses.replace(icd.assets, exact=exact, prelinked={})
     return Icd10Linker(assets, icd.index, expander=icd.expander)
 
 

@@ -105,12 +105,16 @@ def synonym_rows() -> list[tuple[str, str]]:
     return rows + lexicon_rows()
 
 
-def lexicon_terms() -> Iterator[Term]:
+def lexicon_terms(site: Sequence[Name] = ()) -> Iterator[Term]:
     """The hand-made synonyms that are lexicon terms (source ``icd10cm``, as the tabular list's
     names): the findings and diagnoses tables are for the linker only (recognising short forms
-    and plain words is the nursing vocabulary's job, with its context guards)."""
+    and plain words is the nursing vocabulary's job, with its context guards). ``site``: the
+    "<site> cancer" names, as lexicon terms too (not the "<site> ca" ones)."""
     for phrase, code in lexicon_rows():
         yield Term(phrase, MEDICAL_CONDITION, "DX_NAME", "icd10cm", code)
+    for name, code, kind in site:
+        if kind == KIND_SITE and not name.endswith(" ca"):
+            yield Term(name, MEDICAL_CONDITION, "DX_NAME", "icd10cm", code)
 
 
 def synonym_names(rows: Iterable[tuple[str, str]], expander: Expander) -> Iterator[Name]:

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from models.icd10 import KIND_DESC, KIND_RANK
+from models.icd10 import KIND_DESC, KIND_RANK, KIND_SYNONYM
 from nlp.local.drugnames import identity, parse_drug_name
 from nlp.local.linker import IcdAssets, RxAssets
 from nlp.local.ngram_index import NgramIndex
@@ -17,14 +17,21 @@ from nlp.local.normalize import drop_parens, fold, key, tokens
 def build_icd_assets(
     names: Sequence[tuple[str, str, int]], descriptions: dict[str, str], version: str
 ) -> tuple[IcdAssets, NgramIndex]:
-    """Turn (name, code, kind) triples into the linker's dictionary and n-gram index."""
+    """Turn (name, code, kind) triples into the linker's dictionary and n-gram index.
+
+    Names of the synonym sources (``KIND_SYNONYM`` and after: hand-made, eCQM, HPO, site) are
+    exact names only, not n-gram rows: the fuzzy threshold is measured on the tabular list's
+    names, and a short synonym is a near neighbour of other findings ("low cardiac output" is
+    not "low urine output").
+    """
     per_name: dict[str, list[tuple[int, str]]] = {}
     per_key: dict[str, list[tuple[int, str]]] = {}
     for name, code, kind in names:
         f = fold(name)
         if not f or code not in descriptions:
             continue
-        per_name.setdefault(f, []).append((kind, code))
+        if kind < KIND_SYNONYM:
+            per_name.setdefault(f, []).append((kind, code))
         k = key(name)
         if k:
             per_key.setdefault(k, []).append((kind, code))

@@ -76,13 +76,12 @@ SYNONYM_SCORE = 0.9
 # ("worsening dyspnea", "2+ pitting edema", "metastatic breast cancer": the primary site).
 NONESSENTIAL = frozenset(
     {
-        *("worsening", "worse", "increasing", "increased", "new", "onset", "ongoing", "mild"),
-        *("moderate", "slight", "occasional", "intermittent", "some", "minimal", "trace"),
-        *("scattered", "diffuse", "audible", "significant", "metastatic", "known", "persistent"),
-        *("frequent", "episodes", "episode", "of", "continued", "continues", "still", "ongoing"),
+        *("worsening", "worse", "increasing", "new", "onset", "ongoing", "continued"),
+        *("continues", "still", "slight", "occasional", "some", "minimal", "trace"),
+        *("scattered", "audible", "significant", "metastatic", "known"),
     }
 )
-_GRADE = re.compile(r"^[+]?\d[+]?$")
+_GRADE = re.compile(r"^(?:\+\d|\d\+)$")  # "2+", "+1": an edema or pulse grade
 
 
 def _numbers(folded: str) -> set[str]:
@@ -171,7 +170,7 @@ def singular_forms(words: Sequence[str]) -> list[list[str]]:
     """
 
     def drop(w: str, es: bool) -> str:
-        if len(w) < 4 or not w.endswith("s") or w.endswith(("ss", "us", "is")):
+        if len(w) < 5 or not w.endswith("s") or w.endswith(("ss", "us", "is")):
             return w
         if w.endswith("ies"):
             return w[:-3] + "y"
@@ -455,7 +454,7 @@ class Icd10Linker:
         if len(sims) < 3:
             fuzzy: dict[str, float] = {}
             for row, sim in self.index.search(query, 20):
-                for code in filter(None, self.assets.name_codes[row].split("|")[:3]):
+                for code in self.assets.name_codes[row].split("|")[:3]:
                     if sim > fuzzy.get(code, 0.0):
                         fuzzy[code] = sim
             # blend in how much of the query's (IDF-weighted) words the description has, so the

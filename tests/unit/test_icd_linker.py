@@ -68,7 +68,12 @@ def test_laterality_from_attributes_still_selects_the_side(
 
 def test_the_mention_with_its_attributes_wins_over_the_mention_alone() -> None:
     icd = _linker(
-        [("breast cancer", "C50.919", KIND_SITE), ("cancer", "C80.1", KIND_SYNONYM)],
+        [
+            ("Malignant neoplasm of breast", "C50.919", KIND_DESC),
+            ("Malignant neoplasm, unspecified", "C80.1", KIND_DESC),
+            ("breast cancer", "C50.919", KIND_SITE),
+            ("cancer", "C80.1", KIND_SYNONYM),
+        ],
         {"C50.919": "Malignant neoplasm of breast", "C80.1": "Malignant neoplasm, unspecified"},
     )
     cands = icd.candidates("cancer", ("breast",))
