@@ -87,8 +87,15 @@ def short_form_occurrences(text: str, short: str) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------- short forms
 # A reading of a short form: "CATEGORY/TYPE", or OTHER (not an entity: "room air", "miss").
 OTHER = "OTHER"
-_VALUE_AFTER_RE = re.compile(r"\s*(?:[:=]|of|was|is|now|at)?\s*[<>]?\s*-?\d")
+_VALUE_AFTER_RE = re.compile(r"\+?[ \t]*(?:[:=]|of|was|is|now|at)?[ \t]*[<>]?[ \t]*-?\d")
 _COLON_AFTER_RE = re.compile(r"\s*:")
+_PER_UNIT_BEFORE_RE = re.compile(r"\d[ \t]*[a-z]{0,4}/(?:[a-z]{1,4}/)?$", re.IGNORECASE)
+# list members before or after a short form: "k, ca, " / ", ca and mg" (each 1-4 letters)
+_LIST_BEFORE_RE = re.compile(r"(?:\b[a-z][a-z0-9+]{0,3}(?:[ \t]*(?:,|&|\band\b))+[ \t]*)+$")
+_LIST_AFTER_RE = re.compile(r"^(?:(?:[ \t]*(?:,|&|\band\b))+[ \t]*[a-z][a-z0-9+]{0,3}\b)+")
+_SENTENCE_END_RE = re.compile(r"[.;][ \t]+|\n")
+_PERCENT_BEFORE_RE = re.compile(r"%[ \t]*$")  # "sats 97% ra": room air
+_SLASH_PAIR_RE = re.compile(r"/[a-z]\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9?][a-z0-9/'+.-]*")
 
 
@@ -207,23 +214,43 @@ class ShortForms:
             )
         return out
 
+    def is_form(self, surface: str) -> bool:
+        """Is ``surface`` written as a form of the table? (The matcher also matches other
+        spellings with the same key: "steroid" where the table lists "steroids".)"""
+        return _variant(surface.lower(), self.forms) in self.forms
+
     def resolve(self, text: str, begin: int, end: int) -> Resolution | None:
         """The reading of ``text[begin:end]`` (a short form of the table), or None."""
-        surface = text[begin:end].lower()
-        if surface not in self.forms:
-            surface = surface.rstrip("'s").rstrip("’")
+        surface = _variant(text[begin:end].lower(), self.forms)
         form = self.forms.get(surface)
         if form is None:
             return None
         if _COLON_AFTER_RE.match(text, end) and _at_line_start(text, begin):
             return None  # "MS:", "PAIN:" section headers
+        if _PER_UNIT_BEFORE_RE.search(text, max(0, begin - 12), begin):
+            return None  # "75cc/hr", "mcg/kg/min": the unit of a rate
+        if len(surface) == 1 and _SLASH_PAIR_RE.match(text, end):
+            return None  # "d/t", "s/p": one letter of a slash abbreviation
         certain = self._certain.get(surface)
         if certain is not None:
             return certain
+        if len(surface) == 1 and text[begin - 1 : begin] in ("'", "’"):
+            return None  # "rec'd": a letter after an apostrophe
         before_text = text[max(0, begin - 32) : begin].lower()
         after_text = text[end : end + 32].lower()
-        before = _WORD_RE.findall(before_text)[-3:]
-        after = _WORD_RE.findall(after_text)[:3]
+        # cues stay within the sentence
+        cut = [m.end() for m in _SENTENCE_END_RE.finditer(before_text)]
+        if cut:
+            before_text = before_text[cut[-1] :]
+        stop = _SENTENCE_END_RE.search(after_text)
+        if stop is not None:
+            after_text = after_text[: stop.start() + 1]
+        # in a list of short forms ("k, ca, mg repleted", "given mg, ca and k") the cues
+        # around the list are the cues of each member
+        list_before = _LIST_BEFORE_RE.sub("", before_text)
+        after_tail = _LIST_AFTER_RE.sub("", after_text, count=1)
+        before = [w.rstrip(".-") for w in _WORD_RE.findall(list_before)[-3:]]
+        after = [w.rstrip(".-") for w in _WORD_RE.findall(after_tail)[:3]]  # "repleted."
         number_before = before_text[-1:].isdigit() or (
             before_text[-1:] == " " and before_text[-2:-1].isdigit()
         )
@@ -243,7 +270,7 @@ class ShortForms:
         if _DOSE_AFTER_RE.match(after_text) or number_before:
             vote(_DRUG, 2.0)  # a dose or an amount right at a short form is near-certain
         elif value_after:
-            vote(_TEST)
+            vote(_TEST, 2.0)  # "k+ 3.7 - repleted with kcl": the value is the short form's
             if form.rhythm:
                 vote(_CONDITION)
         elif any(w in self.drug_strong for w in before[-2:] + after[:2]):
@@ -254,7 +281,9 @@ class ShortForms:
             vote(_CONDITION)
         if form.rhythm and any(w in self.rhythm_before for w in before):
             vote(_CONDITION)
-        if any(w in self.oxygen_near for w in before[-1:] + after[:1]) or "%" in before_text[-6:]:
+        if any(w in self.oxygen_near for w in before[-1:] + after[:1]) or _PERCENT_BEFORE_RE.search(
+            before_text
+        ):
             vote(OTHER)
         scored = {r: p * self.ratio ** support.get(r, 0.0) for r, p in prior.items()}
         total = sum(scored.values()) or 1.0
@@ -272,6 +301,14 @@ class ShortForms:
         return Resolution(category, type_, sense.text, form.negated)
 
 
+def _variant(surface: str, forms: dict[str, ShortForm]) -> str:
+    """The form of the table ``surface`` is written as: itself or without a possessive or
+    plural "'s" ("pvc's")."""
+    if surface in forms:
+        return surface
+    return surface.rstrip("'s").rstrip("’")
+
+
 def _at_line_start(text: str, begin: int) -> bool:
     """Only blanks or bullets between the line start and ``begin``."""
     line = text.rfind("\n", 0, begin) + 1
@@ -282,7 +319,7 @@ _CONDITION = "MEDICAL_CONDITION/DX_NAME"
 _DRUG = "MEDICATION/GENERIC_NAME"
 _TEST = "TEST_TREATMENT_PROCEDURE/TEST_NAME"
 _DOSE_AFTER_RE = re.compile(
-    r"\s*(?:\d[\d.]*\s*(?:mg|mcg|meq|g|gm|gms|grams?|units?|u|ml|cc|mmol)\b|gtt|drip|iv\b|po\b)"
+    r"\s*@?\s*(?:\d[\d.]*\s*(?:mg|mcg|meq|g|gm|gms|grams?|units?|u|ml|cc|mmol)\b|gtt|drip|iv\b|po\b)"
 )
 
 SHORTFORM = "SHORTFORM"  # matcher category of a short form: resolved by ShortForms.resolve

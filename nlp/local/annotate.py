@@ -17,15 +17,17 @@ from nlp.local.attributes import (
     type_mass_amounts,
 )
 from nlp.local.context import FastContext, without_spaces
+from nlp.local.findings import NEGATED_SOURCE, SystemFindings
 from nlp.local.matcher import Entry, SpellIndex, TermLike, TermMatcher
 from nlp.local.meaning import Meaning, Prepared, is_duration
+from nlp.local.measures import NursingTtp
 from nlp.local.medcombo import combine_medications, drug_dose_follows
 from nlp.local.mention import ANAT, BES, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
-from nlp.local.text import Normaliser, Words, load_rules
+from nlp.local.text import Normaliser, Words, load_rules, word_frequency
 from nlp.local.traits import context_traits
 
 _PRIORITY = {MC: 0, MED: 1, TTP: 2, ANAT: 3}
@@ -62,6 +64,8 @@ class Annotator:
         norm = load_rules("normalise.json")
         nursing = load_rules("nursing.json")
         self.vocab = NursingVocabulary(nursing, self.normaliser)
+        self.findings = SystemFindings(nursing, self.normaliser)
+        self.ttp = NursingTtp(nursing, self.normaliser)
         self.shortforms = ShortForms(
             load_shortforms(),
             nursing["shortform_context"],
@@ -115,9 +119,12 @@ class Annotator:
             for k, v in self.matcher._root.items()
             if len(k) >= 5 and k.isalpha() and any(e.category == MED for e in v.get("", ()))
         )
-        # misspellings are corrected towards one-word conditions and nursing words (drug names
-        # are too close to ordinary words: "moving", "heparin"...)
-        self.spell = SpellIndex(self.condition_keys | self.vocab.spell_vocabulary())
+        # misspellings are corrected towards one-word conditions, nursing words and drug names,
+        # never from an English word ("moving" stays); long condition words also over two edits
+        targets = self.condition_keys | self.vocab.spell_vocabulary()
+        self.spell = SpellIndex(
+            targets, far=targets, drugs=self.drug_keys, frequency=word_frequency
+        )
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
@@ -143,6 +150,8 @@ class Annotator:
         mentions = self._dictionary(text, words)
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
+        mentions = self.findings.apply(text, words, mentions)
+        mentions = self.ttp.apply(text, words, mentions)
         mentions = self.rules.abbreviations(text, mentions)
         # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
         mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))
@@ -170,7 +179,14 @@ class Annotator:
         out: list[Mention] = []
         starts = words.starts
         for m in self.matcher.find(text, words):
-            if m.entries[-1].category == SHORTFORM:  # added last: always last of its node
+            entries = m.entries
+            if (
+                entries[-1].category == SHORTFORM
+                and len(entries) > 1
+                and not self.shortforms.is_form(text[m.begin : m.end])
+            ):
+                entries = entries[:-1]  # "steroid": the lexicon's, not the form "steroids"
+            if entries[-1].category == SHORTFORM:  # added last: always last of its node
                 r = self.shortforms.resolve(text, m.begin, m.end)
                 if r is not None:
                     source = "shortform-neg" if r.negated else "shortform"
@@ -178,7 +194,7 @@ class Annotator:
                         Mention(m.begin, m.end, r.category, r.type, 0.8, source, None, r.link)
                     )
                 continue
-            entry = _choose(m.entries, text, m.begin, m.end)
+            entry = _choose(entries, text, m.begin, m.end)
             if entry.category == ANAT:
                 continue
             if (
@@ -424,7 +440,7 @@ class Annotator:
     def _negative_words(self, text: str, mentions: list[Mention]) -> None:
         """Words that deny what they name ("afebrile", "guaiac neg") carry NEGATION."""
         for m in mentions:
-            if m.source == "shortform-neg" or (
+            if m.source in ("shortform-neg", NEGATED_SOURCE) or (
                 m.category == MC and self.vocab.is_negated(text[m.begin : m.end])
             ):
                 m.traits["NEGATION"] = 0.9

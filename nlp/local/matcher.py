@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -14,6 +15,8 @@ from nlp.local.text import STOPWORDS, Normaliser, Words
 # Sources whose terms only match when written in capitals in the note (abbreviations).
 CASE_SENSITIVE_SOURCES = frozenset({"abbrev"})
 _PAYLOAD = ""  # trie key holding the payload (no word key is empty)
+_PREFIX = 7  # letters of a word indexed by the spelling corrector
+_REAL_WORD = 1.0  # Zipf frequency of a real word (ten uses per billion words)
 
 
 class TermLike(Protocol):
@@ -186,30 +189,55 @@ def _accept(payload: tuple[Entry, ...], text: str, begin: int, end: int) -> tupl
 
 
 class SpellIndex:
-    """One-edit spelling correction towards a vocabulary (SymSpell's delete index).
+    """Spelling correction towards a vocabulary (SymSpell's delete index, with a prefix).
 
     A word is corrected to the vocabulary word it is one insertion, deletion, substitution or
     transposition away from, when exactly one such word exists ("pneumnia" -> "pneumonia",
-    "hypothroidism" -> "hypothyroidism", "tachynea" -> "tachypnea"). Gerunds are left alone on
-    both sides: English "-ing" words sit one letter from findings such as "hopping" or
-    "tearing" ("popping", "wearing").
+    "hypothroidism" -> "hypothyroidism", "tachynea" -> "tachypnea"); to a drug name only from
+    ``drug_len`` letters on ("trazadone" -> "trazodone"). Long words may be two edits away
+    ("incontincne" -> "incontinence"): words of ``far_len`` letters or more of ``far``.
+    Real words are never corrected: gerunds ("popping" is one letter from "hopping") and
+    every word used in English (``frequency`` of ``_REAL_WORD`` or more: "apoptosis" is no
+    "proptosis", "course" no "coarse"). Of several candidates, one used far more often than
+    the others wins ("ducolax": "dulcolax", not "durolax").
 
     Args:
-        vocabulary: correct spellings (lower case).
+        vocabulary: correct spellings (lower case), one edit away at most.
         min_len: shortest vocabulary word (shorter words have too many neighbours).
+        far: the vocabulary words that may also be two edits away (long words only).
+        far_len: shortest word corrected over two edits, on both sides.
+        drugs: drug names, one edit away at most.
+        drug_len: shortest word corrected to a drug name.
+        frequency: English word frequency (Zipf scale; called only for a word with candidates).
     """
 
-    def __init__(self, vocabulary: Iterable[str], min_len: int = 6) -> None:
-        self.words = frozenset(
-            w for w in vocabulary if len(w) >= min_len and w.isalpha() and not w.endswith("ing")
-        )
+    def __init__(
+        self,
+        vocabulary: Iterable[str],
+        min_len: int = 6,
+        *,
+        far: Iterable[str] = (),
+        far_len: int = 9,
+        drugs: Iterable[str] = (),
+        drug_len: int = 7,
+        frequency: Callable[[str], float] = lambda _: 0.0,
+    ) -> None:
+        def usable(w: str, shortest: int) -> bool:
+            return len(w) >= shortest and w.isalpha() and not w.endswith("ing")
+
+        words = {w for w in vocabulary if usable(w, min_len)}
+        self.drugs = frozenset(w for w in drugs if usable(w, drug_len)) - words
+        self.words = frozenset(words) | self.drugs
         self.min_len = min_len
-        self._deletes: dict[str, tuple[str, ...]] = {}
-        index: dict[str, list[str]] = {}
-        for w in self.words:
-            for d in _deletes(w):
-                index.setdefault(d, []).append(w)
-        self._deletes = {d: tuple(ws) for d, ws in index.items()}
+        self.far_len = far_len
+        self.drug_len = drug_len
+        self.frequency = frequency
+        frequency("a")  # load its word list now, not while the first note waits
+        self._far_words = frozenset(w for w in far if usable(w, far_len))
+        # only the first _PREFIX letters of a word are indexed by their deletions; candidates
+        # are then checked on the whole word
+        self._near = _prefix_index(self.words, two=False)
+        self._far = _prefix_index(self._far_words, two=True)
 
     def correct(self, word: str) -> str | None:
         """The one vocabulary word ``word`` is a misspelling of, or None."""
@@ -217,28 +245,84 @@ class SpellIndex:
             return None
         if word.endswith("ing"):
             return None
-        found: set[str] = set(self._deletes.get(word, ()))  # a letter missing
-        for d in _deletes(word):
-            if d in self.words:  # a letter too many
-                found.add(d)
-            found.update(w for w in self._deletes.get(d, ()) if _one_edit(word, w))
-        return next(iter(found)) if len(found) == 1 else None
+        p = word[:_PREFIX]
+        found: set[str] = set()
+        for d in (p, *_deletes(p)):
+            found.update(w for w in self._near.get(d, ()) if _one_edit(word, w))
+        if len(word) < self.drug_len:
+            found -= self.drugs
+        if not found and len(word) >= self.far_len - 2 and word not in self._far_words:
+            for d in (p, *_deletes2(p)):
+                found.update(w for w in self._far.get(d, ()) if _within_two(word, w))
+        if not found or self.frequency(word) >= _REAL_WORD:
+            return None
+        if len(found) == 1:
+            return next(iter(found))
+        ranked = sorted(((self.frequency(w), w) for w in found), reverse=True)
+        return ranked[0][1] if ranked[0][0] - ranked[1][0] >= 1.0 else None
+
+
+def _prefix_index(words: Iterable[str], two: bool) -> dict[str, list[str]]:
+    """Prefix, and the strings one (or, with ``two``, two) deletions from it -> its words."""
+    index: dict[str, list[str]] = defaultdict(list)
+    for w in words:
+        p = w[:_PREFIX]
+        index[p].append(w)
+        for i in range(len(p)):
+            d = p[:i] + p[i + 1 :]
+            index[d].append(w)
+            if two:
+                for j in range(i, len(d)):
+                    index[d[:j] + d[j + 1 :]].append(w)
+    return dict(index)
 
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+def _deletes2(word: str) -> set[str]:
+    """Every string one or two deletions from ``word``."""
+    one = _deletes(word)
+    return one.union(*(_deletes(d) for d in one))
+
+
 def _one_edit(a: str, b: str) -> bool:
-    """True for one substitution or one transposition of neighbours (equal lengths)."""
-    if len(a) != len(b):
-        return len(a) + 1 == len(b) or len(b) + 1 == len(a)  # checked through the index
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    if len(diff) == 1:
-        return True
+    """True when ``a`` and ``b`` differ by exactly one insertion, deletion, substitution or
+    transposition of neighbours."""
+    if a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]  # one letter missing from a
     return (
-        len(diff) == 2
-        and diff[1] == diff[0] + 1
-        and a[diff[0]] == b[diff[1]]
-        and a[diff[1]] == b[diff[0]]
+        a[i + 1 :] == b[i + 1 :]
+        or (  # a substitution
+            i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+        )
     )
+
+
+def _within_two(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance (optimal string alignment) of at most two."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > 2:
+            return False
+        prev2, prev = prev, cur
+    return prev[len(b)] <= 2

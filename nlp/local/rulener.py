@@ -10,7 +10,7 @@ from typing import Any
 from nlp.local.abbrev import find_abbreviations, short_form_occurrences
 from nlp.local.matcher import SpellIndex
 from nlp.local.mention import ANAT, CLINICAL, MC, MED, TTP, Mention
-from nlp.local.text import STOPWORDS, Normaliser, Words
+from nlp.local.text import STOPWORDS, Normaliser, Words, word_frequency
 
 # research compound codes such as FK506, LY274614, SSR103800 (letters then 3+ digits)
 _CODE_NAME_RE = re.compile(r"[A-Z]{2,4}\d{3,6}[A-Z]?")
@@ -111,6 +111,9 @@ class RuleRecognizer:
                             and prev not in STOPWORDS
                             and starts[j - 1] > 0
                             and text[starts[j - 1] - 2 : starts[j - 1]] != ". "
+                            # a capitalised word is part of a name ("Crohn disease"), except
+                            # in text written in capitals, where every word is
+                            and not text[max(0, starts[j - 1] - 40) : ends[i] + 40].isupper()
                         )
                     ):
                         j -= 1
@@ -217,6 +220,8 @@ def _category_at(found: list[Mention], begins: list[int], offset: int) -> str | 
     return None
 
 
+_ENGLISH_WORD = 3.0  # Zipf frequency of a common English word (once per million words)
+_NUMBER_AFTER_RE = re.compile(r"[ \t]*\d")
 _LUNG = "\x00lung"  # _kind() of a lung finding ("coarse", "diminished")
 
 
@@ -263,12 +268,25 @@ class NursingVocabulary:
             key(m): str(g) for m, g in trends["measures"].items()
         }
         self.measure_first = frozenset(k[0] for k in self.measures)
+        # first word -> (measure, group), longest first
+        self.measures_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for m, g in sorted(self.measures.items(), key=lambda mg: -len(mg[0])):
+            self.measures_by_first.setdefault(m[0], []).append((m, g))
         self.directions: dict[str, str] = {}
         for direction in ("down", "up", "unstable"):
             for w in trends[direction]:
                 self.directions[normaliser.key(w)] = direction
         self.between = frozenset(normaliser.key(w) for w in trends["between"])
         self.trend_links: dict[str, dict[str, str]] = trends["links"]
+        self.trend_state = frozenset(normaliser.key(w) for w in trends["state"])
+        self.worsening = {g: frozenset(ds) for g, ds in trends["worsening"].items()}
+        self.range_words = frozenset(normaliser.key(w) for w in trends["range_words"])
+        self.not_after = frozenset(normaliser.key(w) for w in trends["not_after"])
+        self.trend_not_before = frozenset(normaliser.key(w) for w in trends["not_before"])
+        self.not_before = {
+            normaliser.key(w): frozenset(normaliser.key(x) for x in after)
+            for w, after in rules["irregular_not_before"].items()
+        }
         desc = rules["descriptions"]
         # target key -> (link, the words that make it abnormal: "dark urine"; yellow urine is not)
         self.targets: dict[str, tuple[str, frozenset[str]]] = {}
@@ -278,6 +296,8 @@ class NursingVocabulary:
                 self.targets[normaliser.key(t)] = (str(group["link"]), words)
         self.drug_dose = re.compile(rules["drug_dose"], re.IGNORECASE)
         self.drug_dose_not = frozenset(rules["drug_dose_not"]) | STOPWORDS
+        self.drug_cue_before = frozenset(normaliser.key(w) for w in rules["drug_cue_before"])
+        self.drug_cue_after = frozenset(normaliser.key(w) for w in rules["drug_cue_after"])
         self._drug_cache: dict[str, str | None] = {}
         self._spell_cache: dict[str, str | None] = {}
 
@@ -360,7 +380,13 @@ class NursingVocabulary:
                         )  # fmt: skip
                     continue
                 new.append(Mention(starts[i], ends[i], MC, "DX_NAME", 0.75, "morph", None, kind))
-        out = [m for m in found if not self._instruction(words, m) and not self._header(text, m)]
+        out = [
+            m
+            for m in found
+            if not self._instruction(words, m)
+            and not self._header(text, m)
+            and not self._not_before(text, words, m)
+        ]
         out += new
         out = self._phrases(words, out, drugs, text)
         for b, e, n in self._fluids(text):
@@ -381,9 +407,13 @@ class NursingVocabulary:
         n = len(keys)
         spans: list[tuple[int, int, str, str]] = []  # (first word, last word, category, link)
         for i, k in enumerate(keys):
-            hit = self._trend(keys, brk, i) if k in self.measure_first else None
+            hit = self._trend(text, words, i) if k in self.measure_first else None
             if hit is not None:
-                spans.append((*hit, MC, ""))
+                first, last, m_first, m_last, worse = hit
+                if worse:
+                    spans.append((first, last, MC, ""))
+                else:  # an improvement or a range of values: the measure is a test
+                    spans.append((m_first, m_last, TTP, ""))
             elif k in self.targets:
                 j = i
                 link, allowed = self.targets[k]
@@ -397,7 +427,7 @@ class NursingVocabulary:
                 and k not in self.drug_dose_not
                 and k.isalpha()
                 and (full := self._completion(k, drugs)) is not None
-                and self.drug_dose.match(text, ends[i])
+                and (self.drug_dose.match(text, ends[i]) or self._drug_cue(words, i))
             ):
                 spans.append((i, i, MED, full))
         if not spans:
@@ -405,6 +435,10 @@ class NursingVocabulary:
         out = found
         for first, last, category, link in spans:
             b, e = starts[first], ends[min(last, n - 1)]
+            if category == TTP:
+                if not any(m.begin < e and b < m.end for m in out):
+                    out.append(Mention(b, e, TTP, "TEST_NAME", 0.75, "trend"))
+                continue
             if any(
                 m.begin < e
                 and b < m.end
@@ -420,36 +454,72 @@ class NursingVocabulary:
             out.append(Mention(b, e, category, typ, 0.75, source, None, link))
         return out
 
-    def _trend(self, keys: list[str], brk: list[bool], i: int) -> tuple[int, int] | None:
-        """Words (first, last) of a measure at ``i`` with a trend word next to it."""
+    def _trend(self, text: str, words: Words, i: int) -> tuple[int, int, int, int, bool] | None:
+        """A measure at word ``i`` with a trend word next to it.
+
+        Returns:
+            (first word, last word, first and last word of the measure, worsening), or None.
+            Not worsening: an improvement ("creat down", "bp up") or a range of values
+            ("sats low 90s"), where the measure is a test, not a finding.
+        """
+        keys, brk = words.keys, words.brk
         n = len(keys)
         last = -1
-        for m in self.measures:
+        group = ""
+        for m, g in self.measures_by_first[keys[i]]:  # longest first
             if tuple(keys[i : i + len(m)]) == m and not any(brk[i + 1 : i + len(m)]):
-                last = max(last, i + len(m) - 1)
+                last, group = i + len(m) - 1, g
+                break
         if last < 0:
             return None
-        # after: "bp low", "bp still low", "hct trending down"
+        # after: "bp low", "bp still low", "hct trending down", "bp continues to be low"
         j = last + 1
-        for _ in range(2):
+        for _ in range(4):
             if j >= n or brk[j]:
                 break
             if keys[j] in self.directions:
-                return i, j
+                if keys[j] == "up" and keys[j - 1] in self.not_after:
+                    return None  # "sat up in chair"
+                if j + 1 < n and keys[j + 1] in self.trend_not_before:
+                    return None
+                return i, j, i, last, self._worse(text, words, j, group)
             if keys[j] not in self.between:
                 break
             j += 1
-        # before: "low bp", "low grade temp", "drop in sats"
+        # before: "low bp", "low grade temp", "drop in sats", "dropped his b/p"
         j = i - 1
-        for _ in range(2):
+        for _ in range(3):
             if j < 0 or brk[j + 1]:
                 break
             if keys[j] in self.directions:
-                return j, last
+                if keys[j] == "up" and j > 0 and keys[j - 1] in self.not_after:
+                    return None  # "follow up hct"
+                if last + 1 < n and keys[last + 1] in self.trend_not_before:
+                    return None  # "low sodium diet"
+                return j, last, i, last, self._worse(text, words, j, group)
             if keys[j] not in self.between:
                 break
             j -= 1
         return None
+
+    def _worse(self, text: str, words: Words, j: int, group: str) -> bool:
+        """Is the trend word at ``j`` an abnormal state or a change for the worse?"""
+        word = words.keys[j]
+        if word in self.range_words and _NUMBER_AFTER_RE.match(text, words.ends[j]):
+            return False  # "sats low 90's": a range of values
+        if word in self.trend_state:
+            return True
+        direction = self.directions[word]
+        return direction in self.worsening.get(group, frozenset(("up", "down", "unstable")))
+
+    def _drug_cue(self, words: Words, i: int) -> bool:
+        """A drug word next to a truncated name that is no English word ("started on amiod",
+        "lido off"); English words ("vent", "tele") need a dose after them."""
+        keys, brk = words.keys, words.brk
+        cue = (i > 0 and not brk[i] and keys[i - 1] in self.drug_cue_before) or (
+            i + 1 < len(keys) and not brk[i + 1] and keys[i + 1] in self.drug_cue_after
+        )
+        return cue and word_frequency(keys[i]) < _ENGLISH_WORD
 
     def _trend_link(self, keys: list[str], first: int, last: int) -> str:
         group = next(
@@ -494,6 +564,16 @@ class NursingVocabulary:
         if text[line : m.begin].strip(" \t*-#"):
             return False
         return self.normaliser_key(text[m.begin : m.end]) in self.header_words
+
+    def _not_before(self, text: str, words: Words, m: Mention) -> bool:
+        """An adjective followed by a word that makes it mean something else ("anxious to")."""
+        if m.category != MC or self.normaliser_key(text[m.begin : m.end]) not in self.not_before:
+            return False
+        i = bisect.bisect_left(words.starts, m.begin)
+        if i + 1 >= len(words.keys) or words.ends[i] != m.end:
+            return False
+        after = self.not_before.get(words.keys[i])
+        return after is not None and words.keys[i + 1] in after and not words.brk[i + 1]
 
     def _after_lung_word(self, keys: list[str], brk: list[bool], i: int) -> bool:
         j = i

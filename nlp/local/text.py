@@ -73,6 +73,32 @@ def load_rules(name: str) -> dict[str, Any]:
     return data
 
 
+def word_frequency(word: str) -> float:
+    """English word frequency of ``word`` (``wordfreq``, Zipf scale: 1 is ten uses per billion
+    words, 0 never seen; misspellings such as "pneumnia" are 0)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+def positions(keys: list[str], wanted: frozenset[str]) -> list[int]:
+    """Indices of the keys that are in ``wanted``, in order (set and list searches run in C)."""
+    found = wanted.intersection(keys)
+    if not found:
+        return []
+    out: list[int] = []
+    for k in found:
+        i = keys.index(k)
+        while True:
+            out.append(i)
+            try:
+                i = keys.index(k, i + 1)
+            except ValueError:
+                break
+    out.sort()
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Words:
     """The words of a text: parallel lists of character offsets, keys and break flags.

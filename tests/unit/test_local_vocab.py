@@ -232,3 +232,53 @@ def test_spell_index_corrects_one_edit_to_a_unique_word() -> None:
 def test_misspelt_conditions_are_found(engine: LocalEngine) -> None:
     got = found(engine, "hx of tachycrdia, remains somnolnt")
     assert got["tachycrdia"][0] == MC
+
+
+def test_long_words_are_corrected_over_two_edits_short_ones_not() -> None:
+    from nlp.local.matcher import SpellIndex
+
+    index = SpellIndex(
+        ["incontinence", "pneumonia", "sepsis"], far=["incontinence", "pneumonia", "sepsis"]
+    )
+    assert index.correct("incontincne") == "incontinence"  # a swap and a letter missing
+    assert index.correct("pnxumxnia") == "pneumonia"  # nine letters: two substitutions
+    assert index.correct("sxpsxs") is None  # six letters: one edit at most
+
+
+def test_drug_names_are_corrected_from_seven_letters_on() -> None:
+    from nlp.local.matcher import SpellIndex
+
+    index = SpellIndex(["pneumonia"], drugs=["trazodone", "microx"])
+    assert index.correct("trazadone") == "trazodone"
+    assert index.correct("microl") is None  # six letters: too close to ordinary words
+
+
+def test_real_words_are_never_corrected() -> None:
+    from nlp.local.matcher import SpellIndex
+    from nlp.local.text import word_frequency
+
+    index = SpellIndex(["proptosis", "secretion"], far=["proptosis"], frequency=word_frequency)
+    assert index.correct("apoptosis") is None  # an English word, two edits from proptosis
+    assert index.correct("excretion") is None
+    assert index.correct("secrction") == "secretion"  # no English word
+
+
+def test_of_two_candidates_the_far_more_common_word_wins() -> None:
+    from nlp.local.matcher import SpellIndex
+    from nlp.local.text import word_frequency
+
+    index = SpellIndex([], drugs=["dulcolax", "durolax"], frequency=word_frequency)
+    assert index.correct("ducolax") == "dulcolax"
+    assert SpellIndex([], drugs=["dulcolax", "durolax"]).correct("ducolax") is None
+
+
+def test_a_truncated_drug_name_next_to_a_drug_word_is_a_medication(engine: LocalEngine) -> None:
+    assert category(engine, "restarted on aspir today", "aspir") == MED
+    assert category(engine, "levoth held this am", "levoth") == MED
+
+
+def test_an_english_word_that_begins_a_drug_name_needs_a_dose(icd: FakeIcd10Linker) -> None:
+    terms = [*TERMS, FakeTerm("flagyl", MED, "BRAND_NAME", "rxnorm", "202845")]
+    engine = LocalEngine(terms, icd, FakeRxNormLinker(), build_id="test")
+    assert "flag" not in found(engine, "chart flag held for review")
+    assert category(engine, "flag 500 mg iv given", "flag") == MED

@@ -90,3 +90,15 @@ def test_committed_short_form_files_parse_and_are_attributed() -> None:
     assert json.dumps(meta["forms"]["sob"]["senses"]) == json.dumps(
         [["shortness of breath", 1.0, [MC]]]
     )
+
+
+def test_senses_no_terminology_spells_are_classified_by_clinical_knowledge() -> None:
+    from models.shortforms import PROC, TREAT
+
+    classify = _classifier()
+    assert classify("fingerstick") == [TEST]  # the inventories' own spellings
+    assert classify("kidney, ureter, bladder") == [TEST]
+    assert classify("esophagogastroduodenoscopy") == [PROC]
+    assert classify("continuous veno-venous hemodialysis") == [TREAT]
+    assert classify("neutral protamine hagedorn") == [MED]
+    assert classify("total parenteral nutrition") == []  # nutrition: not annotated
