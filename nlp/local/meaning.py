@@ -37,6 +37,32 @@ _DURATION_AFTER_RE = re.compile(
     r"[ \t]*-?[ \t]*(?:years?|yrs?)[ \t]+(?:ago|prior|earlier|before|previously)\b", re.I
 )
 _DURATION_BEFORE_RE = re.compile(r"\b(?:for|x|over|past|last|quit|since|within)[ \t]+$", re.I)
+# An admission or transfer note opens with the story before this unit ("admitted to the ER
+# with ...; CT neg; given 2 FFP ... Arrived in the unit at 2130"): what was done or given in that
+# story is past, the presenting problem is not (the gold guide's "history": one-off treatment
+# before arrival in this unit). The story must start in the note's opening lines and end at the
+# arrival in this unit; without an arrival the note is not read as a story.
+_STORY_OPENING = 300
+_STORY_START_RE = re.compile(
+    r"\b(?:admitted|admit|presented|presents|brought|transferred|transfer|transported|"
+    r"med-?flighted|flown|came)[ \t]+(?:\w+[ \t]+){0,3}?(?:to|from|in|at|with|into)\b",
+    re.I,
+)
+_UNIT = r"(?:the[ \t]+)?(?:ccu|micu|sicu|csru|cvicu|nsicu|tsicu|ticu|icu|unit|floor|here)\b"
+_STORY_END_RE = re.compile(
+    r"\b(?:arrived|arrival|arriving|on[ \t]+admission[ \t]+to[ \t]+"
+    + _UNIT
+    + r"|(?:admitted|transferred|sent|brought|came)[ \t]+(?:up[ \t]+)?(?:to|into)[ \t]+"
+    + _UNIT
+    + ")",
+    re.I,
+)
+_STORY_TYPES = frozenset({TTP, MED})
+# ... but a drug the patient is on, takes at home or runs as a drip continues here
+_IN_USE_BEFORE_RE = re.compile(
+    r"\b(?:on|requiring|requires|takes|taking|home)[ \t]+(?:\S+[ \t]+)?$", re.I
+)
+_IN_USE_AFTER_RE = re.compile(r"[ \t]*(?:gtt|drip|infusion|at[ \t]+home)\b", re.I)
 
 
 @dataclass
@@ -87,6 +113,7 @@ class Meaning:
         in_plan = self._bodies(prepared.sections, "plan")
         fixed = prepared.fixed
         dated = _YEAR_AFTER_RE.match
+        story = admission_story(text)
         for m in mentions:
             if fixed:
                 trait = fixed.get(id(m))
@@ -98,6 +125,15 @@ class Meaning:
                 and "NEGATION" not in m.traits
             ):
                 m.traits["PAST_HISTORY"] = 0.8  # "s/p MI 1992", "CVA in 2001": dated, past
+            if (
+                story is not None
+                and m.category in _STORY_TYPES
+                and story[0] <= m.begin
+                and m.end <= story[1]
+                and not {"NEGATION", "HYPOTHETICAL"} & m.traits.keys()
+                and not (m.category == MED and _in_use(text, m))
+            ):
+                m.traits["PAST_HISTORY"] = 0.75  # done or given before this unit
             if m.category == BES:
                 if m.context & BEHAVIOUR_PAST and "NEGATION" not in m.traits:
                     m.traits["PAST_HISTORY"] = 0.85
@@ -135,6 +171,31 @@ def _is_target(text: str, m: Mention) -> bool:
         _VALUE_AFTER_RE.match(text, m.end)
         or _GOAL_BEFORE_RE.search(text, max(0, m.begin - 20), m.begin)
     )
+
+
+def _in_use(text: str, m: Mention) -> bool:
+    """A drug written as in use ("on coumadin", "dopamine gtt", "lasix at home")."""
+    return bool(
+        _IN_USE_BEFORE_RE.search(text, max(0, m.begin - 24), m.begin)
+        or _IN_USE_AFTER_RE.match(text, m.end)
+    )
+
+
+def admission_story(text: str) -> tuple[int, int] | None:
+    """``[begin, end)`` of the story before this unit that opens an admission or transfer note.
+
+    >>> admission_story("Admitted to OSH with sepsis. CT neg; given vanco. Arrived in ICU 2am.")
+    (0, 50)
+    >>> admission_story("Pt admitted to OSH with sepsis, given vanco.") is None
+    True
+    """
+    start = _STORY_START_RE.search(text, 0, _STORY_OPENING)
+    if start is None:
+        return None
+    end = _STORY_END_RE.search(text, start.end())
+    if end is None:
+        return None
+    return start.start(), end.start()
 
 
 def is_duration(text: str, begin: int, end: int) -> bool:

@@ -62,7 +62,8 @@ class Sectionizer:
     nursing notes write them ("...; PMH: CAD, HTN; HPI: ..."). Headers of three letters or
     fewer need a colon. A section ends at the next header; a header followed by text on its own
     line ends at the first blank line too, and an inline header at the end of its line. The
-    ``line_sections`` categories (allergies: a drug taken must never fall into them) end at the
+    ``line_sections`` categories (allergies: a drug taken must never fall into them; family
+    history: what follows its line is about the patient again) end at the
     end of the header's line when text follows it there, else at the first blank line.
     """
 

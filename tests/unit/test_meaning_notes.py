@@ -99,6 +99,19 @@ def test_05_family_history_is_not_the_patients(engine: LocalEngine) -> None:
     assert note.codes("Condition") == ["I10"]
 
 
+def test_05b_an_inline_family_history_ends_with_its_line(engine: LocalEngine) -> None:
+    note = analyse(
+        engine,
+        "Family history: mother had breast cancer; father with diabetes.\n"
+        "She has hypertension and takes aspirin. She is not taking warfarin.\n",
+    )
+    assert "PERTAINS_TO_FAMILY" in note.traits("breast cancer")
+    assert "PERTAINS_TO_FAMILY" in note.traits("diabetes")
+    for own in ("hypertension", "aspirin", "warfarin"):
+        assert "PERTAINS_TO_FAMILY" not in note.traits(own), own
+    assert "NEGATION" in note.traits("warfarin")
+
+
 # ------------------------------------------------------------------------------- allergies
 
 
@@ -427,3 +440,28 @@ def test_30_a_dated_condition_is_past(engine: LocalEngine) -> None:
     note = analyse(engine, "s/p pneumonia 2015. Now with cough.\n")
     assert "PAST_HISTORY" in note.traits("pneumonia")
     assert "PAST_HISTORY" not in note.traits("cough")
+
+
+def test_31_the_story_before_this_unit_is_past_but_not_the_presenting_problem(
+    engine: LocalEngine,
+) -> None:
+    note = analyse(
+        engine,
+        "Pt is a 70 yo man admitted to the OSH ER with chest pain and hypotension. "
+        "Head CT neg. Given 2 units FFP and vitamin K; on warfarin at home. "
+        "Arrived in the unit at 2200 on a heparin gtt.\n"
+        "Neuro: alert. CV: CXR this am, furosemide 20 mg IV given.\n",
+    )
+    for done_before in ("Head CT", "FFP", "vitamin K"):
+        assert "PAST_HISTORY" in note.traits(done_before), done_before
+    assert note.medication("5224")["status"] == "active"  # heparin gtt on arrival
+    assert "PAST_HISTORY" not in note.traits("chest pain")  # the presenting problem is current
+    assert "PAST_HISTORY" not in note.traits("warfarin")  # a home medication is in use
+    for here in ("heparin", "CXR", "furosemide"):  # at or after the arrival: this unit
+        assert "PAST_HISTORY" not in note.traits(here), here
+
+
+def test_32_no_arrival_no_story(engine: LocalEngine) -> None:
+    note = analyse(engine, "Pt admitted to MICU with sepsis. Given heparin and a CXR was done.\n")
+    for word in ("heparin", "CXR"):
+        assert "PAST_HISTORY" not in note.traits(word), word
