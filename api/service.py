@@ -88,6 +88,32 @@ class Limits:
     max_generated_resources: int = 2_500
     max_index_rows: int = 40_000
 
+    def note_refusal(self, text: str | None) -> str | None:
+        """Why ``text`` is not analysed (``[NLP231]``), or ``None`` when it is within the limit."""
+        limit = self.max_note_chars
+        if text is None or len(text) <= limit:
+            return None
+        return (
+            f"[NLP231] The note has {len(text)} characters, more than the {limit} this service "
+            "analyses (DOCREF_NLP_MAX_NOTE_CHARS): it is stored without NLP."
+        )
+
+    def output_refusal(self, enrichment: Enrichment) -> str | None:
+        """Why ``enrichment``'s output is not written (``[NLP232]``), or ``None``."""
+        if len(enrichment.generated) > self.max_generated_resources:
+            return (
+                f"[NLP232] The NLP result would generate {len(enrichment.generated)} resources, "
+                f"more than the {self.max_generated_resources} allowed per document "
+                "(DOCREF_NLP_MAX_GENERATED_RESOURCES): none were generated."
+            )
+        if len(enrichment.index_rows) > self.max_index_rows:
+            return (
+                f"[NLP232] The NLP result has {len(enrichment.index_rows)} index entries, more "
+                f"than the {self.max_index_rows} allowed per document "
+                "(DOCREF_NLP_MAX_INDEX_ROWS): none were generated."
+            )
+        return None
+
 
 @dataclass(frozen=True)
 class BinaryContent:
@@ -417,7 +443,7 @@ class DocumentService:
         doc_id = str(doc["id"])
         result: NlpResult | None = None
         engine_called = False
-        refusal = self._note_refusal(text)
+        refusal = self.limits.note_refusal(text)
         if text is not None and refusal is None:
             previous = self.index.state(doc_id) if reuse else None
             if (
@@ -441,7 +467,7 @@ class DocumentService:
 
         enrichment = run(result)
         if refusal is None:
-            refusal = self._output_refusal(enrichment)
+            refusal = self.limits.output_refusal(enrichment)
         if refusal is not None:
             # Stored without NLP output: the document and its text are kept, the aws-cm status
             # says VALIDATION_ERROR and why; the engine's result (if any) stays in the state.
@@ -461,31 +487,6 @@ class DocumentService:
             state=state,
         )
         return Enriched(write, engine_called, notes=self._notes(doc, enrichment, refusal))
-
-    def _note_refusal(self, text: str | None) -> str | None:
-        limit = self.limits.max_note_chars
-        if text is None or len(text) <= limit:
-            return None
-        return (
-            f"[NLP231] The note has {len(text)} characters, more than the {limit} this service "
-            "analyses (DOCREF_NLP_MAX_NOTE_CHARS): it is stored without NLP."
-        )
-
-    def _output_refusal(self, enrichment: Enrichment) -> str | None:
-        limits = self.limits
-        if len(enrichment.generated) > limits.max_generated_resources:
-            return (
-                f"[NLP232] The NLP result would generate {len(enrichment.generated)} resources, "
-                f"more than the {limits.max_generated_resources} allowed per document "
-                "(DOCREF_NLP_MAX_GENERATED_RESOURCES): none were generated."
-            )
-        if len(enrichment.index_rows) > limits.max_index_rows:
-            return (
-                f"[NLP232] The NLP result has {len(enrichment.index_rows)} index entries, more "
-                f"than the {limits.max_index_rows} allowed per document "
-                "(DOCREF_NLP_MAX_INDEX_ROWS): none were generated."
-            )
-        return None
 
     @staticmethod
     def _notes(doc: Resource, enrichment: Enrichment, refusal: str | None) -> list[str]:

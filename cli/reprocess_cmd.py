@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -292,7 +293,7 @@ def reprocess(
     from api.batch.pool import Executor, PoolExecutor, SerialExecutor
     from api.batch.runner import BatchRun, RunOptions
     from api.batch.work import DocProcessor, Selection
-    from api.bootstrap import policy_fields
+    from api.bootstrap import build_limits, policy_fields
     from api.settings import Settings, check_db_path
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -316,7 +317,10 @@ def reprocess(
     policy = policy_fields(settings)
     now = datetime.now(UTC).isoformat()
     proc_args = (engine_spec, policy, now)
-    proc_kwargs: dict[str, Any] = {"for_store": sink_spec == "store"}
+    proc_kwargs: dict[str, Any] = {
+        "for_store": sink_spec == "store",
+        "limits": dataclasses.asdict(build_limits(settings)),
+    }
 
     executor: Executor | None = None
     if dry_run:

@@ -25,11 +25,12 @@ from api.batch.model import (
     WorkItem,
 )
 from api.bootstrap import engine_from_spec
-from api.service import BinaryFetch, prepare_document
-from enrich.core import enrich_document
-from enrich.extensions import read_project_info
+from api.service import BinaryFetch, Limits, prepare_document, with_status
+from enrich.core import Enrichment, enrich_document
+from enrich.extensions import VALIDATION_ERROR, read_project_info
 from enrich.policy import EnrichmentPolicy
 from nlp.base import EngineError
+from nlp.schema import NlpResult
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ class DocProcessor:
         now: ISO instant recorded in every enriched document of the run (one clock per run).
         for_store: Also return the NLP index rows and the full NLP result (the service store
             keeps them for search and ``$nlp``); other sinks do not need them.
+        limits: ``api.service.Limits`` fields (``Settings.max_*``), as the service applies
+            them: a longer note is not analysed, a larger output not generated; the document is
+            written with status ``VALIDATION_ERROR`` and the message saying which.
     """
 
     def __init__(
@@ -128,8 +132,10 @@ class DocProcessor:
         now: str | None = None,
         *,
         for_store: bool = False,
+        limits: dict[str, int] | None = None,
     ) -> None:
         self.engine = engine_from_spec(engine_spec)
+        self.limits = Limits(**(limits or {}))
         self.policy = EnrichmentPolicy.model_validate(policy or {})
         self.now = datetime.fromisoformat(now) if now else datetime.now().astimezone()
         self.for_store = for_store
@@ -141,17 +147,22 @@ class DocProcessor:
     def __call__(self, item: WorkItem) -> DocResult:
         doc_id = item.doc_id
         started = time.process_time()
+        engine, text = self.engine, item.text
+
+        def run(nlp: NlpResult | None) -> Enrichment:
+            return enrich_document(
+                item.doc, nlp, policy=self.policy, now=self.now, engine_name=engine.name,
+                engine_version=engine.version, text=text,
+            )  # fmt: skip
+
         try:
-            result = self.engine.analyze(item.text) if item.text is not None else None
-            enrichment = enrich_document(
-                item.doc,
-                result,
-                policy=self.policy,
-                now=self.now,
-                engine_name=self.engine.name,
-                engine_version=self.engine.version,
-                text=item.text,
-            )
+            refusal = self.limits.note_refusal(text)
+            result = engine.analyze(text) if text is not None and refusal is None else None
+            enrichment = run(result)
+            if refusal is None:
+                refusal = self.limits.output_refusal(enrichment)
+            if refusal is not None:  # stored without NLP output, as the service does
+                enrichment = with_status(run(None), VALIDATION_ERROR, refusal)
         except EngineError as exc:
             outcome = TRANSIENT_ERROR if exc.transient else PERMANENT_ERROR
             return DocResult(doc_id, item.text_hash, outcome, error=str(exc))

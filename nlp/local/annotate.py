@@ -450,8 +450,9 @@ class Annotator:
         taken = SpanSet((m.begin, m.end) for m in mentions)
         last_end = -1
         for h in self.phi.find(text):  # non-overlapping, in order
-            # names and guessed places (gazetteer, abbreviations) yield to clinical mentions
-            weak = h.type == "NAME" or (h.type == "ADDRESS" and h.score <= 0.72)
+            # names and guessed places (gazetteer, abbreviations) yield to clinical mentions,
+            # except a name after a courtesy title (0.9: "Mrs. Burns", "Dr. Parkinson")
+            weak = (h.type == "NAME" and h.score < 0.9) or (h.type == "ADDRESS" and h.score <= 0.72)
             if weak and taken.overlaps(h.begin, h.end):
                 continue
             if h.type == "AGE" and is_duration(text, h.begin, h.end):
@@ -469,8 +470,8 @@ class Annotator:
                         for a in m.attributes
                         if a.category == "TIME_EXPRESSION" or not phi_spans.overlaps(a.begin, a.end)
                     ]
-            # clinical mentions overlapping non-name PHI (dates, phones) are dropped
-            hard = SpanSet((p.begin, p.end) for p in out if p.type != "NAME")
+            # clinical mentions under non-name PHI (dates, phones) or a titled name are dropped
+            hard = SpanSet((p.begin, p.end) for p in out if p.type != "NAME" or p.score >= 0.9)
             if len(hard):
                 mentions[:] = [m for m in mentions if not hard.overlaps(m.begin, m.end)]
         return out

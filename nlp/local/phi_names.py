@@ -92,7 +92,8 @@ class NameRules:
             end = m.end("v")
             if w is not None and self._second_name(w):
                 end = m.end("w")
-            out.append(PhiSpan(begin, end, "NAME", 0.9))
+            # a courtesy title makes it certain ("Mrs. Burns" is no burn); a role less so
+            out.append(PhiSpan(begin, end, "NAME", 0.9 if strong else 0.85))
             if title == "drs":
                 out.extend(self._name_list(text, end))
         return out

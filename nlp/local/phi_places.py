@@ -82,6 +82,7 @@ class PlaceRules:
         out.extend(self._universities(text, positions))
         out.extend(self._wards(text, positions))
         out.extend(self._hospital_acronyms(text))
+        out.extend(self._destination_acronyms(text, positions))
         out.extend(self._capitalised_places(text))
         return out
 
@@ -125,6 +126,24 @@ class PlaceRules:
             if _MOVE_CUE_RE.search(text, max(0, m.start() - 16), m.start()) is None:
                 continue
             out.append(PhiSpan(m.start(), m.end(), "ADDRESS", 0.72))
+        return out
+
+    def _destination_acronyms(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
+        """A two-letter hospital acronym (<initial> + H, as "<Name> Hospital" is shortened) as
+        the destination or origin of a move of the patient ("transferred to GH", "followed at
+        GH", "retired from BH"). Alone, two letters are clinical abbreviations (FH, PH, GH is
+        growth hormone), so :meth:`_hospital_acronyms` never takes them; after a verb of moving
+        no drug or finding can stand. Scored above the clinical mentions it covers (0.78).
+        English words ("oh", "ah") and the nursing home (NH, a setting) are not taken."""
+        out: list[PhiSpan] = []
+        for m in match_at(_DESTINATION_RE, text, at(positions, _MOVE_VERBS)):
+            v = m.group("v")
+            lv = v.lower()
+            if lv in _SETTINGS or self.lex.zipf.get(lv, 0.0) >= 4.0:
+                continue
+            if not v.isupper() and not text.islower():
+                continue  # "gh" only in a note written in lower case
+            out.append(PhiSpan(m.start("v"), m.end("v"), "ADDRESS", 0.78))
         return out
 
     def _place_word(self, w: str) -> bool:
@@ -343,6 +362,52 @@ _CALENDAR = frozenset(
 )
 
 _MOVE_CUE_RE = re.compile(r"\b(?:to|at|from)[ \t]+(?:the[ \t]+)?$|@[ \t]*$", re.I)
+
+# verbs of moving a patient (and their usual short forms), as in general clinical writing
+_MOVE_VERBS = frozenset(
+    [
+        "transferred",
+        "transfer",
+        "transfers",
+        "transferring",
+        "xferred",
+        "xfer",
+        "trans",
+        "admitted",
+        "admit",
+        "admits",
+        "adm",
+        "sent",
+        "send",
+        "sends",
+        "came",
+        "come",
+        "comes",
+        "coming",
+        "went",
+        "go",
+        "goes",
+        "going",
+        "brought",
+        "bring",
+        "arrived",
+        "presented",
+        "referred",
+        "returned",
+        "return",
+        "followed",
+        "seen",
+        "retired",
+        "transported",
+        "discharged",
+    ]
+)
+_DESTINATION_RE = re.compile(
+    r"[a-z]+[ \t]+(?:(?:back|in|up|over|out)[ \t]+)?(?:to|into|at|from)[ \t]+(?:the[ \t]+)?"
+    r"(?P<v>[a-z]h)\b(?![-/'’.]\w)",
+    re.I,
+)
+_SETTINGS = frozenset(["nh"])
 
 _ACRONYM_RE = re.compile(r"\b(?:[A-Z]{2,3}H|[A-Z]{1,3}[MH]C)\b(?![-/'’]\w)")
 

@@ -68,3 +68,18 @@ def test_max_cost_and_store_sink(env: Path) -> None:
     bundle = store.search("DocumentReference", [("_count", "100")])
     assert bundle["total"] == enriched
     assert store.index.state(bundle["entry"][0]["resource"]["id"]) is not None
+
+
+def test_reprocess_applies_the_services_limits(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCREF_NLP_MAX_NOTE_CHARS", "40")
+    texts = ["headache", "headache and a long paragraph of words beyond forty characters"]
+    src = write_ndjson(env / "in" / "DocumentReference.ndjson", documents(4, texts))
+    report = env / "report.json"
+    args = ["reprocess", "--from", str(src), "--to", str(env / "out"), "--engine", SPEC,
+            "--no-progress", "--report-json", str(report),
+            "--checkpoint", str(env / "ck.sqlite")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["outcomes"] == {"enriched": 4}
+    assert data["enrichment_status"] == {"SUCCESS": 2, "VALIDATION_ERROR": 2}

@@ -26,6 +26,7 @@ from api.batch.sources import NdjsonSource, SearchSource, document_files
 from api.batch.storage import LocalStorage
 from api.batch.work import DocProcessor, Selection, is_older, plan
 from api.service import BinaryContent
+from enrich.urls import AWS_CM, MESSAGE
 from tests.batch.conftest import NOW
 from tests.batch.fake_engine import SPEC
 from tests.batch.synth import document
@@ -171,6 +172,32 @@ def test_processor_maps_engine_errors_without_text(processor: DocProcessor) -> N
     assert unsupported.outcome == ENRICHED
     assert unsupported.enrichment_status == "UNSUPPORTED_CONTENT"
     assert [r["resourceType"] for r in unsupported.resources] == ["DocumentReference"]
+
+
+def _aws_cm_message(doc: dict[str, Any]) -> str:
+    (tree,) = [e for e in doc["extension"] if e["url"] == AWS_CM]
+    return str(next(c["valueString"] for c in tree["extension"] if c["url"] == MESSAGE))
+
+
+def test_processor_applies_the_services_limits() -> None:
+    # a note over max_note_chars: the engine is not called (this text would make it fail)
+    small = DocProcessor(SPEC, {}, NOW, limits={"max_note_chars": 20})
+    text = "PERMANENT-FAIL headache and more words"
+    long_note = small(WorkItem(document(1, text), text, "h"))
+    assert long_note.outcome == ENRICHED
+    assert long_note.enrichment_status == "VALIDATION_ERROR"
+    assert [r["resourceType"] for r in long_note.resources] == ["DocumentReference"]
+    assert _aws_cm_message(long_note.resources[0]).startswith("[NLP231]")
+    # an output over max_generated_resources: the document is kept, nothing generated
+    none_allowed = DocProcessor(SPEC, {}, NOW, limits={"max_generated_resources": 0})
+    many = none_allowed(WorkItem(document(2, "headache"), "headache", "h"))
+    assert many.enrichment_status == "VALIDATION_ERROR"
+    assert [r["resourceType"] for r in many.resources] == ["DocumentReference"]
+    assert _aws_cm_message(many.resources[0]).startswith("[NLP232]")
+    # within the limits: generated as before
+    ok = DocProcessor(SPEC, {}, NOW)(WorkItem(document(3, "headache"), "headache", "h"))
+    assert ok.enrichment_status == "SUCCESS"
+    assert len(ok.resources) > 1
 
 
 # --- sources ---------------------------------------------------------------------------------

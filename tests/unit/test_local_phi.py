@@ -65,6 +65,17 @@ def test_two_letter_acronyms_are_not_hospitals(phi: PhiDetector) -> None:
     assert _addresses(phi, "Labs drawn at QH last year. FH and SH reviewed.") == []
 
 
+def test_a_two_letter_hospital_acronym_after_a_verb_of_moving_is_a_place(
+    phi: PhiDetector,
+) -> None:
+    assert _addresses(phi, "Pt was transferred to QH for cath.") == ["QH"]
+    assert _addresses(phi, "she is followed at qh by her pcp.") == ["qh"]
+    assert _addresses(phi, "Retired from QH in 2001.") == ["QH"]
+    # a nursing home is a setting, an English word is no acronym, and no verb no place
+    assert _addresses(phi, "Returned to NH on 3 prior meds. Went to OH well.") == []
+    assert _addresses(phi, "Labs drawn at QH; FH and SH reviewed.") == []
+
+
 def test_capitals_after_a_movement_phrase_name_a_place(phi: PhiDetector) -> None:
     assert _addresses(phi, "Pt transferred to QX for cath.") == ["QX"]
     assert _addresses(phi, "PT TRANSFERRED TO ZORVALE FOR CATH.") == ["ZORVALE"]

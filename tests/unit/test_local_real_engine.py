@@ -76,3 +76,13 @@ def test_repletion_room_air_and_instructions(results: dict[str, NlpResult]) -> N
     assert "K" not in got  # a lab value, not a medication
     assert "RA" not in got  # room air
     assert "cough" not in got  # an instruction
+
+
+def test_a_hospital_after_a_move_is_no_drug_and_a_titled_name_no_condition(
+    engine: LocalEngine,
+) -> None:
+    result = engine.analyze("Pt transferred to GH for cath. Seen by Mrs. Burns, pt's daughter.")
+    found = {(e.text, e.category, e.type) for e in result.entities}
+    assert ("GH", "PROTECTED_HEALTH_INFORMATION", "ADDRESS") in found  # not growth hormone
+    assert ("Burns", "PROTECTED_HEALTH_INFORMATION", "NAME") in found
+    assert not [e for e in result.entities if e.category in ("MEDICATION", "MEDICAL_CONDITION")]
