@@ -12,6 +12,7 @@ from cli.bench import api as bench_api
 from cli.bench import batch as bench_batch
 from cli.bench import e2e as bench_e2e
 from cli.bench import engine as bench_engine
+from cli.bench import search as bench_search
 from cli.bench import stores as bench_stores
 
 app = typer.Typer(
@@ -32,3 +33,4 @@ app.command("bench-api")(bench_api.bench_api)
 app.command("bench-e2e")(bench_e2e.bench_e2e)
 app.command("bench-stores")(bench_stores.bench_stores)
 app.command("bench-batch")(bench_batch.bench_batch)
+app.command("bench-search")(bench_search.bench_search)

@@ -293,7 +293,7 @@ def reprocess(
     from api.batch.pool import Executor, PoolExecutor, SerialExecutor
     from api.batch.runner import BatchRun, RunOptions
     from api.batch.work import DocProcessor, Selection
-    from api.bootstrap import build_limits, policy_fields
+    from api.bootstrap import build_limits, policy_fields, settle_heap
     from api.settings import Settings, check_db_path
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -345,6 +345,7 @@ def reprocess(
             executor = PoolExecutor(workers, proc_args, proc_kwargs)
         else:
             executor = SerialExecutor(DocProcessor(*proc_args, **proc_kwargs))
+            settle_heap()  # this process keeps the engine to the end of the run
         identity = executor.identity()
 
     engine_key = f"{identity.name}@{identity.version}"

@@ -26,9 +26,9 @@ FORBIDDEN = {
 #: The store backends; only ``api.store.factory`` chooses between them.
 BACKENDS = {
     "sqlite": {"api.store.sqlite", "api.store.sqlite_index", "api.store.sqlite_search",
-               "api.store.database"},
+               "api.store.database", "api.store.sqlite_schema", "api.store.bodies"},
     "postgres": {"api.store.postgres", "api.store.pg_database", "api.store.pg_dialect",
-                 "api.store.pg_index", "api.store.pg_work"},
+                 "api.store.pg_index", "api.store.pg_work", "api.store.pg_schema"},
 }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from api.batch.model import DocResult, EngineIdentity, WorkItem
 from api.batch.work import DocProcessor
+from api.bootstrap import settle_heap
 
 
 class Executor(Protocol):
@@ -60,6 +61,7 @@ def _init_worker(args: tuple[Any, ...], kwargs: dict[str, Any], parent: int) -> 
     global _PROCESSOR
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _PROCESSOR = DocProcessor(*args, **kwargs)
+    settle_heap()  # the worker keeps its engine to the end
 
 
 def _exit_with(parent: int, every_s: float = 2.0) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any, Protocol
 
 from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult
@@ -55,8 +56,13 @@ class WritableStore(Protocol):
 
 class StoreSink:
     """The service store: each enriched document with its generated resources, its retired
-    resources deleted, its NLP index rows and NLP state, in one transaction per document
+    resources deleted, its NLP index rows and NLP state, written atomically
     (``api.service.write_enrichment``, the application service's write).
+
+    A store with units of work (``ServiceStore.transaction``) takes ``group`` documents per
+    transaction, each document in a savepoint of it: one commit (and on SQLite one write of
+    the pages the documents share) for the group, and a writer lock held for a few hundred
+    milliseconds at most.
 
     When the documents were read from this same store (``if_match``), each write is
     conditional on the version read: a document changed by someone else during the run is not
@@ -66,38 +72,52 @@ class StoreSink:
         store: The service ``FhirStore`` (an ``AtomicEnrichmentStore``).
         index: The service ``NlpIndex``; ``None`` when the store is atomic (it holds the index).
         if_match: Write only if the document is still at the ``meta.versionId`` it was read at.
+        group: Documents per transaction (default 32).
     """
 
     key = "store"
 
     def __init__(
-        self, store: FhirStore, index: NlpIndex | None = None, *, if_match: bool = False
+        self,
+        store: FhirStore,
+        index: NlpIndex | None = None,
+        *,
+        if_match: bool = False,
+        group: int = 32,
     ) -> None:
         self.store = store
         self.index = index
         self.if_match = if_match
+        self.group = max(1, group)
 
     def write(self, part: int, results: Sequence[DocResult]) -> None:  # noqa: ARG002
-        for result in results:
-            if result.outcome != ENRICHED:
-                continue
-            document, *generated = result.resources
-            info = _engine_of(document)
-            state = NlpState(
-                status=result.enrichment_status or "SUCCESS",
-                text_hash=result.text_hash or None,
-                engine_name=info[0],
-                engine_version=info[1],
-                result=result.nlp_result,
-            )
-            rows = [IndexRow.model_validate(row) for row in result.index_rows]
-            write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
-            version = (document.get("meta") or {}).get("versionId")
-            write.if_match = str(version) if self.if_match and version is not None else None
-            try:
-                write_enrichment(self.store, self.index, write)
-            except VersionConflict:
-                result.fail(TRANSIENT_ERROR, "[NLP412] document changed during the run")
+        enriched = [r for r in results if r.outcome == ENRICHED]
+        unit = getattr(self.store, "transaction", None)
+        for start in range(0, len(enriched), self.group):
+            chunk = enriched[start : start + self.group]
+            with unit() if unit is not None else nullcontext():
+                for result in chunk:
+                    self._write(result)
+
+    def _write(self, result: DocResult) -> None:
+        """One document (a savepoint of the group's transaction)."""
+        document, *generated = result.resources
+        info = _engine_of(document)
+        state = NlpState(
+            status=result.enrichment_status or "SUCCESS",
+            text_hash=result.text_hash or None,
+            engine_name=info[0],
+            engine_version=info[1],
+            result=result.nlp_result,
+        )
+        rows = [IndexRow.model_validate(row) for row in result.index_rows]
+        write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
+        version = (document.get("meta") or {}).get("versionId")
+        write.if_match = str(version) if self.if_match and version is not None else None
+        try:
+            write_enrichment(self.store, self.index, write)
+        except VersionConflict:  # its savepoint is rolled back, the group goes on
+            result.fail(TRANSIENT_ERROR, "[NLP412] document changed during the run")
 
     def discard(self, part: int) -> None:
         """Nothing to undo: writes are upserts by deterministic id."""

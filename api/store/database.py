@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+#: Page size of new database files (docs/performance.md: WAL bytes against search time).
+PAGE_SIZE = 4096
+
 
 class Database:
     """One SQLite file (WAL), one connection serialised by a re-entrant lock.
@@ -21,8 +24,9 @@ class Database:
         busy_timeout_ms: wait for other processes' locks (default 10,000).
         checkpoint_interval_s: seconds between background checkpoints (default 2.0; 0 = off,
             SQLite's default auto-checkpoint of 1,000 pages then applies).
-        cache_mb: page cache of the connection, in MiB (default 64; SQLite's own is 2): an
-            enrichment writes a few hundred index entries at random places of the NLP index.
+        cache_mb: page cache of the connection, in MiB (default 64; SQLite's own is 2).
+        page_size: bytes per page of a new database file (default ``PAGE_SIZE``; an existing
+            file keeps its own). Every page a commit changes is written whole to the WAL.
     """
 
     def __init__(
@@ -32,6 +36,7 @@ class Database:
         busy_timeout_ms: int = 10_000,
         checkpoint_interval_s: float = 2.0,
         cache_mb: int = 64,
+        page_size: int | None = None,
     ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -45,6 +50,8 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        # before WAL mode: a new file takes its page size when it is first written
+        self._conn.execute(f"PRAGMA page_size = {int(page_size or PAGE_SIZE)}")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -72,6 +79,16 @@ class Database:
                     continue
         finally:
             conn.close()
+
+    def pause_checkpoints(self) -> None:
+        """Stop checkpointing (background and automatic): the WAL then grows by exactly what
+        each commit writes. For measurements (``docref-nlp bench-e2e``); ``close`` after."""
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
+            self._checkpointer = None
+        with self._lock:
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def executescript(self, script: str) -> None:
         """Run DDL (idempotent scripts only); outside any transaction."""

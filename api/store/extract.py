@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from api.search_params import STANDARD_PARAMS, StandardParam
+from api.search_params import STANDARD_PARAMS
 from api.search_values import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, parse_reference
 
 
@@ -115,6 +115,17 @@ def _refs(value: Any) -> Iterator[tuple[str, str]]:
                 yield ref
 
 
+@lru_cache(maxsize=256)
+def _plan(resource_type: str) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """``(param, kind, path, targets)`` of every indexed path of a type, in order."""
+    return tuple(
+        (param.name, param.kind, path, param.targets)
+        for param in STANDARD_PARAMS.get(resource_type, {}).values()
+        if not param.computed
+        for path in param.paths
+    )
+
+
 def extract(resource: dict[str, Any]) -> SearchValues:
     """Everything the store indexes for ``resource`` (``_tag`` and the type's path parameters).
 
@@ -126,30 +137,31 @@ def extract(resource: dict[str, Any]) -> SearchValues:
     >>> sorted(v.tokens)
     [('_tag', '', 'SYSTEM_GENERATED'), ('status', '', 'current')]
     """
-    tokens: list[tuple[str, str, str]] = []
-    refs: list[tuple[str, str, str]] = []
-    dates: list[tuple[str, str, str]] = []
-    params: list[StandardParam] = list(
-        STANDARD_PARAMS.get(str(resource.get("resourceType")), {}).values()
-    )
-    for tag in walk(resource, "meta.tag"):
-        tokens.extend(("_tag", s, c) for s, c in _tokens(tag))
-        if isinstance(tag, dict) and tag.get("code") and tag.get("display"):
-            # HealthLake's tag is display-only: ``_tag=SYSTEM_GENERATED`` works on both profiles
-            tokens.append(("_tag", "", str(tag["display"])))
-    for param in params:
-        if param.computed:
-            continue
-        for path in param.paths:
-            for value in walk(resource, path):
-                if param.kind == "token":
-                    tokens.extend((param.name, s, c) for s, c in _tokens(value))
-                elif param.kind == "reference":
-                    refs.extend(
-                        (param.name, t, i)
-                        for t, i in _refs(value)
-                        if not param.targets or t in param.targets
-                    )
-                elif param.kind == "date":
-                    dates.extend((param.name, lo, hi) for lo, hi in _dates(value))
-    return SearchValues(sorted(set(tokens)), sorted(set(refs)), sorted(set(dates)))
+    tokens: set[tuple[str, str, str]] = set()
+    refs: set[tuple[str, str, str]] = set()
+    dates: set[tuple[str, str, str]] = set()
+    meta = resource.get("meta")
+    if isinstance(meta, dict) and meta.get("tag"):
+        for tag in walk(meta, "tag"):
+            tokens.update(("_tag", s, c) for s, c in _tokens(tag))
+            if isinstance(tag, dict) and tag.get("code") and tag.get("display"):
+                # HealthLake's tag is display-only: ``_tag=SYSTEM_GENERATED`` works on both
+                tokens.add(("_tag", "", str(tag["display"])))
+    for name, kind, path, targets in _plan(str(resource.get("resourceType"))):
+        if "." not in path and "[" not in path:  # a top-level element: no walk
+            value = resource.get(path)
+            if value is None:
+                continue
+            found: Any = value if isinstance(value, list) else (value,)
+        else:
+            found = walk(resource, path)
+        for value in found:
+            if value is None:
+                continue
+            if kind == "token":
+                tokens.update((name, s, c) for s, c in _tokens(value))
+            elif kind == "reference":
+                refs.update((name, t, i) for t, i in _refs(value) if not targets or t in targets)
+            elif kind == "date":
+                dates.update((name, lo, hi) for lo, hi in _dates(value))
+    return SearchValues(sorted(tokens), sorted(refs), sorted(dates))

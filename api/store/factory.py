@@ -10,10 +10,19 @@ from api.store.dsn import is_postgres_url
 OpenStore = tuple[Database, ServiceStore, NlpIndex]
 
 
-def open_store(db_path: str, *, clock: Clock = utc_now, base_url: str = "") -> OpenStore:
+def open_store(
+    db_path: str,
+    *,
+    clock: Clock = utc_now,
+    base_url: str = "",
+    generated_history: bool = False,
+    page_size: int | None = None,
+) -> OpenStore:
     """PostgreSQL for a ``postgresql://`` URL (D10), else the SQLite file (or ``:memory:``).
 
     Both backends answer the same Protocols (``Database``, ``ServiceStore``, ``NlpIndex``).
+    ``generated_history``: keep every version of generated resources (``api.store.sql``);
+    ``page_size``: of a new SQLite file (``api.store.database``).
     """
     if is_postgres_url(db_path):
         from api.store.postgres import Database as PgDatabase
@@ -21,9 +30,15 @@ def open_store(db_path: str, *, clock: Clock = utc_now, base_url: str = "") -> O
 
         pg = PgDatabase(db_path)
         pg_index = PgNlpIndex(pg, clock=clock)
-        return pg, PgFhirStore(pg, index=pg_index, clock=clock, base_url=base_url), pg_index
+        store = PgFhirStore(
+            pg, index=pg_index, clock=clock, base_url=base_url, generated_history=generated_history
+        )
+        return pg, store, pg_index
     from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
 
-    db = Database(db_path)
+    db = Database(db_path, page_size=page_size)
     index = SqliteNlpIndex(db, clock=clock)
-    return db, SqliteFhirStore(db, index=index, clock=clock, base_url=base_url), index
+    sqlite_store = SqliteFhirStore(
+        db, index=index, clock=clock, base_url=base_url, generated_history=generated_history
+    )
+    return db, sqlite_store, index

@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.types.json import set_json_loads
 
 from api.store.base import StoreError
+from api.store.codec import load_json
 from api.store.dsn import redact_url
 from api.store.pg_dialect import SqliteConnection, to_pg
 
@@ -103,6 +105,7 @@ class Database:
                 application_name="docref-nlp",
             )
             conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
+            set_json_loads(load_json, conn)  # bodies: orjson's speed, json's big integers
         except psycopg.Error as exc:
             raise StoreUnavailable(
                 f"cannot connect to {redact_url(self.url)}: {type(exc).__name__}"

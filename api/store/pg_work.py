@@ -10,7 +10,8 @@ import psycopg
 from api.store.base import Resource
 from api.store.extract import extract
 from api.store.pg_database import StoreUnavailable
-from api.store.sql import COMPUTED_PARAMS, Key, content_of, dump_json, resource_key, stamped
+from api.store.pg_index import remove_document
+from api.store.sql import Key, content_of, dump_json, resource_key, stamped
 
 _LOCK_HEADS = """
 INSERT INTO heads (type, id) SELECT * FROM unnest(%(types)b::text[], %(ids)b::text[])
@@ -30,10 +31,11 @@ SELECT r.type, r.id, r.json, r.source_doc FROM resources r WHERE (r.type, r.id) 
 """
 # One statement per stored version: head, history, current row, and its search values (the
 # sub-statements share one snapshot: ``kept`` moves the superseded body into its history row,
-# the helper-table DELETEs only see the old rows). A body is stored once: the current version's
-# history row has no body (it is the ``resources`` row), as in the SQLite store. A new version
-# and a deletion begin alike (``_VERSION``: head, superseded body kept, history row, old search
-# values; computed references survive a PUT: they come from the enrichment, not the resource).
+# the search-value DELETEs only see the old rows). A body is stored once: the current version's
+# history row has no body (it is the ``resources`` row), as in the SQLite store; a generated
+# resource gets no history row (``%(hist)s`` false) unless the store keeps its history. A
+# resource keeps its ``rid`` across versions (the upsert), so its old values are found by it.
+# A new version and a deletion begin alike: the head, and the superseded body kept.
 _VERSION = """
 WITH h AS (
     UPDATE heads SET version_id = %(v)s, deleted = {deleted} WHERE type = %(t)s AND id = %(i)s
@@ -41,40 +43,47 @@ WITH h AS (
     UPDATE history h SET json = r.json FROM resources r
     WHERE r.type = %(t)s AND r.id = %(i)s AND h.type = r.type AND h.id = r.id
     AND h.version_id = r.version_id AND h.json IS NULL
-), hist AS (
-    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, {method}, NULL)
-), dt AS (
-    DELETE FROM search_token WHERE type = %(t)s AND id = %(i)s
-), dr AS (
-    DELETE FROM search_ref WHERE type = %(t)s AND id = %(i)s{computed}
-), dd AS (
-    DELETE FROM search_date WHERE type = %(t)s AND id = %(i)s
 )"""
 _PUT = (
-    _VERSION.format(
-        deleted="FALSE",
-        method="%(method)s",
-        computed=" AND param <> ALL(%(computed)b::text[])",
-    )[:-1]
-    + """), it AS (
-    INSERT INTO search_token
-    SELECT %(t)s, %(i)s, * FROM unnest(%(tp)b::text[], %(ts)b::text[], %(tc)b::text[])
+    _VERSION.format(deleted="FALSE")
+    + """, hist AS (
+    INSERT INTO history SELECT %(t)s, %(i)s, %(v)s, %(now)s, %(method)s, NULL WHERE %(hist)s
+), up AS (
+    INSERT INTO resources (type, id, version_id, last_updated, source_doc, json)
+    VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(src)s, %(json)s::json)
+    ON CONFLICT (type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
+        last_updated = EXCLUDED.last_updated, source_doc = EXCLUDED.source_doc,
+        json = EXCLUDED.json
+    RETURNING rid
+), dt AS (
+    DELETE FROM search_token WHERE rid = (SELECT rid FROM up)
+), dr AS (
+    DELETE FROM search_ref WHERE rid = (SELECT rid FROM up)
+), dd AS (
+    DELETE FROM search_date WHERE rid = (SELECT rid FROM up)
+), it AS (
+    INSERT INTO search_token SELECT up.rid, %(t)s, v.* FROM up,
+        unnest(%(tp)b::text[], %(ts)b::text[], %(tc)b::text[]) v
 ), ir AS (
-    INSERT INTO search_ref
-    SELECT %(t)s, %(i)s, * FROM unnest(%(rp)b::text[], %(rt)b::text[], %(ri)b::text[])
-), idt AS (
-    INSERT INTO search_date
-    SELECT %(t)s, %(i)s, * FROM unnest(%(dp)b::text[], %(dl)b::text[], %(dh)b::text[])
+    INSERT INTO search_ref SELECT up.rid, %(t)s, v.* FROM up,
+        unnest(%(rp)b::text[], %(rt)b::text[], %(ri)b::text[]) v
 )
-INSERT INTO resources VALUES (%(t)s, %(i)s, %(v)s, %(now)s, %(src)s, %(json)s::json)
-ON CONFLICT (type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
-    last_updated = EXCLUDED.last_updated, source_doc = EXCLUDED.source_doc, json = EXCLUDED.json
+INSERT INTO search_date SELECT up.rid, %(t)s, v.* FROM up,
+    unnest(%(dp)b::text[], %(dl)b::text[], %(dh)b::text[]) v
 """
 )
 _DELETE = (
-    _VERSION.format(deleted="TRUE", method="'DELETE'", computed="")
-    + """
-DELETE FROM resources WHERE type = %(t)s AND id = %(i)s
+    _VERSION.format(deleted="TRUE")
+    + """, hist AS (
+    INSERT INTO history VALUES (%(t)s, %(i)s, %(v)s, %(now)s, 'DELETE', NULL)
+), gone AS (
+    DELETE FROM resources WHERE type = %(t)s AND id = %(i)s RETURNING rid
+), dt AS (
+    DELETE FROM search_token WHERE rid = (SELECT rid FROM gone)
+), dr AS (
+    DELETE FROM search_ref WHERE rid = (SELECT rid FROM gone)
+)
+DELETE FROM search_date WHERE rid = (SELECT rid FROM gone)
 """
 )
 
@@ -90,9 +99,12 @@ class Work:
     current row as this transaction sees it (``None``: absent or deleted).
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], now: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], now: str, *, generated_history: bool = False
+    ) -> None:
         self.conn = conn
         self.now = now
+        self.generated_history = generated_history
         self.heads: dict[Key, int] = {}
         self.live: dict[Key, tuple[Resource, str | None] | None] = {}
         self.wrote = False
@@ -168,7 +180,7 @@ class Work:
             "method": "PUT" if previous else "POST",
             "json": dump_json(stored),
             "src": source_doc,
-            "computed": list(COMPUTED_PARAMS),
+            "hist": source_doc is None or self.generated_history,
         }
         values = extract(stored)
         for names, rows in (
@@ -204,8 +216,7 @@ class Work:
         if resource_type == "DocumentReference":
             for child_type, child_id in self.children(resource_id):
                 self.delete(child_type, child_id)
-            self.conn.execute("DELETE FROM nlp_index WHERE doc_id = %s", (resource_id,))
-            self.conn.execute("DELETE FROM nlp_documents WHERE doc_id = %s", (resource_id,))
+            remove_document(self.conn, resource_id)
         return str(version)
 
     def children(self, document_id: str) -> list[Key]:
@@ -213,30 +224,4 @@ class Work:
         found = self.lock([], children_of=document_id)
         return sorted(
             k for k in found if (live := self.live[k]) is not None and live[1] == document_id
-        )
-
-    def relink(self, doc_id: str, generated: list[Resource]) -> None:
-        """The computed references ``nlp-generated`` (document -> generated) and back."""
-        gen_types = [str(r["resourceType"]) for r in generated]
-        gen_ids = [str(r["id"]) for r in generated]
-        self.conn.execute(
-            "DELETE FROM search_ref WHERE type = 'DocumentReference' AND id = %s "
-            "AND param = 'nlp-generated'",
-            (doc_id,),
-        )
-        if not generated:
-            return
-        self.conn.execute(
-            """
-            WITH d AS (
-                DELETE FROM search_ref s USING unnest(%(types)b::text[], %(ids)b::text[]) k(t, i)
-                WHERE s.type = k.t AND s.id = k.i AND s.param = 'derived-from'
-            ), f AS (
-                INSERT INTO search_ref SELECT 'DocumentReference', %(doc)s, 'nlp-generated', t, i
-                FROM unnest(%(types)b::text[], %(ids)b::text[]) k(t, i)
-            )
-            INSERT INTO search_ref SELECT t, i, 'derived-from', 'DocumentReference', %(doc)s
-            FROM unnest(%(types)b::text[], %(ids)b::text[]) k(t, i)
-            """,
-            {"types": gen_types, "ids": gen_ids, "doc": doc_id},
         )

@@ -1,8 +1,9 @@
 """PgFhirStore + PgNlpIndex on PostgreSQL (several replicas and workers), same behaviour as SQLite.
 
-Same tables and semantics as ``api.store.sqlite`` (``resources``, ``history``, ``search_token`` /
-``search_ref`` / ``search_date``, ``nlp_index``, ``nlp_documents``) plus ``heads``: one row per
-logical resource ever written, holding its latest version. Writers lock the heads they touch
+Same semantics as ``api.store.sqlite``; tables ``api.store.pg_schema`` (``resources``,
+``history``, ``search_token`` / ``search_ref`` / ``search_date``, ``nlp_documents`` /
+``nlp_rows``) plus ``heads``: one row per logical resource ever written, holding its latest
+version. Writers lock the heads they touch
 (``SELECT ... FOR UPDATE``, in ``(type, id)`` order) before reading the current version, so
 replicas and workers in other processes never hand out the same ``versionId`` twice and never
 lose an update. An enrichment is one transaction, sent in pipeline mode (one round trip per
@@ -36,9 +37,11 @@ from api.store.base import (
 )
 from api.store.pg_database import Database, StoreUnavailable, retrying
 from api.store.pg_dialect import to_pg
-from api.store.pg_index import SCHEMA, PgNlpIndex, replace_rows
+from api.store.pg_index import PgNlpIndex, replace_rows
+from api.store.pg_schema import SCHEMA, ensure_schema
 from api.store.pg_work import SELECT_LIVE, Work
-from api.store.sql import Key, SearchPlan, SqlStore, history_sql, ref_key
+from api.store.search_sql import Lookups, SearchPlan
+from api.store.sql import Key, SqlStore, history_sql, ref_key
 
 __all__ = [
     "SCHEMA",
@@ -53,7 +56,11 @@ __all__ = [
 class PgFhirStore(SqlStore[Database]):
     """The ``ServiceStore`` on PostgreSQL (constructor: ``api.store.sql.SqlStore``)."""
 
-    schema = SCHEMA  # every table of the service: store and index
+    lookups = Lookups()
+
+    def prepare_schema(self) -> None:
+        """Create or upgrade the service database's schema (``api.store.pg_schema``)."""
+        ensure_schema(self.db)
 
     def new_index(self) -> NlpIndex:
         """The NLP index in the same database."""
@@ -97,7 +104,7 @@ class PgFhirStore(SqlStore[Database]):
     def _work(self) -> Iterator[Work]:
         now = format_instant(self.clock())
         with self.db.connection(pipeline=True) as conn:
-            yield Work(conn, now)
+            yield Work(conn, now, generated_history=self.generated_history)
 
     def save_all(
         self, resources: Sequence[Resource], *, delete: Sequence[str] = ()
@@ -158,7 +165,6 @@ class PgFhirStore(SqlStore[Database]):
                 stale = {f"{t}/{i}" for t, i in children}  # the others are kept
                 for ref in sorted((set(write.retired) | stale) - keep):
                     work.delete(*ref_key(ref))
-                work.relink(doc_id, stored[1:])
                 replace_rows(work.conn, doc_id, write.rows, write.state, work.now)
             return stored
 
@@ -189,16 +195,21 @@ class PgFhirStore(SqlStore[Database]):
         ids: list[str],
         target_type: str | None,
     ) -> list[Key]:
-        """``(type, id)`` that ``source_type/ids`` reference through ``param`` (one statement)."""
+        """``(type, id)`` that ``source_type/ids`` reference through a computed ``param``
+        (from ``source_doc``), in write order."""
+        if param == "nlp-generated":
+            sql = "SELECT t.type, t.id FROM resources t WHERE t.source_doc = ANY(%s::text[])"
+            if target_type:
+                return _keys(conn, f"{sql} AND t.type = %s ORDER BY t.rid", [ids, target_type])
+            return _keys(conn, f"{sql} ORDER BY t.rid", [ids])
+        if target_type not in (None, "DocumentReference"):
+            return []
         sql = (
-            "SELECT ref_type, ref_id FROM search_ref WHERE type = %s AND param = %s "
-            "AND id = ANY(%s::text[])"
+            "SELECT 'DocumentReference', t.source_doc FROM resources t "
+            "WHERE t.source_doc IS NOT NULL AND t.type = %s AND t.id = ANY(%s::text[]) "
+            "ORDER BY t.rid"
         )
-        params: list[Any] = [source_type, param, ids]
-        if target_type:
-            sql += " AND ref_type = %s"
-            params.append(target_type)
-        return [(r[0], r[1]) for r in conn.execute(sql, params)]
+        return _keys(conn, sql, [source_type, ids])
 
     def ref_sources(
         self,
@@ -209,12 +220,29 @@ class PgFhirStore(SqlStore[Database]):
         ids: list[str],
     ) -> list[Key]:
         """``(type, id)`` of the ``source_type`` resources whose ``param`` names ``ids``."""
-        rows = conn.execute(
-            "SELECT type, id FROM search_ref WHERE type = %s AND param = %s "
-            "AND ref_type = %s AND ref_id = ANY(%s::text[])",
-            [source_type, param, target_type, ids],
+        if param == "derived-from":
+            if target_type != "DocumentReference":
+                return []
+            sql = (
+                "SELECT t.type, t.id FROM resources t WHERE t.type = %s "
+                "AND t.source_doc = ANY(%s::text[]) ORDER BY t.rid"
+            )
+            return _keys(conn, sql, [source_type, ids])
+        if param == "nlp-generated":
+            if source_type != "DocumentReference":
+                return []
+            sql = (
+                "SELECT 'DocumentReference', t.source_doc FROM resources t "
+                "WHERE t.source_doc IS NOT NULL AND t.type = %s AND t.id = ANY(%s::text[]) "
+                "GROUP BY t.source_doc ORDER BY MIN(t.rid)"
+            )
+            return _keys(conn, sql, [target_type, ids])
+        sql = (
+            "SELECT r.type, r.id FROM resources r WHERE r.type = %s AND r.rid IN (SELECT s.rid "
+            "FROM search_ref s WHERE s.type = %s AND s.param = %s AND s.ref_type = %s "
+            "AND s.ref_id = ANY(%s::text[])) ORDER BY r.rid"
         )
-        return [(r[0], r[1]) for r in rows]
+        return _keys(conn, sql, [source_type, source_type, param, target_type, ids])
 
     def live_bodies(self, conn: psycopg.Connection[Any], keys: list[Key]) -> list[Resource]:
         """The current bodies of ``keys``, in order (one statement)."""
@@ -228,3 +256,7 @@ class PgFhirStore(SqlStore[Database]):
             )
         }
         return [found[k] for k in keys if k in found]
+
+
+def _keys(conn: psycopg.Connection[Any], sql: str, args: list[Any]) -> list[Key]:
+    return [(r[0], r[1]) for r in conn.execute(sql, args)]

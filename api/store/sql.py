@@ -1,35 +1,23 @@
-"""What the SQLite and PostgreSQL stores share: search SQL, the history query, how a version is
-stamped and compared, and the ``SqlStore`` base class (construction, search, units of work).
+"""What the SQLite and PostgreSQL stores share: the history query, how a version is stamped and
+compared, and the ``SqlStore`` / ``SqlNlpIndex`` base classes (construction, search, units of
+work). The search SQL itself is ``api.store.search_sql``.
 
-SQL is written in SQLite's dialect (``?`` placeholders); the PostgreSQL backend translates it
-with ``api.store.pg_dialect.to_pg``. Each builder returns ``(sql, args)``, for a query over
-``resources r`` (standard parameters) or any expression naming a DocumentReference id
-(``nlp_sql``).
+Resources that an enrichment generated (``source_doc`` set) keep no history rows of their own
+unless the store is asked to (``generated_history``): their current version is in
+``resources``, a deletion leaves a ``DELETE`` row (so a read answers 410 and a re-creation
+continues the version numbers), and the history query shows the current version from
+``resources`` when no history row holds it.
 """
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from api.clock import Clock, utc_now
-from api.search import (
-    DateValue,
-    NlpCriterion,
-    Predicate,
-    RefValue,
-    SearchError,
-    SearchQuery,
-    StandardCriterion,
-    TokenValue,
-    format_instant,
-    parse_search,
-)
-from api.search_params import SEARCHABLE_TYPES
+from api.search import NlpCriterion, SearchQuery, format_instant, normalize_text, parse_search
 from api.store.base import (
     NlpIndex,
     NlpState,
@@ -41,47 +29,111 @@ from api.store.base import (
     VersionInfo,
 )
 from api.store.bundles import searchset
+from api.store.codec import dump_json as dump_json
+from api.store.extract import extract
+from api.store.search_sql import COMPUTED_PARAMS as COMPUTED_PARAMS
+from api.store.search_sql import Lookups, SearchPlan, find_sql, search_plan
+from api.store.terms import OPERATIONS, NlpRow
 from enrich.index import IndexRow
 
 Key = tuple[str, str]
 
-#: Search references the store computes from an enrichment (never from a resource's content).
-COMPUTED_PARAMS = ("derived-from", "nlp-generated")
-
-#: version_id, last_updated, method, body (history's own, else the current one from resources)
-HISTORY_SELECT = (
-    "SELECT h.version_id, h.last_updated, h.method, COALESCE(h.json, r.json) FROM history h "
-    "LEFT JOIN resources r ON h.json IS NULL AND h.method != 'DELETE' AND r.type = h.type "
-    "AND r.id = h.id AND r.version_id = h.version_id WHERE h.type = ? AND h.id = ?"
-)
+#: version_id, last_updated, method, body: history rows (a current version's body is the
+#: ``resources`` row), and the current version of a resource that has no history row for it;
+#: ``{extra}``: more columns of the body (SQLite: where a bundled body is, ``api.store.bodies``)
+HISTORY_SELECT = """
+SELECT v.* FROM (
+    SELECT h.version_id AS version_id, h.last_updated AS last_updated, h.method AS method,
+        COALESCE(h.json, r.json) AS body{extra}
+    FROM history h LEFT JOIN {resources} r ON h.json IS NULL AND h.method != 'DELETE'
+        AND r.type = h.type AND r.id = h.id AND r.version_id = h.version_id
+    WHERE h.type = ? AND h.id = ?
+    UNION ALL
+    SELECT r.version_id, r.last_updated, CASE WHEN r.version_id = 1 THEN 'POST' ELSE 'PUT' END,
+        r.json{extra}
+    FROM {resources} r WHERE r.type = ? AND r.id = ? AND NOT EXISTS (SELECT 1 FROM history h
+        WHERE h.type = r.type AND h.id = r.id AND h.version_id = r.version_id)
+) v"""
 
 
 def history_sql(
-    resource_type: str, resource_id: str, version: int | None = None
+    resource_type: str,
+    resource_id: str,
+    version: int | None = None,
+    *,
+    bundled: bool = False,
+    resources: tuple[str, list[Any]] = ("resources", []),
 ) -> tuple[str, list[Any]]:
-    """The history rows of a resource newest first (only ``version`` when given)."""
+    """The versions of a resource newest first (only ``version`` when given).
+
+    ``bundled``: each row also names the bundle part of a body that ``resources`` holds in a
+    bundle; ``resources``: the relation (and its arguments) that holds the resource's row.
+    """
+    relation, relation_args = resources
+    select = HISTORY_SELECT.format(extra=", r.bid, r.part" if bundled else "", resources=relation)
+    key = [resource_type, resource_id]
+    args: list[Any] = [*relation_args, *key, *relation_args, *key]
     if version is None:
-        return f"{HISTORY_SELECT} ORDER BY h.version_id DESC", [resource_type, resource_id]
-    return f"{HISTORY_SELECT} AND h.version_id = ?", [resource_type, resource_id, version]
+        return f"{select} ORDER BY v.version_id DESC", args
+    return f"{select} WHERE v.version_id = ?", [*args, version]
 
 
-def dump_json(value: Any) -> str:
-    """Compact JSON as stored (key order kept, non-ASCII as is)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+#: ``(versionId, deleted)`` of a resource: its current row, else its last history row
+LATEST_SQL = """
+SELECT version_id, 0 FROM resources WHERE type = ? AND id = ?
+UNION ALL
+SELECT * FROM (SELECT version_id, CASE WHEN method = 'DELETE' THEN 1 ELSE 0 END FROM history
+    WHERE type = ? AND id = ? ORDER BY version_id DESC LIMIT 1) last
+"""
 
 
-def state_row(document_id: str, state: NlpState, now: str) -> tuple[Any, ...]:
-    """The ``nlp_documents`` row of one document's NLP state (``updated`` defaults to ``now``)."""
-    result = dump_json(state.result) if state.result is not None else None
-    return (
-        document_id,
-        state.status,
-        state.text_hash,
-        state.engine_name,
-        state.engine_version,
-        result,
-        state.updated or now,
-    )
+def latest_version(rows: Sequence[Sequence[Any]]) -> tuple[str, bool] | None:
+    """``current_version`` from the rows of ``LATEST_SQL`` (the current row wins)."""
+    if not rows:
+        return None
+    return str(rows[0][0]), bool(rows[0][1])
+
+
+def nlp_rows(rows: Sequence[IndexRow]) -> list[NlpRow]:
+    """The stored form of index rows: the columns the search parameters read, normalised."""
+    return [
+        NlpRow(
+            OPERATIONS[r.operation],
+            r.text,
+            normalized(r.text),
+            r.category,
+            r.type,
+            r.score,
+            r.concept_code,
+            r.concept_description,
+            normalized(r.concept_description),
+            r.concept_score,
+        )
+        for r in rows
+    ]
+
+
+_NORMALIZED: dict[str, str] = {}
+
+
+def normalized(value: str | None) -> str | None:
+    """``normalize_text`` of an index value, memoised (empty and ``None`` stay as they are).
+
+    Entity texts and concept descriptions repeat across rows and documents.
+
+    >>> normalized("Ménière"), normalized(None), normalized("")
+    ('meniere', None, '')
+    """
+    if not value:
+        return value
+    found = _NORMALIZED.get(value)
+    if found is None:
+        # ASCII has no decompositions nor combining marks, and its casefold is lower()
+        found = value.lower() if value.isascii() else normalize_text(value)
+        if len(_NORMALIZED) >= 65536:
+            _NORMALIZED.clear()
+        _NORMALIZED[value] = found
+    return found
 
 
 def resource_key(resource: Resource) -> Key:
@@ -142,258 +194,17 @@ def stamped(resource: Resource, key: Key, version: int, now: str) -> Resource:
     return stored
 
 
-_NLP_COLUMNS = {
-    "text": ("text", "text_norm"),
-    "concept_description": ("concept_description", "concept_description_norm"),
-}
-
-
-_MAX_CHAR = chr(0x10FFFF)
-_COLUMNS = frozenset(
-    {"text", "category", "type", "score", "concept_code", "concept_description", "concept_score"}
-)
-
-
-def _predicate_sql(pred: Predicate, alias: str) -> tuple[str, list[Any]]:
-    if pred.kind == "string":
-        raw, norm = _NLP_COLUMNS[pred.field]
-        value = pred.value or ""
-        if pred.op == "exact":
-            return f"{alias}.{raw} = ?", [value]
-        if pred.op == "contains":
-            return f"instr({alias}.{norm}, ?) > 0", [value]
-        # prefix as a range on the normalised column: the (operation, text_norm) index serves it
-        return f"({alias}.{norm} >= ? AND {alias}.{norm} < ?)", [value, value + _MAX_CHAR]
-    column = f"{alias}.{pred.field}"
-    if pred.kind == "token":
-        return f"{column} = ?", [pred.value]
-    between = f"({column} >= ? AND {column} < ?)"
-    ops = {
-        "eq": (between, [pred.low, pred.high]),
-        "ap": (f"({column} >= ? AND {column} <= ?)", [pred.low, pred.high]),
-        "ne": (f"({column} IS NOT NULL AND NOT {between})", [pred.low, pred.high]),
-        "gt": (f"{column} > ?", [pred.low]),
-        "ge": (f"{column} >= ?", [pred.low]),
-        "lt": (f"{column} < ?", [pred.low]),
-        "le": (f"{column} <= ?", [pred.low]),
-    }  # fmt: skip
-    return ops[pred.op]
-
-
-def nlp_sql(criterion: NlpCriterion, doc_id_expr: str) -> tuple[str, list[Any]]:
-    """``<doc_id_expr> IN (...)``: some index row (or the status) of the document satisfies it.
-
-    The subquery is not correlated, so it runs once and uses the ``(operation, concept_code)``
-    and ``(operation, text_norm)`` indexes.
-    """
-    args: list[Any] = []
-    if criterion.missing is not None:
-        negate = "NOT " if criterion.missing else ""
-        if criterion.operation is None:  # cm-decoration-status: never processed
-            return f"{doc_id_expr} {negate}IN (SELECT s.doc_id FROM nlp_documents s)", []
-        column = str(criterion.missing_field)
-        if column not in _COLUMNS:  # fields come from the registry; never user text
-            raise SearchError(f"[NLP402] {criterion.param}:missing is not supported")
-        sql = (
-            f"{doc_id_expr} {negate}IN (SELECT n.doc_id FROM nlp_index n "
-            f"WHERE n.operation = ? AND n.{column} IS NOT NULL)"
-        )
-        return sql, [criterion.operation]
-    if criterion.operation is None:  # cm-decoration-status
-        values = [p.value for alt in criterion.alternatives for p in alt]
-        marks = ",".join("?" * len(values))
-        sql = f"{doc_id_expr} IN (SELECT s.doc_id FROM nlp_documents s WHERE s.status IN ({marks}))"
-        return sql, values
-    alternatives: list[str] = []
-    for alternative in criterion.alternatives:
-        parts: list[str] = []
-        for pred in alternative:
-            sql, values = _predicate_sql(pred, "n")
-            parts.append(sql)
-            args.extend(values)
-        alternatives.append("(" + " AND ".join(parts) + ")")
-    sql = (
-        f"{doc_id_expr} IN (SELECT n.doc_id FROM nlp_index n "
-        f"WHERE n.operation = ? AND ({' OR '.join(alternatives)}))"
-    )
-    return sql, [criterion.operation, *args]
-
-
-def _date_point_sql(column: str, value: DateValue) -> tuple[str, list[Any]]:
-    low, high = value.low, value.high
-    return {
-        "eq": (f"({column} >= ? AND {column} < ?)", [low, high]),
-        "ap": (f"({column} >= ? AND {column} < ?)", [low, high]),
-        "ne": (f"NOT ({column} >= ? AND {column} < ?)", [low, high]),
-        "gt": (f"{column} >= ?", [high]),
-        "sa": (f"{column} >= ?", [high]),
-        "lt": (f"{column} < ?", [low]),
-        "eb": (f"{column} < ?", [low]),
-        "ge": (f"{column} >= ?", [low]),
-        "le": (f"{column} < ?", [high]),
-    }[value.prefix]
-
-
-def _date_range_sql(value: DateValue) -> tuple[str, list[Any]]:
-    low, high = value.low, value.high
-    return {
-        "eq": ("(d.low >= ? AND d.high <= ?)", [low, high]),
-        "ne": ("NOT (d.low >= ? AND d.high <= ?)", [low, high]),
-        "gt": ("d.high > ?", [high]),
-        "lt": ("d.low < ?", [low]),
-        "ge": ("d.high > ?", [low]),
-        "le": ("d.low < ?", [high]),
-        "sa": ("d.low >= ?", [high]),
-        "eb": ("d.high <= ?", [low]),
-        "ap": ("(d.low < ? AND d.high > ?)", [high, low]),
-    }[value.prefix]
-
-
-def standard_sql(c: StandardCriterion, resource_type: str | None = None) -> tuple[str, list[Any]]:
-    """The condition of one standard parameter over ``resources r``.
-
-    With ``resource_type`` it is ``r.id [NOT] IN (<uncorrelated subquery>)`` (one pass over the
-    helper table's value index); without, a correlated ``EXISTS`` on ``r.type``/``r.id``.
-    """
-    args: list[Any] = []
-    alternatives: list[str] = []
-    if c.name == "_id":
-        ids = [v.code for v in c.values if isinstance(v, TokenValue) and v.code is not None]
-        marks = ",".join("?" * len(ids)) or "NULL"
-        negate = "NOT " if c.modifier == "not" else ""
-        return f"r.id {negate}IN ({marks})", ids
-    if c.name == "_lastUpdated":
-        for v in c.values:
-            if isinstance(v, DateValue):
-                sql, values = _date_point_sql("r.last_updated", v)
-                alternatives.append(sql)
-                args.extend(values)
-        return "(" + " OR ".join(alternatives) + ")", args
-    for v in c.values:
-        if isinstance(v, TokenValue):
-            if v.system is None:
-                alternatives.append("t.code = ?")
-                args.append(v.code)
-            elif v.code is None:
-                alternatives.append("t.system = ?")
-                args.append(v.system)
-            else:
-                alternatives.append("(t.system = ? AND t.code = ?)")
-                args.extend([v.system, v.code])
-        elif isinstance(v, RefValue):
-            if v.type is None:
-                alternatives.append("s.ref_id = ?")
-                args.append(v.id)
-            else:
-                alternatives.append("(s.ref_type = ? AND s.ref_id = ?)")
-                args.extend([v.type, v.id])
-        else:
-            sql, values = _date_range_sql(v)
-            alternatives.append(sql)
-            args.extend(values)
-    table, alias = {
-        "token": ("search_token", "t"),
-        "reference": ("search_ref", "s"),
-        "date": ("search_date", "d"),
-    }[c.kind]
-    negate = "NOT " if c.modifier == "not" else ""
-    if resource_type is not None:
-        sql = (
-            f"r.id {negate}IN (SELECT {alias}.id FROM {table} {alias} WHERE {alias}.type = ? "
-            f"AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
-        )
-        return sql, [resource_type, c.name, *args]
-    exists = (
-        f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.type = r.type "
-        f"AND {alias}.id = r.id AND {alias}.param = ? AND ({' OR '.join(alternatives)}))"
-    )
-    return negate + exists, [c.name, *args]
-
-
-def where_sql(query: SearchQuery) -> tuple[str, list[Any]]:
-    """The ``WHERE`` condition of a search over ``resources r``: type, standard and NLP criteria."""
-    where = ["r.type = ?"]
-    args: list[Any] = [query.resource_type]
-    for criterion in query.standard:
-        sql, values = standard_sql(criterion, query.resource_type)
-        where.append(sql)
-        args.extend(values)
-    for nlp in query.nlp:
-        sql, values = nlp_sql(nlp, "r.id")
-        where.append(sql)
-        args.extend(values)
-    return " AND ".join(where), args
-
-
-def find_sql(criteria: Sequence[NlpCriterion]) -> tuple[str, list[Any]]:
-    """``NlpIndex.find``: the ids of the indexed documents matching every criterion."""
-    where: list[str] = []
-    args: list[Any] = []
-    for criterion in criteria:
-        sql, values = nlp_sql(criterion, "d.doc_id")
-        where.append(sql)
-        args.extend(values)
-    query = "SELECT d.doc_id FROM nlp_documents d"
-    return (query + " WHERE " + " AND ".join(where)) if where else query, args
-
-
-def order_sql(query: SearchQuery) -> str:
-    """The ``ORDER BY`` of a search over ``resources r`` (``_sort``, then ``r.id``)."""
-    parts: list[str] = []
-    for key in query.sort:
-        direction = "DESC" if key.descending else "ASC"
-        if key.name == "_id":
-            parts.append(f"r.id {direction}")
-        elif key.name == "_lastUpdated":
-            parts.append(f"r.last_updated {direction}")
-        else:
-            safe = key.name.replace("'", "")
-            parts.append(
-                "(SELECT MIN(d.low) FROM search_date d WHERE d.type = r.type AND d.id = r.id "
-                f"AND d.param = '{safe}') {direction}"
-            )
-    if not parts:
-        parts.append("r.last_updated ASC")
-    parts.append("r.id ASC")
-    return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    """The statements of one search page (SQLite dialect).
-
-    Attributes:
-        query: the parsed query.
-        count_sql: ``SELECT COUNT(*)`` of every match; its arguments are ``args``.
-        page_sql: the page of matches (``None`` when no page is wanted: ``_count=0`` or
-            ``_summary=count``); its arguments are ``page_args``.
-    """
-
-    query: SearchQuery
-    count_sql: str
-    args: list[Any]
-    page_sql: str | None
-    page_args: list[Any]
-
-
-def search_plan(query: SearchQuery, default_count: int) -> SearchPlan:
-    """The statements of one page of ``query``.
-
-    Raises:
-        StoreError: ``[NLP404]`` for a type that is not searchable.
-    """
-    if query.resource_type not in SEARCHABLE_TYPES:
-        raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
-    clause, args = where_sql(query)
-    count = default_count if query.count is None else query.count
-    count_sql = f"SELECT COUNT(*) FROM resources r WHERE {clause}"
-    if count <= 0 or query.summary_count:
-        return SearchPlan(query, count_sql, args, None, [])
-    page_sql = (
-        f"SELECT r.json FROM resources r WHERE {clause} ORDER BY {order_sql(query)} "
-        "LIMIT ? OFFSET ?"
-    )
-    return SearchPlan(query, count_sql, args, page_sql, [*args, count, query.offset])
+def references(resources: Sequence[Resource], param: str, target_type: str | None) -> list[Key]:
+    """``(type, id)`` that ``resources`` reference through ``param`` (``extract``: what their
+    search values hold), in order."""
+    found: list[Key] = []
+    for resource in resources:
+        found += [
+            (ref_type, ref_id)
+            for name, ref_type, ref_id in extract(resource).refs
+            if name == param and target_type in (None, ref_type)
+        ]
+    return found
 
 
 DbT = TypeVar("DbT", bound=SqlDatabase)
@@ -403,14 +214,17 @@ class SqlStore(ABC, Generic[DbT]):
     """The ``ServiceStore`` parts both SQL backends share: construction, search, units of work.
 
     Args:
-        db: the service database handle.
+        db: the service database handle (its schema is created or upgraded here).
         index: the NLP index in the same database (built when not given).
         clock: UTC ``now`` for ``meta.lastUpdated`` (default: the system clock).
         base_url: prefix of ``fullUrl`` and links in bundles from ``search()`` (default ``""``).
+        generated_history: keep every version of generated resources (``source_doc`` set) in
+            ``history``, as for other resources (default: only their current version and
+            deletions, see the module docstring).
     """
 
-    #: DDL of the store's tables, in the backend's dialect (idempotent).
-    schema: ClassVar[str]
+    #: How this backend finds resources by value.
+    lookups: ClassVar[Lookups]
 
     def __init__(
         self,
@@ -419,12 +233,18 @@ class SqlStore(ABC, Generic[DbT]):
         index: NlpIndex | None = None,
         clock: Clock = utc_now,
         base_url: str = "",
+        generated_history: bool = False,
     ) -> None:
         self.db = db
         self.clock = clock
         self.base_url = base_url
-        db.execute_ddl(self.schema)
+        self.generated_history = generated_history
+        self.prepare_schema()
         self.index: NlpIndex = index if index is not None else self.new_index()
+
+    @abstractmethod
+    def prepare_schema(self) -> None:
+        """Create the tables, or upgrade those of an older version (idempotent)."""
 
     @abstractmethod
     def new_index(self) -> NlpIndex:
@@ -444,7 +264,8 @@ class SqlStore(ABC, Generic[DbT]):
     def ref_targets(
         self, conn: Any, source_type: str, param: str, ids: list[str], target_type: str | None
     ) -> list[Key]:
-        """``(type, id)`` that the resources ``source_type/ids`` reference through ``param``."""
+        """``(type, id)`` that the resources ``source_type/ids`` reference through a computed
+        ``param`` (``derived-from``, ``nlp-generated``)."""
 
     @abstractmethod
     def ref_sources(
@@ -465,8 +286,12 @@ class SqlStore(ABC, Generic[DbT]):
         ids = [str(r["id"]) for r in matches]
         wanted: list[Key] = []
         for inc in query.include:
-            if inc.source_type == query.resource_type:
+            if inc.source_type != query.resource_type:
+                continue
+            if inc.param in COMPUTED_PARAMS:
                 wanted += self.ref_targets(conn, inc.source_type, inc.param, ids, inc.target_type)
+            else:  # the references of the page's own bodies, as extracted when written
+                wanted += references(matches, inc.param, inc.target_type)
         for inc in query.revinclude:
             wanted += self.ref_sources(conn, inc.source_type, inc.param, query.resource_type, ids)
         seen = {(r["resourceType"], r["id"]) for r in matches}
@@ -503,7 +328,7 @@ class SqlStore(ABC, Generic[DbT]):
 
     def execute(self, query: SearchQuery, *, default_count: int = 50) -> SearchResult:
         """Run a parsed query: one page of matches, the total and the included resources."""
-        return self.run_search(search_plan(query, default_count))
+        return self.run_search(search_plan(query, default_count, self.lookups))
 
     def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> Resource:
         """A ``searchset`` Bundle (links relative to ``base_url``)."""
@@ -519,20 +344,29 @@ class SqlStore(ABC, Generic[DbT]):
 
 
 class SqlNlpIndex(ABC, Generic[DbT]):
-    """The ``NlpIndex`` parts both SQL backends share (``nlp_index`` rows, ``nlp_documents``).
+    """The ``NlpIndex`` parts both SQL backends share (``nlp_rows``, ``nlp_documents``).
 
     Args:
-        db: the service database handle (the index lives next to the store's tables).
+        db: the service database handle (the index lives next to the store's tables; its
+            schema is created or upgraded here).
         clock: UTC ``now`` for the state's ``updated`` (default: the system clock).
     """
 
-    #: DDL of the index tables, in the backend's dialect (idempotent).
-    schema: ClassVar[str]
+    #: How this backend finds documents by NLP criteria.
+    lookups: ClassVar[Lookups]
 
     def __init__(self, db: DbT, *, clock: Clock = utc_now) -> None:
         self.db = db
         self.clock = clock
-        db.execute_ddl(self.schema)
+        self.prepare_schema()
+
+    @abstractmethod
+    def prepare_schema(self) -> None:
+        """Create the tables, or upgrade those of an older version (idempotent)."""
+
+    def find_query(self, criteria: Sequence[NlpCriterion]) -> tuple[str, list[Any]]:
+        """``find``'s statement (SQLite dialect)."""
+        return find_sql(criteria, self.lookups)
 
     @abstractmethod
     def replace_at(

@@ -1,19 +1,20 @@
-"""SqliteFhirStore: versioned resources, history and helper search tables in one SQLite file.
+"""SqliteFhirStore: versioned resources, history and search values in one SQLite file.
 
-Tables: ``resources`` (current versions), ``history`` (every version and deletion; the body of
-the current version lives only in ``resources`` -- its history row has ``json`` NULL -- and moves
-to ``history`` when superseded or deleted, so a write stores each body once),
-``search_token`` / ``search_ref`` / ``search_date`` (values of the standard search parameters,
-filled at write time). The NLP index (``api.store.sqlite_index``) lives in the same file, so an
-enrichment (document + generated + deletions + index rows + state) is one transaction.
+Tables (``api.store.sqlite_schema``, docs/performance.md): ``resources`` (current versions,
+keyed by ``rid``), ``history`` (past versions and deletions; the body of the current version
+lives only in ``resources`` and moves to its history row when superseded or deleted, so a
+write stores each body once; generated resources keep no history rows, see
+``api.store.sql``), the search values (``search_terms``, ``search_date``,
+filled at write time) and the NLP index (``api.store.sqlite_index``), so an enrichment
+(document + generated + deletions + index rows + state) is one transaction.
 ``Database`` (``api.store.database``) and ``SqliteNlpIndex`` are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from api.search import format_instant
@@ -24,53 +25,23 @@ from api.store.base import (
     VersionConflict,
     VersionInfo,
 )
+from api.store.bodies import Bodies, Stored, bundle, forget
+from api.store.codec import encode_body
 from api.store.database import Database as Database
 from api.store.extract import extract
 from api.store.sql import (
-    COMPUTED_PARAMS,
     content_of,
-    dump_json,
     history_sql,
+    latest_version,
     ref_key,
     resource_key,
     stamped,
 )
 from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
-from api.store.sqlite_index import replace_rows
-from api.store.sqlite_search import MAX_VARS, SqliteSearch
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS resources (
-    type TEXT NOT NULL, id TEXT NOT NULL, version_id INTEGER NOT NULL,
-    last_updated TEXT NOT NULL, source_doc TEXT, json TEXT NOT NULL,
-    PRIMARY KEY (type, id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS resources_updated ON resources(type, last_updated);
-CREATE INDEX IF NOT EXISTS resources_source ON resources(source_doc);
-CREATE TABLE IF NOT EXISTS history (
-    type TEXT NOT NULL, id TEXT NOT NULL, version_id INTEGER NOT NULL,
-    last_updated TEXT NOT NULL, method TEXT NOT NULL, json TEXT,
-    PRIMARY KEY (type, id, version_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS search_token (
-    type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, system TEXT NOT NULL,
-    code TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS search_token_value ON search_token(type, param, code);
-CREATE INDEX IF NOT EXISTS search_token_res ON search_token(type, id);
-CREATE TABLE IF NOT EXISTS search_ref (
-    type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, ref_type TEXT NOT NULL,
-    ref_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS search_ref_value ON search_ref(type, param, ref_id);
-CREATE INDEX IF NOT EXISTS search_ref_res ON search_ref(type, id);
-CREATE TABLE IF NOT EXISTS search_date (
-    type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, low TEXT NOT NULL,
-    high TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS search_date_res ON search_date(type, id);
-CREATE INDEX IF NOT EXISTS search_date_value ON search_date(type, param, low);
-"""
+from api.store.sqlite_index import remove_document, replace_rows
+from api.store.sqlite_schema import ensure_schema, index_values
+from api.store.sqlite_search import KEYED, MAX_VARS, SqliteSearch, by_keys
+from api.store.terms import id_term, resource_terms, terms_text
 
 _KEEP_BODY = (
     "UPDATE history SET json = ? WHERE type = ? AND id = ? AND version_id = ? AND json IS NULL"
@@ -80,7 +51,10 @@ _KEEP_BODY = (
 class SqliteFhirStore(SqliteSearch):
     """The ``ServiceStore`` on one SQLite file (constructor: ``api.store.sql.SqlStore``)."""
 
-    schema = SCHEMA
+    def prepare_schema(self) -> None:
+        """Create or upgrade the schema (``api.store.sqlite_schema``)."""
+        with self.db.read() as conn:
+            ensure_schema(conn)
 
     def new_index(self) -> NlpIndex:
         """The NLP index in the same file."""
@@ -91,14 +65,12 @@ class SqliteFhirStore(SqliteSearch):
     def read(self, resource_type: str, resource_id: str) -> Resource | None:
         """The current version, or ``None`` when absent or deleted."""
         with self.db.read() as conn:
-            row = conn.execute(
-                "SELECT json FROM resources WHERE type = ? AND id = ?",
-                (resource_type, resource_id),
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+            rows = by_keys(conn, "SELECT t.json, t.bid, t.part", [(resource_type, resource_id)])
+            found: Resource | None = Bodies(conn).load(tuple(rows[0])) if rows else None
+        return found
 
     def current_version(self, resource_type: str, resource_id: str) -> tuple[str, bool] | None:
-        """``(versionId, deleted)`` of the latest history entry, ``None`` if it never existed."""
+        """``(versionId, deleted)`` of the latest version, ``None`` if it never existed."""
         with self.db.read() as conn:
             return _latest(conn, resource_type, resource_id)
 
@@ -106,12 +78,22 @@ class SqliteFhirStore(SqliteSearch):
         self, resource_type: str, resource_id: str, version: int | None = None
     ) -> list[VersionInfo]:
         """Every version newest first, or only ``version`` (bodies parsed)."""
-        sql, args = history_sql(resource_type, resource_id, version)
+        keyed = (
+            f"(SELECT * FROM resources WHERE rid IN ({KEYED}))",
+            [id_term(resource_type, resource_id)],
+        )
+        sql, args = history_sql(resource_type, resource_id, version, bundled=True, resources=keyed)
         with self.db.read() as conn:
-            rows = conn.execute(sql, args).fetchall()
-        return [
-            VersionInfo(str(r[0]), r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows
-        ]
+            bodies = Bodies(conn)
+            return [
+                VersionInfo(
+                    str(r[0]),
+                    r[1],
+                    r[2],
+                    bodies.load((r[3], r[4], r[5])) if r[3] is not None or r[4] else None,
+                )
+                for r in conn.execute(sql, args).fetchall()
+            ]
 
     def generated_from(self, document_id: str) -> list[str]:
         """``Type/id`` of the live resources generated from one document."""
@@ -170,23 +152,11 @@ class SqliteFhirStore(SqliteSearch):
             retired = set(write.retired) | {f"{t}/{i}" for t, i in stale}
             for ref in sorted(retired - keep):
                 self._delete(conn, *ref_key(ref), now)
-            self._relink(conn, doc_id, stored[1:])
             replace_rows(conn, doc_id, write.rows, write.state, now)
         return stored
 
-    def _relink(self, conn: sqlite3.Connection, doc_id: str, generated: list[Resource]) -> None:
-        conn.execute(
-            "DELETE FROM search_ref WHERE type = 'DocumentReference' AND id = ? "
-            "AND param = 'nlp-generated'",
-            (doc_id,),
-        )
-        keys = [(r["resourceType"], r["id"]) for r in generated]
-        conn.executemany(
-            "DELETE FROM search_ref WHERE type = ? AND id = ? AND param = 'derived-from'", keys
-        )
-        rows = [("DocumentReference", doc_id, "nlp-generated", t, i) for t, i in keys]
-        rows += [(t, i, "derived-from", "DocumentReference", doc_id) for t, i in keys]
-        conn.executemany("INSERT INTO search_ref VALUES (?,?,?,?,?)", rows)
+    def _keeps_history(self, source_doc: str | None) -> bool:
+        return source_doc is None or self.generated_history
 
     def _put_many(
         self, conn: sqlite3.Connection, items: Sequence[tuple[Resource, str | None]], now: str
@@ -194,15 +164,19 @@ class SqliteFhirStore(SqliteSearch):
         """Upsert ``(resource, source_doc)`` pairs with a handful of statements in total.
 
         An unchanged resource (same content and source) keeps its version; the others get
-        ``current + 1`` (or ``last deleted + 1``, or 1), a history row and fresh helper rows.
+        ``current + 1`` (or ``last deleted + 1``, or 1), a history row (unless generated) and
+        fresh search values. A resource keeps its ``rid`` across versions; new ones are
+        appended. The generated bodies of one call are stored as one bundle.
         """
         keys = [resource_key(resource) for resource, _ in items]
         if len(set(keys)) != len(keys):  # the same resource twice: one at a time, in order
             return [self._put_many(conn, [item], now)[0] for item in items]
         current = {
             (r[0], r[1]): r
-            for r in _select_keys(
-                conn, "SELECT t.type, t.id, t.json, t.source_doc, t.version_id", "resources", keys
+            for r in by_keys(
+                conn,
+                "SELECT t.type, t.id, t.source_doc, t.version_id, t.rid, t.json, t.bid, t.part",
+                keys,
             )
         }
         missing = [k for k in keys if k not in current]
@@ -216,78 +190,130 @@ class SqliteFhirStore(SqliteSearch):
                 "GROUP BY t.type, t.id",
             )
         }
+        next_rid = int(conn.execute("SELECT COALESCE(MAX(rid), 0) FROM resources").fetchone()[0])
+        bodies = Bodies(conn)
         stored_all: list[Resource] = []
-        resource_rows: list[tuple[Any, ...]] = []
-        history_rows: list[tuple[Any, ...]] = []
+        written: list[_Written] = []
         superseded: list[tuple[Any, ...]] = []
-        helper_rows: dict[str, list[tuple[str, ...]]] = {"token": [], "ref": [], "date": []}
-        reindexed: list[tuple[str, str]] = []
+        forgotten: list[tuple[int, str]] = []  # (rid, terms) of the versions replaced
+        old_bundles: set[tuple[int, str | None]] = set()
         for (resource, source_doc), key in zip(items, keys, strict=True):
             row = current.get(key)
             if row is not None:
-                old: Resource = json.loads(row[2])
-                if row[3] == source_doc and content_of(old) == content_of(resource):
+                body: Stored = (row[5], row[6], row[7])
+                old: Resource = bodies.load(body)
+                if row[2] == source_doc and content_of(old) == content_of(resource):
                     stored_all.append(old)
                     continue
-                version, method = int(row[4]) + 1, "PUT"
-                reindexed.append(key)
+                version, method, rid = int(row[3]) + 1, "PUT", int(row[4])
+                superseded.append((key, int(row[3]), body))
+                forgotten.append((rid, terms_text(resource_terms(*key, extract(old)))))
+                if row[6] is not None:
+                    old_bundles.add((int(row[6]), row[2]))
             else:
                 previous = last.get(key)
                 version = previous + 1 if previous else 1
                 method = "PUT" if previous else "POST"
+                next_rid += 1
+                rid = next_rid
             stored = stamped(resource, key, version, now)
-            text = dump_json(stored)
-            resource_rows.append((*key, version, now, source_doc, text))
-            history_rows.append((*key, version, now, method))
-            if row is not None:  # the superseded body moves to its history row
-                superseded.append((row[2], *key, int(row[4])))
-            values = extract(stored)
-            helper_rows["token"] += [(*key, *t) for t in values.tokens]
-            helper_rows["ref"] += [(*key, *r) for r in values.refs]
-            helper_rows["date"] += [(*key, *d) for d in values.dates]
+            written.append(_Written(rid, key, stored, source_doc, row is not None, method))
             stored_all.append(stored)
-        if reindexed:  # resources that had a current version also have helper rows
-            conn.executemany("DELETE FROM search_token WHERE type = ? AND id = ?", reindexed)
-            conn.executemany(
-                "DELETE FROM search_ref WHERE type = ? AND id = ? AND param NOT IN (?, ?)",
-                [(*k, *COMPUTED_PARAMS) for k in reindexed],
-            )
-            conn.executemany("DELETE FROM search_date WHERE type = ? AND id = ?", reindexed)
-        if resource_rows:
-            conn.executemany("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)", resource_rows)
-            conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,NULL)", history_rows)
-        if superseded:
-            conn.executemany(_KEEP_BODY, superseded)
-        for table, rows in helper_rows.items():
-            if rows:
-                conn.executemany(f"INSERT INTO search_{table} VALUES (?,?,?,?,?)", rows)
+        if forgotten:  # search values of the replaced versions
+            _forget_values(conn, forgotten)
+        if superseded:  # a superseded body moves to its history row (when it has one)
+            conn.executemany(_KEEP_BODY, [(bodies.text(b), *key, v) for key, v, b in superseded])
+        self._write_rows(conn, written, now)
+        if old_bundles:
+            forget(conn, old_bundles)
+        index_values(conn, [(w.rid, w.key[0], w.stored) for w in written])
         return stored_all
+
+    def _write_rows(self, conn: sqlite3.Connection, written: list[_Written], now: str) -> None:
+        """The ``resources`` and ``history`` rows of the versions written."""
+        generated = [w for w in written if w.source_doc is not None]
+        parts: dict[int, tuple[int, int]] = {}
+        if len(generated) > 1:
+            new_bid = bundle(conn, [w.stored for w in generated])
+            parts = {w.rid: (new_bid, n) for n, w in enumerate(generated)}
+        inserted: list[tuple[Any, ...]] = []
+        updated: list[tuple[Any, ...]] = []
+        history_rows: list[tuple[Any, ...]] = []
+        for w in written:
+            bid: int | None = None
+            part: int | None = None
+            body = None
+            if w.rid in parts:
+                bid, part = parts[w.rid]
+            else:
+                body = encode_body(w.stored)
+            version = int(w.stored["meta"]["versionId"])
+            if w.existed:
+                updated.append((version, now, w.source_doc, body, bid, part, w.rid))
+            else:
+                inserted.append((w.rid, *w.key, version, now, w.source_doc, body, bid, part))
+            if self._keeps_history(w.source_doc):
+                history_rows.append((*w.key, version, now, w.method))
+        if updated:
+            conn.executemany(
+                "UPDATE resources SET version_id = ?, last_updated = ?, source_doc = ?, json = ?, "
+                "bid = ?, part = ? WHERE rid = ?",
+                updated,
+            )
+        if inserted:
+            conn.executemany("INSERT INTO resources VALUES (?,?,?,?,?,?,?,?,?)", inserted)
+        if history_rows:
+            conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,NULL)", history_rows)
 
     def _delete(
         self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
     ) -> str | None:
-        row = conn.execute(
-            "SELECT version_id, json FROM resources WHERE type = ? AND id = ?",
-            (resource_type, resource_id),
-        ).fetchone()
-        if row is None:
-            return None
-        version = int(row[0]) + 1
         key = (resource_type, resource_id)
-        conn.execute(_KEEP_BODY, (row[1], *key, int(row[0])))
-        conn.execute("DELETE FROM resources WHERE type = ? AND id = ?", key)
+        found = by_keys(
+            conn, "SELECT t.rid, t.version_id, t.json, t.bid, t.part, t.source_doc", [key]
+        )
+        if not found:
+            return None
+        row = found[0]
+        rid, version = int(row[0]), int(row[1]) + 1
+        bodies = Bodies(conn)
+        body: Stored = (row[2], row[3], row[4])
+        old = bodies.load(body)
+        _forget_values(conn, [(rid, terms_text(resource_terms(*key, extract(old))))])
+        conn.execute(_KEEP_BODY, (bodies.text(body), *key, int(row[1])))
+        conn.execute("DELETE FROM resources WHERE rid = ?", (rid,))
+        if row[3] is not None:
+            forget(conn, {(int(row[3]), row[5])})
         conn.execute("INSERT INTO history VALUES (?,?,?,?,?,NULL)", (*key, version, now, "DELETE"))
-        for table in ("search_token", "search_ref", "search_date"):
-            conn.execute(f"DELETE FROM {table} WHERE type = ? AND id = ?", key)
         if resource_type == "DocumentReference":
             children = conn.execute(
                 "SELECT type, id FROM resources WHERE source_doc = ?", (resource_id,)
             ).fetchall()
             for child_type, child_id in children:
                 self._delete(conn, child_type, child_id, now)
-            conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (resource_id,))
-            conn.execute("DELETE FROM nlp_documents WHERE doc_id = ?", (resource_id,))
+            remove_document(conn, resource_id)
         return str(version)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A version ``_put_many`` writes."""
+
+    rid: int
+    key: tuple[str, str]
+    stored: Resource
+    source_doc: str | None
+    existed: bool
+    method: str
+
+
+def _forget_values(conn: sqlite3.Connection, forgotten: list[tuple[int, str]]) -> None:
+    """Remove the search values of ``(rid, terms)`` (their terms as written)."""
+    conn.executemany(
+        "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)",
+        [(rid, terms) for rid, terms in forgotten if terms],
+    )
+    conn.executemany("DELETE FROM search_date WHERE rid = ?", [(rid,) for rid, _ in forgotten])
 
 
 def _select_keys(
@@ -316,14 +342,17 @@ def _select_keys(
     return rows
 
 
+_LATEST = f"""
+SELECT version_id, 0 FROM resources WHERE rid IN ({KEYED})
+UNION ALL
+SELECT * FROM (SELECT version_id, CASE WHEN method = 'DELETE' THEN 1 ELSE 0 END FROM history
+    WHERE type = ? AND id = ? ORDER BY version_id DESC LIMIT 1) last
+"""
+
+
 def _latest(
     conn: sqlite3.Connection, resource_type: str, resource_id: str
 ) -> tuple[str, bool] | None:
-    row = conn.execute(
-        "SELECT version_id, method FROM history WHERE type = ? AND id = ? "
-        "ORDER BY version_id DESC LIMIT 1",
-        (resource_type, resource_id),
-    ).fetchone()
-    if row is None:
-        return None
-    return str(row[0]), row[1] == "DELETE"
+    """``(versionId, deleted)``: the current row (found by its key term), else history's."""
+    args = (id_term(resource_type, resource_id), resource_type, resource_id)
+    return latest_version(conn.execute(_LATEST, args).fetchall())

@@ -1,53 +1,45 @@
-"""SqliteNlpIndex: the NLP search index (``nlp_index`` rows + ``nlp_documents`` state) in SQLite."""
+"""SqliteNlpIndex: the NLP search index in SQLite (``nlp_documents`` + ``nlp_rows`` + terms).
+
+One document is one ``nlp_documents`` row (``dkey``: its key for its lifetime; NLP state and
+the compressed full result), its index rows in ``nlp_rows`` (clustered by ``dkey``) and one
+row of the term index (``rowid = -dkey``). A document with rows but no state (``replace``
+without ``state``) has a row whose ``status`` is NULL: searchable, but ``state()`` is
+``None`` and ``cm-decoration-status`` counts it as never processed.
+"""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
-from functools import lru_cache
+from typing import Any
 
-from api.search import NlpCriterion, normalize_text
-from api.store.base import NlpState
+from api.search import NlpCriterion
+from api.store.base import NlpState, StoreError
+from api.store.codec import decode_body, dump_bytes, encode_body, result_digest
 from api.store.database import Database
-from api.store.sql import SqlNlpIndex, find_sql, state_row
+from api.store.search_sql import TermLookups
+from api.store.sql import SqlNlpIndex, nlp_rows
+from api.store.sqlite_schema import (
+    MAX_ROWS,
+    NLP_COLUMNS,
+    elided,
+    ensure_schema,
+    row_key,
+    stored_nlp_rows,
+)
+from api.store.terms import NlpRow, nlp_terms, terms_text
 from enrich.index import IndexRow
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS nlp_index (
-    doc_id TEXT NOT NULL, operation TEXT NOT NULL, entity_index INTEGER NOT NULL,
-    entity_id INTEGER, text TEXT, text_norm TEXT, category TEXT, type TEXT, score REAL,
-    concept_index INTEGER, concept_code TEXT, concept_description TEXT,
-    concept_description_norm TEXT, concept_score REAL
-);
-CREATE INDEX IF NOT EXISTS nlp_index_doc ON nlp_index(doc_id);
-CREATE INDEX IF NOT EXISTS nlp_index_code ON nlp_index(operation, concept_code);
-CREATE INDEX IF NOT EXISTS nlp_index_text ON nlp_index(operation, text_norm);
-CREATE TABLE IF NOT EXISTS nlp_documents (
-    doc_id TEXT PRIMARY KEY, status TEXT NOT NULL, text_hash TEXT, engine_name TEXT,
-    engine_version TEXT, result_json TEXT, updated TEXT NOT NULL
-);
-"""
-
-
-@lru_cache(maxsize=65536)
-def _normalized(value: str) -> str:
-    # ASCII has no decompositions nor combining marks, and its casefold is lower()
-    return value.lower() if value.isascii() else normalize_text(value)
-
-
-def _norm(value: str | None) -> str | None:
-    """``normalize_text`` of an index value, memoised (empty and ``None`` stay as they are).
-
-    Entity texts and concept descriptions repeat across rows and documents.
-    """
-    return _normalized(value) if value else value
 
 
 class SqliteNlpIndex(SqlNlpIndex[Database]):
     """NlpIndex in the SQLite file (constructor: ``api.store.sql.SqlNlpIndex``)."""
 
-    schema = SCHEMA
+    lookups = TermLookups()
+
+    def prepare_schema(self) -> None:
+        """Create or upgrade the service database's schema (``sqlite_schema``)."""
+        with self.db.read() as conn:
+            ensure_schema(conn)
 
     def replace_at(
         self, document_id: str, rows: Sequence[IndexRow], state: NlpState | None, now: str
@@ -58,7 +50,7 @@ class SqliteNlpIndex(SqlNlpIndex[Database]):
 
     def find(self, criteria: Sequence[NlpCriterion]) -> set[str]:
         """Ids of the documents matching every criterion (all indexed documents if none)."""
-        query, args = find_sql(criteria)
+        query, args = self.find_query(criteria)
         with self.db.read() as conn:
             return {row[0] for row in conn.execute(query, args)}
 
@@ -70,22 +62,31 @@ class SqliteNlpIndex(SqlNlpIndex[Database]):
     def remove(self, document_id: str) -> None:
         """Forget one document."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
-            conn.execute("DELETE FROM nlp_documents WHERE doc_id = ?", (document_id,))
+            remove_document(conn, document_id)
 
 
 def read_state(conn: sqlite3.Connection, document_id: str) -> NlpState | None:
-    """The ``nlp_documents`` row of one document."""
-    row = conn.execute("SELECT * FROM nlp_documents WHERE doc_id = ?", (document_id,)).fetchone()
+    """The NLP state of one document (``None``: never stored, or rows without state)."""
+    row = conn.execute(
+        "SELECT status, text_hash, engine_name, engine_version, result, updated "
+        "FROM nlp_documents WHERE doc_id = ? AND status IS NOT NULL",
+        (document_id,),
+    ).fetchone()
     if row is None:
         return None
-    return NlpState(
-        status=row["status"],
-        text_hash=row["text_hash"],
-        engine_name=row["engine_name"],
-        engine_version=row["engine_version"],
-        result=json.loads(row["result_json"]) if row["result_json"] else None,
-        updated=row["updated"],
+    result = decode_body(row[4]) if row[4] is not None else None
+    return NlpState(row[0], row[1], row[2], row[3], result, row[5])
+
+
+def _drop_rows(conn: sqlite3.Connection, dkey: int, old: list[NlpRow]) -> None:
+    terms = nlp_terms(old)
+    if terms:  # a contentless FTS5 row is removed with the terms it holds
+        conn.execute(
+            "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)",
+            (-dkey, terms_text(terms)),
+        )
+    conn.execute(
+        "DELETE FROM nlp_rows WHERE key >= ? AND key < ?", (row_key(dkey), row_key(dkey + 1))
     )
 
 
@@ -96,32 +97,82 @@ def replace_rows(
     state: NlpState | None,
     now: str,
 ) -> None:
-    """Replace the index rows (and state) of one document inside the caller's transaction."""
-    conn.execute("DELETE FROM nlp_index WHERE doc_id = ?", (document_id,))
-    conn.executemany(
-        "INSERT INTO nlp_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            (
-                document_id,
-                r.operation,
-                r.entity_index,
-                r.entity_id,
-                r.text,
-                _norm(r.text),
-                r.category,
-                r.type,
-                r.score,
-                r.concept_index,
-                r.concept_code,
-                r.concept_description,
-                _norm(r.concept_description),
-                r.concept_score,
-            )
-            for r in rows
-        ],
-    )
-    if state is not None:
-        conn.execute(
-            "INSERT OR REPLACE INTO nlp_documents VALUES (?,?,?,?,?,?,?)",
-            state_row(document_id, state, now),
+    """Replace the index rows (and state) of one document inside the caller's transaction.
+
+    Rows equal to the stored ones and a result equal to the stored one are not written again.
+    """
+    new = nlp_rows(rows)
+    found = conn.execute(
+        "SELECT dkey, result_digest FROM nlp_documents WHERE doc_id = ?", (document_id,)
+    ).fetchone()
+    result: bytes | None = None
+    if state is not None and state.result is not None:
+        result = dump_bytes(state.result)
+    if found is None:
+        values: list[Any] = [document_id, None, None, None, None, None, None, None]
+        if state is not None:
+            stored = encode_body(state.result) if state.result is not None else None
+            digest = result_digest(result) if result is not None else None
+            values[1:] = [
+                state.status,
+                state.text_hash,
+                state.engine_name,
+                state.engine_version,
+                stored,
+                digest,
+                state.updated or now,
+            ]
+        elif not new:
+            return
+        cursor = conn.execute(
+            "INSERT INTO nlp_documents (doc_id, status, text_hash, engine_name, engine_version, "
+            "result, result_digest, updated) VALUES (?,?,?,?,?,?,?,?)",
+            values,
         )
+        dkey = cursor.lastrowid or 0  # rowids start at 1
+    else:
+        dkey = int(found[0])
+        if state is not None:
+            digest = result_digest(result) if result is not None else None
+            head = (state.status, state.text_hash, state.engine_name, state.engine_version)
+            if digest is not None and digest == found[1]:
+                conn.execute(
+                    "UPDATE nlp_documents SET status = ?, text_hash = ?, engine_name = ?, "
+                    "engine_version = ?, updated = ? WHERE dkey = ?",
+                    (*head, state.updated or now, dkey),
+                )
+            else:
+                stored = encode_body(state.result) if state.result is not None else None
+                conn.execute(
+                    "UPDATE nlp_documents SET status = ?, text_hash = ?, engine_name = ?, "
+                    "engine_version = ?, result = ?, result_digest = ?, updated = ? "
+                    "WHERE dkey = ?",
+                    (*head, stored, digest, state.updated or now, dkey),
+                )
+        old = stored_nlp_rows(conn, dkey)
+        if old == new:
+            return
+        _drop_rows(conn, dkey, old)
+    if len(new) > MAX_ROWS:
+        raise StoreError(f"more than {MAX_ROWS} NLP index rows for one document", code="NLP530")
+    conn.executemany(
+        f"INSERT INTO nlp_rows (key, {NLP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(row_key(dkey, row.op, seq), *elided(row)) for seq, row in enumerate(new)],
+    )
+    terms = nlp_terms(new)
+    if terms:
+        conn.execute(
+            "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", (-dkey, terms_text(terms))
+        )
+
+
+def remove_document(conn: sqlite3.Connection, document_id: str) -> None:
+    """Forget one document: state, rows, terms (inside the caller's transaction)."""
+    found = conn.execute(
+        "SELECT dkey FROM nlp_documents WHERE doc_id = ?", (document_id,)
+    ).fetchone()
+    if found is None:
+        return
+    dkey = int(found[0])
+    _drop_rows(conn, dkey, stored_nlp_rows(conn, dkey))
+    conn.execute("DELETE FROM nlp_documents WHERE dkey = ?", (dkey,))

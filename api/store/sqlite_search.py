@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from api.store.base import Resource, SearchResult
+from api.store.bodies import Bodies
 from api.store.database import Database
-from api.store.sql import Key, SearchPlan, SqlStore
+from api.store.search_sql import SearchPlan, TermLookups
+from api.store.sql import Key, SqlStore
+from api.store.terms import ids_query
 
 MAX_VARS = 500  # bound variables per statement (SQLite allows 32,766)
+MAX_TERMS = 200  # key terms per MATCH expression
+#: The rows of one MATCH expression of key terms (``terms.ids_query``).
+KEYED = "SELECT rowid FROM search_terms WHERE search_terms MATCH ?"
+
+
+def by_keys(
+    conn: sqlite3.Connection, select: str, keys: Sequence[Key], tail: str = ""
+) -> list[sqlite3.Row]:
+    """``<select> FROM resources t`` of the rows of ``keys`` (``(type, id)``), found by their
+    key terms, ``MAX_TERMS`` keys at a time."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(keys), MAX_TERMS):
+        chunk = keys[start : start + MAX_TERMS]
+        sql = f"{select} FROM resources t WHERE t.rid IN ({KEYED}){tail}"
+        rows += conn.execute(sql, [ids_query(chunk)]).fetchall()
+    return rows
 
 
 def _keys(
@@ -34,14 +52,17 @@ def _keys(
 class SqliteSearch(SqlStore[Database]):
     """The search of ``SqliteFhirStore``: runs a ``SearchPlan`` under the database's lock."""
 
+    lookups = TermLookups()
+
     def run_search(self, plan: SearchPlan) -> SearchResult:
         """Count, page and includes in one consistent read."""
         with self.db.read() as conn:
             total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
             matches: list[Resource] = []
             if plan.page_sql is not None:
+                bodies = Bodies(conn)
                 rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
-                matches = [json.loads(r[0]) for r in rows]
+                matches = [bodies.load((r[0], r[1], r[2])) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
@@ -53,11 +74,21 @@ class SqliteSearch(SqlStore[Database]):
         ids: list[str],
         target_type: str | None,
     ) -> list[Key]:
-        """``(type, id)`` that ``source_type/ids`` reference through ``param``."""
-        sql = "SELECT ref_type, ref_id FROM search_ref WHERE type = ? AND param = ? AND id IN"
-        if target_type:
-            return _keys(conn, sql, [source_type, param], ids, " AND ref_type = ?", [target_type])
-        return _keys(conn, sql, [source_type, param], ids)
+        """``(type, id)`` that ``source_type/ids`` reference through a computed ``param``
+        (from ``source_doc``), in write order."""
+        if param == "nlp-generated":
+            tail, tail_args = (" AND t.type = ?", [target_type]) if target_type else ("", [])
+            sql = "SELECT t.type, t.id FROM resources t WHERE t.source_doc IN"
+            return _keys(conn, sql, [], ids, tail + " ORDER BY t.rid", tail_args)
+        if target_type not in (None, "DocumentReference"):
+            return []
+        rows = by_keys(
+            conn,
+            "SELECT 'DocumentReference', t.source_doc",
+            [(source_type, i) for i in ids],
+            " AND t.source_doc IS NOT NULL ORDER BY t.rid",
+        )
+        return [(r[0], r[1]) for r in rows]
 
     def ref_sources(
         self,
@@ -68,16 +99,31 @@ class SqliteSearch(SqlStore[Database]):
         ids: list[str],
     ) -> list[Key]:
         """``(type, id)`` of the ``source_type`` resources whose ``param`` names ``ids``."""
-        sql = "SELECT type, id FROM search_ref WHERE type = ? AND param = ? AND ref_type = ?"
-        return _keys(conn, sql + " AND ref_id IN", [source_type, param, target_type], ids)
+        if param == "derived-from":
+            if target_type != "DocumentReference":
+                return []
+            sql = "SELECT t.type, t.id FROM resources t WHERE t.type = ? AND t.source_doc IN"
+            return _keys(conn, sql, [source_type], ids, " ORDER BY t.rid")
+        if param == "nlp-generated":
+            if source_type != "DocumentReference":
+                return []
+            rows = by_keys(
+                conn,
+                "SELECT 'DocumentReference', t.source_doc",
+                [(target_type, i) for i in ids],
+                " AND t.source_doc IS NOT NULL GROUP BY t.source_doc ORDER BY MIN(t.rid)",
+            )
+            return [(r[0], r[1]) for r in rows]
+        found: list[Key] = []
+        for start in range(0, len(ids), MAX_VARS):
+            chunk = ids[start : start + MAX_VARS]
+            sql, args = self.lookups.ref_sources_sql(source_type, param, target_type, chunk)
+            found.extend((r[0], r[1]) for r in conn.execute(sql, args))
+        return found
 
     def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
-        """The current bodies of ``keys``, in order (one primary-key lookup each)."""
-        bodies: list[Resource] = []
-        for key in keys:
-            row = conn.execute(
-                "SELECT json FROM resources WHERE type = ? AND id = ?", key
-            ).fetchone()
-            if row is not None:
-                bodies.append(json.loads(row[0]))
-        return bodies
+        """The current bodies of ``keys``, in order (found by their key terms)."""
+        bodies = Bodies(conn)
+        rows = by_keys(conn, "SELECT t.type, t.id, t.json, t.bid, t.part", keys)
+        stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+        return [bodies.load(stored[key]) for key in keys if key in stored]

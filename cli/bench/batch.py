@@ -13,7 +13,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +50,46 @@ def choose_engine(notes: list[tuple[str, NlpResult | None]], work: Path, wanted:
     return f"replay:{replay}"
 
 
+def ndjson_sink(out: Path) -> Callable[[], Any]:
+    """A new NDJSON sink in ``out`` (emptied first) for each run."""
+
+    def make() -> Any:
+        from api.batch.sinks import NdjsonSink
+        from api.batch.storage import LocalStorage
+
+        shutil.rmtree(out, ignore_errors=True)
+        return NdjsonSink(LocalStorage(out))
+
+    return make
+
+
+@contextmanager
+def store_sink(url: str) -> Iterator[Any]:
+    """The service store at ``url`` as a batch sink (``reprocess --to store``)."""
+    from api.batch.sinks import StoreSink
+    from api.store.factory import open_store
+
+    db, store, _ = open_store(url)
+    try:
+        yield StoreSink(store)
+    finally:
+        db.close()
+
+
 def run_once(
-    label: str, src: Path, out: Path, make_executor: Callable[[], Any], *, distributed: bool = False
+    label: str,
+    src: Path,
+    sink: Any,
+    make_executor: Callable[[], Any],
+    *,
+    distributed: bool = False,
 ) -> dict[str, Any]:
-    """One ``reprocess`` of the NDJSON ``src`` into NDJSON ``out``; its figures as a row."""
+    """One ``reprocess`` of the NDJSON ``src`` into ``sink``; its figures as a row."""
     from api.batch.checkpoint import Checkpoint
     from api.batch.runner import BatchRun, RunOptions
-    from api.batch.sinks import NdjsonSink
     from api.batch.sources import NdjsonSource
     from api.batch.storage import LocalStorage
 
-    shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     executor = make_executor()
     try:
@@ -68,9 +98,7 @@ def run_once(
         source = NdjsonSource(LocalStorage(src))
         ck = Checkpoint(":memory:", source=source.key, engine=f"{identity.name}@{identity.version}")
         options = RunOptions(distributed_read=distributed)
-        report = BatchRun(source, NdjsonSink(LocalStorage(out)), ck, identity, options).run(
-            executor
-        )
+        report = BatchRun(source, sink, ck, identity, options).run(executor)
     finally:
         executor.close()
     done = time.perf_counter()
@@ -98,10 +126,17 @@ def bench_batch(
     ray_actors: int = typer.Option(2, "--ray-actors", min=1),
     ray_actor_cpus: float = typer.Option(0.5, "--ray-actor-cpus"),
     engine: str = typer.Option("auto", "--engine", help="auto | local | replay:PATH | python:..."),
+    sink: str = typer.Option(
+        "ndjson",
+        "--sink",
+        help="ndjson (files for an import) | store (a new SQLite store each run)",
+    ),
 ) -> None:
-    """``reprocess`` throughput (NDJSON in and out) with 1 and N workers, and on a local Ray."""
+    """``reprocess`` throughput (NDJSON in; NDJSON or the service store out) with 1 and N
+    workers, and on a local Ray."""
     from api.batch.pool import PoolExecutor, SerialExecutor
     from api.batch.work import DocProcessor
+    from cli.bench.e2e import settle
 
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         work = Path(tmp)
@@ -115,24 +150,34 @@ def bench_batch(
         src = write_ndjson(work / "in" / "DocumentReference-0.ndjson", docs)
         chars = sum(len(texts[i % len(texts)]) for i in range(count))
         typer.echo(
-            f"engine={spec} documents={count} notes={len(texts)} mean_chars={chars // count}"
+            f"engine={spec} documents={count} notes={len(texts)} mean_chars={chars // count} "
+            f"sink={sink}"
         )
         proc_args: tuple[Any, ...] = (spec, {}, NOW)
+        proc_kwargs: dict[str, Any] = {"for_store": sink == "store"}
         rows: list[dict[str, Any]] = []
         for n in (int(w) for w in workers.split(",") if w):
 
             def executor(n: int = n) -> Any:
                 if n == 1:
-                    return SerialExecutor(DocProcessor(*proc_args))
-                return PoolExecutor(n, proc_args)
+                    serial = SerialExecutor(DocProcessor(*proc_args, **proc_kwargs))
+                    settle(serial)  # as reprocess does in its own process
+                    return serial
+                return PoolExecutor(n, proc_args, proc_kwargs)
 
-            rows.append(run_once(f"workers={n}", src, work / "out", executor))
+            label = f"workers={n}"
+            if sink == "store":
+                with store_sink(str(work / f"store-{n}.sqlite")) as store:
+                    rows.append(run_once(label, src, store, executor))
+            else:
+                rows.append(run_once(label, src, ndjson_sink(work / "out")(), executor))
         if ray:
             from api.batch.ray_runner import RayExecutor
 
             env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
             rows.append(run_once(
-                f"ray local actors={ray_actors} cpus={ray_actor_cpus}", src, work / "out",
+                f"ray local actors={ray_actors} cpus={ray_actor_cpus}", src,
+                ndjson_sink(work / "out")(),
                 lambda: RayExecutor("local", proc_args, {}, actors=ray_actors,
                                     actor_cpus=ray_actor_cpus, runtime_env=env),
                 distributed=True,

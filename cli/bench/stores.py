@@ -160,11 +160,36 @@ def parallel(url: str, prefix: str, count: int, processes: int) -> Figures:
     return sum(d[0] for d in done), sum(d[1] for d in done), seconds, sum(d[3] for d in done)
 
 
-def report(label: str, run: Callable[[], Figures]) -> None:
-    docs, generated, seconds, cpu = run()
+def wal_bytes(url: str, run: Callable[[], Figures]) -> tuple[Figures, float | None]:
+    """``run()`` and the WAL bytes per document it made: PostgreSQL's WAL position before
+    and after (the throwaway server has no other writer); ``None`` for SQLite (see
+    ``bench-e2e``: its WAL pass)."""
+    from api.store.dsn import is_postgres_url
+
+    if not is_postgres_url(url):
+        return run(), None
+    import psycopg
+
+    def position() -> str:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+            return str(row[0]) if row else "0/0"
+
+    before = position()
+    figures = run()
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_wal_lsn_diff(%s, %s)", (position(), before)).fetchone()
+    return figures, float(row[0]) / figures[0] if row else None
+
+
+def report(label: str, run: Callable[[], Figures], url: str | None = None) -> None:
+    """One line of figures of ``run()`` (with the WAL bytes per document on PostgreSQL)."""
+    (docs, generated, seconds, cpu), wal = wal_bytes(url, run) if url else (run(), None)
+    per_doc = f"  WAL {wal / 1024:7.1f} KB/doc" if wal is not None else ""
     typer.echo(
         f"{label:<62} {docs / seconds:7.1f} docs/s  {seconds * 1000 / docs:6.2f} ms/doc  "
         f"client CPU {cpu * 1000 / docs:5.2f} ms/doc  ({generated / docs:.1f} generated each)"
+        f"{per_doc}"
     )
 
 
@@ -203,7 +228,8 @@ def bench_stores(
             for label, url in targets:
                 write_documents(url, "warm", 20)
                 report(f"{label}, store.apply only", partial(apply_only, url, writes))
-                report(f"{label}, 1 writer", partial(write_documents, url, "one", count))
+                run_one = partial(write_documents, url, "one", count)
+                report(f"{label}, 1 writer", run_one, url)
                 if processes > 1:
                     run = partial(parallel, url, "par", count, processes)
                     report(f"{label}, {processes} processes", run)

@@ -19,6 +19,7 @@ from api.store.base import (
     ResourceGone,
     VersionConflict,
 )
+from api.store.factory import open_store
 from api.store.sqlite import Database, SqliteFhirStore
 from enrich.index import IndexRow
 from tests.fakes import FixedClock
@@ -248,3 +249,78 @@ def test_nested_transactions_are_savepoints() -> None:
         conn.execute("INSERT INTO t VALUES (3)")
     with db.read() as conn:
         assert [r[0] for r in conn.execute("SELECT x FROM t ORDER BY x")] == [1, 3]
+
+
+# --------------------------------------------------------------------------- storage (issue 10)
+
+
+def _statements(db: Any) -> Any:
+    """Record the SQL statements the connection runs (``sqlite3`` trace callback)."""
+    seen: list[str] = []
+    with db.read() as conn:
+        conn.set_trace_callback(seen.append)
+    return seen
+
+
+def test_an_unchanged_result_and_index_are_not_written_again(tmp_path: Path) -> None:
+    db, store, index = open_store(str(tmp_path / "s.sqlite"), clock=FixedClock())
+    try:
+        state = NlpState(status="SUCCESS", text_hash="h", result={"Entities": ["x" * 5000]})
+        row = IndexRow(operation="infer-icd10", entity_index=0, text="headache",
+                       concept_index=0, concept_code="R51")  # fmt: skip
+        base = {"resourceType": "DocumentReference", "id": "d1", "status": "current"}
+        store.apply(EnrichmentWrite(base, rows=[row], state=state))
+        seen = _statements(db)
+        store.apply(EnrichmentWrite({**base, "status": "superseded"}, rows=[row], state=state))
+        assert any(s.startswith("UPDATE nlp_documents SET status") for s in seen)
+        assert not [s for s in seen if "result = " in s or "INTO nlp_rows" in s]
+        kept = index.state("d1")
+        assert kept is not None
+        assert (kept.status, kept.text_hash, kept.result) == ("SUCCESS", "h", state.result)
+        changed = NlpState(status="SUCCESS", text_hash="h2", result={"Entities": []})
+        store.apply(EnrichmentWrite(base, rows=[], state=changed))
+        found = index.state("d1")
+        assert found is not None
+        assert found.result == {"Entities": []}
+        params = [("infer-icd10cm-entity-concept-code", "R51")]
+        assert store.search("DocumentReference", params)["total"] == 0
+    finally:
+        db.close()
+
+
+def test_generated_bodies_share_one_bundle_until_the_last_goes(tmp_path: Path) -> None:
+    db, store, _ = open_store(str(tmp_path / "s.sqlite"), clock=FixedClock())
+    try:
+        doc = {"resourceType": "DocumentReference", "id": "d1", "status": "current"}
+        generated = [
+            {"resourceType": "Condition", "id": f"c{n}", "code": {"text": f"c{n}"}}
+            for n in range(3)
+        ]
+        store.apply(EnrichmentWrite(doc, generated))
+        with db.read() as conn:
+            parts = conn.execute("SELECT bid, part, json FROM resources WHERE type = 'Condition'")
+            assert {(r[1], r[2]) for r in parts} == {(0, None), (1, None), (2, None)}
+            assert conn.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == 1
+        assert store.read("Condition", "c2")["code"] == {"text": "c2"}  # type: ignore[index]
+        store.apply(EnrichmentWrite(doc, [generated[0], {**generated[1], "code": {"text": "x"}}]))
+        with db.read() as conn:  # c1 changed (alone: its own body), c2 retired, c0 kept
+            assert conn.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == 1
+        assert store.read("Condition", "c0")["code"] == {"text": "c0"}  # type: ignore[index]
+        assert store.read("Condition", "c1")["code"] == {"text": "x"}  # type: ignore[index]
+        store.delete("DocumentReference", "d1")
+        with db.read() as conn:  # the last part gone: the bundle goes
+            assert conn.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
+def test_the_page_size_of_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "small.sqlite"
+    db, _, _ = open_store(str(path), page_size=1024)
+    db.close()
+    db, _, _ = open_store(str(path), page_size=4096)  # an existing file keeps its own
+    try:
+        with db.read() as conn:
+            assert conn.execute("PRAGMA page_size").fetchone()[0] == 1024
+    finally:
+        db.close()

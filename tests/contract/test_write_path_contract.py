@@ -1,0 +1,74 @@
+"""What the compact write path stores, on both backends: the history of generated resources
+(none by default, every version when asked), and bodies as written (large and odd numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from api.store.base import ResourceGone
+from api.store.factory import open_store
+from tests.contract.conftest import Backend
+from tests.contract.test_store_contract import condition, enrichment
+from tests.fakes import FixedClock
+
+
+def _versions(backend: Backend, ref: str) -> list[tuple[str, str, bool]]:
+    kind, rid = ref.split("/")
+    return [(h.version_id, h.method, h.resource is None) for h in backend.store.history(kind, rid)]
+
+
+def test_generated_resources_keep_their_current_version_and_deletions(backend: Backend) -> None:
+    store = backend.store
+    store.apply(enrichment("d1", [condition("c1", "R51"), condition("c2", "J02.0")]))
+    store.apply(enrichment("d1", [condition("c1", "R52")]))  # c1 changed, c2 retired
+    assert _versions(backend, "Condition/c1") == [("2", "PUT", False)]
+    assert store.vread("Condition", "c1", "2") == store.read("Condition", "c1")
+    assert store.vread("Condition", "c1", "1") is None  # not kept
+    assert _versions(backend, "Condition/c2") == [("2", "DELETE", True)]
+    assert store.current_version("Condition", "c2") == ("2", True)
+    with pytest.raises(ResourceGone):
+        store.vread("Condition", "c2", "2")
+    store.apply(enrichment("d1", [condition("c1", "R52"), condition("c2", "J02.0")]))
+    assert _versions(backend, "Condition/c2") == [("3", "PUT", False), ("2", "DELETE", True)]
+    assert _versions(backend, "DocumentReference/d1")[-1] == ("1", "POST", False)
+    with backend.db.read() as conn:  # the documents' versions only, and the deletion
+        kinds = conn.execute("SELECT DISTINCT type FROM history ORDER BY type").fetchall()
+    assert [tuple(k) for k in kinds] == [("Condition",), ("DocumentReference",)]
+
+
+@pytest.fixture
+def keeping(backend: Backend) -> Iterator[Backend]:
+    """The same database, opened by a store that keeps the history of generated resources."""
+    db, store, index = open_store(backend.url, clock=FixedClock(), generated_history=True)
+    yield Backend(backend.name, backend.url, db, store, index, backend.clock)
+    db.close()
+
+
+def test_the_history_of_generated_resources_is_kept_when_asked(keeping: Backend) -> None:
+    store = keeping.store
+    store.apply(enrichment("d1", [condition("c1", "R51")]))
+    first = store.read("Condition", "c1")
+    store.apply(enrichment("d1", [condition("c1", "R52")]))
+    assert _versions(keeping, "Condition/c1") == [("2", "PUT", False), ("1", "POST", False)]
+    assert store.vread("Condition", "c1", "1") == first
+    store.delete("DocumentReference", "d1")
+    assert [v[:2] for v in _versions(keeping, "Condition/c1")] == [
+        ("3", "DELETE"),
+        ("2", "PUT"),
+        ("1", "POST"),
+    ]
+
+
+def test_bodies_come_back_as_written(backend: Backend) -> None:
+    big = {"resourceType": "Observation", "id": "o1", "valueInteger": 2**70, "note": "é" * 3000}
+    small = {"resourceType": "Basic", "id": "b1", "extension": [{"valueDecimal": 1e-7}]}
+    backend.store.save_all([big, small])
+    assert backend.store.read("Observation", "o1")["valueInteger"] == 2**70
+    assert backend.store.read("Observation", "o1")["note"] == "é" * 3000
+    assert backend.store.read("Basic", "b1")["extension"][0]["valueDecimal"] == 1e-7
+    generated = [condition(f"c{n}", "R51") for n in range(3)]
+    generated[1]["valueInteger"] = 2**70  # one part of a bundle written by the fallback
+    backend.store.apply(enrichment("d1", generated))
+    assert [backend.store.read("Condition", f"c{n}") for n in range(3)][1]["valueInteger"] == 2**70
