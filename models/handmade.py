@@ -22,6 +22,10 @@ DATA_FILES = (
     "rxnorm_ecqm.tsv",
     "rxnorm_brands.tsv",
     "icd10cm_synonyms.tsv",
+    "icd10cm_findings.tsv",
+    "icd10cm_diagnoses.tsv",
+    "icd10cm_sites.tsv",
+    "icd10cm_ecqm.tsv",
     "stopterms.txt",
 )
 # list file -> (category, type, source)
@@ -86,17 +90,6 @@ def misspellings() -> dict[str, str]:
 def ingredients() -> dict[str, str]:
     """Hand-made RxCUI -> ingredient name list (seed vocabulary only)."""
     return {r[0].strip(): r[1].strip() for r in _rows("rxnorm_ingredients.tsv") if len(r) >= 2}
-
-
-def icd_synonyms() -> list[tuple[str, str]]:
-    """(phrase, ICD-10-CM code): hand-made synonyms plus the expansions of coded abbreviations."""
-    out = [(r[0].strip(), r[1].strip()) for r in _rows("icd10cm_synonyms.tsv") if len(r) >= 2]
-    out.extend(
-        (a.expansion, a.code)
-        for a in abbreviations()
-        if a.category == "MEDICAL_CONDITION" and a.code is not None
-    )
-    return out
 
 
 def stopterms() -> frozenset[str]:

@@ -6,6 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from nlp.local.normalize import (
@@ -23,6 +24,15 @@ KIND_PARENT = 2  # description of a non-billable parent -> its unspecified child
 KIND_INDEX = 3  # CMS alphabetic index entry
 KIND_VARIANT = 4  # cleaned variant of one of the above
 KIND_SPLIT = 5  # one half of an "X and Y" name
+# Synonym sources beyond the tabular list (models.icd_sources):
+KIND_SYNONYM = 6  # hand-made table (models/data/icd10cm_findings.tsv, icd10cm_synonyms.tsv)
+KIND_ECQM = 7  # eCQM value-set title, or Synthea SNOMED name by value-set co-membership
+KIND_HPO = 8  # HPO term whose names map cleanly to one code
+KIND_SITE = 9  # "<site> cancer": the index's "Cancer, see Neoplasm, malignant, by site"
+# Exact hits are ordered by this rank: a hand-checked synonym first (it is written to say what
+# a phrase means when the tabular list's default would not), the tabular list's own names,
+# then the derived sources.
+KIND_RANK = {KIND_SYNONYM: -1}
 
 
 @dataclass(slots=True)
@@ -41,23 +51,50 @@ def default_leaf(
 ) -> str:
     """The "unspecified" billable descendant that a non-billable ``code`` stands for.
 
-    Prefers (7th characters) the initial encounter ``A``, then a child ending in 9 that says
+    Prefers (7th characters) the initial encounter ``A``, then the "uncomplicated" child (the
+    index's default: "Abuse, opioid" is F11.10, not F11.19), then the child that is the
+    parent plus "unspecified" qualifiers only ("Non-Hodgkin lymphoma, unspecified, unspecified
+    site", not "..., extranodal and solid organ sites"), then a child ending in 9 that says
     "unspecified", then one whose last qualifier is "unspecified ...", then any ending in 9,
-    then any saying "unspecified", else the first child.
+    then any saying "unspecified", then the "Other ..." child ending in 8 (the residual code
+    the index gives a bare name: "Ascites" is R18.8 "Other ascites", not R18.0 "Malignant
+    ascites"), else the first child.
     """
     while True:
         kids = children(code)
         if not kids:
             return code
+        parent = desc(code).lower()
         rules: list[Callable[[str], bool]] = [
             lambda k: len(k) == 8 and k.endswith("A"),
+            lambda k: desc(k).lower().endswith(", uncomplicated"),
+            partial(_only_unspecified_child, desc=desc, parent=parent),
             lambda k: k.endswith("9") and "unspecified" in desc(k).lower(),
             lambda k: desc(k).split(",")[-1].strip().lower().startswith("unspecified"),
             lambda k: k.endswith("9"),
             lambda k: "unspecified" in desc(k).lower(),
+            lambda k: k.endswith("8") and desc(k).lower().startswith("other"),
         ]
         pick = next((k for rule in rules for k in kids if rule(k)), kids[0])
         code = pick
+
+
+def _only_unspecified_child(k: str, desc: Callable[[str], str], parent: str) -> bool:
+    return _only_unspecified(desc(k).lower(), parent)
+
+
+def _only_unspecified(child: str, parent: str) -> bool:
+    """``child`` is ``parent`` followed by qualifiers that all say "unspecified".
+
+    >>> _only_unspecified("hodgkin lymphoma, unspecified, unspecified site", "hodgkin lymphoma")
+    True
+    >>> _only_unspecified("echinococcosis, unspecified, of liver", "echinococcosis")
+    False
+    """
+    if not child.startswith(parent + ","):
+        return False
+    rest = [p.strip() for p in child[len(parent) + 1 :].split(",")]
+    return all(p.startswith("unspecified") for p in rest)
 
 
 def _indexable_leaf(code: str) -> bool:

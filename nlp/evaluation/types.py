@@ -54,7 +54,8 @@ class GoldMention:
 
 @dataclass(frozen=True)
 class PredMention:
-    """A predicted span; ``icd10cm`` and ``rxnorm`` are ranked concept codes (best first)."""
+    """A predicted span; ``icd10cm`` and ``rxnorm`` are ranked concept codes (best first),
+    ``icd10cm_score`` the score of the first ICD-10-CM concept."""
 
     begin: int
     end: int
@@ -63,6 +64,7 @@ class PredMention:
     traits: frozenset[str] = frozenset()
     icd10cm: tuple[str, ...] = ()
     rxnorm: tuple[str, ...] = ()
+    icd10cm_score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,11 @@ class Annotator:
         self.rules = RuleRecognizer(cues, self.normaliser)
         self.symptom_words = frozenset(self.normaliser.phrase_key(w) for w in cues["symptom_words"])
         self.sign_words = frozenset(self.normaliser.phrase_key(w) for w in cues["sign_words"])
+        # sign and symptom words that also name a diagnosis ("history of hypertension")
+        self.finding_diagnoses = frozenset(
+            self.normaliser.phrase_key(w) for w in cues["finding_diagnoses"]
+        )
+        self.duration_units = frozenset(cues["duration_units"])
         self.directions = frozenset(cues["directions"])
         self.acuity = frozenset(cues["acuity"])
         self._cues: dict[tuple[str, ...], str] = {}
@@ -403,20 +408,29 @@ class Annotator:
         i = bisect.bisect_left(words.starts, m.begin)
         j = i - 1
         cue_first = self._cue_first
+        trait: str | None = None
         while j >= 0 and i - j <= 10:
             if keys[j] in cue_first:
                 for n in (3, 2, 1):
                     trait = self._cues.get(tuple(keys[j : j + n])) if j + n <= i else None
                     if trait is not None:
-                        return trait
-            if brk[j] and j < i:
+                        break
+            if trait is not None or (brk[j] and j < i):
                 break
             j -= 1
-        if section is not None:
-            t = self.sections.traits.get(section)
-            if t:
-                return t
         key = self.normaliser.phrase_key(text[m.begin : m.end])
+        if trait == "DIAGNOSIS" and j > 0 and keys[j - 1] in self.duration_units:
+            return self._word_kind(key)  # "a 3-day history of X": X is current, its own kind
+        if trait is None and section is not None:
+            trait = self.sections.traits.get(section)
+        if trait is None:
+            return self._word_kind(key)
+        if trait == "DIAGNOSIS" and key not in self.finding_diagnoses:
+            return self._word_kind(key) or trait  # a sign or symptom stays one
+        return trait
+
+    def _word_kind(self, key: tuple[str, ...]) -> str | None:
+        """SYMPTOM or SIGN for the sign and symptom words (``cues.json``), else None."""
         if key in self.symptom_words or (key and key[-1] in ("pain", "ache")):
             return "SYMPTOM"
         if key in self.sign_words:

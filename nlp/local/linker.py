@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -60,8 +61,38 @@ EXPANDER_JSON = "expander.json"
 # p = sigmoid(a*sim + b*gap + d*exact + c).
 DEFAULT_CALIBRATION: tuple[float, ...] = (6.0, 4.0, -5.0, 2.0)
 # exact-dictionary similarity by kind of the matched name (models.icd10 KIND_*: 0 description,
-# 1 inclusion term, 2 parent, 3 index entry, 4 variant, 5 split name)
-_KIND_PENALTY = {0: 0.0, 1: 0.0, 2: 0.01, 3: 0.02, 4: 0.03, 5: 0.05}
+# 1 inclusion term, 2 parent, 3 index entry, 4 variant, 5 split name, 6 hand-made synonym,
+# 7 eCQM value set, 8 HPO, 9 "<site> cancer")
+_KIND_PENALTY = {
+    **{0: 0.0, 1: 0.0, 2: 0.01, 3: 0.02, 4: 0.03, 5: 0.05},
+    **{6: 0.0, 7: 0.02, 8: 0.03, 9: 0.02},
+}
+KIND_SYNONYM = 6
+# The score of a code a hand-made synonym names (its calibrated score, when higher, is kept):
+# the synonyms were written for the phrase; on the tune half of the ICD phrase table
+# (nlp/evaluation/icd_phrases.py) their top codes are right in well over 9 cases of 10.
+SYNONYM_SCORE = 0.9
+# Words ICD-10-CM does not code, dropped from a mention that has no exact name with them
+# ("worsening dyspnea", "2+ pitting edema", "metastatic breast cancer": the primary site).
+NONESSENTIAL = frozenset(
+    {
+        *("worsening", "worse", "increasing", "new", "onset", "ongoing", "continued"),
+        *("continues", "still", "slight", "occasional", "some", "minimal", "trace"),
+        *("scattered", "audible", "significant", "metastatic", "known"),
+    }
+)
+_GRADE = re.compile(r"^(?:\+\d|\d\+)$")  # "2+", "+1": an edema or pulse grade
+
+
+def _numbers(folded: str) -> set[str]:
+    """The whole numbers of a folded text ("30+" and "30.9" -> "30").
+
+    >>> sorted(_numbers("body mass index 30+ obesity stage 2 bmi 19.9"))
+    ['19', '2', '30']
+    """
+    return {
+        t.strip("+").split(".")[0] for t in folded.split() if t[:1].isdigit() or t[1:2].isdigit()
+    }
 
 
 @dataclass(slots=True)
@@ -91,18 +122,25 @@ def features(cands: Sequence[tuple[str, float, bool]]) -> list[tuple[float, floa
 
 
 def _scored(
-    cands: list[tuple[str, float, bool]], cal: Calibration, k: int
+    cands: list[tuple[str, float, bool]],
+    cal: Calibration,
+    k: int,
+    synonym: frozenset[str] | set[str] = frozenset(),
 ) -> list[tuple[str, float]]:
     """Calibrated, non-increasing scores for the top ``k`` (code, similarity, exact) triples.
 
     Features are computed over the top ``max(k, 5)`` (as in the calibration fit), so the score
-    of a concept does not depend on ``k``.
+    of a concept does not depend on ``k``. A first code in ``synonym`` (a hand-made synonym
+    names it) scores at least :data:`SYNONYM_SCORE`.
     """
     cands = sorted(cands, key=lambda x: -x[1])[: max(k, 5)]
     out: list[tuple[str, float]] = []
     prev = 1.0
     for (code, _s, _e), (sim, gap, exact) in zip(cands, features(cands), strict=True):
-        p = min(prev, cal(sim, gap, exact))
+        p = cal(sim, gap, exact)
+        if not out and code in synonym:
+            p = max(p, SYNONYM_SCORE)
+        p = min(prev, p)
         prev = p
         out.append((code, round(p, 4)))
     return out[:k]
@@ -121,6 +159,42 @@ def decode_links(value: str, k: int) -> list[tuple[str, float]]:
     for item in value.split("|")[:k]:
         code, score = item.rsplit(":", 1)
         out.append((code, float(score)))
+    return out
+
+
+def singular_forms(words: Sequence[str]) -> list[list[str]]:
+    """The words with plural endings dropped, two ways ("-s", and "-es" where it ends so).
+
+    >>> singular_forms(["wheezes", "loose", "stools"])
+    [['wheeze', 'loose', 'stool'], ['wheez', 'loose', 'stool']]
+    """
+
+    def drop(w: str, es: bool) -> str:
+        if len(w) < 5 or not w.endswith("s") or w.endswith(("ss", "us", "is")):
+            return w
+        if w.endswith("ies"):
+            return w[:-3] + "y"
+        return w[:-2] if es and w.endswith("es") else w[:-1]
+
+    forms = [[drop(w, False) for w in words], [drop(w, True) for w in words]]
+    return [f for i, f in enumerate(forms) if f != list(words) and f not in forms[:i]]
+
+
+def fallback_forms(words: Sequence[str]) -> list[str]:
+    """Query forms tried when a mention has no exact name as written: without the words
+    ICD-10-CM does not code (:data:`NONESSENTIAL`, edema grades "2+"), singular words.
+
+    >>> fallback_forms(["worsening", "headaches"])
+    ['headache', 'headach', 'headaches', 'worsening headache', 'worsening headach']
+    """
+    words = list(words)
+    kept = [w for w in words if w not in NONESSENTIAL and not _GRADE.match(w)]
+    out: list[str] = []
+    for base in [kept, words] if kept and kept != words else [words]:
+        for form in [*singular_forms(base), base]:
+            q = " ".join(form)
+            if form != words and q not in out:
+                out.append(q)
     return out
 
 
@@ -313,15 +387,50 @@ class Icd10Linker:
     def _link_uncached(
         self, text: str, k: int, attributes: tuple[str, ...]
     ) -> list[tuple[str, float]]:
-        cands = self.candidates(text, attributes)
+        synonym: set[str] = set()
+        cands = self._candidates(text, attributes, synonym)
         if cands and not any(e for _c, _s, e in cands):  # fuzzy only: precision first
-            cands = [c for c in cands if c[1] >= self.assets.min_fuzzy_similarity]
-        return _scored(cands, self.calibration, k)
+            numbers = _numbers(fold(text))
+            cands = [
+                c
+                for c in cands
+                if c[1] >= self.assets.min_fuzzy_similarity
+                and not self._other_numbers(numbers, c[0])
+            ]
+        return _scored(cands, self.calibration, k, synonym)
+
+    def _other_numbers(self, numbers: set[str], code: str) -> bool:
+        """The description has numbers and none is the mention's ("BMI 30+" is not "BMI 19.9
+        or less"; a fuzzy match does not change a stage, a grade or a type)."""
+        if not numbers:
+            return False
+        desc = _numbers(fold(self.assets.descriptions[code]))
+        return bool(desc) and not desc & numbers
 
     def candidates(
         self, text: str, attributes: Sequence[str] = ()
     ) -> list[tuple[str, float, bool]]:
         """Uncalibrated (code, similarity after re-ranking, exact dictionary hit), best first."""
+        return self._candidates(text, attributes, set())
+
+    def _exact(
+        self, forms: Sequence[tuple[float, str]], sims: dict[str, float], synonym: set[str]
+    ) -> None:
+        """Exact-dictionary hits of each (similarity, query form) into ``sims``; the codes a
+        hand-made synonym names go to ``synonym``."""
+        for rank_base, q in forms:
+            hits = self.assets.exact.get(key(q))
+            for hit in hits.split("|")[:10] if hits else ():
+                code, kind = hit.rsplit(":", 1)
+                sim = rank_base - _KIND_PENALTY.get(int(kind), 0.03)
+                if int(kind) == KIND_SYNONYM:
+                    synonym.add(code)
+                if sim > sims.get(code, 0.0):
+                    sims[code] = sim
+
+    def _candidates(
+        self, text: str, attributes: Sequence[str], synonym: set[str]
+    ) -> list[tuple[str, float, bool]]:
         mention = self.expander.expand(fold(text))
         extra = [t for a in attributes for t in self.expander.expand(fold(a)).split()]
         mention_tokens = mention.split()
@@ -332,17 +441,13 @@ class Icd10Linker:
             return []
         sims: dict[str, float] = {}
         modifier = [t for t in extra if t in LATERALITY or t in ACUITY]
-        for rank_base, q in (
-            (1.0, query),
-            (0.98, " ".join(mention_tokens + modifier)),
-            (0.96, mention),
-        ):
-            hits = self.assets.exact.get(key(q))
-            for hit in hits.split("|")[:10] if hits else ():
-                code, kind = hit.rsplit(":", 1)
-                sim = rank_base - _KIND_PENALTY.get(int(kind), 0.03)
-                if sim > sims.get(code, 0.0):
-                    sims[code] = sim
+        self._exact([(1.0, query)], sims, synonym)
+        if not sims:  # the mention with its attributes has no name: the mention alone
+            self._exact(
+                [(0.98, " ".join(mention_tokens + modifier)), (0.96, mention)], sims, synonym
+            )
+        if not sims:  # plural words, words ICD-10-CM does not code ("worsening", "2+")
+            self._exact([(0.95, f) for f in fallback_forms(query_tokens)], sims, synonym)
         exact = set(sims)
         if exact:  # fast path: alternatives are the exact hits' neighbours in the hierarchy
             self._neighbours(query, sims)
@@ -363,7 +468,7 @@ class Icd10Linker:
         if not sims:
             return []
         if qset & (LATERALITY | ACUITY):
-            self._specialise(sims, exact, qset & (LATERALITY | ACUITY))
+            self._specialise(sims, exact, qset & (LATERALITY | ACUITY), synonym)
         ranked = [(c, s + _specificity(qset, self._tokens(c)), c in exact) for c, s in sims.items()]
         return sorted(ranked, key=lambda x: (-x[1], x[0]))
 
@@ -392,7 +497,9 @@ class Icd10Linker:
         for code, sim in zip(codes, self.index.similarity(query, rows), strict=True):
             sims[code] = float(sim)
 
-    def _specialise(self, sims: dict[str, float], exact: set[str], words: set[str]) -> None:
+    def _specialise(
+        self, sims: dict[str, float], exact: set[str], words: set[str], synonym: set[str]
+    ) -> None:
         """Add the siblings of the best candidates that carry the mention's laterality/acuity.
 
         "otitis media" + "right" hits H66.90 (unspecified ear) exactly; its sibling H66.91
@@ -407,6 +514,8 @@ class Icd10Linker:
                     sims[sib] = sim
                     if code in exact:
                         exact.add(sib)
+                    if code in synonym:
+                        synonym.add(sib)
 
     def _overlap(self, qwords: set[str], code: str) -> float:
         """IDF-weighted share of ``qwords`` found in the description of ``code``."""
