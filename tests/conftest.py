@@ -118,3 +118,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     module = sys.modules.get("tests.test_hostile_http")
     if module is not None and module.COUNTS["cases"]:
         terminalreporter.write_line(f"hostile input over HTTP: {module.summary()}")
+
+
+@pytest.fixture(scope="session")
+def built_engine() -> Any:
+    """The real local engine on the built assets (skips when they are not built)."""
+    from nlp.base import EngineError
+    from nlp.local import LocalEngine
+    from nlp.local.assets import assets_dir
+
+    try:
+        return LocalEngine.from_assets(assets_dir())
+    except EngineError as exc:
+        pytest.skip(f"local assets not built ({exc}): run `docref-nlp models build`")

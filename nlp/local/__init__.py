@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+from nlp.local import native  # first: compiled modules, or their sources when stale
+
+# isort: on
 import hashlib
 import json
 import logging
@@ -85,16 +89,19 @@ class LocalEngine:
             if stale != cache:
                 stale.unlink(missing_ok=True)
         log.info(
-            "local engine loaded: %d terms, %.2fs",
+            "local engine loaded: %d terms, %.2fs, %s modules",
             annotator_of(engine.nlp).matcher.size,
             time.perf_counter() - started,
+            native.MODE,
         )
         return engine
 
     def analyze(self, text: str) -> NlpResult:
         """The three Comprehend Medical responses for ``text``."""
         mentions = annotate_text(self.nlp, self._annotator, text)
-        return build_result(text, mentions, self.linking, self.version)
+        result = build_result(text, mentions, self.linking, self.version)
+        self._annotator.stopwatch.lap("response building")
+        return result
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NlpResult]:
         """Results for many texts, in order (``nlp.pipe`` underneath)."""

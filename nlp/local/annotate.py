@@ -27,6 +27,7 @@ from nlp.local.phi import PhiDetector
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
+from nlp.local.stopwatch import Stopwatch
 from nlp.local.text import Normaliser, Words, load_rules, word_frequency
 from nlp.local.traits import context_traits
 
@@ -125,6 +126,8 @@ class Annotator:
         self.spell = SpellIndex(
             targets, far=targets, drugs=self.drug_keys, frequency=word_frequency
         )
+        # CPU time per stage (docref-nlp bench --components); off: a lap is one test
+        self.stopwatch = Stopwatch()
 
     def _single_word_keys(self) -> set[str]:
         return {k for k, v in self.matcher._root.items() if "" in v and len(k) > 3}
@@ -145,16 +148,21 @@ class Annotator:
             token_idx: Character offset of each token.
             sent_tokens: Token indices where sentences start.
         """
+        watch = self.stopwatch  # started by the caller (pipeline.annotate_text)
         words = self.normaliser.words(text)
+        watch.lap("word splitting")
         self.vocab.respell(words, self.spell, self.known_keys)
         mentions = self._dictionary(text, words)
+        watch.lap("dictionary")
         mentions = self.rules.conditions(text, words, mentions)
         mentions = self.vocab.apply(text, words, mentions, self.condition_keys, self.drug_keys)
         mentions = self.findings.apply(text, words, mentions)
         mentions = self.ttp.apply(text, words, mentions)
         mentions = self.rules.abbreviations(text, mentions)
+        watch.lap("rules and nursing vocabulary")
         # clinical meaning (nlp.local.meaning): headers out, behaviours and allergies in
         mentions, prepared = self.meaning.prepare(text, words, mentions, self.sections.find(text))
+        watch.lap("sections, social, allergies")
         anatomy = [
             Mention(m.begin, m.end, ANAT, "SYSTEM_ORGAN_SITE", 0.8, "cues")
             for m in self.anatomy.find(text, words)
@@ -162,16 +170,21 @@ class Annotator:
         ]
         sent_chars = [token_idx[i] for i in sent_tokens] if token_idx else [0]
         self._attach_anatomy(text, mentions, anatomy)
+        watch.lap("anatomy")
         self._medication_attributes(text, mentions, sent_chars)
         mentions = combine_medications(text, mentions)
         self._test_values(text, mentions)
         self._time_expressions(text, words, mentions, sent_chars)
+        watch.lap("attributes")
         self._context(text, words, mentions, lowers, token_idx, sent_tokens, prepared)
         self._negative_words(text, mentions)
         self.meaning.finish(text, mentions, prepared)
-        phi = self._phi(text, mentions)
+        watch.lap("ConText and traits")
+        phi = self._phi(text, mentions, words)
+        watch.lap("PHI")
         out = mentions + [a for a in anatomy if a.score > 0] + phi
         out.sort(key=lambda m: (m.begin, m.end))
+        watch.lap("annotator (rest)")
         return out
 
     # ------------------------------------------------------------------ entities
@@ -445,11 +458,11 @@ class Annotator:
             ):
                 m.traits["NEGATION"] = 0.9
 
-    def _phi(self, text: str, mentions: list[Mention]) -> list[Mention]:
+    def _phi(self, text: str, mentions: list[Mention], words: Words | None = None) -> list[Mention]:
         out: list[Mention] = []
         taken = SpanSet((m.begin, m.end) for m in mentions)
         last_end = -1
-        for h in self.phi.find(text):  # non-overlapping, in order
+        for h in self.phi.find(text, words):  # non-overlapping, in order
             # names and guessed places (gazetteer, abbreviations) yield to clinical mentions,
             # except a name after a courtesy title (0.9: "Mrs. Burns", "Dr. Parkinson")
             weak = (h.type == "NAME" and h.score < 0.9) or (h.type == "ADDRESS" and h.score <= 0.72)
@@ -539,15 +552,37 @@ def _choose(entries: tuple[Entry, ...], text: str, begin: int, end: int) -> Entr
 
 _DIGIT_BEFORE_RE = re.compile(r"\d[ \t]*$")
 _PUNCT_RE = re.compile(r"[,.;:\n]")
-_WORD_BEFORE_RE = re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$")
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*")
 
 
 def _word_before(text: str, begin: int) -> tuple[int, int, str] | None:
-    m = _WORD_BEFORE_RE.search(text, max(0, begin - 30), begin)
-    if m is None:
+    """The word right before ``begin`` across spaces or tabs (``(start, end, word)``), as
+    ``re.compile(r"([A-Za-z][A-Za-z-]*)[ \t]+$").search(text, max(0, begin - 30), begin)``
+    finds it, scanned backwards (``tests/unit/test_local_fastpaths.py``).
+
+    In ``text[:begin]`` the regex's ``$`` is the end or the place before a last line break;
+    the leftmost match starts at the first letter of the word run within the 30 characters.
+    """
+    lo = max(0, begin - 30)
+    e = begin
+    if e > lo and text[e - 1] == "\n":
+        e -= 1
+    k = e
+    while k > lo and text[k - 1] in " \t":
+        k -= 1
+    if k == e:
         return None
-    return m.start(1), m.end(1), m.group(1)
+    j = k
+    while j > lo and text[j - 1] in _WORD_CHARS:
+        j -= 1
+    while j < k and text[j] == "-":
+        j += 1
+    if j >= k:
+        return None
+    return j, k, text[j:k]
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 
 
 def _sentence_end(sents: list[int], offset: int, n: int) -> int:

@@ -130,6 +130,49 @@ def _joins(text: str, group: Sequence[Mention], b: Mention) -> bool:
     return m is not None and len(re.findall(r"\d+(?:\.\d+)?", m.group(1))) == len(group) + 1
 
 
+def release_before(text: str, lo: int, end: int) -> str:
+    """``_RELEASE_BEFORE.search(text, lo, end).group().strip()``: the release words right
+    before a drug name ("extended release", "24 hr"), or "".
+
+    Every non-empty match holds one of ``_RELEASE_WORDS``; in an ASCII window without any the
+    pattern matches only the empty string, so the search is skipped.
+    """
+    window = text[lo:end]
+    if window.isascii():
+        low = window.lower()
+        if not any(w in low for w in _RELEASE_WORDS):
+            return ""
+    found = _RELEASE_BEFORE.search(text, lo, end)
+    return found.group().strip() if found is not None else ""
+
+
+# a literal of each optional part of _RELEASE_BEFORE (what a non-empty match must contain)
+_RELEASE_WORDS = ("deterrent", "osmotic", "sprinkle", "hr", "actuat", "ml", "extended")
+
+
+def _may_match(
+    text: str, begin: int, end: int, needles: Sequence[str], cased: Sequence[str] = ()
+) -> bool:
+    """False only when ``text[begin:end]`` is ASCII and holds none of the lower-case
+    ``needles`` (any case) nor the ``cased`` ones as written: a pattern every match of which
+    contains one of them cannot match there (non-ASCII windows are always searched)."""
+    window = text[begin:end]
+    if not window.isascii():
+        return True
+    low = window.lower()
+    return any(n in low for n in needles) or any(c in window for c in cased)
+
+
+# what every match of _RELEASE (re.I, but its capitals as written) and _FORM contains
+_RELEASE_NEEDLES = ("release", "deterrent", "chewable", "disintegrating", "hr")
+_RELEASE_CASED = ("ER", "XR", "SR", "XL", "CR", "DR", "EC", "ODT")
+_FORM_WORDS = (
+    "tablet", "capsule", "solution", "suspension", "inject", "inhaler", "cream", "ointment",
+    "patch", "spray", "syrup", "powder", "gel", "lotion", "suppository", "lozenge", "film",
+    "system", "syringe", "cartridge", "pack", "kit",
+)  # fmt: skip
+
+
 def _line_end(text: str, start: int, limit: int, stops: str = "") -> int:
     """Where the dose line that goes on at ``start`` ends (``stops``: only these characters)."""
     if stops:
@@ -176,23 +219,27 @@ def _dose_line_link(text: str, m: Mention, limit: int) -> None:
     end = _line_end(text, m.end, limit)
     combo = _COMBO_AFTER.match(text, m.end, end)
     line_start = text.rfind("\n", 0, m.begin) + 1
-    before = _RELEASE_BEFORE.search(text, max(line_start, m.begin - 40), m.begin)
-    words = [before.group().strip()] if before and before.group().strip() else []
+    before = release_before(text, max(line_start, m.begin - 40), m.begin)
+    words = [before] if before else []
     if combo:
         words.append(combo.group(1))
     elif bare := _COMBO_BARE.match(text, m.end, end):
         words.append(f"{bare.group(1)} mg")
-    words += [r.group() for r in _RELEASE.finditer(text, m.end, end)]
+    if _may_match(text, m.end, end, _RELEASE_NEEDLES, _RELEASE_CASED):
+        words += [r.group() for r in _RELEASE.finditer(text, m.end, end)]
     line = _line_end(text, m.end, len(text), ";\n")
-    if m.link is None or "/" not in m.link:  # a combination's link has its strengths
-        words += [r.group() for r in _RXNORM_STRENGTH.finditer(text, m.end, min(line, limit))]
+    stop = min(line, limit)
+    if (m.link is None or "/" not in m.link) and "/" in text[m.end : stop]:
+        # (a combination's link has its strengths; these strengths hold a "/")
+        words += [r.group() for r in _RXNORM_STRENGTH.finditer(text, m.end, stop)]
     # "injectable suspension", "prefilled syringe": the linker hears one FORM attribute only
     first_form = next((a for a in m.attributes if a.type == "FORM"), None)
-    words += [
-        f.group()
-        for f in _FORM.finditer(text, m.end, min(line, limit))
-        if first_form is None or not (first_form.begin <= f.start() < first_form.end)
-    ]
+    if _may_match(text, m.end, stop, _FORM_WORDS):
+        words += [
+            f.group()
+            for f in _FORM.finditer(text, m.end, stop)
+            if first_form is None or not (first_form.begin <= f.start() < first_form.end)
+        ]
     brand = _BRACKET.search(text, m.end, line)
     if brand and brand.start() < limit:
         words.append(brand.group())

@@ -9,7 +9,7 @@ places: :mod:`nlp.local.phi_places`; what only looks like a date or a phone numb
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from nlp.local.phi_names import NameRules
 from nlp.local.phi_numbers import not_a_date, not_a_phone
@@ -23,7 +23,7 @@ from nlp.local.phi_words import (
     at,
     match_at,
 )
-from nlp.local.text import gap_word_offsets, load_rules
+from nlp.local.text import Words, gap_word_offsets, load_rules
 
 __all__ = ["PhiDetector", "PhiSpan"]
 
@@ -54,6 +54,7 @@ class PhiDetector:
             self._patterns.append(
                 (str(p["type"]), re.compile(p["regex"], flags), where, tuple(p.get("gate") or ()))
             )
+        self._fused = _fuse_at_digits(self._patterns)
         self.lex = PhiWords(data, medical_words)
         self.not_names = self.lex.not_names
         self.names = NameRules(self.lex, data)
@@ -66,23 +67,26 @@ class PhiDetector:
             re.I,
         )
 
-    def find(self, text: str) -> list[PhiSpan]:
-        """All PHI spans of ``text``, non-overlapping, in order."""
-        positions, digits = _positions(text)
+    def find(self, text: str, words: Words | None = None) -> list[PhiSpan]:
+        """All PHI spans of ``text``, non-overlapping, in order (``words``: the annotator's
+        ``Normaliser.words(text)``, whose alphanumeric runs save a second split)."""
+        if words is not None and words.runs:
+            positions, digits = _positions_of(text, words.run_starts, words.runs)
+        else:
+            positions, digits = _positions(text)
         lowered = text.lower()
         hits: list[PhiSpan] = []
-        for typ, rx, where, gate in self._patterns:
+        at_digits = self._fused.spans(text, digits) if digits else {}
+        for pi, (typ, rx, where, gate) in enumerate(self._patterns):
             if gate:
                 if not any(g in positions or g in lowered for g in gate):
                     continue
-                found: Iterable[re.Match[str]] = rx.finditer(text)
+                found: Iterable[tuple[int, int]] = map(_value_span, rx.finditer(text))
             elif where == "digit":
-                found = match_at(rx, text, digits)
+                found = at_digits.get(pi, ())
             else:
-                found = match_at(rx, text, at(positions, frozenset(where)))
-            for m in found:
-                g = "v" if "v" in rx.groupindex and m.group("v") is not None else 0
-                b, e = m.start(g), m.end(g)
+                found = map(_value_span, match_at(rx, text, at(positions, frozenset(where))))
+            for b, e in found:
                 if typ == "DATE" and not_a_date(text, b, e):
                     continue
                 if typ == "PHONE_OR_FAX" and not_a_phone(text, b, e):
@@ -143,48 +147,107 @@ class PhiDetector:
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
+def _value_span(m: re.Match[str]) -> tuple[int, int]:
+    """The span of group ``v`` when the pattern has one and it took part, else the match's."""
+    if "v" in m.re.groupindex and m.group("v") is not None:
+        return m.span("v")
+    return m.span()
+
+
+class _FusedAtDigits:
+    """The patterns anchored at digit starts, tried together: one regex of optional
+    lookaheads, each capturing what its pattern matches there (its ``v`` group renamed).
+
+    :meth:`spans` gives what ``match_at`` gives each pattern on its own: a pattern is tried
+    at a start only past the end of its own previous match, in the order of ``digits``.
+    """
+
+    def __init__(self, patterns: list[tuple[int, re.Pattern[str]]]) -> None:
+        parts = []
+        self.groups: list[tuple[int, int, int]] = []  # (pattern index, whole group, v group)
+        for pi, rx in patterns:
+            body = rx.pattern.replace("(?P<v>", f"(?P<v{pi}>")
+            flags = "i" if rx.flags & re.IGNORECASE else "-i"
+            parts.append(f"(?:(?=(?P<p{pi}>(?{flags}:{body})))|)")
+        self.rx = re.compile("".join(parts))
+        for pi, _ in patterns:
+            v = self.rx.groupindex.get(f"v{pi}", -1)
+            self.groups.append((pi, self.rx.groupindex[f"p{pi}"], v))
+
+    def spans(self, text: str, digits: list[int]) -> dict[int, list[tuple[int, int]]]:
+        """Pattern index -> its (value) spans at ``digits``."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        last = dict.fromkeys([pi for pi, _, _ in self.groups], -1)
+        match = self.rx.match
+        for b in digits:
+            m = match(text, b)
+            if m is None or m.lastindex is None:
+                continue
+            regs = m.regs
+            for pi, g, v in self.groups:
+                start, end = regs[g]
+                if start < 0 or b < last[pi]:
+                    continue
+                last[pi] = end
+                if v >= 0 and regs[v][0] >= 0:
+                    start, end = regs[v]
+                out.setdefault(pi, []).append((start, end))
+        return out
+
+
+def _fuse_at_digits(
+    patterns: list[tuple[str, re.Pattern[str], str | frozenset[str], tuple[str, ...]]],
+) -> _FusedAtDigits:
+    return _FusedAtDigits(
+        [
+            (pi, rx)
+            for pi, (_, rx, where, gate) in enumerate(patterns)
+            if where == "digit" and not gate
+        ]
+    )
+
+
 def _positions(text: str) -> tuple[dict[str, list[int]], list[int]]:
     """Lower-case word -> start offsets (words starting with a letter), and digit starts.
 
-    A digit start is followed by the offset of a ``(`` or ``+`` right before it. ASCII notes
-    are split by one ``findall`` (offsets are running sums of gap and word lengths).
+    A digit start is followed by the offset of a ``(`` or ``+`` right before it. Words are
+    the alphanumeric runs of the text (one ``findall`` of gaps and runs for ASCII notes).
     """
+    if not text.isascii():
+        found = [(m.start(), m.group()) for m in _WORD_RE.finditer(text)]
+        return _positions_of(text, [b for b, _ in found], [w for _, w in found])
+    pairs = _ASCII_GAP_WORD_RE.findall(text)
+    if not pairs:
+        return {}, []
+    gaps, runs = zip(*pairs, strict=True)
+    starts, _ = gap_word_offsets(gaps, runs)
+    return _positions_of(text, starts, runs)
+
+
+def _positions_of(
+    text: str, starts: Sequence[int], runs: Sequence[str]
+) -> tuple[dict[str, list[int]], list[int]]:
+    """:func:`_positions` from the alphanumeric runs of ``text`` and their starts."""
     positions: dict[str, list[int]] = {}
     digits: list[int] = []
-    if not text.isascii():
-        for m in _WORD_RE.finditer(text):
-            w = m.group()
-            b = m.start()
-            if w[0].isdigit():
-                digits.append(b)
-                if b > 0 and text[b - 1] in "(+":
-                    digits.append(b - 1)
-            else:
-                positions.setdefault(w.lower(), []).append(b)
-        return positions, digits
-    pairs = _ASCII_GAP_WORD_RE.findall(text.lower())
-    if not pairs:
-        return positions, digits
-    gaps, words = zip(*pairs, strict=True)
-    starts, _ = gap_word_offsets(gaps, words)
     get = positions.get
     marks = "(" in text or "+" in text
-    for w, b in zip(words, starts, strict=True):
-        if w[0] in _DIGITS:
+    for w, b in zip(runs, starts, strict=True):
+        if w[0].isdigit():
             digits.append(b)
             if marks and b > 0 and text[b - 1] in "(+":
                 digits.append(b - 1)
             continue
-        found = get(w)
+        lw = w.lower()
+        found = get(lw)
         if found is None:
-            positions[w] = [b]
+            positions[lw] = [b]
         else:
             found.append(b)
     return positions, digits
 
 
-_DIGITS = frozenset("0123456789")
-_ASCII_GAP_WORD_RE = re.compile(r"([^a-z0-9]*+)([a-z0-9]++)")
+_ASCII_GAP_WORD_RE = re.compile(r"([^a-zA-Z0-9]*+)([a-zA-Z0-9]++)")
 
 
 _PROF_AT = frozenset(

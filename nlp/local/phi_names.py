@@ -14,6 +14,7 @@ from nlp.local.phi_words import (
     PhiWords,
     alternation,
     at,
+    match_at,
     matches_at,
     titled,
 )
@@ -62,7 +63,7 @@ class NameRules:
         """Name spans of ``text`` (``positions``: lower-case word -> start offsets)."""
         out = self._titled_names(text, positions)
         out.extend(self._relatives(text, positions))
-        out.extend(self._initials(text))
+        out.extend(self._initials(text, positions))
         out.extend(self._notified(text, positions))
         out.extend(self._name_pairs(text, positions))
         return out
@@ -148,12 +149,13 @@ class NameRules:
                 out.extend(self._name_list(text, end))
         return out
 
-    def _initials(self, text: str) -> list[PhiSpan]:
+    def _initials(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         """``X. Surname`` (an initial, a period and a surname), initial included."""
         out: list[PhiSpan] = []
         if ". " not in text and "." not in text:
             return out
-        for m in _INITIAL_RE.finditer(text):
+        # a match starts at a capital letter that is a word by itself (finditer's matches)
+        for m in match_at(_INITIAL_RE, text, initial_starts(text, positions)):
             v = m.group("v")
             lv = v.lower()
             if len(lv) < 3 or lv in self.lex.medical or not self.lex.is_name_word(v):
@@ -242,6 +244,20 @@ _TITLED_PAIR_RE = re.compile(r"\b(?P<a>[A-Z][a-z'’-]*[a-z])[ \t]+(?P<b>[A-Z][a
 _AND_NAME_RE = re.compile(rf"[ \t]*(?:,|&|\band\b)[ \t]*(?P<v>{NAME_WORD})", re.I)
 
 _INITIAL_RE = re.compile(r"(?<![\w'’&/.])(?P<i>[A-Z])\.[ \t]?(?P<v>[A-Z][A-Za-z'’-]*[A-Za-z])")
+
+
+def initial_starts(text: str, positions: dict[str, list[int]]) -> list[int]:
+    """Where ``_INITIAL_RE`` can match, in order: at a one-letter capital word."""
+    out = [
+        b
+        for w, starts in positions.items()
+        if len(w) == 1 and "a" <= w <= "z"
+        for b in starts
+        if "A" <= text[b] <= "Z"
+    ]
+    out.sort()
+    return out
+
 
 _NOT_LINK = r"(?!(?:made|was|were|is|are|been)\b)"
 

@@ -81,18 +81,19 @@ class PlaceRules:
         out.extend(self._saints(text, positions))
         out.extend(self._universities(text, positions))
         out.extend(self._wards(text, positions))
-        out.extend(self._hospital_acronyms(text))
+        out.extend(self._hospital_acronyms(text, positions))
         out.extend(self._destination_acronyms(text, positions))
-        out.extend(self._capitalised_places(text))
+        out.extend(self._capitalised_places(text, positions))
         return out
 
-    def _capitalised_places(self, text: str) -> list[PhiSpan]:
+    def _capitalised_places(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         """A run of one to three capitalised words after to/at/from in a note written in mixed
         case ("seen at Holy Cross", "surgeon from Harbor"): a proper name of a place."""
         out: list[PhiSpan] = []
         if text.isupper() or text.islower():
             return out
-        for m in _TITLED_AFTER_CUE_RE.finditer(text):
+        # a match starts at the word "to", "at" or "from" (as finditer would find them)
+        for m in match_at(_TITLED_AFTER_CUE_RE, text, at(positions, _CUE_WORDS)):
             words = m.group("v").split()
             if not all(self._titled_place_word(w) for w in words):
                 continue
@@ -112,13 +113,13 @@ class PlaceRules:
             and self.lex.zipf.get(lw, 0.0) < 5.0
         )
 
-    def _hospital_acronyms(self, text: str) -> list[PhiSpan]:
+    def _hospital_acronyms(self, text: str, positions: dict[str, list[int]]) -> list[PhiSpan]:
         """Hospital acronyms after to/at/from: three to five capitals ending in H (Hospital),
         MC or HC (Medical / Health Center), as US hospitals abbreviate their names ("MGH",
         "UMMC"). Two-letter forms (FH, SH, PH, NH) are clinical abbreviations, so none is taken.
         """
         out: list[PhiSpan] = []
-        for m in _ACRONYM_RE.finditer(text):
+        for m in match_at(_ACRONYM_RE, text, acronym_starts(text, positions)):
             v = m.group()
             lv = v.lower()
             if lv in self.lex.not_names or lv in self.lex.zipf:
@@ -410,6 +411,23 @@ _DESTINATION_RE = re.compile(
 _SETTINGS = frozenset(["nh"])
 
 _ACRONYM_RE = re.compile(r"\b(?:[A-Z]{2,3}H|[A-Z]{1,3}[MH]C)\b(?![-/'’]\w)")
+_CUE_WORDS = frozenset(["to", "at", "from"])
+
+
+def acronym_starts(text: str, positions: dict[str, list[int]]) -> list[int]:
+    """Where ``_ACRONYM_RE`` can match, in order: a match is a whole word of three to five
+    capital letters, so only the starts of such words (``positions``: lower-case word ->
+    starts) are tried."""
+    out = [
+        b
+        for w, starts in positions.items()
+        if 3 <= len(w) <= 5 and w.isascii() and w.isalpha()
+        for b in starts
+        if "A" <= text[b] <= "Z"
+    ]
+    out.sort()
+    return out
+
 
 _WARD_AT = frozenset(["to", "on", "from", "at"])
 

@@ -102,13 +102,18 @@ def annotate_text(nlp: Language, annotator: Annotator, text: str) -> list[Mentio
     Only the tokenizer runs; token offsets and ``LOWER`` ids come out in one array read and
     sentence starts go to the annotator directly instead of through ``Doc.from_array``.
     """
+    watch = annotator.stopwatch
+    watch.start()
     doc = nlp.tokenizer(text)
     if len(doc) == 0:
         return annotator.annotate(text, [], [], [])
     arr = doc.to_array([IDX, LOWER])
     idx: list[int] = arr[:, 0].tolist()
     lowers: list[int] = arr[:, 1].tolist()
-    return annotator.annotate(text, lowers, idx, token_sentence_starts(sentence_starts(text), idx))
+    watch.lap("tokenizer")
+    sent_tokens = token_sentence_starts(sentence_starts(text), idx)
+    watch.lap("sentence splitter")
+    return annotator.annotate(text, lowers, idx, sent_tokens)
 
 
 def mentions_of(doc: Doc) -> list[Mention]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel
+
 from nlp.local.mention import MC, MED, Attr, Mention
 from nlp.local.traits import (
     DETECT_TRAITS,
@@ -119,30 +121,40 @@ def _sorted(concepts: list[Concept]) -> list[Concept]:
     return [Concept.model_validate(c.to_aws()) for c in best]
 
 
-def _round(x: float) -> float:
-    return round(float(x), 4)
+_ROUNDED: dict[float, float] = {}
 
 
-class _Ids:
+def _r4(x: float) -> float:
+    """``round(x, 4)``, memoised for floats (scores repeat: 0.95, 0.8, 0.85...)."""
+    got = _ROUNDED.get(x)
+    if got is None or type(x) is not float:  # an int 1 would find the float 1.0
+        got = round(x, 4)
+        if type(x) is float and len(_ROUNDED) < 50_000:
+            _ROUNDED[x] = got
+    return got
+
+
+def _ids(mentions: Sequence[Mention], attr_filter: frozenset[str] | None) -> dict[Any, int]:
     """Ids by text order over every distinct (span, type) of one response."""
-
-    def __init__(self, mentions: Sequence[Mention], attr_filter: frozenset[str] | None) -> None:
-        spans: set[tuple[int, int, str]] = set()
-        for m in mentions:
-            spans.add((m.begin, m.end, m.type))
-            for a in m.attributes:
-                if attr_filter is None or a.type in attr_filter:
-                    spans.add((a.begin, a.end, a.type))
-        self.map = {s: i for i, s in enumerate(sorted(spans))}
-
-    def __call__(self, begin: int, end: int, typ: str) -> int:
-        return self.map[(begin, end, typ)]
+    spans: set[tuple[int, int, str]] = set()
+    add = spans.add
+    for m in mentions:
+        add((m.begin, m.end, m.type))
+        for a in m.attributes:
+            if attr_filter is None or a.type in attr_filter:
+                add((a.begin, a.end, a.type))
+    return {s: i for i, s in enumerate(sorted(spans))}
 
 
 _M = TypeVar("_M", bound=CMModel)
 
 
 _set = object.__setattr__
+_object_new = object.__new__
+# pydantic's BaseModel keeps its state in slots: their descriptors set them directly
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _ALL_FIELDS: dict[type[CMModel], set[str]] = {}
 
 
@@ -152,16 +164,16 @@ def _new(cls: type[_M], fields: dict[str, Any]) -> _M:
     ``fields`` must name every field of ``cls`` (None where unset): the response tests
     round-trip results through validation, which fails if one is missing.
     """
-    model = cls.__new__(cls)
+    model = _object_new(cls)
     _set(model, "__dict__", fields)
     every = _ALL_FIELDS.get(cls)
     if every is None:
         every = _ALL_FIELDS[cls] = set(cls.model_fields)
     # one shared set per class when every field is given: assigning a field adds a name that
     # is already there; only assigning an unknown (extra) attribute would grow it
-    _set(model, "__pydantic_fields_set__", every if len(fields) == len(every) else set(fields))
-    _set(model, "__pydantic_extra__", {})
-    _set(model, "__pydantic_private__", None)
+    _set_fields_set(model, every if len(fields) == len(every) else set(fields))
+    _set_extra(model, {})
+    _set_private(model, None)
     return model
 
 
@@ -205,8 +217,8 @@ def _trait_list(m: Mention, allowed: frozenset[str]) -> list[Trait]:
 def _attr(cls: type[_A], a: Attr, text: str, ident: int, *, with_category: bool) -> _A:
     fields: dict[str, Any] = {
         "type": a.type,
-        "score": round(a.score, 4),
-        "relationship_score": round(a.relationship_score, 4),
+        "score": _r4(a.score),
+        "relationship_score": _r4(a.relationship_score),
         "id": ident,
         "begin_offset": a.begin,
         "end_offset": a.end,
@@ -220,7 +232,14 @@ def _attr(cls: type[_A], a: Attr, text: str, ident: int, *, with_category: bool)
 
 
 def _by_offset(attrs: list[Attr]) -> list[Attr]:
-    return sorted(attrs, key=lambda a: (a.begin, a.end)) if len(attrs) > 1 else attrs
+    return sorted(attrs, key=_attr_order) if len(attrs) > 1 else attrs
+
+
+def _attr_order(a: Attr) -> tuple[int, int]:
+    return (a.begin, a.end)
+
+
+_DSS = frozenset({"DIAGNOSIS", "SIGN", "SYMPTOM"})
 
 
 def build_result(text: str, mentions: list[Mention], linking: Linking, version: str) -> NlpResult:
@@ -236,37 +255,43 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
     meds = [m for m in mentions if m.category == MED]
     icd_concepts: list[list[Concept]] = []
     for m in conditions:
-        attr_texts = tuple(
-            text[a.begin : a.end].lower() for a in m.attributes if a.type in LINKER_ATTRIBUTES
+        attr_texts = (
+            tuple(
+                text[a.begin : a.end].lower() for a in m.attributes if a.type in LINKER_ATTRIBUTES
+            )
+            if m.attributes
+            else ()
         )
         concepts = linking.icd(m.link or text[m.begin : m.end], attr_texts)
         icd_concepts.append(concepts)
-        if not ({"DIAGNOSIS", "SIGN", "SYMPTOM"} & m.traits.keys()):
+        if _DSS.isdisjoint(m.traits):
             t = trait_from_icd10(concepts[0].code if concepts else m.code)
             if t:
                 m.traits[t] = 0.6
-    ids = _Ids(mentions, None).map
-    entities = [
-        _new(
-            Entity,
-            {
-                "id": ids[(m.begin, m.end, m.type)],
-                "begin_offset": m.begin,
-                "end_offset": m.end,
-                "score": round(m.score, 4),
-                "text": text[m.begin : m.end],
-                "category": m.category,
-                "type": m.type,
-                "traits": _traits(m, DETECT_TRAITS.get(m.category, _NONE)),
-                "attributes": [
-                    _attr(Attribute, a, text, ids[(a.begin, a.end, a.type)], with_category=True)
-                    for a in _by_offset(m.attributes)
-                ],
-            },
+    ids = _ids(mentions, None)
+    entities = []
+    for m in mentions:
+        attrs = m.attributes
+        entities.append(
+            _new(
+                Entity,
+                {
+                    "id": ids[(m.begin, m.end, m.type)],
+                    "begin_offset": m.begin,
+                    "end_offset": m.end,
+                    "score": _r4(m.score),
+                    "text": text[m.begin : m.end],
+                    "category": m.category,
+                    "type": m.type,
+                    "traits": _traits(m, DETECT_TRAITS.get(m.category, _NONE)),
+                    "attributes": [
+                        _attr(Attribute, a, text, ids[(a.begin, a.end, a.type)], with_category=True)
+                        for a in (sorted(attrs, key=_attr_order) if len(attrs) > 1 else attrs)
+                    ],
+                },
+            )
         )
-        for m in mentions
-    ]
-    icd_ids = _Ids(conditions, ICD_ATTRIBUTE_TYPES).map
+    icd_ids = _ids(conditions, ICD_ATTRIBUTE_TYPES)
     icd_entities = [
         _new(
             ICD10CMEntity,
@@ -275,7 +300,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                 "text": text[m.begin : m.end],
                 "category": MC,
                 "type": "DX_NAME",
-                "score": round(m.score, 4),
+                "score": _r4(m.score),
                 "begin_offset": m.begin,
                 "end_offset": m.end,
                 "attributes": [
@@ -287,18 +312,24 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                         with_category=a.category == "TIME_EXPRESSION",
                     )
                     for a in _by_offset([a for a in m.attributes if a.type in ICD_ATTRIBUTE_TYPES])
-                ],
+                ]
+                if m.attributes
+                else [],
                 "traits": _traits(m, ICD10CM_TRAITS),
                 "concepts": list(concepts),
             },
         )
         for m, concepts in zip(conditions, icd_concepts, strict=True)
     ]
-    rx_ids = _Ids(meds, RX_ATTRIBUTE_TYPES).map
+    rx_ids = _ids(meds, RX_ATTRIBUTE_TYPES)
     rx_entities = []
     for m in meds:
-        attrs = _by_offset([a for a in m.attributes if a.type in RX_ATTRIBUTE_TYPES])
-        first = {a.type: text[a.begin : a.end] for a in reversed(attrs)}
+        attrs = (
+            _by_offset([a for a in m.attributes if a.type in RX_ATTRIBUTE_TYPES])
+            if m.attributes
+            else []
+        )
+        first = {a.type: text[a.begin : a.end] for a in reversed(attrs)} if attrs else {}
         concepts = linking.rx(
             m.link or text[m.begin : m.end],
             first.get("STRENGTH") or first.get("DOSAGE"),
@@ -313,7 +344,7 @@ def build_result(text: str, mentions: list[Mention], linking: Linking, version: 
                     "text": text[m.begin : m.end],
                     "category": MED,
                     "type": m.type,
-                    "score": round(m.score, 4),
+                    "score": _r4(m.score),
                     "begin_offset": m.begin,
                     "end_offset": m.end,
                     "attributes": [

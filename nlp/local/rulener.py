@@ -26,6 +26,11 @@ _DRUG_SUFFIX_RE = re.compile(
 )
 
 
+# what a word key says by itself (RuleRecognizer._classify): (skipped, kind, head, drug stem)
+_Class = tuple[bool, tuple[str, str] | None, bool, bool]
+_SKIP: _Class = (True, None, False, False)
+
+
 class RuleRecognizer:
     """Condition, procedure, test and drug mentions the dictionary missed.
 
@@ -49,6 +54,7 @@ class RuleRecognizer:
         )
         self.proc_suffixes = tuple(cues["procedure_suffixes"])
         self.test_suffixes = tuple(cues["test_suffixes"])
+        self._classes: dict[str, _Class] = {}
 
     def conditions(self, text: str, words: Words, found: list[Mention]) -> list[Mention]:
         """Add mentions found by head nouns, condition suffixes, procedure/test/drug stems.
@@ -63,25 +69,26 @@ class RuleRecognizer:
         dropped: set[int] = set()  # indices into found absorbed by a longer rule span
         new: list[Mention] = []
         n = len(keys)
+        classes = self._classes
         i = 0
         while i < n:
             k = keys[i]
-            if covered[i] or len(k) < 4 or (not k.isalpha() and not k[0].isalpha()):
+            cls = classes.get(k)
+            if cls is None:
+                cls = self._classify(k)
+            skip, kind, head, drug_stem = cls
+            if skip or covered[i]:
                 i += 1
                 continue
-            kind: tuple[str, str] | None = None
-            head = k in self.heads or k in self.standalone
-            if (k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6) or head:
-                kind = (MC, "DX_NAME")
-            elif k.endswith(self.proc_suffixes) and len(k) >= 8:
-                kind = (TTP, "PROCEDURE_NAME")
-            elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
-                kind = (TTP, "TEST_NAME")
-            elif self._drug_like(text, k, starts[i], ends[i]):
-                kind = (MED, "GENERIC_NAME")
             if kind is None:
-                i += 1
-                continue
+                b0 = starts[i]
+                if (drug_stem and not text[b0 + 1 : b0 + 2].isupper()) or (
+                    _CODE_NAME_RE.fullmatch(text, b0, ends[i]) is not None
+                ):
+                    kind = (MED, "GENERIC_NAME")
+                else:
+                    i += 1
+                    continue
             first = i
             if kind[0] == MC:
                 j = i
@@ -143,16 +150,26 @@ class RuleRecognizer:
         out.sort(key=lambda m: m.begin)
         return out
 
-    @staticmethod
-    def _drug_like(text: str, key: str, begin: int, end: int) -> bool:
-        """A lower-case word with a drug-name stem, or a compound code such as FK506."""
-        if (
-            len(key) >= 7
-            and not text[begin + 1 : begin + 2].isupper()
-            and _DRUG_SUFFIX_RE.search(key)
-        ):
-            return True
-        return _CODE_NAME_RE.fullmatch(text, begin, end) is not None
+    def _classify(self, k: str) -> _Class:
+        """What a word key alone says (cached): skipped (short or numeric), the kind by head
+        noun or suffix, head noun, drug-name stem; the note's text decides the rest."""
+        if len(k) < 4 or (not k.isalpha() and not k[0].isalpha()):
+            got: _Class = _SKIP
+        else:
+            kind: tuple[str, str] | None = None
+            head = k in self.heads or k in self.standalone
+            if (k.endswith(self.suffixes) and k not in self.suffix_stop and len(k) >= 6) or head:
+                kind = (MC, "DX_NAME")
+            elif k.endswith(self.proc_suffixes) and len(k) >= 8:
+                kind = (TTP, "PROCEDURE_NAME")
+            elif k.endswith(self.test_suffixes) and len(k) >= 8 and not k.endswith(_UNIT_GRAMS):
+                kind = (TTP, "TEST_NAME")
+            # a lower-case word with a drug-name stem (the note must not write it "hCG")
+            drug_stem = len(k) >= 7 and _DRUG_SUFFIX_RE.search(k) is not None
+            got = (False, kind, head, drug_stem)
+        if len(self._classes) < 100_000:
+            self._classes[k] = got
+        return got
 
     def abbreviations(self, text: str, found: list[Mention]) -> list[Mention]:
         """A short form defined as "long form (SF)" takes the long form's category everywhere.
@@ -300,6 +317,8 @@ class NursingVocabulary:
         self.drug_cue_after = frozenset(normaliser.key(w) for w in rules["drug_cue_after"])
         self._drug_cache: dict[str, str | None] = {}
         self._spell_cache: dict[str, str | None] = {}
+        self._phrase_words: dict[str, bool] = {}
+        self._phrase_drugs: Sequence[str] = ()
 
     def respell(self, words: Words, spell: SpellIndex, known: Container[str]) -> None:
         """Replace misspelt word keys in place ("pneumnia" -> "pneumonia"; cached per word).
@@ -406,7 +425,16 @@ class NursingVocabulary:
         keys, brk, starts, ends = words.keys, words.brk, words.starts, words.ends
         n = len(keys)
         spans: list[tuple[int, int, str, str]] = []  # (first word, last word, category, link)
+        if drugs is not self._phrase_drugs:
+            self._phrase_drugs = drugs
+            self._phrase_words.clear()
+        relevant = self._phrase_words
         for i, k in enumerate(keys):
+            here = relevant.get(k)
+            if here is None:
+                here = self._phrase_word(k, drugs)
+            if not here:
+                continue  # no measure, description target or drug completion starts here
             hit = self._trend(text, words, i) if k in self.measure_first else None
             if hit is not None:
                 first, last, m_first, m_last, worse = hit
@@ -453,6 +481,23 @@ class NursingVocabulary:
             typ, source = ("DX_NAME", "trend") if category == MC else ("GENERIC_NAME", "nursing")
             out.append(Mention(b, e, category, typ, 0.75, source, None, link))
         return out
+
+    def _phrase_word(self, k: str, drugs: Sequence[str]) -> bool:
+        """Can a phrase of :meth:`_phrases` start at word key ``k``? (cached per key)"""
+        got = (
+            k in self.measure_first
+            or k in self.targets
+            or (
+                bool(drugs)
+                and len(k) >= 4
+                and k not in self.drug_dose_not
+                and k.isalpha()
+                and self._completion(k, drugs) is not None
+            )
+        )
+        if len(self._phrase_words) < 100_000:
+            self._phrase_words[k] = got
+        return got
 
     def _trend(self, text: str, words: Words, i: int) -> tuple[int, int, int, int, bool] | None:
         """A measure at word ``i`` with a trend word next to it.

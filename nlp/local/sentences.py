@@ -120,17 +120,17 @@ def sentence_starts(text: str) -> list[int]:
     if first < len(text):
         starts.add(first)
     for m in _END_RE.finditer(text):
-        before = _WORD_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
+        before = word_before_end(text, max(0, m.start() - 12), m.start())
         if m.start("low") < 0:
             if before is not None:
-                word = before.group(1).lower().rstrip(".")
+                word = before[1].lower().rstrip(".")
                 if word in ABBREVIATIONS or (len(word) == 1 and text[m.start() - 1].isupper()):
                     continue
         else:
             if before is None:
                 continue
-            word = before.group(1).lower().rstrip(".")
-            b = before.start(1)
+            word = before[1].lower().rstrip(".")
+            b = before[0]
             lone = len(word) == 1 and (b == 0 or text[b - 1] in ". \t\n")
             if word in ABBREVIATIONS or "." in word or lone:
                 continue
@@ -157,6 +157,24 @@ def sentence_starts(text: str) -> list[int]:
         ):
             starts.add(nxt)
     return sorted(s for s in starts if s < len(text))
+
+
+def word_before_end(text: str, lo: int, end: int) -> tuple[int, str] | None:
+    """``(start, word)`` of ``_WORD_BEFORE_RE.search(text, lo, end)`` (group 1), or None,
+    scanned backwards: the leftmost match is the run of letters and periods that ends where
+    ``$`` can match (``end``, or before a last line break), from its first letter on."""
+    q = end
+    if q > lo and text[q - 1] == "\n":
+        q -= 1
+    j = q
+    while j > lo and text[j - 1] in _LETTERS_DOTS:
+        j -= 1
+    while j < q and text[j] == ".":
+        j += 1
+    return (j, text[j:q]) if j < q else None
+
+
+_LETTERS_DOTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 
 
 def token_sentence_starts(starts: Sequence[int], token_idx: Sequence[int]) -> list[int]:

@@ -6,7 +6,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import accumulate, chain
@@ -99,18 +99,39 @@ def positions(keys: list[str], wanted: frozenset[str]) -> list[int]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Words:
     """The words of a text: parallel lists of character offsets, keys and break flags.
 
     ``brk[i]`` is True when a breaking separator (comma, period, bracket...) lies between word
-    ``i - 1`` and word ``i``; a dictionary match never crosses such a break.
+    ``i - 1`` and word ``i``; a dictionary match never crosses such a break. ``runs`` and
+    ``run_starts``: every alphanumeric run of the text as written, possessive "s" included
+    (the PHI detector's word index is built from them); not compared.
     """
 
     starts: list[int]
     ends: list[int]
     keys: list[str]
     brk: list[bool]
+    runs: Sequence[str] = field(default=(), compare=False, repr=False)
+    run_starts: Sequence[int] = field(default=(), compare=False, repr=False)
+
+    # an explicit __init__: mypyc compiles it (the dataclass one runs as Python, ~10x slower)
+    def __init__(
+        self,
+        starts: list[int],
+        ends: list[int],
+        keys: list[str],
+        brk: list[bool],
+        runs: Sequence[str] = (),
+        run_starts: Sequence[int] = (),
+    ) -> None:
+        object.__setattr__(self, "starts", starts)
+        object.__setattr__(self, "ends", ends)
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "brk", brk)
+        object.__setattr__(self, "runs", runs)
+        object.__setattr__(self, "run_starts", run_starts)
 
 
 class Normaliser:
@@ -191,11 +212,11 @@ class Normaliser:
             codes = [_GAP_CACHE.get(g) or _gap_code(g) for g in gaps]
             if _APOSTROPHE in codes or _BREAK_APOSTROPHE in codes:
                 return _merge_possessives(
-                    Words(starts, ends, keys, brk),  # type: ignore[arg-type]
+                    Words(starts, ends, keys, brk, toks, starts),  # type: ignore[arg-type]
                     toks,
                     codes,
                 )
-        return Words(starts, ends, keys, brk)  # type: ignore[arg-type]
+        return Words(starts, ends, keys, brk, toks, starts)  # type: ignore[arg-type]
 
     def phrase_key(self, text: str) -> tuple[str, ...]:
         """The key tuple of a whole phrase (how lexicon terms are indexed).
@@ -275,7 +296,7 @@ def _merge_possessives(words: Words, toks: tuple[str, ...], codes: list[int]) ->
         keys.append(words.keys[i])
         brk.append(words.brk[i] or carry)
         carry = False
-    return Words(starts, ends, keys, brk)
+    return Words(starts, ends, keys, brk, words.runs, words.run_starts)
 
 
 @cache

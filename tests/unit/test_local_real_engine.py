@@ -18,14 +18,8 @@ SAMPLES = {
 
 
 @pytest.fixture(scope="module")
-def engine() -> LocalEngine:
-    from nlp.base import EngineError
-    from nlp.local.assets import assets_dir
-
-    try:
-        return LocalEngine.from_assets(assets_dir())
-    except EngineError as exc:
-        pytest.skip(f"local assets not built ({exc}): run `docref-nlp models build`")
+def engine(built_engine: LocalEngine) -> LocalEngine:
+    return built_engine
 
 
 @pytest.fixture(scope="module")
