@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
+from types import UnionType
+from typing import Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -121,18 +124,7 @@ def to_java_string(model: BaseModel) -> str:
 
     Extra (undeclared) keys are ignored: the Java SDK only prints declared members.
     """
-    values = model.__dict__
-    parts: list[str] = ["{"]
-    for name, label, comma in _members(type(model)):
-        value = values[name]
-        if value is None:
-            continue
-        parts.append(label)
-        parts.append(_value(value))
-        if comma:
-            parts.append(",")
-    parts.append("}")
-    return "".join(parts)
+    return _writer(type(model))(model)
 
 
 @lru_cache(maxsize=256)
@@ -146,3 +138,85 @@ def _members(cls: type[BaseModel]) -> tuple[tuple[str, str, bool], ...]:
     return tuple(
         (name, f"{info.alias or name}: ", i != last) for i, (name, info) in enumerate(fields)
     )
+
+
+# --- generated writers ----------------------------------------------------------------------
+#
+# ``to_java_string`` of a model class is compiled once into a function with its members
+# unrolled; each member's text is computed inline for the type its annotation declares
+# (``str``, ``int``, ``float``, a model, a list of models) and by ``_value`` for any other
+# runtime type, so the output is the same as the member-by-member walk above for any value.
+
+_Writer = Callable[[BaseModel], str]
+_WRITERS: dict[type[BaseModel], _Writer] = {}
+
+
+def _writer(cls: type[BaseModel]) -> _Writer:
+    found = _WRITERS.get(cls)
+    if found is None:
+        found = _compile(cls, set())
+    return found
+
+
+def _declared(annotation: object) -> object:
+    """The one non-None type of ``X | None`` (or ``X``); ``None`` when there is no single one."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType):
+        return args[0] if len(args) == 1 else None
+    return annotation
+
+
+def _is_model(kind: object) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _expr(kind: object, var: str, names: dict[str, object], busy: set[type[BaseModel]]) -> str:
+    """Python expression of the text of ``var`` (declared ``kind``); ``_value`` otherwise."""
+    if kind is str:
+        return f"({var} if type({var}) is str else _value({var}))"
+    if kind is int:
+        return f"(str({var}) if type({var}) is int else _value({var}))"
+    if kind is float:
+        return f"((_floats({var}) or java_float({var})) if type({var}) is float else _value({var}))"
+    if _is_model(kind) and kind not in busy:
+        name = _bind(kind, names, busy)  # type: ignore[arg-type]
+        return f"({name}({var}) if type({var}) is {name}_cls else _value({var}))"
+    if get_origin(kind) is list and len(get_args(kind)) == 1:
+        item = _expr(get_args(kind)[0], "x", names, busy)
+        return (
+            f'("[" + ", ".join([{item} for x in {var}]) + "]" '
+            f"if type({var}) is list else _value({var}))"
+        )
+    return f"_value({var})"
+
+
+def _bind(cls: type[BaseModel], names: dict[str, object], busy: set[type[BaseModel]]) -> str:
+    name = f"_w{len(names)}"
+    names[name] = _WRITERS.get(cls) or _compile(cls, busy)
+    names[name + "_cls"] = cls
+    return name
+
+
+def _compile(cls: type[BaseModel], busy: set[type[BaseModel]]) -> _Writer:
+    busy = busy | {cls}
+    names: dict[str, object] = {
+        "_value": _value,
+        "java_float": java_float,
+        "_floats": _JAVA_FLOATS.get,  # a cache hit, else None (only positive keys are stored)
+    }
+    lines = ["def write(model):", "    d = model.__dict__"]
+    parts = []
+    for i, (attribute, label, comma) in enumerate(_members(cls)):
+        kind = _declared(cls.model_fields[attribute].annotation)
+        text = _expr(kind, "v", names, busy)
+        tail = " + ','" if comma else ""
+        lines += [
+            f"    v = d[{attribute!r}]",
+            f"    s{i} = '' if v is None else {label!r} + {text}{tail}",
+        ]
+        parts.append(f"{{s{i}}}")
+    lines.append(f"    return f'{{{{{''.join(parts)}}}}}'")
+    exec(compile("\n".join(lines), f"<to_java_string {cls.__name__}>", "exec"), names)
+    write: _Writer = names["write"]  # type: ignore[assignment]
+    _WRITERS[cls] = write
+    return write

@@ -178,6 +178,10 @@ class PgFhirStore(SqlStore[Database]):
         with self.db.connection() as conn:
             if not nested:  # count, page and includes from one snapshot
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if plan.guard_sql is not None:
+                guard = conn.execute(to_pg(plan.guard_sql), plan.guard_args).fetchone()
+                if not (guard and guard[0]):
+                    return SearchResult(0, [], self.included(conn, plan.query, []))
             total_row = conn.execute(to_pg(plan.count_sql), plan.args).fetchone()
             total = int(total_row[0]) if total_row else 0
             matches: list[Resource] = []

@@ -19,7 +19,7 @@ Two ways to find rows by value, same answers (the contract suite runs both):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from api.search import (
@@ -492,6 +492,8 @@ class SearchPlan:
         count_sql: ``SELECT COUNT(*)`` of every match; its arguments are ``args``.
         page_sql: the page of matches (``None`` when no page is wanted: ``_count=0`` or
             ``_summary=count``); its arguments are ``page_args``.
+        guard_sql: a cheap ``SELECT`` of one boolean, false when nothing can match (run first:
+            the other statements are then skipped); ``None`` when there is none.
     """
 
     query: SearchQuery
@@ -499,6 +501,24 @@ class SearchPlan:
     args: list[Any]
     page_sql: str | None
     page_args: list[Any]
+    guard_sql: str | None = None
+    guard_args: list[Any] = field(default_factory=list)
+
+
+def guard_sql(query: SearchQuery, lookups: Lookups) -> tuple[str | None, list[Any]]:
+    """A ``_lastUpdated`` range that no resource of the type falls in matches nothing: with
+    NLP criteria (whose term lookups cost milliseconds), ask the ``(type, last_updated)`` index
+    first. Each guard is implied by the search's own ``WHERE``, so a true one changes nothing."""
+    dated = [c for c in query.standard if c.name == "_lastUpdated"]
+    if not dated or not query.nlp:
+        return None, []
+    parts: list[str] = []
+    args: list[Any] = []
+    for criterion in dated:
+        sql, values = standard_sql(criterion, query.resource_type, lookups)
+        parts.append(f"EXISTS (SELECT 1 FROM resources r WHERE r.type = ? AND {sql})")
+        args += [query.resource_type, *values]
+    return "SELECT " + " AND ".join(parts), args
 
 
 def search_plan(query: SearchQuery, default_count: int, lookups: Lookups) -> SearchPlan:
@@ -510,12 +530,14 @@ def search_plan(query: SearchQuery, default_count: int, lookups: Lookups) -> Sea
     if query.resource_type not in SEARCHABLE_TYPES:
         raise StoreError(f"type {query.resource_type} is not searchable", code="NLP404")
     clause, args = where_sql(query, lookups)
+    guard, guard_args = guard_sql(query, lookups)
     count = default_count if query.count is None else query.count
     count_sql = f"SELECT COUNT(*) FROM resources r WHERE {clause}"
     if count <= 0 or query.summary_count:
-        return SearchPlan(query, count_sql, args, None, [])
+        return SearchPlan(query, count_sql, args, None, [], guard, guard_args)
     page_sql = (
         f"SELECT {lookups.body} FROM resources r WHERE {clause} ORDER BY {order_sql(query)} "
         "LIMIT ? OFFSET ?"
     )
-    return SearchPlan(query, count_sql, args, page_sql, [*args, count, query.offset])
+    page_args = [*args, count, query.offset]
+    return SearchPlan(query, count_sql, args, page_sql, page_args, guard, guard_args)

@@ -57,6 +57,11 @@ class SqliteSearch(SqlStore[Database]):
     def run_search(self, plan: SearchPlan) -> SearchResult:
         """Count, page and includes in one consistent read."""
         with self.db.read() as conn:
+            if (
+                plan.guard_sql is not None
+                and not conn.execute(plan.guard_sql, plan.guard_args).fetchone()[0]
+            ):
+                return SearchResult(0, [], self.included(conn, plan.query, []))
             total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
             matches: list[Resource] = []
             if plan.page_sql is not None:

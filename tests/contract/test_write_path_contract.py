@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
+from api.search import parse_search
 from api.store.base import ResourceGone
 from api.store.factory import open_store
+from api.store.search_sql import search_plan
 from tests.contract.conftest import Backend
-from tests.contract.test_store_contract import condition, enrichment
+from tests.contract.test_store_contract import condition, enrichment, rows
 from tests.fakes import FixedClock
 
 
@@ -72,3 +75,45 @@ def test_bodies_come_back_as_written(backend: Backend) -> None:
     generated[1]["valueInteger"] = 2**70  # one part of a bundle written by the fallback
     backend.store.apply(enrichment("d1", generated))
     assert [backend.store.read("Condition", f"c{n}") for n in range(3)][1]["valueInteger"] == 2**70
+
+
+NLP_CODE = ("infer-icd10cm-entity-concept-code", "J02.0")
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["le2000-01-01"], []),
+        (["gt2100-01-01"], []),
+        (["ge2000-01-01"], ["d1", "d2"]),
+        (["ne2000-01-01"], ["d1", "d2"]),
+        (["le2000-01-01,ge2000-01-01"], ["d1", "d2"]),  # one range of two can match
+        (["ge2000-01-01", "le2000-01-01"], []),  # both must
+    ],
+)
+def test_a_last_updated_range_is_checked_before_the_nlp_lookup(
+    backend: Backend, dates: list[str], expected: list[str]
+) -> None:
+    store = backend.store
+    strep = rows(("infer-icd10", "strep", 0.9, "J02.0", "Strep"))
+    for doc_id in ("d1", "d2"):
+        store.apply(enrichment(doc_id, [condition(f"c-{doc_id}", "J02.0")], rows=strep))
+    params = [*(("_lastUpdated", d) for d in dates), NLP_CODE, ("_sort", "_id")]
+    for extra in ([], [("_summary", "count")], [("_count", "0")]):
+        query = parse_search("DocumentReference", [*params, *extra])
+        plan = search_plan(query, 50, store.lookups)
+        assert plan.guard_sql is not None
+        guarded, unguarded = store.run_search(plan), store.run_search(replace(plan, guard_sql=None))
+        assert guarded == unguarded
+        assert guarded.total == len(expected)
+        assert [r["id"] for r in guarded.matches] == (expected if not extra else [])
+
+
+def test_only_nlp_searches_with_last_updated_have_a_guard(backend: Backend) -> None:
+    def guard(params: list[tuple[str, str]]) -> str | None:
+        query = parse_search("DocumentReference", params)
+        return search_plan(query, 50, backend.store.lookups).guard_sql
+
+    assert guard([NLP_CODE]) is None
+    assert guard([("_lastUpdated", "le2000-01-01")]) is None
+    assert guard([("_lastUpdated", "le2000-01-01"), NLP_CODE]) is not None

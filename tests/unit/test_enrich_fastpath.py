@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from enrich import EnrichmentPolicy, enrich_document
 from enrich.core import _count_nested
@@ -22,9 +23,9 @@ from enrich.extensions import (
 )
 from enrich.index import IndexRow
 from enrich.policy import PROFILES
-from enrich.rawresponse import _java_float, java_float, to_java_string
+from enrich.rawresponse import _java_float, _members, java_float, to_java_string
 from enrich.urls import AWS_CM
-from nlp.schema import NlpResult, Trait
+from nlp.schema import Attribute, Entity, NlpResult, Trait, UnmappedAttribute
 from tests.golden import enrich_sample, sample_names
 
 CASES = [(name, profile) for name in sample_names() for profile in PROFILES]
@@ -177,6 +178,60 @@ def test_to_java_string_of_subclassed_and_extra_values() -> None:
     trait = Trait(Name="SIGN", Score=_FloatLike(0.5), Extra="ignored")
     assert to_java_string(trait) == "{Name: SIGN,Score: 0.5}"
     assert to_java_string(Trait(Name="NEGATION")) == "{Name: NEGATION,}"
+
+
+def _walked(value: object) -> str:
+    """The reference ``toString()``: the members walked one by one, dispatched on the runtime
+    type of each value (the generated writers must give the same text for any value)."""
+    if isinstance(value, BaseModel):
+        parts = ["{"]
+        for name, label, comma in _members(type(value)):
+            member = value.__dict__[name]
+            if member is not None:
+                parts += [label, _walked(member), "," if comma else ""]
+        return "".join(parts) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_walked(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return java_float(value)
+    return str(value)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_writers_match_the_member_walk(seed: int) -> None:
+    result = _random_result(random.Random(2000 + seed))
+    for response in (result.detect_entities, result.icd10cm, result.rxnorm):
+        if response is not None:
+            assert to_java_string(response) == _walked(response)
+
+
+class _SubTrait(Trait):
+    pass
+
+
+def test_generated_writers_take_values_of_other_runtime_types() -> None:
+    # model_construct skips validation: ints in float members, floats in int members, bools,
+    # subclassed models and lists where a model is declared all print as their runtime type
+    unnamed: dict[str, Any] = {"name": None, "score": -0.0}
+    values: dict[str, Any] = {
+        "id": 1.5,
+        "score": 2,
+        "text": 7,
+        "category": True,
+        "traits": [_SubTrait(Name="SIGN", Score=0.25), Trait.model_construct(**unnamed)],
+        "attributes": (Attribute(Type="DOSAGE"),),
+    }
+    odd = Entity.model_construct(**values)
+    text = to_java_string(odd)
+    assert text == _walked(odd)
+    assert text.startswith("{Id: 1.5,Score: 2,Text: 7,Category: true,Traits: [{Name: SIGN,")
+    listed: dict[str, Any] = {"type": "X", "attribute": [Attribute(Id=3)]}
+    unmapped = UnmappedAttribute.model_construct(**listed)
+    assert to_java_string(unmapped) == _walked(unmapped) == "{Type: X,Attribute: [{Id: 3,}]}"
+    nan: dict[str, Any] = {"Name": "N", "Score": float("nan")}
+    assert to_java_string(Trait(**nan)) == "{Name: N,Score: NaN}"
 
 
 @pytest.mark.parametrize("seed", range(40))
