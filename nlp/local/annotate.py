@@ -24,6 +24,7 @@ from nlp.local.measures import NursingTtp
 from nlp.local.medcombo import combine_medications, drug_dose_follows
 from nlp.local.mention import ANAT, BES, CLINICAL, MC, MED, PHI, TTP, Attr, Mention
 from nlp.local.phi import PhiDetector
+from nlp.local.phi_words import CERTAIN_NAME
 from nlp.local.rulener import NursingVocabulary, RuleRecognizer
 from nlp.local.sections import Sectionizer
 from nlp.local.spans import SpanSet
@@ -464,8 +465,10 @@ class Annotator:
         last_end = -1
         for h in self.phi.find(text, words):  # non-overlapping, in order
             # names and guessed places (gazetteer, abbreviations) yield to clinical mentions,
-            # except a name after a courtesy title (0.9: "Mrs. Burns", "Dr. Parkinson")
-            weak = (h.type == "NAME" and h.score < 0.9) or (h.type == "ADDRESS" and h.score <= 0.72)
+            # except a name after a courtesy title (CERTAIN_NAME: "Mrs. Burns")
+            weak = (h.type == "NAME" and h.score < CERTAIN_NAME) or (
+                h.type == "ADDRESS" and h.score <= 0.72
+            )
             if weak and taken.overlaps(h.begin, h.end):
                 continue
             if h.type == "AGE" and is_duration(text, h.begin, h.end):
@@ -484,7 +487,9 @@ class Annotator:
                         if a.category == "TIME_EXPRESSION" or not phi_spans.overlaps(a.begin, a.end)
                     ]
             # clinical mentions under non-name PHI (dates, phones) or a titled name are dropped
-            hard = SpanSet((p.begin, p.end) for p in out if p.type != "NAME" or p.score >= 0.9)
+            hard = SpanSet(
+                (p.begin, p.end) for p in out if p.type != "NAME" or p.score >= CERTAIN_NAME
+            )
             if len(hard):
                 mentions[:] = [m for m in mentions if not hard.overlaps(m.begin, m.end)]
         return out

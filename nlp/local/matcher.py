@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from nlp.local.drugnames import edit_distance
 from nlp.local.text import STOPWORDS, Normaliser, Words
 
 # Sources whose terms only match when written in capitals in the note (abbreviations).
@@ -268,7 +269,7 @@ class SpellIndex:
             found -= self.drugs
         if not found and len(word) >= self.far_len - 2 and word not in self._far_words:
             for d in (p, *_deletes2(p)):
-                found.update(w for w in self._far.get(d, ()) if _within_two(word, w))
+                found.update(w for w in self._far.get(d, ()) if edit_distance(word, w, 2) <= 2)
         if not found or self.frequency(word) >= _REAL_WORD:
             return None
         if len(found) == 1:
@@ -322,22 +323,3 @@ def _one_edit(a: str, b: str) -> bool:
             i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
         )
     )
-
-
-def _within_two(a: str, b: str) -> bool:
-    """Damerau-Levenshtein distance (optimal string alignment) of at most two."""
-    if abs(len(a) - len(b)) > 2:
-        return False
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > 2:
-            return False
-        prev2, prev = prev, cur
-    return prev[len(b)] <= 2

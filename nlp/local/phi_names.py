@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from nlp.local.phi_words import (
+    CERTAIN_NAME,
     COMMON,
     NAME_WORD,
     VERY_COMMON,
@@ -94,7 +95,7 @@ class NameRules:
             if w is not None and self._second_name(w):
                 end = m.end("w")
             # a courtesy title makes it certain ("Mrs. Burns" is no burn); a role less so
-            out.append(PhiSpan(begin, end, "NAME", 0.9 if strong else 0.85))
+            out.append(PhiSpan(begin, end, "NAME", CERTAIN_NAME if strong else 0.85))
             if title == "drs":
                 out.extend(self._name_list(text, end))
         return out

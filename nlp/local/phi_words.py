@@ -20,6 +20,11 @@ COMMON = 4.0  # Zipf frequency from which an English word is too common to be a 
 VERY_COMMON = 4.5  # ... to be a name even after an initial or a title
 
 
+# a name after a courtesy title ("Mrs. Burns", "Dr. Parkinson") is certain: it beats the
+# clinical mention under it (``nlp.local.annotate``); every other name scores below
+CERTAIN_NAME = 0.9
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class PhiSpan:
     """One PHI hit: character span and Comprehend type (NAME, DATE, ADDRESS...)."""
