@@ -117,3 +117,33 @@ def test_only_nlp_searches_with_last_updated_have_a_guard(backend: Backend) -> N
     assert guard([NLP_CODE]) is None
     assert guard([("_lastUpdated", "le2000-01-01")]) is None
     assert guard([("_lastUpdated", "le2000-01-01"), NLP_CODE]) is not None
+
+
+def test_copies_of_an_index_row_are_stored_once(backend: Backend) -> None:
+    store = backend.store
+    strep = ("infer-icd10", "strep", 0.9, "J02.0", "Strep")
+    ache = ("detect-entities", "ache", 0.5, None, None)
+    copies = rows(strep, ache, strep, strep, ache)  # entity indexes differ, stored columns not
+    store.apply(enrichment("d1", [], rows=copies))
+    with backend.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM nlp_rows").fetchone()[0] == 2
+    for params in (
+        [NLP_CODE],
+        [("detectEntities-entity-text", "ache")],
+        [("infer-icd10cm-entity-text-concept-code", "strep|J02.0")],
+    ):
+        assert _ids(backend, params) == ["d1"]
+    seen: list[str] = []
+    if backend.name == "sqlite":
+        with backend.db.read() as conn:
+            conn.set_trace_callback(seen.append)
+    store.apply(enrichment("d1", [], rows=rows(strep, ache)))  # the same distinct rows
+    assert not [s for s in seen if "INTO nlp_rows" in s]
+    store.apply(enrichment("d1", [], rows=rows(ache, ache)))
+    assert _ids(backend, [NLP_CODE]) == []
+    assert _ids(backend, [("detectEntities-entity-text", "ache")]) == ["d1"]
+
+
+def _ids(backend: Backend, params: list[tuple[str, str]]) -> list[str]:
+    found = backend.store.search("DocumentReference", params)
+    return sorted(e["resource"]["id"] for e in found.get("entry", []))
