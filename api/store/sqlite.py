@@ -30,6 +30,7 @@ from api.store.codec import encode_body
 from api.store.database import Database as Database
 from api.store.extract import extract
 from api.store.sql import (
+    Key,
     content_of,
     history_sql,
     latest_version,
@@ -222,7 +223,7 @@ class SqliteFhirStore(SqliteSearch):
         if forgotten:  # search values of the replaced versions
             _forget_values(conn, forgotten)
         if superseded:  # a superseded body moves to its history row (when it has one)
-            conn.executemany(_KEEP_BODY, [(bodies.text(b), *key, v) for key, v, b in superseded])
+            _keep_bodies(conn, bodies, superseded)
         self._write_rows(conn, written, now)
         if old_bundles:
             forget(conn, old_bundles)
@@ -280,7 +281,7 @@ class SqliteFhirStore(SqliteSearch):
         body: Stored = (row[2], row[3], row[4])
         old = bodies.load(body)
         _forget_values(conn, [(rid, terms_text(resource_terms(*key, extract(old))))])
-        conn.execute(_KEEP_BODY, (bodies.text(body), *key, int(row[1])))
+        _keep_bodies(conn, bodies, [(key, int(row[1]), body)])
         conn.execute("DELETE FROM resources WHERE rid = ?", (rid,))
         if row[3] is not None:
             forget(conn, {(int(row[3]), row[5])})
@@ -305,6 +306,27 @@ class _Written:
     source_doc: str | None
     existed: bool
     method: str
+
+
+def _keep_bodies(
+    conn: sqlite3.Connection, bodies: Bodies, superseded: Sequence[tuple[Key, int, Stored]]
+) -> None:
+    """Move the bodies of superseded versions ``(key, version, body)`` to their history rows,
+    for the versions that have one (a generated resource has none unless the store keeps
+    their history): a bundled body is encoded on its own only for those."""
+    waiting = {
+        (r[0], r[1], int(r[2]))
+        for r in _select_keys(
+            conn,
+            "SELECT t.type, t.id, t.version_id",
+            "history",
+            list(dict.fromkeys(key for key, _, _ in superseded)),
+            "WHERE t.json IS NULL",
+        )
+    }
+    moved = [(bodies.text(b), *key, v) for key, v, b in superseded if (*key, v) in waiting]
+    if moved:
+        conn.executemany(_KEEP_BODY, moved)
 
 
 def _forget_values(conn: sqlite3.Connection, forgotten: list[tuple[int, str]]) -> None:

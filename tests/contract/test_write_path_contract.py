@@ -64,6 +64,17 @@ def test_the_history_of_generated_resources_is_kept_when_asked(keeping: Backend)
     ]
 
 
+def test_history_kept_before_keeps_its_bodies_after(backend: Backend, keeping: Backend) -> None:
+    """Versions written while the history of generated resources was kept keep their bodies
+    when a store that does not keep it supersedes or deletes them."""
+    keeping.store.apply(enrichment("d1", [condition("c1", "R51"), condition("c2", "J02.0")]))
+    first = [keeping.store.read("Condition", c) for c in ("c1", "c2")]
+    backend.store.apply(enrichment("d1", [condition("c1", "R52")]))  # c1 changed, c2 retired
+    assert backend.store.vread("Condition", "c1", "1") == first[0]
+    assert backend.store.vread("Condition", "c2", "1") == first[1]
+    assert _versions(backend, "Condition/c2") == [("2", "DELETE", True), ("1", "POST", False)]
+
+
 def test_bodies_come_back_as_written(backend: Backend) -> None:
     big = {"resourceType": "Observation", "id": "o1", "valueInteger": 2**70, "note": "é" * 3000}
     small = {"resourceType": "Basic", "id": "b1", "extension": [{"valueDecimal": 1e-7}]}
