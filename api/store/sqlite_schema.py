@@ -283,21 +283,35 @@ def reindex(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO docref_meta VALUES ('terms_version', ?)", (TERMS_VERSION,))
 
 
+#: The search values of one stored resource: its terms (``terms_text``) and ``search_date`` rows.
+Values = tuple[str, list[tuple[Any, ...]]]
+
+
+def search_values(rid: int, resource_type: str, body: dict[str, Any]) -> Values:
+    """The terms and date rows of a stored resource ``rid``."""
+    values = extract(body)
+    terms = terms_text(resource_terms(resource_type, str(body["id"]), values))
+    return terms, [(rid, resource_type, *d) for d in values.dates]
+
+
 def index_values(
     conn: sqlite3.Connection, resources: Sequence[tuple[int, str, dict[str, Any]]]
 ) -> None:
     """The search values and terms of stored resources ``(rid, type, body)`` (none written
     before)."""
-    terms: list[tuple[int, str]] = []
-    dates: list[tuple[Any, ...]] = []
-    for rid, resource_type, body in resources:
-        values = extract(body)
-        found = resource_terms(resource_type, str(body["id"]), values)
-        if found:
-            terms.append((rid, terms_text(found)))
-        dates += [(rid, resource_type, *d) for d in values.dates]
-    conn.executemany("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", terms)
-    conn.executemany("INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)", dates)
+    write_values(conn, [(rid, search_values(rid, kind, body)) for rid, kind, body in resources])
+
+
+def write_values(conn: sqlite3.Connection, values: Sequence[tuple[int, Values]]) -> None:
+    """Write the search values ``(rid, (terms, dates))`` of resources (none written before)."""
+    conn.executemany(
+        "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)",
+        [(rid, terms) for rid, (terms, _) in values if terms],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)",
+        [d for _, (_, dates) in values for d in dates],
+    )
 
 
 def stored_nlp_rows(conn: sqlite3.Connection, dkey: int) -> list[NlpRow]:

@@ -9,8 +9,10 @@ import sqlite3
 from typing import Any
 
 from api.search import normalize_text
+from api.store.base import EnrichmentWrite
 from api.store.extract import extract
 from api.store.sql import nlp_rows
+from api.store.sqlite import Database, SqliteFhirStore
 from api.store.sqlite_index import ROWS_PER_INSERT, insert_many
 from api.store.sqlite_schema import elided_rows, row_key
 from api.store.terms import (
@@ -25,6 +27,8 @@ from api.store.terms import (
     presence_term,
 )
 from enrich.index import IndexRow
+from tests.adapters.test_sqlite_store import _statements, condition, doc
+from tests.fakes import FixedClock
 
 OPS = list(OPERATIONS)
 TEXTS = [None, "", "Chest pain", "chest pain", "Ménière", "İstanbul", "x" * 1200, "é" * 600]
@@ -181,3 +185,24 @@ def test_search_values_of_odd_shapes() -> None:
     tag_only = extract({"resourceType": "Basic", "id": "b", "meta": {"tag": {"code": "one"}}})
     assert tag_only.tokens == [("_tag", "", "one")]
     assert extract({"resourceType": "Basic", "id": "b", "meta": "odd"}).tokens == []
+
+
+def test_search_values_that_did_not_change_are_not_written_again() -> None:
+    store = SqliteFhirStore(Database(":memory:"), clock=FixedClock())
+    first = condition("c1", "R51") | {"recordedDate": "2024-01-02"}
+    store.apply(EnrichmentWrite(doc("d1"), generated=[first, condition("c2")]))
+    seen = _statements(store.db)
+    noted = first | {"note": [{"text": "not searchable"}]}  # a new version, same values
+    store.apply(EnrichmentWrite(doc("d1"), generated=[noted, condition("c2", "R52")]))
+    touched = [s for s in seen if "search_terms" in s or "search_date" in s]
+    assert len([s for s in touched if "'delete'" in s]) == 1  # c2's old terms only
+    assert not [s for s in touched if "search_date" in s and "VALUES" in s]
+    assert store.current_version("Condition", "c1") == ("2", False)
+    for params, expected in (
+        ([("code", "R51")], ["c1"]),
+        ([("code", "R52")], ["c2"]),
+        ([("code", "J02.0")], []),
+        ([("recorded-date", "2024-01-02")], ["c1"]),
+    ):
+        bundle = store.search("Condition", params)
+        assert sorted(e["resource"]["id"] for e in bundle.get("entry", [])) == expected
