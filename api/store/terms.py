@@ -215,7 +215,7 @@ _PRESENCE_COLUMNS = (
 def nlp_terms(rows: Iterable[NlpRow]) -> list[str]:
     """Every term of one document's NLP rows: the distinct values of each column, taken
     column by column for each run of rows of one operation (``zip``, ``set``: no Python
-    step per row; a document's 300 rows hold some 100 values)."""
+    step per row; a document's ~200 rows hold some 100 values)."""
     exact: dict[tuple[str, int], set[str | None]] = {}
     texts: dict[tuple[str, int], set[str | None]] = {}
     present: set[str] = set()
