@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from enrich import urls
 from enrich.index import IndexRow, Operation
 from enrich.rawresponse import java_float, to_java_string
@@ -122,25 +124,56 @@ def _branch_head(base: str, model: Any) -> list[Json]:
     ]
 
 
+# Index rows are built like ``IndexRow(**fields)`` without validation: the builders pass
+# values of the field types, converted as ``read_index_rows`` does, in field order (tests
+# compare both, including ``model_fields_set``). pydantic keeps a model's state in slots:
+# their descriptors set them directly.
 _set = object.__setattr__
-_ROW_DEFAULTS: dict[str, Any] = {
-    name: (() if name == "traits" else None) for name in IndexRow.model_fields
-}
+_object_new = object.__new__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-def _index_row(values: dict[str, Any]) -> IndexRow:
-    """``IndexRow(**values)`` without validation.
+def _index_row(fields: dict[str, Any], fields_set: set[str]) -> IndexRow:
+    """An IndexRow of ``fields`` (every field, in field order); ``fields_set``: the given ones.
 
-    The builders pass values of the field types, converted as ``read_index_rows`` does.
+    ``fields_set`` is shared by the rows of one shape (``_fields_set``): rows are frozen, so
+    nothing adds to it (``model_copy`` copies it).
     """
-    row = IndexRow.__new__(IndexRow)
-    fields = dict(_ROW_DEFAULTS)
-    fields.update(values)
+    row: IndexRow = _object_new(IndexRow)
     _set(row, "__dict__", fields)
-    _set(row, "__pydantic_fields_set__", set(values))
-    _set(row, "__pydantic_extra__", None)
-    _set(row, "__pydantic_private__", None)
+    _set_fields_set(row, fields_set)
+    _set_extra(row, None)
+    _set_private(row, None)
     return row
+
+
+#: The scalar fields of an entity's row, by bit of the builders' ``given`` masks.
+_SCALAR_FIELDS = (
+    "entity_id",
+    "text",
+    "category",
+    "type",
+    "score",
+    "begin_offset",
+    "end_offset",
+)
+_CONCEPT_FIELDS = ("concept_index", "concept_code", "concept_description", "concept_score")
+_FIELDS_SETS: dict[tuple[int, bool], set[str]] = {}
+
+
+def _fields_set(given: int, concept: bool) -> set[str]:
+    """The given fields of a row whose scalars ``given`` (bit i: ``_SCALAR_FIELDS[i]``) are
+    set, with the concept fields when ``concept`` (one shared set per shape)."""
+    found = _FIELDS_SETS.get((given, concept))
+    if found is None:
+        names = {"operation", "entity_index", "traits"}
+        names.update(f for i, f in enumerate(_SCALAR_FIELDS) if given >> i & 1)
+        if concept:
+            names.update(_CONCEPT_FIELDS)
+        found = _FIELDS_SETS[(given, concept)] = names
+    return found
 
 
 def _as_int(value: object) -> int | None:
@@ -149,6 +182,10 @@ def _as_int(value: object) -> int | None:
 
 def _as_str(value: object) -> str | None:
     return value if type(value) is str else _str(value)
+
+
+#: a cached ``hl_decimal``, else None (only positive keys are stored)
+_hl_cached = _HL_DECIMALS.get
 
 
 @dataclass(frozen=True)
@@ -170,64 +207,19 @@ class _EntityUrls:
     code: str
     description: str
     concept_score: str
-    detect_scalars: tuple[tuple[str, str, str, str], ...] = ()
-    ontology_scalars: tuple[tuple[str, str, str, str], ...] = ()
-
-
-#: (model attribute, URL attribute of ``_EntityUrls``, IndexRow field, value key), in tree order
-_DETECT_SCALARS = (
-    ("id", "id", "entity_id", "valueInteger"),
-    ("text", "text", "text", "valueString"),
-    ("category", "category", "category", "valueString"),
-    ("type", "type", "type", "valueString"),
-    ("score", "score", "score", "valueDecimal"),
-    ("begin_offset", "begin", "begin_offset", "valueInteger"),
-    ("end_offset", "end", "end_offset", "valueInteger"),
-)
-_ONTOLOGY_SCALARS = (
-    ("id", "id", "entity_id", "valueInteger"),
-    ("text", "text", "text", "valueString"),
-    ("begin_offset", "begin", "begin_offset", "valueInteger"),
-    ("end_offset", "end", "end_offset", "valueInteger"),
-    ("score", "score", "score", "valueDecimal"),
-)
-
-
-def _scalars(
-    values: dict[str, Any],
-    spec: tuple[tuple[str, str, str, str], ...],
-    kids: list[Json],
-    fields: dict[str, Any],
-) -> None:
-    """Append an entity's scalar children (and their index-row values) in ``spec`` order."""
-    for attr, url, field, key in spec:
-        value = values[attr]
-        if value is None:
-            continue
-        if key == "valueDecimal":
-            value = hl_decimal(value)
-            fields[field] = value
-        elif key == "valueInteger":
-            fields[field] = _as_int(value)
-        else:
-            fields[field] = _as_str(value)
-        kids.append({"url": url, key: value})
 
 
 def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) -> _EntityUrls:
     e = base + entity
-    scalar_urls = {
-        "id": e + "-id",
-        "text": e + "-text",
-        "category": e + "-category",
-        "type": e + "-type",
-        "score": e + "-score",
-        "begin": e + "-begin-offset",
-        "end": e + "-end-offset",
-    }
     return _EntityUrls(
         entity=e,
-        **scalar_urls,
+        id=e + "-id",
+        text=e + "-text",
+        category=e + "-category",
+        type=e + "-type",
+        score=e + "-score",
+        begin=e + "-begin-offset",
+        end=e + "-end-offset",
         trait_list=e + "-TraitList",
         trait=e + "-Trait",
         trait_name=e + "-Trait-Name",
@@ -237,8 +229,6 @@ def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) ->
         code=base + concept_child + "Code",
         description=base + concept_child + "Description",
         concept_score=base + concept_child + "Score",
-        detect_scalars=tuple((a, scalar_urls[u], f, k) for a, u, f, k in _DETECT_SCALARS),
-        ontology_scalars=tuple((a, scalar_urls[u], f, k) for a, u, f, k in _ONTOLOGY_SCALARS),
     )
 
 
@@ -249,6 +239,144 @@ _ICD10_URLS = _entity_urls(
 _RXNORM_URLS = _entity_urls(
     urls.RXNORM, urls.RXNORM_ENTITY, urls.RXNORM_CONCEPT, urls.RXNORM_CONCEPT_CHILD
 )
+
+# Tree pieces that repeat (a trait or a concept element: the same few hundred values across
+# documents) are built once and shared by every tree that holds them. Nothing mutates a
+# written tree in place (a new run writes a new tree; ``api.service.with_status`` changes
+# only the status/message pair, never cached); the caches are bounded like ``hl_decimal``'s.
+_CACHE_MAX = 65536
+#: (trait URL, name, score) -> (element, name for the row or None, nodes)
+_TRAITS: dict[tuple[str, object, object], tuple[Json, str | None, int]] = {}
+#: (concept URL, code, description, score) -> (element, (code, description, score), nodes)
+_CONCEPTS: dict[
+    tuple[str, object, object, object],
+    tuple[Json, tuple[str | None, str | None, float | None], int],
+] = {}
+
+
+def _trait_piece(u: _EntityUrls, name: object, score: object) -> tuple[Json, str | None, int]:
+    """A trait element, the name its row lists (a non-empty string) and its node count."""
+    parts: list[Json] = []
+    if name is not None:
+        parts.append({"url": u.trait_name, "valueString": name})
+    if score is not None:
+        parts.append({"url": u.trait_score, "valueDecimal": hl_decimal(score)})  # type: ignore[arg-type]
+    listed = _as_str(name) if name is not None else None
+    return {"url": u.trait, "extension": parts}, listed or None, 2 + len(parts)
+
+
+def _concept_piece(
+    u: _EntityUrls, code: object, description: object, score: object
+) -> tuple[Json, tuple[str | None, str | None, float | None], int]:
+    """A concept element, its row's (code, description, score) and its node count."""
+    parts: list[Json] = []
+    row_code = row_description = row_score = None
+    if code is not None:
+        parts.append({"url": u.code, "valueString": code})
+        row_code = _as_str(code)
+    if description is not None:
+        parts.append({"url": u.description, "valueString": description})
+        row_description = _as_str(description)
+    if score is not None:
+        row_score = hl_decimal(score)  # type: ignore[arg-type]
+        parts.append({"url": u.concept_score, "valueDecimal": row_score})
+    element = {"url": u.concept, "extension": parts}
+    return element, (row_code, row_description, row_score), 2 + len(parts)
+
+
+def _cacheable(text: object, *more: object, score: object) -> bool:
+    """Whether a piece of these values may be cached: strings (or ``None``) equal only to
+    themselves, and a positive float score (``None``): ``0.0 == -0.0`` (written differently),
+    ``NaN`` equals nothing, and ``1 == 1.0 == True`` (written differently)."""
+    if score is not None and not (type(score) is float and score > 0.0):
+        return False
+    return (text is None or type(text) is str) and all(v is None or type(v) is str for v in more)
+
+
+def _entity(
+    d: dict[str, Any], u: _EntityUrls, operation: Operation, index: int, detect: bool
+) -> tuple[list[Json], dict[str, Any], int]:
+    """An entity's scalar children in tree order, its row's fields (every field, in field
+    order; no concept, no traits yet) and the mask of the scalars given (``_fields_set``).
+
+    The tree's order: id, text, category, type, score, begin, end (``detect``); id, text,
+    begin, end, score (ontology entities: no category or type).
+    """
+    kids: list[Json] = []
+    add = kids.append
+    given = 0
+    entity_id = d["id"]
+    if entity_id is not None:
+        add({"url": u.id, "valueInteger": entity_id})
+        entity_id = entity_id if type(entity_id) is int else _int(entity_id)
+        given = 1
+    text = d["text"]
+    if text is not None:
+        add({"url": u.text, "valueString": text})
+        text = text if type(text) is str else _str(text)
+        given |= 2
+    category = kind = score = None
+    if detect:
+        category = d["category"]
+        if category is not None:
+            add({"url": u.category, "valueString": category})
+            category = category if type(category) is str else _str(category)
+            given |= 4
+        kind = d["type"]
+        if kind is not None:
+            add({"url": u.type, "valueString": kind})
+            kind = kind if type(kind) is str else _str(kind)
+            given |= 8
+        score = d["score"]
+        if score is not None:
+            score = _hl_cached(score) or hl_decimal(score)
+            add({"url": u.score, "valueDecimal": score})
+            given |= 16
+    begin = d["begin_offset"]
+    if begin is not None:
+        add({"url": u.begin, "valueInteger": begin})
+        begin = begin if type(begin) is int else _int(begin)
+        given |= 32
+    end = d["end_offset"]
+    if end is not None:
+        add({"url": u.end, "valueInteger": end})
+        end = end if type(end) is int else _int(end)
+        given |= 64
+    if not detect:
+        score = d["score"]
+        if score is not None:
+            score = _hl_cached(score) or hl_decimal(score)
+            add({"url": u.score, "valueDecimal": score})
+            given |= 16
+    fields = {
+        "operation": operation,
+        "entity_index": index,
+        "entity_id": entity_id,
+        "text": text,
+        "category": category,
+        "type": kind,
+        "score": score,
+        "concept_index": None,
+        "concept_code": None,
+        "concept_description": None,
+        "concept_score": None,
+        "begin_offset": begin,
+        "end_offset": end,
+        "traits": (),
+    }
+    return kids, fields, given
+
+
+def _cached(
+    cache: dict[Any, Any], key: tuple[object, ...], build: Callable[..., Any], *args: object
+) -> Any:
+    """``cache[key]``, ``build(*args)`` first when missing (emptied at ``_CACHE_MAX``)."""
+    piece = cache.get(key)
+    if piece is None:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        piece = cache[key] = build(*args)
+    return piece
 
 
 def detect_entities_extension(
@@ -261,41 +389,37 @@ def detect_entities_extension(
 def _detect_entities(
     response: DetectEntitiesV2Response, rows: list[IndexRow] | None
 ) -> tuple[Json, int]:
-    """The branch and its ``count_nested``."""
+    """The branch and its ``count_nested``, in one pass over the entities."""
     u = _DE_URLS
     children = _branch_head(urls.DETECT, response)
     nodes = 2 + len(children)
     index = 0
     for ent in response.entities:
-        kids: list[Json] = []
-        fields: dict[str, Any] = {}
-        _scalars(ent.__dict__, u.detect_scalars, kids, fields)
-        traits = ent.traits
+        d = ent.__dict__
+        kids, fields, given = _entity(d, u, "detect-entities", index, True)
+        traits = d["traits"]
         if traits:
             elements: list[Json] = []
-            names: list[str] = []
+            listed: list[str] = []
             for t in traits:
-                parts: list[Json] = []
-                if t.name is not None:
-                    parts.append({"url": u.trait_name, "valueString": t.name})
-                    name = _as_str(t.name)
-                    if name:
-                        names.append(name)
-                if t.score is not None:
-                    parts.append({"url": u.trait_score, "valueDecimal": hl_decimal(t.score)})
-                elements.append({"url": u.trait, "extension": parts})
-                nodes += 2 + len(parts)
+                name, score = t.__dict__["name"], t.__dict__["score"]
+                if _cacheable(name, score=score):
+                    key = (u.trait_list, name, score)
+                    piece = _TRAITS.get(key) or _cached(_TRAITS, key, _trait_piece, u, name, score)
+                else:
+                    piece = _trait_piece(u, name, score)
+                elements.append(piece[0])
+                if piece[1] is not None:
+                    listed.append(piece[1])
+                nodes += piece[2]
             kids.append({"url": u.trait_list, "extension": elements})
             nodes += 1
-            fields["traits"] = tuple(names)
+            fields["traits"] = tuple(listed)
         if kids:
             children.append({"url": u.entity, "extension": kids})
             nodes += 2 + len(kids)
             if rows is not None:
-                fields["operation"] = "detect-entities"
-                fields["entity_index"] = index
-                fields.setdefault("traits", ())
-                rows.append(_index_row(fields))
+                rows.append(_index_row(fields, _fields_set(given, False)))
             index += 1
     return {"url": urls.DETECT, "extension": children}, nodes
 
@@ -307,44 +431,39 @@ def _ontology_extension(
     response: InferICD10CMResponse | InferRxNormResponse,
     rows: list[IndexRow] | None,
 ) -> tuple[Json, int]:
-    """The branch and its ``count_nested``."""
+    """The branch and its ``count_nested``, in one pass over the entities."""
     children = _branch_head(base, response)
     nodes = 2 + len(children)
     index = 0
     for ent in response.entities:
-        kids: list[Json] = []
-        fields: dict[str, Any] = {}
-        _scalars(ent.__dict__, u.ontology_scalars, kids, fields)
-        concepts = ent.concepts
+        d = ent.__dict__
+        kids, fields, given = _entity(d, u, operation, index, False)
+        concepts = d["concepts"]
         found: list[tuple[str | None, str | None, float | None]] = []
         if concepts:
             elements: list[Json] = []
             for c in concepts:
-                parts: list[Json] = []
-                code = description = score = None
-                if c.code is not None:
-                    parts.append({"url": u.code, "valueString": c.code})
-                    code = _as_str(c.code)
-                if c.description is not None:
-                    parts.append({"url": u.description, "valueString": c.description})
-                    description = _as_str(c.description)
-                if c.score is not None:
-                    score = hl_decimal(c.score)
-                    parts.append({"url": u.concept_score, "valueDecimal": score})
-                elements.append({"url": u.concept, "extension": parts})
-                nodes += 2 + len(parts)
-                found.append((code, description, score))
+                cd = c.__dict__
+                code, description, score = cd["code"], cd["description"], cd["score"]
+                if _cacheable(code, description, score=score):
+                    key = (u.concept_list, code, description, score)
+                    piece = _CONCEPTS.get(key) or _cached(
+                        _CONCEPTS, key, _concept_piece, u, code, description, score
+                    )
+                else:
+                    piece = _concept_piece(u, code, description, score)
+                elements.append(piece[0])
+                found.append(piece[1])
+                nodes += piece[2]
             kids.append({"url": u.concept_list, "extension": elements})
             nodes += 1
         if kids:
             children.append({"url": u.entity, "extension": kids})
             nodes += 2 + len(kids)
             if rows is not None:
-                fields["operation"] = operation
-                fields["entity_index"] = index
-                fields["traits"] = ()
                 if not found:
-                    rows.append(_index_row(fields))
+                    rows.append(_index_row(fields, _fields_set(given, False)))
+                shape = _fields_set(given, True)
                 for i, (code, description, score) in enumerate(found):
                     rows.append(
                         _index_row(
@@ -354,7 +473,8 @@ def _ontology_extension(
                                 "concept_code": code,
                                 "concept_description": description,
                                 "concept_score": score,
-                            }
+                            },
+                            shape,
                         )
                     )
             index += 1
