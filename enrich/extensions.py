@@ -211,15 +211,18 @@ class _EntityUrls:
 
 def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) -> _EntityUrls:
     e = base + entity
+    scalar_urls = {
+        "id": e + "-id",
+        "text": e + "-text",
+        "category": e + "-category",
+        "type": e + "-type",
+        "score": e + "-score",
+        "begin": e + "-begin-offset",
+        "end": e + "-end-offset",
+    }
     return _EntityUrls(
         entity=e,
-        id=e + "-id",
-        text=e + "-text",
-        category=e + "-category",
-        type=e + "-type",
-        score=e + "-score",
-        begin=e + "-begin-offset",
-        end=e + "-end-offset",
+        **scalar_urls,
         trait_list=e + "-TraitList",
         trait=e + "-Trait",
         trait_name=e + "-Trait-Name",
@@ -293,75 +296,53 @@ def _cacheable(text: object, *more: object, score: object) -> bool:
     return (text is None or type(text) is str) and all(v is None or type(v) is str for v in more)
 
 
+#: (attribute, URL field of ``_EntityUrls``, value key, bit of ``given``) of an entity's
+#: scalars in tree order: DetectEntitiesV2 entities, then ontology entities (no category or type)
+_Scalars = tuple[tuple[str, str, str, int], ...]
+_DETECT_SCALARS: _Scalars = (
+    ("id", "id", "valueInteger", 1),
+    ("text", "text", "valueString", 2),
+    ("category", "category", "valueString", 4),
+    ("type", "type", "valueString", 8),
+    ("score", "score", "valueDecimal", 16),
+    ("begin_offset", "begin", "valueInteger", 32),
+    ("end_offset", "end", "valueInteger", 64),
+)
+_ONTOLOGY_SCALARS: _Scalars = tuple(_DETECT_SCALARS[i] for i in (0, 1, 5, 6, 4))
+
+
 def _entity(
     d: dict[str, Any], u: _EntityUrls, operation: Operation, index: int, detect: bool
 ) -> tuple[list[Json], dict[str, Any], int]:
     """An entity's scalar children in tree order, its row's fields (every field, in field
-    order; no concept, no traits yet) and the mask of the scalars given (``_fields_set``).
-
-    The tree's order: id, text, category, type, score, begin, end (``detect``); id, text,
-    begin, end, score (ontology entities: no category or type).
-    """
+    order; no concept, no traits yet) and the mask of the scalars given (``_fields_set``)."""
     kids: list[Json] = []
     add = kids.append
     given = 0
-    entity_id = d["id"]
-    if entity_id is not None:
-        add({"url": u.id, "valueInteger": entity_id})
-        entity_id = entity_id if type(entity_id) is int else _int(entity_id)
-        given = 1
-    text = d["text"]
-    if text is not None:
-        add({"url": u.text, "valueString": text})
-        text = text if type(text) is str else _str(text)
-        given |= 2
-    category = kind = score = None
-    if detect:
-        category = d["category"]
-        if category is not None:
-            add({"url": u.category, "valueString": category})
-            category = category if type(category) is str else _str(category)
-            given |= 4
-        kind = d["type"]
-        if kind is not None:
-            add({"url": u.type, "valueString": kind})
-            kind = kind if type(kind) is str else _str(kind)
-            given |= 8
-        score = d["score"]
-        if score is not None:
-            score = _hl_cached(score) or hl_decimal(score)
-            add({"url": u.score, "valueDecimal": score})
-            given |= 16
-    begin = d["begin_offset"]
-    if begin is not None:
-        add({"url": u.begin, "valueInteger": begin})
-        begin = begin if type(begin) is int else _int(begin)
-        given |= 32
-    end = d["end_offset"]
-    if end is not None:
-        add({"url": u.end, "valueInteger": end})
-        end = end if type(end) is int else _int(end)
-        given |= 64
-    if not detect:
-        score = d["score"]
-        if score is not None:
-            score = _hl_cached(score) or hl_decimal(score)
-            add({"url": u.score, "valueDecimal": score})
-            given |= 16
+    got: dict[str, Any] = {}
+    urls_of = u.__dict__
+    for attr, url, key, bit in _DETECT_SCALARS if detect else _ONTOLOGY_SCALARS:
+        value = d[attr]
+        if value is not None:
+            if bit == 16:
+                value = _hl_cached(value) or hl_decimal(value)
+            add({"url": urls_of[url], key: value})
+            given |= bit
+            got[attr] = value
     fields = {
         "operation": operation,
         "entity_index": index,
-        "entity_id": entity_id,
-        "text": text,
-        "category": category,
-        "type": kind,
-        "score": score,
+        "entity_id": _as_int(got["id"]) if given & 1 else None,
+        "text": _as_str(got["text"]) if given & 2 else None,
+        "category": _as_str(got["category"]) if given & 4 else None,
+        "type": _as_str(got["type"]) if given & 8 else None,
+        "score": got.get("score"),
         "concept_index": None,
         "concept_code": None,
         "concept_description": None,
         "concept_score": None,
-        "begin_offset": begin,
-        "end_offset": end,
+        "begin_offset": _as_int(got["begin_offset"]) if given & 32 else None,
+        "end_offset": _as_int(got["end_offset"]) if given & 64 else None,
         "traits": (),
     }
     return kids, fields, given
