@@ -287,13 +287,15 @@ def _concept_piece(
     return element, (row_code, row_description, row_score), 2 + len(parts)
 
 
-def _cacheable(text: object, *more: object, score: object) -> bool:
-    """Whether a piece of these values may be cached: strings (or ``None``) equal only to
-    themselves, and a positive float score (``None``): ``0.0 == -0.0`` (written differently),
-    ``NaN`` equals nothing, and ``1 == 1.0 == True`` (written differently)."""
+def _cacheable(key: tuple[object, ...]) -> bool:
+    """Whether a piece may be kept under ``key`` (a URL, texts, then a score): its texts are
+    strings (or ``None``), equal only to strings, and its score a positive float (or
+    ``None``): ``0.0 == -0.0`` are written differently, ``NaN`` equals nothing. A key equal to
+    a kept one then gives the same piece (``1 == 1.0`` and ``True`` give ``hl_decimal`` 1.0)."""
+    score = key[-1]
     if score is not None and not (type(score) is float and score > 0.0):
         return False
-    return (text is None or type(text) is str) and all(v is None or type(v) is str for v in more)
+    return all(v is None or type(v) is str for v in key[1:-1])
 
 
 #: (attribute, URL field of ``_EntityUrls``, value key, bit of ``given``) of an entity's
@@ -348,15 +350,16 @@ def _entity(
     return kids, fields, given
 
 
-def _cached(
+def _new_piece(
     cache: dict[Any, Any], key: tuple[object, ...], build: Callable[..., Any], *args: object
 ) -> Any:
-    """``cache[key]``, ``build(*args)`` first when missing (emptied at ``_CACHE_MAX``)."""
-    piece = cache.get(key)
-    if piece is None:
+    """``build(*args)``, kept in ``cache`` under ``key`` when it may be (``_cacheable``; the
+    cache is emptied at ``_CACHE_MAX``). Callers look the key up first."""
+    piece = build(*args)
+    if _cacheable(key):
         if len(cache) >= _CACHE_MAX:
             cache.clear()
-        piece = cache[key] = build(*args)
+        cache[key] = piece
     return piece
 
 
@@ -384,11 +387,8 @@ def _detect_entities(
             listed: list[str] = []
             for t in traits:
                 name, score = t.__dict__["name"], t.__dict__["score"]
-                if _cacheable(name, score=score):
-                    key = (u.trait_list, name, score)
-                    piece = _TRAITS.get(key) or _cached(_TRAITS, key, _trait_piece, u, name, score)
-                else:
-                    piece = _trait_piece(u, name, score)
+                key = (u.trait_list, name, score)
+                piece = _TRAITS.get(key) or _new_piece(_TRAITS, key, _trait_piece, u, name, score)
                 elements.append(piece[0])
                 if piece[1] is not None:
                     listed.append(piece[1])
@@ -426,13 +426,10 @@ def _ontology_extension(
             for c in concepts:
                 cd = c.__dict__
                 code, description, score = cd["code"], cd["description"], cd["score"]
-                if _cacheable(code, description, score=score):
-                    key = (u.concept_list, code, description, score)
-                    piece = _CONCEPTS.get(key) or _cached(
-                        _CONCEPTS, key, _concept_piece, u, code, description, score
-                    )
-                else:
-                    piece = _concept_piece(u, code, description, score)
+                key = (u.concept_list, code, description, score)
+                piece = _CONCEPTS.get(key) or _new_piece(
+                    _CONCEPTS, key, _concept_piece, u, code, description, score
+                )
                 elements.append(piece[0])
                 found.append(piece[1])
                 nodes += piece[2]
