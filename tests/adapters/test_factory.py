@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -48,6 +49,11 @@ def test_replay_spec(tmp_path: Path) -> None:
 
 
 def _fake_local(monkeypatch: pytest.MonkeyPatch, calls: list[Path]) -> None:
+    """``nlp.local`` replaced by a module with a fake ``LocalEngine``; its ``assets`` submodule
+    (where ``make_engine`` finds the default directory) is imported first, so that the test
+    passes alone as well as after other tests imported it."""
+    importlib.import_module("nlp.local.assets")
+
     class LocalEngine:
         name = "local"
         version = "fake"
