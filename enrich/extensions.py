@@ -207,9 +207,26 @@ class _EntityUrls:
     code: str
     description: str
     concept_score: str
+    scalars: _Scalars
 
 
-def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) -> _EntityUrls:
+#: (attribute, URL suffix, value key, bit of ``given``, IndexRow field) in the tree's order:
+#: DetectEntitiesV2 entities; ontology entities have no category or type, the score last
+_DETECT_ORDER = (
+    ("id", "-id", "valueInteger", 1, "entity_id"),
+    ("text", "-text", "valueString", 2, "text"),
+    ("category", "-category", "valueString", 4, "category"),
+    ("type", "-type", "valueString", 8, "type"),
+    ("score", "-score", "valueDecimal", 16, "score"),
+    ("begin_offset", "-begin-offset", "valueInteger", 32, "begin_offset"),
+    ("end_offset", "-end-offset", "valueInteger", 64, "end_offset"),
+)
+_ONTOLOGY_ORDER = tuple(_DETECT_ORDER[i] for i in (0, 1, 5, 6, 4))
+
+
+def _entity_urls(
+    base: str, entity: str, concept_el: str, concept_child: str, order: _Scalars
+) -> _EntityUrls:
     e = base + entity
     scalar_urls = {
         "id": e + "-id",
@@ -232,15 +249,20 @@ def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) ->
         code=base + concept_child + "Code",
         description=base + concept_child + "Description",
         concept_score=base + concept_child + "Score",
+        scalars=tuple((a, e + suffix, k, bit, f) for a, suffix, k, bit, f in order),
     )
 
 
-_DE_URLS = _entity_urls(urls.DETECT, urls.DE_ENTITY, "", "")
+_DE_URLS = _entity_urls(urls.DETECT, urls.DE_ENTITY, "", "", _DETECT_ORDER)
 _ICD10_URLS = _entity_urls(
-    urls.ICD10, urls.ICD10_ENTITY, urls.ICD10_CONCEPT, urls.ICD10_CONCEPT_CHILD
+    urls.ICD10, urls.ICD10_ENTITY, urls.ICD10_CONCEPT, urls.ICD10_CONCEPT_CHILD, _ONTOLOGY_ORDER
 )
 _RXNORM_URLS = _entity_urls(
-    urls.RXNORM, urls.RXNORM_ENTITY, urls.RXNORM_CONCEPT, urls.RXNORM_CONCEPT_CHILD
+    urls.RXNORM,
+    urls.RXNORM_ENTITY,
+    urls.RXNORM_CONCEPT,
+    urls.RXNORM_CONCEPT_CHILD,
+    _ONTOLOGY_ORDER,
 )
 
 # Tree pieces that repeat (a trait or a concept element: the same few hundred values across
@@ -298,55 +320,37 @@ def _cacheable(key: tuple[object, ...]) -> bool:
     return all(v is None or type(v) is str for v in key[1:-1])
 
 
-#: (attribute, URL field of ``_EntityUrls``, value key, bit of ``given``) of an entity's
-#: scalars in tree order: DetectEntitiesV2 entities, then ontology entities (no category or type)
-_Scalars = tuple[tuple[str, str, str, int], ...]
-_DETECT_SCALARS: _Scalars = (
-    ("id", "id", "valueInteger", 1),
-    ("text", "text", "valueString", 2),
-    ("category", "category", "valueString", 4),
-    ("type", "type", "valueString", 8),
-    ("score", "score", "valueDecimal", 16),
-    ("begin_offset", "begin", "valueInteger", 32),
-    ("end_offset", "end", "valueInteger", 64),
-)
-_ONTOLOGY_SCALARS: _Scalars = tuple(_DETECT_SCALARS[i] for i in (0, 1, 5, 6, 4))
+#: An entity's scalars: (attribute, URL, value key, bit of ``given``, IndexRow field)
+_Scalars = tuple[tuple[str, str, str, int, str], ...]
+#: IndexRow's fields in field order, none given (a row starts as a copy)
+_ROW_TEMPLATE: dict[str, Any] = dict.fromkeys(IndexRow.model_fields)
+_ROW_TEMPLATE["traits"] = ()
 
 
 def _entity(
-    d: dict[str, Any], u: _EntityUrls, operation: Operation, index: int, detect: bool
+    d: dict[str, Any], u: _EntityUrls, operation: Operation, index: int
 ) -> tuple[list[Json], dict[str, Any], int]:
     """An entity's scalar children in tree order, its row's fields (every field, in field
     order; no concept, no traits yet) and the mask of the scalars given (``_fields_set``)."""
     kids: list[Json] = []
     add = kids.append
     given = 0
-    got: dict[str, Any] = {}
-    urls_of = u.__dict__
-    for attr, url, key, bit in _DETECT_SCALARS if detect else _ONTOLOGY_SCALARS:
+    fields = dict(_ROW_TEMPLATE)
+    fields["operation"] = operation
+    fields["entity_index"] = index
+    for attr, url, key, bit, field in u.scalars:
         value = d[attr]
-        if value is not None:
-            if bit == 16:
-                value = _hl_cached(value) or hl_decimal(value)
-            add({"url": urls_of[url], key: value})
-            given |= bit
-            got[attr] = value
-    fields = {
-        "operation": operation,
-        "entity_index": index,
-        "entity_id": _as_int(got["id"]) if given & 1 else None,
-        "text": _as_str(got["text"]) if given & 2 else None,
-        "category": _as_str(got["category"]) if given & 4 else None,
-        "type": _as_str(got["type"]) if given & 8 else None,
-        "score": got.get("score"),
-        "concept_index": None,
-        "concept_code": None,
-        "concept_description": None,
-        "concept_score": None,
-        "begin_offset": _as_int(got["begin_offset"]) if given & 32 else None,
-        "end_offset": _as_int(got["end_offset"]) if given & 64 else None,
-        "traits": (),
-    }
+        if value is None:
+            continue
+        if bit == 16:  # the score: HealthLake's float32 digits, in the tree and the row
+            value = _hl_cached(value) or hl_decimal(value)
+            fields[field] = value
+        elif key == "valueString":
+            fields[field] = value if type(value) is str else _str(value)
+        else:
+            fields[field] = value if type(value) is int else _int(value)
+        add({"url": url, key: value})
+        given |= bit
     return kids, fields, given
 
 
@@ -380,7 +384,7 @@ def _detect_entities(
     index = 0
     for ent in response.entities:
         d = ent.__dict__
-        kids, fields, given = _entity(d, u, "detect-entities", index, True)
+        kids, fields, given = _entity(d, u, "detect-entities", index)
         traits = d["traits"]
         if traits:
             elements: list[Json] = []
@@ -418,7 +422,7 @@ def _ontology_extension(
     index = 0
     for ent in response.entities:
         d = ent.__dict__
-        kids, fields, given = _entity(d, u, operation, index, False)
+        kids, fields, given = _entity(d, u, operation, index)
         concepts = d["concepts"]
         found: list[tuple[str | None, str | None, float | None]] = []
         if concepts:
