@@ -203,7 +203,8 @@ class TermLookups(Lookups):
     Resources are its rows ``rowid = rid``; NLP-indexed documents ``rowid = -dkey``.
     """
 
-    body = "r.json, r.bid, r.part"  # a body may be part of a bundle (``api.store.bodies``)
+    #: a body may be part of a bundle (``api.store.bodies``); type and id: ``api.store.codec``
+    body = "r.json, r.bid, r.part, r.type, r.id"
     keyed_rows = "r.source_doc IS NULL AND "  # ``resources_key`` (documents are not generated)
 
     def key_sql(self, alias: str, keys: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:

@@ -67,7 +67,7 @@ class SqliteSearch(SqlStore[Database]):
             if plan.page_sql is not None:
                 bodies = Bodies(conn)
                 rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
-                matches = [bodies.load((r[0], r[1], r[2])) for r in rows]
+                matches = [bodies.lazy((r[0], r[1], r[2]), r[3], r[4]) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
@@ -127,8 +127,9 @@ class SqliteSearch(SqlStore[Database]):
         return found
 
     def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
-        """The current bodies of ``keys``, in order (found by their key terms)."""
+        """The current bodies of ``keys``, in order (found by their key terms; unparsed
+        until used, ``api.store.codec``)."""
         bodies = Bodies(conn)
         rows = by_keys(conn, "SELECT t.type, t.id, t.json, t.bid, t.part", keys)
         stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
-        return [bodies.load(stored[key]) for key in keys if key in stored]
+        return [bodies.lazy(stored[key], *key) for key in keys if key in stored]
