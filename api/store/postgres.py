@@ -35,6 +35,7 @@ from api.store.base import (
     VersionConflict,
     VersionInfo,
 )
+from api.store.codec import LazyResource
 from api.store.pg_database import Database, StoreUnavailable, retrying
 from api.store.pg_dialect import to_pg
 from api.store.pg_index import PgNlpIndex, replace_rows
@@ -187,7 +188,7 @@ class PgFhirStore(SqlStore[Database]):
             matches: list[Resource] = []
             if plan.page_sql is not None:
                 rows = conn.execute(to_pg(plan.page_sql), plan.page_args).fetchall()
-                matches = [r[0] for r in rows]
+                matches = [LazyResource(r[0].encode(), r[1], r[2]) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 
