@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Loader
 
 from api.search import format_instant
 from api.store.base import (
@@ -52,6 +53,13 @@ __all__ = [
     "StoreUnavailable",
     "to_pg",
 ]
+
+
+class _JsonBytes(Loader):
+    """A ``json`` value as its bytes (the text the store wrote), not parsed."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
 
 
 class PgFhirStore(SqlStore[Database]):
@@ -187,8 +195,10 @@ class PgFhirStore(SqlStore[Database]):
             total = int(total_row[0]) if total_row else 0
             matches: list[Resource] = []
             if plan.page_sql is not None:
-                rows = conn.execute(to_pg(plan.page_sql), plan.page_args).fetchall()
-                matches = [LazyResource(r[0].encode(), r[1], r[2]) for r in rows]
+                with conn.cursor() as cursor:  # the bodies' JSON as bytes, parsed when used
+                    cursor.adapters.register_loader("json", _JsonBytes)
+                    rows = cursor.execute(to_pg(plan.page_sql), plan.page_args).fetchall()
+                matches = [LazyResource(r[0], r[1], r[2]) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 

@@ -133,9 +133,9 @@ class Lookups:
     This base class answers from tables with value indexes (PostgreSQL).
     """
 
-    #: The columns of a body in a page of matches: its JSON text as stored (a ``json`` column
-    #: keeps it as written), type and id (``api.store.codec.LazyResource``).
-    body = "CAST(r.json AS TEXT), r.type, r.id"
+    #: The columns of a body in a page of matches: its JSON (a ``json`` column keeps it as
+    #: written), type and id (``api.store.codec.LazyResource``).
+    body = "r.json, r.type, r.id"
     #: What narrows ``resources r`` to the rows a key index names by id (documents).
     keyed_rows = ""
 
