@@ -496,6 +496,10 @@ class SearchPlan:
             ``_summary=count``); its arguments are ``page_args``.
         guard_sql: a cheap ``SELECT`` of one boolean, false when nothing can match (run first:
             the other statements are then skipped); ``None`` when there is none.
+        rids_sql: with NLP criteria and a page wanted, the ``rid`` of every match in the
+            page's order (arguments ``args``): a backend may run it instead of the count and
+            the page, whose criteria then cost once instead of twice (``None`` otherwise).
+        page_slice: the page's ``(offset, count)`` in the matches of ``rids_sql``.
     """
 
     query: SearchQuery
@@ -505,6 +509,8 @@ class SearchPlan:
     page_args: list[Any]
     guard_sql: str | None = None
     guard_args: list[Any] = field(default_factory=list)
+    rids_sql: str | None = None
+    page_slice: tuple[int, int] = (0, 0)
 
 
 def guard_sql(query: SearchQuery, lookups: Lookups) -> tuple[str | None, list[Any]]:
@@ -542,4 +548,17 @@ def search_plan(query: SearchQuery, default_count: int, lookups: Lookups) -> Sea
         "LIMIT ? OFFSET ?"
     )
     page_args = [*args, count, query.offset]
-    return SearchPlan(query, count_sql, args, page_sql, page_args, guard, guard_args)
+    rids_sql = None
+    if query.nlp:  # their term lookups and row checks dominate: run them once
+        rids_sql = f"SELECT r.rid FROM resources r WHERE {clause} ORDER BY {order_sql(query)}"
+    return SearchPlan(
+        query,
+        count_sql,
+        args,
+        page_sql,
+        page_args,
+        guard,
+        guard_args,
+        rids_sql,
+        (query.offset, count),
+    )
