@@ -1,5 +1,5 @@
 """The read path on both backends: a search with NLP criteria answers the same whether its
-matches are found once (``SearchPlan.rids_sql``, SQLite) or counted and paged apart."""
+matches are found once (``SearchPlan.rids_sql``) or counted and paged apart."""
 
 from __future__ import annotations
 
