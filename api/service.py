@@ -442,6 +442,9 @@ class DocumentService:
         doc, text, engine = prepared.document, prepared.text, self.engine
         doc_id = str(doc["id"])
         result: NlpResult | None = None
+        # the result as the state holds it: a reused one as stored (not validated and dumped
+        # back), else the engine's dumped once below
+        result_json: dict[str, Any] | None = None
         engine_called = False
         refusal = self.limits.note_refusal(text)
         if text is not None and refusal is None:
@@ -453,7 +456,8 @@ class DocumentService:
                 and previous.engine_name == engine.name
                 and previous.engine_version == engine.version
             ):
-                result = NlpResult.model_validate(previous.result)
+                result_json = previous.result
+                result = NlpResult.model_validate(result_json)
             else:
                 result = engine.analyze(text)
                 engine_called = True
@@ -472,12 +476,14 @@ class DocumentService:
             # Stored without NLP output: the document and its text are kept, the aws-cm status
             # says VALIDATION_ERROR and why; the engine's result (if any) stays in the state.
             enrichment = with_status(run(None), ext.VALIDATION_ERROR, refusal)
+        if result_json is None and result is not None:
+            result_json = result.to_aws()
         state = NlpState(
             status=enrichment.status,
             text_hash=enrichment.text_hash,
             engine_name=engine.name,
             engine_version=engine.version,
-            result=result.to_aws() if result is not None else None,
+            result=result_json,
         )
         write = EnrichmentWrite(
             document=enrichment.document,

@@ -160,13 +160,21 @@ class _SpanTraits:
     """Trait names (score >= ``m``) of the DetectEntitiesV2 entities at each exact span."""
 
     def __init__(self, entities: list[Entity], m: float) -> None:
-        self._names: dict[tuple[int | None, int | None], set[str]] = {}
+        self._m = m
+        self._entities: dict[tuple[int | None, int | None], list[Entity]] = {}
         for e in entities:
-            names = self._names.setdefault((e.begin_offset, e.end_offset), set())
-            names |= _trait_names(e.traits, m)
+            self._entities.setdefault((e.begin_offset, e.end_offset), []).append(e)
+        self._names: dict[tuple[int | None, int | None], set[str]] = {}
 
     def __call__(self, begin: int | None, end: int | None) -> set[str]:
-        return self._names.get((begin, end), set())
+        """The names at ``(begin, end)``, read when first asked (most spans never are)."""
+        names = self._names.get((begin, end))
+        if names is None:
+            names = set()
+            for e in self._entities.get((begin, end), ()):
+                names |= _trait_names(e.traits, self._m)
+            self._names[(begin, end)] = names
+        return names
 
 
 def _top(concepts: list[Concept] | None) -> Concept | None:

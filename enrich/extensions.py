@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from enrich import urls
 from enrich.index import IndexRow, Operation
 from enrich.rawresponse import java_float, to_java_string
@@ -122,25 +124,56 @@ def _branch_head(base: str, model: Any) -> list[Json]:
     ]
 
 
+# Index rows are built like ``IndexRow(**fields)`` without validation: the builders pass
+# values of the field types, converted as ``read_index_rows`` does, in field order (tests
+# compare both, including ``model_fields_set``). pydantic keeps a model's state in slots:
+# their descriptors set them directly.
 _set = object.__setattr__
-_ROW_DEFAULTS: dict[str, Any] = {
-    name: (() if name == "traits" else None) for name in IndexRow.model_fields
-}
+_object_new = object.__new__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-def _index_row(values: dict[str, Any]) -> IndexRow:
-    """``IndexRow(**values)`` without validation.
+def _index_row(fields: dict[str, Any], fields_set: set[str]) -> IndexRow:
+    """An IndexRow of ``fields`` (every field, in field order); ``fields_set``: the given ones.
 
-    The builders pass values of the field types, converted as ``read_index_rows`` does.
+    ``fields_set`` is shared by the rows of one shape (``_fields_set``): rows are frozen, so
+    nothing adds to it (``model_copy`` copies it).
     """
-    row = IndexRow.__new__(IndexRow)
-    fields = dict(_ROW_DEFAULTS)
-    fields.update(values)
+    row: IndexRow = _object_new(IndexRow)
     _set(row, "__dict__", fields)
-    _set(row, "__pydantic_fields_set__", set(values))
-    _set(row, "__pydantic_extra__", None)
-    _set(row, "__pydantic_private__", None)
+    _set_fields_set(row, fields_set)
+    _set_extra(row, None)
+    _set_private(row, None)
     return row
+
+
+#: The scalar fields of an entity's row, by bit of the builders' ``given`` masks.
+_SCALAR_FIELDS = (
+    "entity_id",
+    "text",
+    "category",
+    "type",
+    "score",
+    "begin_offset",
+    "end_offset",
+)
+_CONCEPT_FIELDS = ("concept_index", "concept_code", "concept_description", "concept_score")
+_FIELDS_SETS: dict[tuple[int, bool], set[str]] = {}
+
+
+def _fields_set(given: int, concept: bool) -> set[str]:
+    """The given fields of a row whose scalars ``given`` (bit i: ``_SCALAR_FIELDS[i]``) are
+    set, with the concept fields when ``concept`` (one shared set per shape)."""
+    found = _FIELDS_SETS.get((given, concept))
+    if found is None:
+        names = {"operation", "entity_index", "traits"}
+        names.update(f for i, f in enumerate(_SCALAR_FIELDS) if given >> i & 1)
+        if concept:
+            names.update(_CONCEPT_FIELDS)
+        found = _FIELDS_SETS[(given, concept)] = names
+    return found
 
 
 def _as_int(value: object) -> int | None:
@@ -149,6 +182,10 @@ def _as_int(value: object) -> int | None:
 
 def _as_str(value: object) -> str | None:
     return value if type(value) is str else _str(value)
+
+
+#: a cached ``hl_decimal``, else None (only positive keys are stored)
+_hl_cached = _HL_DECIMALS.get
 
 
 @dataclass(frozen=True)
@@ -170,51 +207,26 @@ class _EntityUrls:
     code: str
     description: str
     concept_score: str
-    detect_scalars: tuple[tuple[str, str, str, str], ...] = ()
-    ontology_scalars: tuple[tuple[str, str, str, str], ...] = ()
+    scalars: _Scalars
 
 
-#: (model attribute, URL attribute of ``_EntityUrls``, IndexRow field, value key), in tree order
-_DETECT_SCALARS = (
-    ("id", "id", "entity_id", "valueInteger"),
-    ("text", "text", "text", "valueString"),
-    ("category", "category", "category", "valueString"),
-    ("type", "type", "type", "valueString"),
-    ("score", "score", "score", "valueDecimal"),
-    ("begin_offset", "begin", "begin_offset", "valueInteger"),
-    ("end_offset", "end", "end_offset", "valueInteger"),
+#: (attribute, URL suffix, value key, bit of ``given``, IndexRow field) in the tree's order:
+#: DetectEntitiesV2 entities; ontology entities have no category or type, the score last
+_DETECT_ORDER = (
+    ("id", "-id", "valueInteger", 1, "entity_id"),
+    ("text", "-text", "valueString", 2, "text"),
+    ("category", "-category", "valueString", 4, "category"),
+    ("type", "-type", "valueString", 8, "type"),
+    ("score", "-score", "valueDecimal", 16, "score"),
+    ("begin_offset", "-begin-offset", "valueInteger", 32, "begin_offset"),
+    ("end_offset", "-end-offset", "valueInteger", 64, "end_offset"),
 )
-_ONTOLOGY_SCALARS = (
-    ("id", "id", "entity_id", "valueInteger"),
-    ("text", "text", "text", "valueString"),
-    ("begin_offset", "begin", "begin_offset", "valueInteger"),
-    ("end_offset", "end", "end_offset", "valueInteger"),
-    ("score", "score", "score", "valueDecimal"),
-)
+_ONTOLOGY_ORDER = tuple(_DETECT_ORDER[i] for i in (0, 1, 5, 6, 4))
 
 
-def _scalars(
-    values: dict[str, Any],
-    spec: tuple[tuple[str, str, str, str], ...],
-    kids: list[Json],
-    fields: dict[str, Any],
-) -> None:
-    """Append an entity's scalar children (and their index-row values) in ``spec`` order."""
-    for attr, url, field, key in spec:
-        value = values[attr]
-        if value is None:
-            continue
-        if key == "valueDecimal":
-            value = hl_decimal(value)
-            fields[field] = value
-        elif key == "valueInteger":
-            fields[field] = _as_int(value)
-        else:
-            fields[field] = _as_str(value)
-        kids.append({"url": url, key: value})
-
-
-def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) -> _EntityUrls:
+def _entity_urls(
+    base: str, entity: str, concept_el: str, concept_child: str, order: _Scalars
+) -> _EntityUrls:
     e = base + entity
     scalar_urls = {
         "id": e + "-id",
@@ -237,18 +249,122 @@ def _entity_urls(base: str, entity: str, concept_el: str, concept_child: str) ->
         code=base + concept_child + "Code",
         description=base + concept_child + "Description",
         concept_score=base + concept_child + "Score",
-        detect_scalars=tuple((a, scalar_urls[u], f, k) for a, u, f, k in _DETECT_SCALARS),
-        ontology_scalars=tuple((a, scalar_urls[u], f, k) for a, u, f, k in _ONTOLOGY_SCALARS),
+        scalars=tuple((a, e + suffix, k, bit, f) for a, suffix, k, bit, f in order),
     )
 
 
-_DE_URLS = _entity_urls(urls.DETECT, urls.DE_ENTITY, "", "")
+_DE_URLS = _entity_urls(urls.DETECT, urls.DE_ENTITY, "", "", _DETECT_ORDER)
 _ICD10_URLS = _entity_urls(
-    urls.ICD10, urls.ICD10_ENTITY, urls.ICD10_CONCEPT, urls.ICD10_CONCEPT_CHILD
+    urls.ICD10, urls.ICD10_ENTITY, urls.ICD10_CONCEPT, urls.ICD10_CONCEPT_CHILD, _ONTOLOGY_ORDER
 )
 _RXNORM_URLS = _entity_urls(
-    urls.RXNORM, urls.RXNORM_ENTITY, urls.RXNORM_CONCEPT, urls.RXNORM_CONCEPT_CHILD
+    urls.RXNORM,
+    urls.RXNORM_ENTITY,
+    urls.RXNORM_CONCEPT,
+    urls.RXNORM_CONCEPT_CHILD,
+    _ONTOLOGY_ORDER,
 )
+
+# Tree pieces that repeat (a trait or a concept element: the same few hundred values across
+# documents) are built once and shared by every tree that holds them. Nothing mutates a
+# written tree in place (a new run writes a new tree; ``api.service.with_status`` changes
+# only the status/message pair, never cached); the caches are bounded like ``hl_decimal``'s.
+_CACHE_MAX = 65536
+#: (trait URL, name, score) -> (element, name for the row or None, nodes)
+_TRAITS: dict[tuple[str, object, object], tuple[Json, str | None, int]] = {}
+#: (concept URL, code, description, score) -> (element, (code, description, score), nodes)
+_CONCEPTS: dict[
+    tuple[str, object, object, object],
+    tuple[Json, tuple[str | None, str | None, float | None], int],
+] = {}
+
+
+def _trait_piece(u: _EntityUrls, name: object, score: object) -> tuple[Json, str | None, int]:
+    """A trait element, the name its row lists (a non-empty string) and its node count."""
+    parts: list[Json] = []
+    if name is not None:
+        parts.append({"url": u.trait_name, "valueString": name})
+    if score is not None:
+        parts.append({"url": u.trait_score, "valueDecimal": hl_decimal(score)})  # type: ignore[arg-type]
+    listed = _as_str(name) if name is not None else None
+    return {"url": u.trait, "extension": parts}, listed or None, 2 + len(parts)
+
+
+def _concept_piece(
+    u: _EntityUrls, code: object, description: object, score: object
+) -> tuple[Json, tuple[str | None, str | None, float | None], int]:
+    """A concept element, its row's (code, description, score) and its node count."""
+    parts: list[Json] = []
+    row_code = row_description = row_score = None
+    if code is not None:
+        parts.append({"url": u.code, "valueString": code})
+        row_code = _as_str(code)
+    if description is not None:
+        parts.append({"url": u.description, "valueString": description})
+        row_description = _as_str(description)
+    if score is not None:
+        row_score = hl_decimal(score)  # type: ignore[arg-type]
+        parts.append({"url": u.concept_score, "valueDecimal": row_score})
+    element = {"url": u.concept, "extension": parts}
+    return element, (row_code, row_description, row_score), 2 + len(parts)
+
+
+def _cacheable(key: tuple[object, ...]) -> bool:
+    """Whether a piece may be kept under ``key`` (a URL, texts, then a score): its texts are
+    strings (or ``None``), equal only to strings, and its score a positive float (or
+    ``None``): ``0.0 == -0.0`` are written differently, ``NaN`` equals nothing. A key equal to
+    a kept one then gives the same piece (``1 == 1.0`` and ``True`` give ``hl_decimal`` 1.0)."""
+    score = key[-1]
+    if score is not None and not (type(score) is float and score > 0.0):
+        return False
+    return all(v is None or type(v) is str for v in key[1:-1])
+
+
+#: An entity's scalars: (attribute, URL, value key, bit of ``given``, IndexRow field)
+_Scalars = tuple[tuple[str, str, str, int, str], ...]
+#: IndexRow's fields in field order, none given (a row starts as a copy)
+_ROW_TEMPLATE: dict[str, Any] = dict.fromkeys(IndexRow.model_fields)
+_ROW_TEMPLATE["traits"] = ()
+
+
+def _entity(
+    d: dict[str, Any], u: _EntityUrls, operation: Operation, index: int
+) -> tuple[list[Json], dict[str, Any], int]:
+    """An entity's scalar children in tree order, its row's fields (every field, in field
+    order; no concept, no traits yet) and the mask of the scalars given (``_fields_set``)."""
+    kids: list[Json] = []
+    add = kids.append
+    given = 0
+    fields = dict(_ROW_TEMPLATE)
+    fields["operation"] = operation
+    fields["entity_index"] = index
+    for attr, url, key, bit, field in u.scalars:
+        value = d[attr]
+        if value is None:
+            continue
+        if bit == 16:  # the score: HealthLake's float32 digits, in the tree and the row
+            value = _hl_cached(value) or hl_decimal(value)
+            fields[field] = value
+        elif key == "valueString":
+            fields[field] = value if type(value) is str else _str(value)
+        else:
+            fields[field] = value if type(value) is int else _int(value)
+        add({"url": url, key: value})
+        given |= bit
+    return kids, fields, given
+
+
+def _new_piece(
+    cache: dict[Any, Any], key: tuple[object, ...], build: Callable[..., Any], *args: object
+) -> Any:
+    """``build(*args)``, kept in ``cache`` under ``key`` when it may be (``_cacheable``; the
+    cache is emptied at ``_CACHE_MAX``). Callers look the key up first."""
+    piece = build(*args)
+    if _cacheable(key):
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[key] = piece
+    return piece
 
 
 def detect_entities_extension(
@@ -261,41 +377,34 @@ def detect_entities_extension(
 def _detect_entities(
     response: DetectEntitiesV2Response, rows: list[IndexRow] | None
 ) -> tuple[Json, int]:
-    """The branch and its ``count_nested``."""
+    """The branch and its ``count_nested``, in one pass over the entities."""
     u = _DE_URLS
     children = _branch_head(urls.DETECT, response)
     nodes = 2 + len(children)
     index = 0
     for ent in response.entities:
-        kids: list[Json] = []
-        fields: dict[str, Any] = {}
-        _scalars(ent.__dict__, u.detect_scalars, kids, fields)
-        traits = ent.traits
+        d = ent.__dict__
+        kids, fields, given = _entity(d, u, "detect-entities", index)
+        traits = d["traits"]
         if traits:
             elements: list[Json] = []
-            names: list[str] = []
+            listed: list[str] = []
             for t in traits:
-                parts: list[Json] = []
-                if t.name is not None:
-                    parts.append({"url": u.trait_name, "valueString": t.name})
-                    name = _as_str(t.name)
-                    if name:
-                        names.append(name)
-                if t.score is not None:
-                    parts.append({"url": u.trait_score, "valueDecimal": hl_decimal(t.score)})
-                elements.append({"url": u.trait, "extension": parts})
-                nodes += 2 + len(parts)
+                name, score = t.__dict__["name"], t.__dict__["score"]
+                key = (u.trait_list, name, score)
+                piece = _TRAITS.get(key) or _new_piece(_TRAITS, key, _trait_piece, u, name, score)
+                elements.append(piece[0])
+                if piece[1] is not None:
+                    listed.append(piece[1])
+                nodes += piece[2]
             kids.append({"url": u.trait_list, "extension": elements})
             nodes += 1
-            fields["traits"] = tuple(names)
+            fields["traits"] = tuple(listed)
         if kids:
             children.append({"url": u.entity, "extension": kids})
             nodes += 2 + len(kids)
             if rows is not None:
-                fields["operation"] = "detect-entities"
-                fields["entity_index"] = index
-                fields.setdefault("traits", ())
-                rows.append(_index_row(fields))
+                rows.append(_index_row(fields, _fields_set(given, False)))
             index += 1
     return {"url": urls.DETECT, "extension": children}, nodes
 
@@ -307,44 +416,36 @@ def _ontology_extension(
     response: InferICD10CMResponse | InferRxNormResponse,
     rows: list[IndexRow] | None,
 ) -> tuple[Json, int]:
-    """The branch and its ``count_nested``."""
+    """The branch and its ``count_nested``, in one pass over the entities."""
     children = _branch_head(base, response)
     nodes = 2 + len(children)
     index = 0
     for ent in response.entities:
-        kids: list[Json] = []
-        fields: dict[str, Any] = {}
-        _scalars(ent.__dict__, u.ontology_scalars, kids, fields)
-        concepts = ent.concepts
+        d = ent.__dict__
+        kids, fields, given = _entity(d, u, operation, index)
+        concepts = d["concepts"]
         found: list[tuple[str | None, str | None, float | None]] = []
         if concepts:
             elements: list[Json] = []
             for c in concepts:
-                parts: list[Json] = []
-                code = description = score = None
-                if c.code is not None:
-                    parts.append({"url": u.code, "valueString": c.code})
-                    code = _as_str(c.code)
-                if c.description is not None:
-                    parts.append({"url": u.description, "valueString": c.description})
-                    description = _as_str(c.description)
-                if c.score is not None:
-                    score = hl_decimal(c.score)
-                    parts.append({"url": u.concept_score, "valueDecimal": score})
-                elements.append({"url": u.concept, "extension": parts})
-                nodes += 2 + len(parts)
-                found.append((code, description, score))
+                cd = c.__dict__
+                code, description, score = cd["code"], cd["description"], cd["score"]
+                key = (u.concept_list, code, description, score)
+                piece = _CONCEPTS.get(key) or _new_piece(
+                    _CONCEPTS, key, _concept_piece, u, code, description, score
+                )
+                elements.append(piece[0])
+                found.append(piece[1])
+                nodes += piece[2]
             kids.append({"url": u.concept_list, "extension": elements})
             nodes += 1
         if kids:
             children.append({"url": u.entity, "extension": kids})
             nodes += 2 + len(kids)
             if rows is not None:
-                fields["operation"] = operation
-                fields["entity_index"] = index
-                fields["traits"] = ()
                 if not found:
-                    rows.append(_index_row(fields))
+                    rows.append(_index_row(fields, _fields_set(given, False)))
+                shape = _fields_set(given, True)
                 for i, (code, description, score) in enumerate(found):
                     rows.append(
                         _index_row(
@@ -354,7 +455,8 @@ def _ontology_extension(
                                 "concept_code": code,
                                 "concept_description": description,
                                 "concept_score": score,
-                            }
+                            },
+                            shape,
                         )
                     )
             index += 1

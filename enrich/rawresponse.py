@@ -209,11 +209,13 @@ def _compile(cls: type[BaseModel], busy: set[type[BaseModel]]) -> _Writer:
     for i, (attribute, label, comma) in enumerate(_members(cls)):
         kind = _declared(cls.model_fields[attribute].annotation)
         text = _expr(kind, "v", names, busy)
-        tail = " + ','" if comma else ""
-        lines += [
-            f"    v = d[{attribute!r}]",
-            f"    s{i} = '' if v is None else {label!r} + {text}{tail}",
-        ]
+        if "'" in text or "\\" in text or "'" in label or "\\" in label:  # never so far
+            tail = " + ','" if comma else ""
+            member = f"{label!r} + {text}{tail}"
+        else:  # one f-string: the label, the value's text and the comma built at once
+            escaped = label.replace("{", "{{").replace("}", "}}")
+            member = f"f'{escaped}{{{text}}}{',' if comma else ''}'"
+        lines += [f"    v = d[{attribute!r}]", f"    s{i} = '' if v is None else {member}"]
         parts.append(f"{{s{i}}}")
     lines.append(f"    return f'{{{{{''.join(parts)}}}}}'")
     exec(compile("\n".join(lines), f"<to_java_string {cls.__name__}>", "exec"), names)

@@ -6,11 +6,16 @@ document's encounter, a searchable tag and (for Condition) ``verificationStatus:
 keeps scores and links in plain ``extension`` (they do not change the meaning of the resource,
 so they are no ``modifierExtension``), and adds what the text says (D16): statuses, dosage,
 AllergyIntolerance and the smoking-status Observation (``allergy.py``).
+
+Pieces that repeat are built once and shared, never mutated: a document's references and link
+extensions by its resources (``Source``), a concept's CodeableConcept and the status codings by
+every resource that holds them (the store and the API copy what they change).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from enrich import urls
@@ -46,6 +51,28 @@ class Source:
     attachment_index: int | None = None
     offsets_in_attachment: bool = True
 
+    @cached_property
+    def doc_reference(self) -> Json:
+        """``{"reference": doc_ref}``, shared by the document's resources."""
+        return {"reference": self.doc_ref}
+
+    @cached_property
+    def links(self) -> tuple[Json, Json]:
+        """The system-generated-linkage and source-document-reference extensions, shared."""
+        return (
+            {"url": urls.SG_LINKAGE, "valueReference": {"reference": self.linkage_ref}},
+            {"url": urls.SRC_DOC, "valueReference": self.doc_reference},
+        )
+
+    @cached_property
+    def derivation_head(self) -> tuple[Json, ...]:
+        """The first children of each ``derivation-reference``: the document, the path."""
+        head: list[Json] = [{"url": "reference", "valueReference": self.doc_reference}]
+        if self.attachment_index is not None:
+            path = f"DocumentReference.content[{self.attachment_index}].attachment"
+            head.append({"url": "path", "valueString": path})
+        return tuple(head)
+
 
 @dataclass(frozen=True)
 class Mention:
@@ -64,9 +91,12 @@ def system_generated_tag(clinical: bool) -> Json:
     return {"display": urls.SYSTEM_GENERATED}
 
 
+_TAGS = {clinical: system_generated_tag(clinical) for clinical in (True, False)}
+
+
 def meta(src: Source) -> Json:
-    """``meta`` of a generated resource."""
-    return {"lastUpdated": src.last_updated, "tag": [system_generated_tag(src.clinical)]}
+    """``meta`` of a generated resource (its tag shared)."""
+    return {"lastUpdated": src.last_updated, "tag": [_TAGS[src.clinical]]}
 
 
 def score_ext(url: str, value: float | None) -> list[Json]:
@@ -76,10 +106,7 @@ def score_ext(url: str, value: float | None) -> list[Json]:
 
 def link_exts(src: Source) -> list[Json]:
     """The system-generated-linkage and source-document-reference extensions."""
-    return [
-        {"url": urls.SG_LINKAGE, "valueReference": {"reference": src.linkage_ref}},
-        {"url": urls.SRC_DOC, "valueReference": {"reference": src.doc_ref}},
-    ]
+    return list(src.links)
 
 
 def derivation_reference(src: Source, begin: int | None, end: int | None) -> Json:
@@ -88,14 +115,7 @@ def derivation_reference(src: Source, begin: int | None, end: int | None) -> Jso
     Offset and length are left out when the analysed text is not the attachment's own
     (``Source.offsets_in_attachment``); :func:`text_extensions` then gives them separately.
     """
-    children: list[Json] = [{"url": "reference", "valueReference": {"reference": src.doc_ref}}]
-    if src.attachment_index is not None:
-        children.append(
-            {
-                "url": "path",
-                "valueString": f"DocumentReference.content[{src.attachment_index}].attachment",
-            }
-        )
+    children = list(src.derivation_head)
     if begin is not None and src.offsets_in_attachment:
         children += _span(begin, end)
     return {"url": urls.DERIVATION_REFERENCE, "extension": children}
@@ -124,10 +144,31 @@ def coding(system: str, concept: Concept) -> Json:
     return coding
 
 
+_CODEABLE: dict[tuple[str, str, bool, bool, str, str | None], Json] = {}
+
+
 def codeable(hl_system: str, std_system: str, concept: Concept, src: Source, text: bool) -> Json:
-    """A CodeableConcept: HealthLake's coding, and in the clinical profile the standard one."""
+    """A CodeableConcept: HealthLake's coding, and in the clinical profile the standard one.
+
+    Shared by every resource of the same concept (kept for string codes and descriptions).
+    """
+    code, description = concept.code, concept.description
+    if type(code) is not str or not (description is None or type(description) is str):
+        return _codeable(hl_system, std_system, concept, src.clinical, text)
+    key = (hl_system, std_system, src.clinical, text, code, description)
+    found = _CODEABLE.get(key)
+    if found is None:
+        if len(_CODEABLE) >= 65536:
+            _CODEABLE.clear()
+        found = _CODEABLE[key] = _codeable(hl_system, std_system, concept, src.clinical, text)
+    return found
+
+
+def _codeable(
+    hl_system: str, std_system: str, concept: Concept, clinical: bool, text: bool
+) -> Json:
     codings = [coding(hl_system, concept)]
-    if src.clinical:
+    if clinical:
         codings.append(coding(std_system, concept))
     out: Json = {"coding": codings}
     if text and concept.description:
@@ -158,7 +199,20 @@ def _add_context(out: Json, src: Source, encounter_key: str, derived_key: str | 
         if src.encounter is not None:
             out[encounter_key] = src.encounter
         if derived_key is not None:
-            out[derived_key] = [{"reference": src.doc_ref}]
+            out[derived_key] = [src.doc_reference]
+
+
+_CODED: dict[tuple[str, str], Json] = {}
+
+
+def coded(system: str, code: str) -> Json:
+    """``{"coding": [{"system": system, "code": code}]}``, shared (a status: a few codes)."""
+    found = _CODED.get((system, code))
+    if found is None:
+        found = {"coding": [{"system": system, "code": code}]}
+        if type(code) is str and len(_CODED) < 1024:
+            _CODED[(system, code)] = found
+    return found
 
 
 _ICD_SCORES = (urls.ICD10_ENTITY_SCORE, urls.ICD10_CONCEPT_SCORE)
@@ -179,17 +233,13 @@ def condition_from(
     """
     out = base("Condition", rid, src, m, _ICD_SCORES)
     if src.clinical and clinical_status is not None:
-        out["clinicalStatus"] = {
-            "coding": [{"system": urls.CONDITION_CLINICAL, "code": clinical_status}]
-        }
+        out["clinicalStatus"] = coded(urls.CONDITION_CLINICAL, clinical_status)
     if src.clinical:
-        out["verificationStatus"] = {
-            "coding": [{"system": urls.CONDITION_VER_STATUS, "code": verification}]
-        }
+        out["verificationStatus"] = coded(urls.CONDITION_VER_STATUS, verification)
     out["code"] = codeable(urls.HL_ICD10_SYSTEM, urls.ICD10CM_SYSTEM, m.concept, src, True)
     _add_context(out, src, "encounter", None)
     if src.clinical:
-        out["evidence"] = [{"detail": [{"reference": src.doc_ref}]}]
+        out["evidence"] = [{"detail": [src.doc_reference]}]
     return out
 
 

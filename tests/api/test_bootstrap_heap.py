@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.bootstrap import build_engine, settle_heap
+from api.bootstrap import YOUNG_GC_THRESHOLD, build_engine, settle_heap
 from api.settings import Settings
 from tests.fakes import FakeEngine
 
@@ -16,8 +16,10 @@ from tests.fakes import FakeEngine
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
     gc.unfreeze()
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test session collects as before
+    gc.set_threshold(*threshold)
 
 
 class _Cycle:
@@ -42,3 +44,15 @@ def test_the_service_engine_is_built_then_settled(
     engine = build_engine(Settings(engine="replay:/nowhere"))
     assert gc.get_freeze_count() > 0
     assert engine.name
+
+
+def test_the_youngest_generation_holds_one_notes_objects(unfrozen: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    settle_heap()
+    assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, 10, 10)
+    gc.set_threshold(50_000, 5, 5)  # a larger threshold set by the operator stays
+    settle_heap()
+    assert gc.get_threshold() == (50_000, 5, 5)
+    assert gc.isenabled()
+    _Cycle()
+    assert gc.collect() >= 1  # cycles are still collected

@@ -13,6 +13,9 @@ from pydantic import BaseModel
 from enrich import EnrichmentPolicy, enrich_document
 from enrich.core import _count_nested
 from enrich.extensions import (
+    _ICD10_URLS,
+    _cacheable,
+    _concept_piece,
     _count_flat,
     aws_cm_extension,
     aws_cm_extension_counted,
@@ -25,7 +28,16 @@ from enrich.index import IndexRow
 from enrich.policy import PROFILES
 from enrich.rawresponse import _java_float, _members, java_float, to_java_string
 from enrich.urls import AWS_CM
-from nlp.schema import Attribute, Entity, NlpResult, Trait, UnmappedAttribute
+from nlp.schema import (
+    Attribute,
+    Concept,
+    Entity,
+    ICD10CMEntity,
+    InferICD10CMResponse,
+    NlpResult,
+    Trait,
+    UnmappedAttribute,
+)
 from tests.golden import enrich_sample, sample_names
 
 CASES = [(name, profile) for name in sample_names() for profile in PROFILES]
@@ -251,3 +263,69 @@ def test_nested_count_of_samples(name: str, profile: str) -> None:
     assert _count_nested(document, tree, count_nested(document["extension"][tree])) == (
         count_nested(document)
     )
+
+
+def _concept_scores(tree: dict[str, Any]) -> list[object]:
+    return [
+        part["valueDecimal"]
+        for branch in tree["extension"]
+        for entity in branch.get("extension", [])
+        for child in entity.get("extension", [])
+        if child["url"].endswith("-ConceptList")
+        for concept in child["extension"]
+        for part in concept["extension"]
+        if "valueDecimal" in part
+    ]
+
+
+def test_cached_tree_pieces_keep_signed_zero_and_value_types() -> None:
+    """Concept and trait elements are shared between trees; values that compare equal but are
+    written differently (0.0 / -0.0, 1 / 1.0) never share one."""
+    import json
+
+    def tree_of(score: Any) -> dict[str, Any]:
+        concept = {"Code": "H66.90", "Description": "Otitis media", "Score": score}
+        entity = {"Id": 0, "Text": "otite", "ICD10CMConcepts": [concept]}
+        trait = {"Name": "SIGN", "Score": score}
+        result = NlpResult.model_validate(
+            {
+                "InferICD10CM": {"Entities": [entity]},
+                "DetectEntitiesV2": {"Entities": [{"Id": 1, "Traits": [trait]}]},
+            }
+        )
+        rows: list[IndexRow] = []
+        tree = aws_cm_extension(result, "SUCCESS", "ok", rows)
+        _same_rows(rows, read_index_rows({"extension": [tree]}))
+        return tree
+
+    for _ in range(2):  # first built, then (when cached) shared
+        positive, negative = json.dumps(tree_of(0.0)), json.dumps(tree_of(-0.0))
+        assert '"valueDecimal": -0.0' in negative
+        assert '"valueDecimal": -0.0' not in positive
+        assert positive == negative.replace("-0.0", "0.0")
+    assert _concept_scores(tree_of(0.5)) == [0.5]
+    again = tree_of(0.5)  # the same concept element, shared by both trees
+    assert again == tree_of(0.5)
+
+    def concept_list(tree: dict[str, Any]) -> str:
+        icd = next(b for b in tree["extension"] if b["url"].endswith("/infer-icd10/"))
+        return json.dumps(icd["extension"][-1]["extension"][-1])
+
+    cached = concept_list(tree_of(1.0))
+    # an unvalidated int score equals the cached 1.0: the piece is the same text
+    concept = Concept.model_construct(code="H66.90", description="Otitis media", score=1)
+    result = NlpResult.model_validate(
+        {"DetectEntitiesV2": {"Entities": [{"Id": 1, "Traits": [{"Name": "SIGN", "Score": 1.0}]}]}}
+    )
+    entity = ICD10CMEntity.model_construct(id=0, text="otite", concepts=[concept])
+    result.icd10cm = InferICD10CMResponse.model_construct(entities=[entity])
+    assert concept_list(aws_cm_extension(result, "SUCCESS", "ok")) == cached
+    assert '"valueDecimal": 1.0' in cached
+    element = _concept_piece(_ICD10_URLS, "H66.90", "Otitis media", 1)[0]  # not cached: int
+    assert element["extension"][2] == {"url": _ICD10_URLS.concept_score, "valueDecimal": 1.0}
+    assert not _cacheable(("u", "H66.90", None, 1))
+    assert not _cacheable(("u", "H66.90", None, -0.0))
+    assert not _cacheable(("u", "H66.90", None, float("nan")))
+    assert not _cacheable(("u", 1, None, 0.5))
+    assert _cacheable(("u", "H66.90", None, 0.25))
+    assert _cacheable(("u", None, None))
