@@ -13,6 +13,7 @@ import re
 import time
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.search import SearchError
 from api.settings import SettingsError
+from api.store.codec import json_default
 from enrich.core import EnrichError
 from enrich.fhir import FhirValidationError
 from nlp.base import EngineError
@@ -97,9 +99,23 @@ def fhir_response(
     *,
     media_type: str = FHIR_JSON,
 ) -> Response:
-    """A ``application/fhir+json`` response (no body for ``None``)."""
-    content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    """A ``application/fhir+json`` response (no body for ``None``), as :func:`response_json`."""
+    content = b"" if body is None else response_json(body)
     return Response(content=content, status_code=status, headers=headers, media_type=media_type)
+
+
+def response_json(body: Any) -> bytes:
+    """A response body as compact UTF-8 JSON: orjson (a search page's unparsed bodies spliced
+    as stored, ``api.store.codec``), or ``json`` for what orjson refuses (integers beyond 64
+    bits, keys that are not strings), compact too.
+
+    >>> response_json({"a": [1, 0.5, "é"]}).decode(), response_json({"n": 2**70}).decode()
+    ('{"a":[1,0.5,"é"]}', '{"n":1180591620717411303424}')
+    """
+    try:
+        return orjson.dumps(body, default=json_default, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def outcome_response(

@@ -1,8 +1,9 @@
 """Resource bodies in the SQLite store: one per row, or parts of a compressed bundle.
 
 The resources one enrichment generates (some 35 per 2 KB note, 1.5-4.5 KB of JSON each) are
-stored as one bundle: their JSON texts, one per line, zlib-compressed together in a
-``bodies`` row (60 KB -> 5 KB in 0.1 ms: they share most of their text), and each
+stored as one bundle: their JSON texts, one per line, compressed together (zstd; zlib
+in databases written before, ``api.store.codec.decompress``) in a
+``bodies`` row (60 KB -> 5 KB in 0.1 ms with zlib: they share most of their text), and each
 ``resources`` row names its part (``bid``, ``part``; ``json`` NULL). One row each, compressed
 one by one, they took ~25 KB and 35 zlib calls. Any other body is its own ``json`` value
 (``api.store.codec``). A bundle goes when no row names it any more (``forget``).
@@ -11,11 +12,19 @@ one by one, they took ~25 KB and 35 zlib calls. Any other body is its own ``json
 from __future__ import annotations
 
 import sqlite3
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from api.store.codec import LEVEL, decode_body, dump_bytes, encode_body, load_json
+from api.store.base import Resource
+from api.store.codec import (
+    LazyResource,
+    compress,
+    decode_body,
+    decompress,
+    dump_bytes,
+    encode_body,
+    load_json,
+)
 
 #: A stored body: ``(json, bid, part)`` (``json`` NULL for a part of bundle ``bid``).
 Stored = tuple[Any, int | None, int | None]
@@ -33,7 +42,7 @@ class Bodies:
         parts = self._bundles.get(bid)
         if parts is None:
             row = self.conn.execute("SELECT data FROM bodies WHERE bid = ?", (bid,)).fetchone()
-            parts = self._bundles[bid] = zlib.decompress(row[0]).split(b"\n")
+            parts = self._bundles[bid] = decompress(row[0]).split(b"\n")
         return parts[part]
 
     def text(self, stored: Stored) -> Any:
@@ -50,10 +59,22 @@ class Bodies:
             return decode_body(json)
         return load_json(self.part(bid, part))
 
+    def lazy(self, stored: Stored, resource_type: str, resource_id: str) -> Resource:
+        """A stored body for a search page: a compressed one or a bundle's part decompressed
+        and left unparsed (``api.store.codec``); a JSON text one (small, or written before,
+        perhaps by ``json``) parsed."""
+        json, bid, part = stored
+        if json is None and bid is not None and part is not None:
+            return LazyResource(self.part(bid, part), resource_type, resource_id)
+        if isinstance(json, str):
+            loaded: Resource = decode_body(json)
+            return loaded
+        return LazyResource(decompress(json), resource_type, resource_id)
+
 
 def bundle(conn: sqlite3.Connection, values: Sequence[Any]) -> int:
     """Store ``values`` as one bundle; its ``bid`` (part ``i`` is ``values[i]``)."""
-    data = zlib.compress(b"\n".join(dump_bytes(v) for v in values), LEVEL)
+    data = compress(b"\n".join(dump_bytes(v) for v in values))
     cursor = conn.execute("INSERT INTO bodies (data) VALUES (?)", (data,))
     return cursor.lastrowid or 0  # rowids start at 1
 

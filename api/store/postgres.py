@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Loader
 
 from api.search import format_instant
 from api.store.base import (
@@ -35,6 +36,7 @@ from api.store.base import (
     VersionConflict,
     VersionInfo,
 )
+from api.store.codec import LazyResource
 from api.store.pg_database import Database, StoreUnavailable, retrying
 from api.store.pg_dialect import to_pg
 from api.store.pg_index import PgNlpIndex, replace_rows
@@ -51,6 +53,31 @@ __all__ = [
     "StoreUnavailable",
     "to_pg",
 ]
+
+
+class _JsonBytes(Loader):
+    """A ``json`` value as its bytes (the text the store wrote), not parsed."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+def _raw_rows(conn: psycopg.Connection[Any], sql: str, args: Sequence[Any]) -> list[Any]:
+    """The rows of ``sql``, its ``json`` values as their bytes (``LazyResource`` parses them
+    when used)."""
+    with conn.cursor() as cursor:
+        cursor.adapters.register_loader("json", _JsonBytes)
+        return cursor.execute(sql, args).fetchall()
+
+
+def _by_rids(conn: psycopg.Connection[Any], rids: list[int]) -> list[Resource]:
+    """The bodies of the rows ``rids``, in that order (unparsed until used)."""
+    if not rids:
+        return []
+    sql = "SELECT rid, json, type, id FROM resources WHERE rid = ANY(%s)"
+    rows = _raw_rows(conn, sql, [rids])
+    found = {r[0]: LazyResource(r[1], r[2], r[3]) for r in rows}
+    return [found[rid] for rid in rids]
 
 
 class PgFhirStore(SqlStore[Database]):
@@ -182,12 +209,18 @@ class PgFhirStore(SqlStore[Database]):
                 guard = conn.execute(to_pg(plan.guard_sql), plan.guard_args).fetchone()
                 if not (guard and guard[0]):
                     return SearchResult(0, [], self.included(conn, plan.query, []))
-            total_row = conn.execute(to_pg(plan.count_sql), plan.args).fetchone()
-            total = int(total_row[0]) if total_row else 0
             matches: list[Resource] = []
-            if plan.page_sql is not None:
-                rows = conn.execute(to_pg(plan.page_sql), plan.page_args).fetchall()
-                matches = [r[0] for r in rows]
+            if plan.rids_sql is not None and plan.page_sql is not None:  # matches found once
+                rids = [r[0] for r in conn.execute(to_pg(plan.rids_sql), plan.args)]
+                total = len(rids)
+                start, count = plan.page_slice
+                matches = _by_rids(conn, rids[start : start + count])
+            else:
+                total_row = conn.execute(to_pg(plan.count_sql), plan.args).fetchone()
+                total = int(total_row[0]) if total_row else 0
+                if plan.page_sql is not None:
+                    rows = _raw_rows(conn, to_pg(plan.page_sql), plan.page_args)
+                    matches = [LazyResource(r[0], r[1], r[2]) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
 

@@ -133,8 +133,9 @@ class Lookups:
     This base class answers from tables with value indexes (PostgreSQL).
     """
 
-    #: The columns of a body in a page of matches.
-    body = "r.json"
+    #: The columns of a body in a page of matches: its JSON (a ``json`` column keeps it as
+    #: written), type and id (``api.store.codec.LazyResource``).
+    body = "r.json, r.type, r.id"
     #: What narrows ``resources r`` to the rows a key index names by id (documents).
     keyed_rows = ""
 
@@ -203,7 +204,8 @@ class TermLookups(Lookups):
     Resources are its rows ``rowid = rid``; NLP-indexed documents ``rowid = -dkey``.
     """
 
-    body = "r.json, r.bid, r.part"  # a body may be part of a bundle (``api.store.bodies``)
+    #: a body may be part of a bundle (``api.store.bodies``); type and id: ``api.store.codec``
+    body = "r.json, r.bid, r.part, r.type, r.id"
     keyed_rows = "r.source_doc IS NULL AND "  # ``resources_key`` (documents are not generated)
 
     def key_sql(self, alias: str, keys: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
@@ -494,6 +496,10 @@ class SearchPlan:
             ``_summary=count``); its arguments are ``page_args``.
         guard_sql: a cheap ``SELECT`` of one boolean, false when nothing can match (run first:
             the other statements are then skipped); ``None`` when there is none.
+        rids_sql: with NLP criteria and a page wanted, the ``rid`` of every match in the
+            page's order (arguments ``args``): a backend may run it instead of the count and
+            the page, whose criteria then cost once instead of twice (``None`` otherwise).
+        page_slice: the page's ``(offset, count)`` in the matches of ``rids_sql``.
     """
 
     query: SearchQuery
@@ -503,6 +509,8 @@ class SearchPlan:
     page_args: list[Any]
     guard_sql: str | None = None
     guard_args: list[Any] = field(default_factory=list)
+    rids_sql: str | None = None
+    page_slice: tuple[int, int] = (0, 0)
 
 
 def guard_sql(query: SearchQuery, lookups: Lookups) -> tuple[str | None, list[Any]]:
@@ -540,4 +548,17 @@ def search_plan(query: SearchQuery, default_count: int, lookups: Lookups) -> Sea
         "LIMIT ? OFFSET ?"
     )
     page_args = [*args, count, query.offset]
-    return SearchPlan(query, count_sql, args, page_sql, page_args, guard, guard_args)
+    rids_sql = None
+    if query.nlp:  # their term lookups and row checks dominate: run them once
+        rids_sql = f"SELECT r.rid FROM resources r WHERE {clause} ORDER BY {order_sql(query)}"
+    return SearchPlan(
+        query,
+        count_sql,
+        args,
+        page_sql,
+        page_args,
+        guard,
+        guard_args,
+        rids_sql,
+        (query.offset, count),
+    )

@@ -31,6 +31,7 @@ from api.store.base import (
 )
 from api.store.bundles import searchset
 from api.store.codec import dump_json as dump_json
+from api.store.codec import parsed
 from api.store.extract import extract
 from api.store.search_sql import COMPUTED_PARAMS as COMPUTED_PARAMS
 from api.store.search_sql import Lookups, SearchPlan, find_sql, search_plan
@@ -366,7 +367,10 @@ class SqlStore(ABC, Generic[DbT]):
     def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> Resource:
         """A ``searchset`` Bundle (links relative to ``base_url``)."""
         query = parse_search(resource_type, params)
-        return searchset(query, self.execute(query), self.base_url, default_count=50)
+        result = self.execute(query)
+        for resource in (*result.matches, *result.included):
+            parsed(resource)  # a Bundle for any caller: plain dicts (``api.store.codec``)
+        return searchset(query, result, self.base_url, default_count=50)
 
     def ids(self, query: SearchQuery) -> list[str]:
         """Every matching id (no paging), for conditional interactions."""

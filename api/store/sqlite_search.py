@@ -62,14 +62,34 @@ class SqliteSearch(SqlStore[Database]):
                 and not conn.execute(plan.guard_sql, plan.guard_args).fetchone()[0]
             ):
                 return SearchResult(0, [], self.included(conn, plan.query, []))
-            total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
             matches: list[Resource] = []
-            if plan.page_sql is not None:
-                bodies = Bodies(conn)
-                rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
-                matches = [bodies.load((r[0], r[1], r[2])) for r in rows]
+            if plan.rids_sql is not None and plan.page_sql is not None:
+                rids = [r[0] for r in conn.execute(plan.rids_sql, plan.args)]
+                total = len(rids)
+                start, count = plan.page_slice
+                matches = self.by_rids(conn, rids[start : start + count])
+            else:
+                total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
+                if plan.page_sql is not None:
+                    bodies = Bodies(conn)
+                    rows = conn.execute(plan.page_sql, plan.page_args).fetchall()
+                    matches = [bodies.lazy((r[0], r[1], r[2]), r[3], r[4]) for r in rows]
             included = self.included(conn, plan.query, matches)
         return SearchResult(total, matches, included)
+
+    def by_rids(self, conn: sqlite3.Connection, rids: Sequence[int]) -> list[Resource]:
+        """The bodies of the rows ``rids``, in that order (unparsed until used)."""
+        bodies = Bodies(conn)
+        found: dict[int, Resource] = {}
+        for start in range(0, len(rids), MAX_VARS):
+            chunk = rids[start : start + MAX_VARS]
+            sql = (
+                "SELECT rid, json, bid, part, type, id FROM resources "
+                f"WHERE rid IN ({','.join('?' * len(chunk))})"
+            )
+            for r in conn.execute(sql, chunk):
+                found[r[0]] = bodies.lazy((r[1], r[2], r[3]), r[4], r[5])
+        return [found[rid] for rid in rids]
 
     def ref_targets(
         self,
@@ -127,8 +147,9 @@ class SqliteSearch(SqlStore[Database]):
         return found
 
     def live_bodies(self, conn: sqlite3.Connection, keys: list[Key]) -> list[Resource]:
-        """The current bodies of ``keys``, in order (found by their key terms)."""
+        """The current bodies of ``keys``, in order (found by their key terms; unparsed
+        until used, ``api.store.codec``)."""
         bodies = Bodies(conn)
         rows = by_keys(conn, "SELECT t.type, t.id, t.json, t.bid, t.part", keys)
         stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
-        return [bodies.load(stored[key]) for key in keys if key in stored]
+        return [bodies.lazy(stored[key], *key) for key in keys if key in stored]
