@@ -66,19 +66,21 @@ def walk(node: Any, path: str) -> Iterator[Any]:
     yield from nodes
 
 
-def _tokens(value: Any) -> Iterator[tuple[str, str]]:
+def _add_tokens(out: set[tuple[str, str, str]], name: str, value: Any) -> None:
+    """Add the ``(name, system, code)`` tokens of one value (a code, Coding,
+    CodeableConcept or Identifier) to ``out``."""
     if isinstance(value, str | bool):
-        yield "", str(value).lower() if isinstance(value, bool) else value
+        out.add((name, "", str(value).lower() if isinstance(value, bool) else value))
     elif isinstance(value, dict):
         if "coding" in value or ("text" in value and "system" not in value):
             for coding in value.get("coding") or []:
-                yield from _tokens(coding)
+                _add_tokens(out, name, coding)
         elif "value" in value and "code" not in value:  # Identifier
-            yield str(value.get("system") or ""), str(value["value"])
+            out.add((name, str(value.get("system") or ""), str(value["value"])))
         else:  # Coding (a display-only tag is searchable by its display)
             code = value.get("code") or value.get("display")
             if code:
-                yield str(value.get("system") or ""), str(code)
+                out.add((name, str(value.get("system") or ""), str(code)))
 
 
 def _dates(value: Any) -> Iterator[tuple[str, str]]:
@@ -106,13 +108,17 @@ def _parsed_ref(text: str) -> tuple[str, str] | None:
     return (ref.type, ref.id) if ref.type else None
 
 
-def _refs(value: Any) -> Iterator[tuple[str, str]]:
+def _add_ref(
+    out: set[tuple[str, str, str]], name: str, value: Any, targets: tuple[str, ...]
+) -> None:
+    """Add the ``(name, type, id)`` of one Reference with a type (of ``targets``, when
+    given) to ``out``."""
     if isinstance(value, dict):
         text = value.get("reference")
         if isinstance(text, str):
             ref = _parsed_ref(text)
-            if ref is not None:
-                yield ref
+            if ref is not None and (not targets or ref[0] in targets):
+                out.add((name, *ref))
 
 
 @lru_cache(maxsize=256)
@@ -141,9 +147,12 @@ def extract(resource: dict[str, Any]) -> SearchValues:
     refs: set[tuple[str, str, str]] = set()
     dates: set[tuple[str, str, str]] = set()
     meta = resource.get("meta")
-    if isinstance(meta, dict) and meta.get("tag"):
-        for tag in walk(meta, "tag"):
-            tokens.update(("_tag", s, c) for s, c in _tokens(tag))
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    if tags:
+        for tag in tags if isinstance(tags, list) else (tags,):
+            if tag is None:
+                continue
+            _add_tokens(tokens, "_tag", tag)
             if isinstance(tag, dict) and tag.get("code") and tag.get("display"):
                 # HealthLake's tag is display-only: ``_tag=SYSTEM_GENERATED`` works on both
                 tokens.add(("_tag", "", str(tag["display"])))
@@ -159,9 +168,9 @@ def extract(resource: dict[str, Any]) -> SearchValues:
             if value is None:
                 continue
             if kind == "token":
-                tokens.update((name, s, c) for s, c in _tokens(value))
+                _add_tokens(tokens, name, value)
             elif kind == "reference":
-                refs.update((name, t, i) for t, i in _refs(value) if not targets or t in targets)
+                _add_ref(refs, name, value, targets)
             elif kind == "date":
                 dates.update((name, lo, hi) for lo, hi in _dates(value))
     return SearchValues(sorted(tokens), sorted(refs), sorted(dates))

@@ -30,6 +30,7 @@ from api.store.codec import encode_body
 from api.store.database import Database as Database
 from api.store.extract import extract
 from api.store.sql import (
+    Key,
     content_of,
     history_sql,
     latest_version,
@@ -39,7 +40,7 @@ from api.store.sql import (
 )
 from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
 from api.store.sqlite_index import remove_document, replace_rows
-from api.store.sqlite_schema import ensure_schema, index_values
+from api.store.sqlite_schema import Values, ensure_schema, search_values, write_values
 from api.store.sqlite_search import KEYED, MAX_VARS, SqliteSearch, by_keys
 from api.store.terms import id_term, resource_terms, terms_text
 
@@ -195,7 +196,7 @@ class SqliteFhirStore(SqliteSearch):
         stored_all: list[Resource] = []
         written: list[_Written] = []
         superseded: list[tuple[Any, ...]] = []
-        forgotten: list[tuple[int, str]] = []  # (rid, terms) of the versions replaced
+        replaced: dict[int, Values] = {}  # search values of the versions replaced, by rid
         old_bundles: set[tuple[int, str | None]] = set()
         for (resource, source_doc), key in zip(items, keys, strict=True):
             row = current.get(key)
@@ -207,7 +208,7 @@ class SqliteFhirStore(SqliteSearch):
                     continue
                 version, method, rid = int(row[3]) + 1, "PUT", int(row[4])
                 superseded.append((key, int(row[3]), body))
-                forgotten.append((rid, terms_text(resource_terms(*key, extract(old)))))
+                replaced[rid] = search_values(rid, key[0], old)
                 if row[6] is not None:
                     old_bundles.add((int(row[6]), row[2]))
             else:
@@ -219,14 +220,18 @@ class SqliteFhirStore(SqliteSearch):
             stored = stamped(resource, key, version, now)
             written.append(_Written(rid, key, stored, source_doc, row is not None, method))
             stored_all.append(stored)
-        if forgotten:  # search values of the replaced versions
+        # search values: those of a new version that equal its replaced version's stay
+        fresh = [(w.rid, search_values(w.rid, w.key[0], w.stored)) for w in written]
+        fresh = [(rid, v) for rid, v in fresh if replaced.get(rid) != v]
+        forgotten = [(rid, replaced[rid][0]) for rid, _ in fresh if rid in replaced]
+        if forgotten:
             _forget_values(conn, forgotten)
         if superseded:  # a superseded body moves to its history row (when it has one)
-            conn.executemany(_KEEP_BODY, [(bodies.text(b), *key, v) for key, v, b in superseded])
+            _keep_bodies(conn, bodies, superseded)
         self._write_rows(conn, written, now)
         if old_bundles:
             forget(conn, old_bundles)
-        index_values(conn, [(w.rid, w.key[0], w.stored) for w in written])
+        write_values(conn, fresh)
         return stored_all
 
     def _write_rows(self, conn: sqlite3.Connection, written: list[_Written], now: str) -> None:
@@ -280,7 +285,7 @@ class SqliteFhirStore(SqliteSearch):
         body: Stored = (row[2], row[3], row[4])
         old = bodies.load(body)
         _forget_values(conn, [(rid, terms_text(resource_terms(*key, extract(old))))])
-        conn.execute(_KEEP_BODY, (bodies.text(body), *key, int(row[1])))
+        _keep_bodies(conn, bodies, [(key, int(row[1]), body)])
         conn.execute("DELETE FROM resources WHERE rid = ?", (rid,))
         if row[3] is not None:
             forget(conn, {(int(row[3]), row[5])})
@@ -305,6 +310,27 @@ class _Written:
     source_doc: str | None
     existed: bool
     method: str
+
+
+def _keep_bodies(
+    conn: sqlite3.Connection, bodies: Bodies, superseded: Sequence[tuple[Key, int, Stored]]
+) -> None:
+    """Move the bodies of superseded versions ``(key, version, body)`` to their history rows,
+    for the versions that have one (a generated resource has none unless the store keeps
+    their history): a bundled body is encoded on its own only for those."""
+    waiting = {
+        (r[0], r[1], int(r[2]))
+        for r in _select_keys(
+            conn,
+            "SELECT t.type, t.id, t.version_id",
+            "history",
+            list(dict.fromkeys(key for key, _, _ in superseded)),
+            "WHERE t.json IS NULL",
+        )
+    }
+    moved = [(bodies.text(b), *key, v) for key, v, b in superseded if (*key, v) in waiting]
+    if moved:
+        conn.executemany(_KEEP_BODY, moved)
 
 
 def _forget_values(conn: sqlite3.Connection, forgotten: list[tuple[int, str]]) -> None:

@@ -283,21 +283,35 @@ def reindex(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO docref_meta VALUES ('terms_version', ?)", (TERMS_VERSION,))
 
 
+#: The search values of one stored resource: its terms (``terms_text``) and ``search_date`` rows.
+Values = tuple[str, list[tuple[Any, ...]]]
+
+
+def search_values(rid: int, resource_type: str, body: dict[str, Any]) -> Values:
+    """The terms and date rows of a stored resource ``rid``."""
+    values = extract(body)
+    terms = terms_text(resource_terms(resource_type, str(body["id"]), values))
+    return terms, [(rid, resource_type, *d) for d in values.dates]
+
+
 def index_values(
     conn: sqlite3.Connection, resources: Sequence[tuple[int, str, dict[str, Any]]]
 ) -> None:
     """The search values and terms of stored resources ``(rid, type, body)`` (none written
     before)."""
-    terms: list[tuple[int, str]] = []
-    dates: list[tuple[Any, ...]] = []
-    for rid, resource_type, body in resources:
-        values = extract(body)
-        found = resource_terms(resource_type, str(body["id"]), values)
-        if found:
-            terms.append((rid, terms_text(found)))
-        dates += [(rid, resource_type, *d) for d in values.dates]
-    conn.executemany("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", terms)
-    conn.executemany("INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)", dates)
+    write_values(conn, [(rid, search_values(rid, kind, body)) for rid, kind, body in resources])
+
+
+def write_values(conn: sqlite3.Connection, values: Sequence[tuple[int, Values]]) -> None:
+    """Write the search values ``(rid, (terms, dates))`` of resources (none written before)."""
+    conn.executemany(
+        "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)",
+        [(rid, terms) for rid, (terms, _) in values if terms],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)",
+        [d for _, (_, dates) in values for d in dates],
+    )
 
 
 def stored_nlp_rows(conn: sqlite3.Connection, dkey: int) -> list[NlpRow]:
@@ -319,19 +333,37 @@ def stored_nlp_rows(conn: sqlite3.Connection, dkey: int) -> list[NlpRow]:
     return found
 
 
-def elided(row: NlpRow) -> tuple[Any, ...]:
-    """The stored columns of a row: a normalised value is NULL when its raw value is ASCII
-    (it is then ``lower()`` of it, as SQLite's ``lower`` computes it)."""
-    text, desc = row.text, row.description
-    return (
-        row.op,
-        text,
-        None if text is not None and text.isascii() else row.text_norm,
-        row.category,
-        row.type,
-        row.score,
-        row.code,
-        desc,
-        None if desc is not None and desc.isascii() else row.description_norm,
-        row.concept_score,
+def elided_rows(dkey: int, rows: Sequence[NlpRow]) -> Iterator[tuple[Any, ...]]:
+    """The stored columns of each row ``seq``: its key ``row_key(dkey, op, seq)``, then its
+    columns with a normalised value NULL when its raw value is ASCII (it is then ``lower()``
+    of it, as SQLite's ``lower`` computes it). Column by column (``zip``/``map``: no Python
+    frame per row but for its key)."""
+    if not rows:
+        return iter(())
+    ops, texts, text_norms, categories, kinds, scores, codes, descs, desc_norms, concepts = zip(
+        *rows, strict=True
     )
+    base = row_key(dkey)
+    keys = [base | op << OP_SHIFT | seq for seq, op in enumerate(ops)]
+    text_pairs = list(zip(texts, text_norms, strict=True))
+    desc_pairs = list(zip(descs, desc_norms, strict=True))
+    kept = {pair: elided_norm(*pair) for pair in {*text_pairs, *desc_pairs}}
+    return zip(
+        keys,
+        ops,
+        texts,
+        map(kept.__getitem__, text_pairs),
+        categories,
+        kinds,
+        scores,
+        codes,
+        descs,
+        map(kept.__getitem__, desc_pairs),
+        concepts,
+        strict=True,
+    )
+
+
+def elided_norm(value: str | None, norm: str | None) -> str | None:
+    """The stored normalised form of ``value``: NULL when ``value`` is ASCII (``elided_rows``)."""
+    return None if value is not None and value.isascii() else norm

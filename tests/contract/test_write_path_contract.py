@@ -64,6 +64,17 @@ def test_the_history_of_generated_resources_is_kept_when_asked(keeping: Backend)
     ]
 
 
+def test_history_kept_before_keeps_its_bodies_after(backend: Backend, keeping: Backend) -> None:
+    """Versions written while the history of generated resources was kept keep their bodies
+    when a store that does not keep it supersedes or deletes them."""
+    keeping.store.apply(enrichment("d1", [condition("c1", "R51"), condition("c2", "J02.0")]))
+    first = [keeping.store.read("Condition", c) for c in ("c1", "c2")]
+    backend.store.apply(enrichment("d1", [condition("c1", "R52")]))  # c1 changed, c2 retired
+    assert backend.store.vread("Condition", "c1", "1") == first[0]
+    assert backend.store.vread("Condition", "c2", "1") == first[1]
+    assert _versions(backend, "Condition/c2") == [("2", "DELETE", True), ("1", "POST", False)]
+
+
 def test_bodies_come_back_as_written(backend: Backend) -> None:
     big = {"resourceType": "Observation", "id": "o1", "valueInteger": 2**70, "note": "é" * 3000}
     small = {"resourceType": "Basic", "id": "b1", "extension": [{"valueDecimal": 1e-7}]}
@@ -117,3 +128,33 @@ def test_only_nlp_searches_with_last_updated_have_a_guard(backend: Backend) -> N
     assert guard([NLP_CODE]) is None
     assert guard([("_lastUpdated", "le2000-01-01")]) is None
     assert guard([("_lastUpdated", "le2000-01-01"), NLP_CODE]) is not None
+
+
+def test_copies_of_an_index_row_are_stored_once(backend: Backend) -> None:
+    store = backend.store
+    strep = ("infer-icd10", "strep", 0.9, "J02.0", "Strep")
+    ache = ("detect-entities", "ache", 0.5, None, None)
+    copies = rows(strep, ache, strep, strep, ache)  # entity indexes differ, stored columns not
+    store.apply(enrichment("d1", [], rows=copies))
+    with backend.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM nlp_rows").fetchone()[0] == 2
+    for params in (
+        [NLP_CODE],
+        [("detectEntities-entity-text", "ache")],
+        [("infer-icd10cm-entity-text-concept-code", "strep|J02.0")],
+    ):
+        assert _ids(backend, params) == ["d1"]
+    seen: list[str] = []
+    if backend.name == "sqlite":
+        with backend.db.read() as conn:
+            conn.set_trace_callback(seen.append)
+    store.apply(enrichment("d1", [], rows=rows(strep, ache)))  # the same distinct rows
+    assert not [s for s in seen if "INTO nlp_rows" in s]
+    store.apply(enrichment("d1", [], rows=rows(ache, ache)))
+    assert _ids(backend, [NLP_CODE]) == []
+    assert _ids(backend, [("detectEntities-entity-text", "ache")]) == ["d1"]
+
+
+def _ids(backend: Backend, params: list[tuple[str, str]]) -> list[str]:
+    found = backend.store.search("DocumentReference", params)
+    return sorted(e["resource"]["id"] for e in found.get("entry", []))
