@@ -107,7 +107,15 @@ def encode_body(value: Any) -> str | bytes:
     >>> isinstance(encode_body({"text": "a" * 5000}), bytes)
     True
     """
-    data = dump_bytes(value)
+    return encode_bytes(dump_bytes(value))
+
+
+def encode_bytes(data: bytes) -> str | bytes:
+    """``encode_body`` of a value already serialised by ``dump_bytes`` (``data``).
+
+    >>> encode_bytes(dump_bytes({"id": "x"})) == encode_body({"id": "x"})
+    True
+    """
     if len(data) < COMPRESS_AT:
         return data.decode()
     return compress(data)

@@ -16,7 +16,7 @@ from typing import Any
 
 from api.search import NlpCriterion
 from api.store.base import NlpState, StoreError
-from api.store.codec import decode_body, dump_bytes, encode_body, result_digest
+from api.store.codec import decode_body, dump_bytes, encode_bytes, result_digest
 from api.store.database import Database
 from api.store.search_sql import TermLookups
 from api.store.sql import SqlNlpIndex, nlp_rows
@@ -112,7 +112,7 @@ def replace_rows(
     if found is None:
         values: list[Any] = [document_id, None, None, None, None, None, None, None]
         if state is not None:
-            stored = encode_body(state.result) if state.result is not None else None
+            stored = encode_bytes(result) if result is not None else None
             digest = result_digest(result) if result is not None else None
             values[1:] = [
                 state.status,
@@ -143,7 +143,7 @@ def replace_rows(
                     (*head, state.updated or now, dkey),
                 )
             else:
-                stored = encode_body(state.result) if state.result is not None else None
+                stored = encode_bytes(result) if result is not None else None
                 conn.execute(
                     "UPDATE nlp_documents SET status = ?, text_hash = ?, engine_name = ?, "
                     "engine_version = ?, result = ?, result_digest = ?, updated = ? "
