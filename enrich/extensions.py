@@ -176,10 +176,6 @@ def _fields_set(given: int, concept: bool) -> set[str]:
     return found
 
 
-def _as_int(value: object) -> int | None:
-    return value if type(value) is int else _int(value)
-
-
 def _as_str(value: object) -> str | None:
     return value if type(value) is str else _str(value)
 

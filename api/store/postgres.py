@@ -213,8 +213,7 @@ class PgFhirStore(SqlStore[Database]):
             if plan.rids_sql is not None and plan.page_sql is not None:  # matches found once
                 rids = [r[0] for r in conn.execute(to_pg(plan.rids_sql), plan.args)]
                 total = len(rids)
-                start, count = plan.page_slice
-                matches = _by_rids(conn, rids[start : start + count])
+                matches = _by_rids(conn, plan.page_of(rids))
             else:
                 total_row = conn.execute(to_pg(plan.count_sql), plan.args).fetchone()
                 total = int(total_row[0]) if total_row else 0

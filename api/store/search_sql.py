@@ -512,6 +512,11 @@ class SearchPlan:
     rids_sql: str | None = None
     page_slice: tuple[int, int] = (0, 0)
 
+    def page_of(self, rids: list[int]) -> list[int]:
+        """The page's rows among every match ``rids`` of ``rids_sql`` (in order)."""
+        start, count = self.page_slice
+        return rids[start : start + count]
+
 
 def guard_sql(query: SearchQuery, lookups: Lookups) -> tuple[str | None, list[Any]]:
     """A ``_lastUpdated`` range that no resource of the type falls in matches nothing: with

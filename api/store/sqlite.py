@@ -28,7 +28,6 @@ from api.store.base import (
 from api.store.bodies import Bodies, Stored, bundle, forget
 from api.store.codec import encode_body
 from api.store.database import Database as Database
-from api.store.extract import extract
 from api.store.sql import (
     Key,
     content_of,
@@ -42,7 +41,7 @@ from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
 from api.store.sqlite_index import remove_document, replace_rows
 from api.store.sqlite_schema import Values, ensure_schema, search_values, write_values
 from api.store.sqlite_search import KEYED, MAX_VARS, SqliteSearch, by_keys
-from api.store.terms import id_term, resource_terms, terms_text
+from api.store.terms import id_term
 
 _KEEP_BODY = (
     "UPDATE history SET json = ? WHERE type = ? AND id = ? AND version_id = ? AND json IS NULL"
@@ -284,7 +283,7 @@ class SqliteFhirStore(SqliteSearch):
         bodies = Bodies(conn)
         body: Stored = (row[2], row[3], row[4])
         old = bodies.load(body)
-        _forget_values(conn, [(rid, terms_text(resource_terms(*key, extract(old))))])
+        _forget_values(conn, [(rid, search_values(rid, key[0], old)[0])])
         _keep_bodies(conn, bodies, [(key, int(row[1]), body)])
         conn.execute("DELETE FROM resources WHERE rid = ?", (rid,))
         if row[3] is not None:

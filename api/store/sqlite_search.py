@@ -66,8 +66,7 @@ class SqliteSearch(SqlStore[Database]):
             if plan.rids_sql is not None and plan.page_sql is not None:
                 rids = [r[0] for r in conn.execute(plan.rids_sql, plan.args)]
                 total = len(rids)
-                start, count = plan.page_slice
-                matches = self.by_rids(conn, rids[start : start + count])
+                matches = self.by_rids(conn, plan.page_of(rids))
             else:
                 total = conn.execute(plan.count_sql, plan.args).fetchone()[0]
                 if plan.page_sql is not None:
