@@ -117,7 +117,8 @@ def nlp_rows(rows: Sequence[IndexRow]) -> list[NlpRow]:
     row), so a copy of a row answers nothing more; a note's index rows repeat (an entity
     mentioned twice, a concept linked from two entities of the same text and scores): 10 % of
     the rows of real ICU nursing notes, 40 % of a synthetic 2 KB note's 300. Column by column
-    (``zip``/``map``: no Python frame per row; a note has some 100 distinct texts).
+    (``zip``/``map``: no Python frame per row; a note has some 100 distinct texts). A NaN
+    score is stored as ``None`` (``_no_nan``).
     """
     if not rows:
         return []
@@ -125,6 +126,8 @@ def nlp_rows(rows: Sequence[IndexRow]) -> list[NlpRow]:
         *map(_INDEX_FIELDS, rows), strict=True
     )
     norm = {value: normalized(value) for value in {*texts, *descs}}.__getitem__
+    if any(v != v for v in {*scores, *concepts}):  # NaN: no number (SQLite stores NULL)
+        scores, concepts = _no_nan(scores), _no_nan(concepts)
     return list(
         dict.fromkeys(
             map(
@@ -145,6 +148,13 @@ def nlp_rows(rows: Sequence[IndexRow]) -> list[NlpRow]:
             )
         )
     )
+
+
+def _no_nan(values: Sequence[float | None]) -> tuple[float | None, ...]:
+    """Scores with NaN read as ``None``: SQLite stores a NaN REAL as NULL, so a stored row,
+    its terms (presence) and a copy of it (NaN is unequal to itself) agree, and PostgreSQL,
+    which would store NaN as a number, answers as SQLite does."""
+    return tuple(None if v is not None and v != v else v for v in values)
 
 
 _NORMALIZED: dict[str, str] = {}

@@ -40,7 +40,7 @@ from api.store.sql import (
 from api.store.sqlite_index import SqliteNlpIndex as SqliteNlpIndex
 from api.store.sqlite_index import remove_document, replace_rows
 from api.store.sqlite_schema import Values, ensure_schema, search_values, write_values
-from api.store.sqlite_search import KEYED, MAX_VARS, SqliteSearch, by_keys
+from api.store.sqlite_search import KEYED, MAX_VARS, SqliteSearch, keyed_rows
 from api.store.terms import id_term
 
 _KEEP_BODY = (
@@ -65,8 +65,13 @@ class SqliteFhirStore(SqliteSearch):
     def read(self, resource_type: str, resource_id: str) -> Resource | None:
         """The current version, or ``None`` when absent or deleted."""
         with self.db.read() as conn:
-            rows = by_keys(conn, "SELECT t.json, t.bid, t.part", [(resource_type, resource_id)])
-            found: Resource | None = Bodies(conn).load(tuple(rows[0])) if rows else None
+            rows = keyed_rows(
+                conn,
+                "SELECT t.type, t.id, t.json, t.bid, t.part",
+                [(resource_type, resource_id)],
+                [None],
+            )
+            found: Resource | None = Bodies(conn).load(tuple(rows[0])[2:]) if rows else None
         return found
 
     def current_version(self, resource_type: str, resource_id: str) -> tuple[str, bool] | None:
@@ -151,7 +156,7 @@ class SqliteFhirStore(SqliteSearch):
             ).fetchall()
             retired = set(write.retired) | {f"{t}/{i}" for t, i in stale}
             for ref in sorted(retired - keep):
-                self._delete(conn, *ref_key(ref), now)
+                self._delete(conn, *ref_key(ref), now, source=doc_id)
             replace_rows(conn, doc_id, write.rows, write.state, now)
         return stored
 
@@ -173,10 +178,11 @@ class SqliteFhirStore(SqliteSearch):
             return [self._put_many(conn, [item], now)[0] for item in items]
         current = {
             (r[0], r[1]): r
-            for r in by_keys(
+            for r in keyed_rows(
                 conn,
                 "SELECT t.type, t.id, t.source_doc, t.version_id, t.rid, t.json, t.bid, t.part",
                 keys,
+                [source_doc for _, source_doc in items],
             )
         }
         missing = [k for k in keys if k not in current]
@@ -270,15 +276,26 @@ class SqliteFhirStore(SqliteSearch):
             conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,NULL)", history_rows)
 
     def _delete(
-        self, conn: sqlite3.Connection, resource_type: str, resource_id: str, now: str
+        self,
+        conn: sqlite3.Connection,
+        resource_type: str,
+        resource_id: str,
+        now: str,
+        *,
+        source: str | None = None,
     ) -> str | None:
+        """Delete one resource (``source``: the document it was likely generated from, where
+        it is looked up first, ``keyed_rows``)."""
         key = (resource_type, resource_id)
-        found = by_keys(
-            conn, "SELECT t.rid, t.version_id, t.json, t.bid, t.part, t.source_doc", [key]
+        found = keyed_rows(
+            conn,
+            "SELECT t.type, t.id, t.rid, t.version_id, t.json, t.bid, t.part, t.source_doc",
+            [key],
+            [source],
         )
         if not found:
             return None
-        row = found[0]
+        row = tuple(found[0])[2:]
         rid, version = int(row[0]), int(row[1]) + 1
         bodies = Bodies(conn)
         body: Stored = (row[2], row[3], row[4])
@@ -294,7 +311,7 @@ class SqliteFhirStore(SqliteSearch):
                 "SELECT type, id FROM resources WHERE source_doc = ?", (resource_id,)
             ).fetchall()
             for child_type, child_id in children:
-                self._delete(conn, child_type, child_id, now)
+                self._delete(conn, child_type, child_id, now, source=resource_id)
             remove_document(conn, resource_id)
         return str(version)
 
@@ -367,17 +384,18 @@ def _select_keys(
     return rows
 
 
-_LATEST = f"""
-SELECT version_id, 0 FROM resources WHERE rid IN ({KEYED})
-UNION ALL
-SELECT * FROM (SELECT version_id, CASE WHEN method = 'DELETE' THEN 1 ELSE 0 END FROM history
-    WHERE type = ? AND id = ? ORDER BY version_id DESC LIMIT 1) last
-"""
+_LAST_HISTORY = (
+    "SELECT version_id, CASE WHEN method = 'DELETE' THEN 1 ELSE 0 END FROM history "
+    "WHERE type = ? AND id = ? ORDER BY version_id DESC LIMIT 1"
+)
 
 
 def _latest(
     conn: sqlite3.Connection, resource_type: str, resource_id: str
 ) -> tuple[str, bool] | None:
-    """``(versionId, deleted)``: the current row (found by its key term), else history's."""
-    args = (id_term(resource_type, resource_id), resource_type, resource_id)
-    return latest_version(conn.execute(_LATEST, args).fetchall())
+    """``(versionId, deleted)``: the current row (``keyed_rows``), else history's."""
+    key = (resource_type, resource_id)
+    current = keyed_rows(conn, "SELECT t.type, t.id, t.version_id", [key], [None])
+    if current:
+        return latest_version([(current[0][2], 0)])
+    return latest_version(conn.execute(_LAST_HISTORY, key).fetchall())

@@ -6,7 +6,9 @@ Version 1 (docs/performance.md says why each table looks as it does):
   order), found by ``(type, id)`` through its key term (``terms.id_term``: a unique B-tree
   index on the random ids of generated resources rewrote ~35 pages per note; the others,
   documents first, also have one: ``resources_key``, so that NLP criteria, which name
-  documents by id, find them without a scan); bodies are JSON text, zlib-compressed JSON
+  documents by id, find them without a scan; a write looks a key up first where it expects
+  it, under its source document or in ``resources_key``, and only the rest through key
+  terms: ``sqlite_search.keyed_rows``); bodies are JSON text, zlib-compressed JSON
   when large (``codec``), or parts of a bundle in ``bodies`` (``api.store.bodies``: what one
   enrichment generated, compressed together).
 - ``sqlite_stat1`` starts with fixed statistics (``STATS``): a type matches many rows, a

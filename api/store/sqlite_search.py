@@ -32,6 +32,39 @@ def by_keys(
     return rows
 
 
+def keyed_rows(
+    conn: sqlite3.Connection,
+    select: str,
+    keys: Sequence[Key],
+    sources: Sequence[str | None],
+) -> list[sqlite3.Row]:
+    """``by_keys`` of ``keys`` (``select`` starts with ``t.type, t.id``), each key looked up
+    first where it is expected, by B-tree: a key whose ``sources[i]`` is a document among the
+    rows generated from that document (``resources_source``), a key whose source is ``None``
+    among the rows of no source (``resources_key``). Only the keys not found there go
+    through their key terms (an id may exist under another document or none), so a
+    re-enrichment or an update finds its rows without reading the term index."""
+    found: dict[Key, sqlite3.Row] = {}
+    wanted = set(keys)
+    for doc in dict.fromkeys(s for s in sources if s is not None):
+        for row in conn.execute(f"{select} FROM resources t WHERE t.source_doc = ?", (doc,)):
+            key = (row[0], row[1])
+            if key in wanted:
+                found[key] = row
+    plain = [k for k, s in zip(keys, sources, strict=True) if s is None and k not in found]
+    for start in range(0, len(plain), MAX_VARS // 2):
+        chunk = plain[start : start + MAX_VARS // 2]
+        values = ",".join("(?,?)" for _ in chunk)
+        sql = (
+            f"{select} FROM (VALUES {values}) AS k CROSS JOIN resources AS t "
+            "ON t.type = k.column1 AND t.id = k.column2 WHERE t.source_doc IS NULL"
+        )
+        for row in conn.execute(sql, [part for key in chunk for part in key]):
+            found[(row[0], row[1])] = row
+    rest = [k for k in dict.fromkeys(keys) if k not in found]
+    return [*found.values(), *(by_keys(conn, select, rest) if rest else [])]
+
+
 def _keys(
     conn: sqlite3.Connection,
     head: str,

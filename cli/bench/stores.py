@@ -228,6 +228,9 @@ def bench_stores(
             for label, url in targets:
                 write_documents(url, "warm", 20)
                 report(f"{label}, store.apply only", partial(apply_only, url, writes))
+                # the same writes again: a re-enrichment that changes nothing (rows found
+                # under their document, bodies compared, no new version)
+                report(f"{label}, store.apply again, unchanged", partial(apply_only, url, writes))
                 run_one = partial(write_documents, url, "one", count)
                 report(f"{label}, 1 writer", run_one, url)
                 if processes > 1:

@@ -4,13 +4,16 @@ search values of resources."""
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
+from pathlib import Path
 from typing import Any
 
-from api.search import normalize_text
-from api.store.base import EnrichmentWrite
+from api.search import normalize_text, parse_nlp
+from api.store.base import EnrichmentWrite, NlpState
 from api.store.extract import extract
+from api.store.factory import open_store
 from api.store.sql import nlp_rows
 from api.store.sqlite import Database, SqliteFhirStore
 from api.store.sqlite_index import ROWS_PER_INSERT, insert_many
@@ -206,3 +209,27 @@ def test_search_values_that_did_not_change_are_not_written_again() -> None:
     ):
         bundle = store.search("Condition", params)
         assert sorted(e["resource"]["id"] for e in bundle.get("entry", [])) == expected
+
+
+def test_a_nan_score_is_no_number_in_rows_terms_and_search(tmp_path: Path) -> None:
+    """SQLite stores a NaN REAL as NULL: the row, its presence term and a re-enrichment agree."""
+
+    def row(n: int, score: float) -> IndexRow:
+        return IndexRow(operation="infer-icd10", entity_index=n, text="a", score=score)
+
+    stored = nlp_rows([row(0, math.nan), row(1, math.nan)])
+    assert [r.score for r in stored] == [None]  # copies of one row, once
+    assert presence_term(1, "score") not in nlp_terms(stored)
+    db, _, index = open_store(str(tmp_path / "s.sqlite"), clock=FixedClock())
+    state = NlpState("SUCCESS", text_hash="h")
+    has_score = parse_nlp("infer-icd10cm-entity-score", "missing", "false")
+    no_score = parse_nlp("infer-icd10cm-entity-score", "missing", "true")
+    try:
+        index.replace("d1", [row(0, math.nan)], state=state)
+        assert (index.find([has_score]), index.find([no_score])) == (set(), {"d1"})
+        index.replace("d1", [row(0, 0.5)], state=state)  # the terms written are the ones removed
+        assert (index.find([has_score]), index.find([no_score])) == ({"d1"}, set())
+        index.replace("d1", [row(0, math.nan)], state=state)
+        assert (index.find([has_score]), index.find([no_score])) == (set(), {"d1"})
+    finally:
+        db.close()
