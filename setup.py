@@ -1,11 +1,11 @@
-"""Build of docref-nlp: metadata in pyproject.toml; here the local engine's compiled modules.
+"""Build of docref-nlp: metadata in pyproject.toml; here the compiled hot-path modules.
 
-``pip install -e .`` (``make install``) compiles the hot path of the local engine
-(``nlp/local``: tokens, matching, rules, ConText, PHI, response building) with mypyc, from the
-same sources mypy checks; ``nlp/local/native.py`` falls back to the sources when they change
-after a build. Not compiled: the package entry, the spaCy pipeline factories (spaCy reads their
-annotations), the lexicon and the linkers (their pickled assets name their classes) and the
-guard itself.
+``pip install -e .`` (``make install``) compiles, with mypyc and from the same sources mypy
+checks, one group of modules per package listed in ``nlp/local/native.py``'s ``GROUPS``: the
+hot path of the local engine (``nlp/local``: tokens, matching, rules, ConText, PHI, response
+building) and of the enrichment (``enrich/rawresponse.py``: the raw-response text and the JSON
+of the NLP result); ``nlp/local/native.py`` falls back to a package's sources when they change
+after a build. ``GROUPS`` says what is not compiled and why.
 
 Compiling is an optimisation, never a requirement: with ``DOCREF_NLP_COMPILE=0``, without a C
 compiler or Python's C headers, without mypy, or when the compiler fails, the package installs
@@ -29,8 +29,6 @@ from setuptools.errors import BaseError, CCompilerError
 
 ROOT = Path(__file__).resolve().parent
 LOCAL = ROOT / "nlp" / "local"
-NOT_COMPILED = {"__init__", "native", "pipeline", "lexicon", "linker"}
-MODULES = sorted(p.stem for p in LOCAL.glob("*.py") if p.stem not in NOT_COMPILED)
 COMPILE_ENV = "DOCREF_NLP_COMPILE"
 
 
@@ -61,27 +59,40 @@ def why_not_compiled() -> str | None:
     return None
 
 
-def uncompiled(reason: str, dest: Path = LOCAL) -> None:
-    """Install without compiled modules: stale ones removed, the reason in the manifest."""
-    guard().record_uncompiled(reason, dest)
+def groups() -> list[tuple[str, Path, list[str], str]]:
+    """(package, folder, modules, mypyc group name) of each group of ``GROUPS`` that has
+    modules to compile in this tree."""
+    found = [(g.package, g.folder(ROOT), g.sources(ROOT), g.name) for g in guard().GROUPS]
+    return [group for group in found if group[2]]
+
+
+def uncompiled(reason: str, dest: Path | None = None) -> None:
+    """Install without compiled modules: stale ones removed, the reason in each manifest
+    (``dest``: where the build put the compiled modules, when not beside the sources)."""
+    for package, folder, _, _ in groups():
+        where = folder if dest is None else dest.joinpath(*package.split("."))
+        guard().record_uncompiled(reason, where, package)
 
 
 class BuildExt(build_ext):
-    """build_ext, then the manifest of what was compiled (read by ``nlp/local/native.py``); a
-    compiler failure leaves the package uncompiled instead of failing the install."""
+    """build_ext, then the manifest of what was compiled in each group (read by
+    ``nlp/local/native.py``); a compiler failure leaves the packages uncompiled instead of
+    failing the install."""
 
     def run(self) -> None:
         if not self.extensions:
             return
-        dest = Path(self.get_ext_fullpath(f"nlp.local.{MODULES[0]}")).parent
+        package, _, names, _ = groups()[0]
+        top = Path(self.get_ext_fullpath(f"{package}.{names[0]}")).parents[package.count(".") + 1]
         if self.editable_mode:  # setuptools builds in build_lib, then copies into the sources
-            dest = LOCAL
+            top = ROOT
         try:
             super().run()
         except (CCompilerError, BaseError, OSError) as exc:
-            uncompiled(f"the C compiler failed ({type(exc).__name__})", dest)
+            uncompiled(f"the C compiler failed ({type(exc).__name__})", top)
             return
-        guard().write_manifest(MODULES, dest, sources=LOCAL)
+        for package, folder, names, _ in groups():
+            guard().write_manifest(names, top.joinpath(*package.split(".")), sources=folder)
 
 
 def extensions() -> list[object]:
@@ -91,13 +102,14 @@ def extensions() -> list[object]:
         return []
     from mypyc.build import mypycify
 
-    return list(
-        mypycify(
-            [str((LOCAL / f"{m}.py").relative_to(ROOT)) for m in MODULES],
+    built: list[object] = []
+    for _, folder, names, name in groups():
+        built += mypycify(
+            [str((folder / f"{m}.py").relative_to(ROOT)) for m in names],
             opt_level="3",
-            group_name="docref_nlp_local",
+            group_name=name,
         )
-    )
+    return built
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -34,6 +34,7 @@ from enrich import extensions as ext
 from enrich.core import Enrichment, enrich_document, needs_processing
 from enrich.fhir import validate_resource
 from enrich.policy import EnrichmentPolicy
+from enrich.rawresponse import aws_json
 from enrich.text import content_hash, decode_text, extract_text
 from enrich.urls import AWS_CM, MESSAGE, STATUS
 from nlp.base import NlpEngine
@@ -477,7 +478,7 @@ class DocumentService:
             # says VALIDATION_ERROR and why; the engine's result (if any) stays in the state.
             enrichment = with_status(run(None), ext.VALIDATION_ERROR, refusal)
         if result_json is None and result is not None:
-            result_json = result.to_aws()
+            result_json = aws_json(result)  # result.to_aws(), by compiled code
         state = NlpState(
             status=enrichment.status,
             text_hash=enrichment.text_hash,

@@ -1,5 +1,9 @@
 """Pure enrichment: DocumentReference + NlpResult -> extensions, generated resources, index rows."""
 
+# isort: off
+from enrich import native  # noqa: F401 (first: compiled modules, or their sources when stale)
+
+# isort: on
 from enrich.core import (
     EnrichError,
     Enrichment,

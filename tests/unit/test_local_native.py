@@ -152,7 +152,7 @@ def setup_tree(tmp_path: Path) -> Path:
     (tmp_path / "setup.py").write_bytes((root / "setup.py").read_bytes())
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "t"\nversion = "0"\n\n[tool.setuptools.packages.find]\n'
-        'include = ["nlp*"]\n',
+        'include = ["nlp*", "enrich*"]\n',
         encoding="utf-8",
     )
     local = tmp_path / "nlp" / "local"
@@ -164,6 +164,13 @@ def setup_tree(tmp_path: Path) -> Path:
         (local / f"{name}.py").write_text(text, encoding="utf-8")
         (local / f"{name}{SUFFIX}").write_bytes(b"an old build")  # to be removed
     (tmp_path / f"{native.GROUP_LIBRARY}{SUFFIX}").write_bytes(b"an old build")
+    # a second group (a top-level package): enrich with its compiled module
+    top = tmp_path / "enrich"
+    top.mkdir()
+    (top / "__init__.py").write_text("", encoding="utf-8")
+    (top / "rawresponse.py").write_text("WHO: str = 'rawresponse'\n", encoding="utf-8")
+    (top / f"rawresponse{SUFFIX}").write_bytes(b"an old build")
+    (tmp_path / f"docref_nlp_enrich__mypyc{SUFFIX}").write_bytes(b"an old build")
     return tmp_path
 
 
@@ -198,11 +205,12 @@ def test_setup_without_a_working_compiler_installs_uncompiled(
     run = build_in_place(setup_tree, **env)
     assert run.returncode == 0, run.stderr[-2000:]
     local = setup_tree / "nlp" / "local"
-    assert native.compiled_modules(local) == []
-    assert not list(setup_tree.glob(f"{native.GROUP_LIBRARY}*"))
-    got = native.uncompiled_reason(local)
-    assert got is not None
-    assert got.startswith(reason)
+    for folder in (local, setup_tree / "enrich"):  # every group of the tree
+        assert native.compiled_modules(folder) == []
+        got = native.uncompiled_reason(folder)
+        assert got is not None
+        assert got.startswith(reason)
+    assert not list(setup_tree.glob("docref_nlp_*"))
     status = subprocess.run(
         [sys.executable, str(local / "native.py")],
         env={k: v for k, v in os.environ.items() if k != native.COMPILE_ENV},
@@ -211,5 +219,6 @@ def test_setup_without_a_working_compiler_installs_uncompiled(
         check=False,
     )
     assert status.returncode == 0
-    assert status.stderr.count("\n") == 1  # one line
+    assert status.stderr.count("\n") == 2  # one line per group
     assert f"local engine installed uncompiled ({reason}" in status.stderr
+    assert f"enrichment installed uncompiled ({reason}" in status.stderr
