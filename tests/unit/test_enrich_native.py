@@ -262,3 +262,23 @@ def test_install_rebuilds_when_the_modules_to_compile_change(
         1,
         "top test: compiled modules stale (the modules to compile changed), building again",
     )
+
+
+def test_make_clean_removes_the_compiled_files_of_every_group(tmp_path: Path) -> None:
+    made: list[Path] = []
+    for group in native.GROUPS:
+        folder = group.folder(tmp_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in group.sources():
+            made.append(folder / f"{name}{SUFFIX}")
+        made += [folder / MANIFEST, tmp_path / f"{group.library}{SUFFIX}"]
+    for path in made:
+        path.write_bytes(b"built")
+    dry = subprocess.run(
+        ["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    removals = [line for line in dry.stdout.splitlines() if line.startswith("rm -f ")]
+    assert removals
+    for line in removals:  # only the compiled files' lines (not the virtualenv's)
+        subprocess.run(line, shell=True, cwd=tmp_path, check=True)
+    assert [p.relative_to(tmp_path) for p in made if p.exists()] == []
