@@ -84,6 +84,9 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# clean: also the compiled modules, manifests and libraries of every group of GROUPS
+# (nlp/local/native.py)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules build
-	rm -f nlp/local/*.so nlp/local/_compiled.json docref_nlp_local__mypyc.*.so
+	rm -f nlp/local/*.so nlp/local/_compiled.json enrich/*.so enrich/_compiled.json
+	rm -f docref_nlp_*__mypyc.*.so

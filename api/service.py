@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from api.clock import Clock
@@ -366,7 +366,10 @@ def write_enrichment(
         api.store.base.StoreError: the write failed (nothing written on an atomic store).
     """
     if isinstance(store, AtomicEnrichmentStore):
-        return store.apply(write)
+        # it deletes what it recorded as generated from the document and no longer produced;
+        # ``retired`` comes from the document's system-generated-resources extension, which
+        # the client writes: never trusted to delete another document or its resources
+        return store.apply(replace(write, retired=[]))
     stored = store.save_all([write.document, *write.generated], delete=write.retired)
     if index is not None:
         index.replace(str(write.document["id"]), write.rows, state=write.state)

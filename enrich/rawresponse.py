@@ -42,7 +42,10 @@ def f32(x: float) -> float:
     >>> f32(0.9815993905067444)
     0.9815993905067444
     """
-    value: float = struct.unpack("<f", struct.pack("<f", x))[0]
+    try:
+        value: float = struct.unpack("<f", struct.pack("<f", x))[0]
+    except OverflowError:  # beyond float32's range once rounded: Java's cast is infinite
+        return math.copysign(math.inf, x)
     return value
 
 

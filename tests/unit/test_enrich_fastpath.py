@@ -186,6 +186,16 @@ def test_java_float_cache_keeps_signed_zero_nan_and_types() -> None:
     assert math.copysign(1.0, hl_decimal(-0.0)) < 0
 
 
+def test_java_float_of_doubles_beyond_float32_is_javas_cast() -> None:
+    # Java's (float) cast: past float32's range (after rounding) is infinite, never an error
+    assert java_float(1e39) == "Infinity"
+    assert java_float(-1e39) == "-Infinity"
+    assert java_float(1.7976931348623157e308) == "Infinity"
+    assert java_float(3.4028235e38) == "3.4028235E38"  # rounds down to the largest float32
+    trait = Trait(Name="SIGN", Score=1e39)
+    assert to_java_string(trait) == "{Name: SIGN,Score: Infinity}"
+
+
 def test_to_java_string_of_subclassed_and_extra_values() -> None:
     trait = Trait(Name="SIGN", Score=_FloatLike(0.5), Extra="ignored")
     assert to_java_string(trait) == "{Name: SIGN,Score: 0.5}"

@@ -262,3 +262,49 @@ def test_install_rebuilds_when_the_modules_to_compile_change(
         1,
         "top test: compiled modules stale (the modules to compile changed), building again",
     )
+
+
+def test_make_clean_removes_the_compiled_files_of_every_group(tmp_path: Path) -> None:
+    made: list[Path] = []
+    for group in native.GROUPS:
+        folder = group.folder(tmp_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in group.sources():
+            made.append(folder / f"{name}{SUFFIX}")
+        made += [folder / MANIFEST, tmp_path / f"{group.library}{SUFFIX}"]
+    for path in made:
+        path.write_bytes(b"built")
+    dry = subprocess.run(
+        ["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    removals = [line for line in dry.stdout.splitlines() if line.startswith("rm -f ")]
+    assert removals
+    for line in removals:  # only the compiled files' lines (not the virtualenv's)
+        subprocess.run(line, shell=True, cwd=tmp_path, check=True)
+    assert [p.relative_to(tmp_path) for p in made if p.exists()] == []
+
+
+def test_aws_json_of_edge_values_is_pydantics() -> None:
+    entity: dict[str, Any] = {"Id": 1, "BeginOffset": 0, "EndOffset": 2, "Text": "é😀\u2028"}
+    scores = [float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 5e-324, 1.0]
+    assigned = Entity(Id=2)
+    assigned.traits = []  # assigned without validation: an empty list stays
+    assigned.score = 0.25
+    results = [
+        NlpResult(),
+        NlpResult(DetectEntitiesV2={"Entities": []}, InferRxNorm={}, Assertions=[]),
+        NlpResult(
+            DetectEntitiesV2={
+                "Entities": [{**entity, "Score": s, "Traits": [{"Name": "N", "Score": s}]}
+                             for s in scores] + [assigned],
+                "UnmappedAttributes": [{"Type": "X"}],
+                "ModelVersion": "",
+            },
+            InferICD10CM={"Entities": [{"Id": 1, "ICD10CMConcepts": [{"Code": "R51"}]}]},
+            InferRxNorm={"Entities": [{"Id": 1, "RxNormConcepts": [], "Attributes": []}]},
+            Assertions=[{"BeginOffset": 0, "EndOffset": 2, "Category": "C"}],
+        ),
+    ]  # fmt: skip
+    for result in results:
+        # NaN is unequal to itself: the JSON text compares (keys, order and values)
+        assert json.dumps(aws_json(result)) == json.dumps(result.to_aws())
