@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -353,6 +353,44 @@ def prepare_document(
     return Prepared(doc, text, text_hash, unchanged, unresolved)
 
 
+def sourced_from(store: FhirStore, document_id: str, refs: Sequence[str]) -> list[str]:
+    """The ``refs`` a re-enrichment may retire: stored resources that name the document.
+
+    ``retired`` comes from the document's system-generated-resources extension, which the
+    client writes (a document migrated from HealthLake lists the resources HealthLake
+    generated, stored here as plain resources). A claimed ref is retired only when the stored
+    resource references ``DocumentReference/<document_id>`` (its source-document-reference,
+    derivation, evidence, Linkage item or Provenance entity); never a DocumentReference, and
+    never a resource generated from another document, which names that one.
+    """
+    if not refs:
+        return []
+    doc_ref = f"DocumentReference/{document_id}"
+    kept: list[str] = []
+    for ref in dict.fromkeys(refs):
+        resource_type, _, resource_id = ref.partition("/")
+        if resource_type == "DocumentReference" or not resource_id or "/" in resource_id:
+            continue
+        stored = store.read(resource_type, resource_id)
+        if stored is not None and _references(stored, doc_ref):
+            kept.append(ref)
+    return kept
+
+
+def _references(value: Any, ref: str) -> bool:
+    """Whether a ``{"reference": ref}`` occurs anywhere in ``value``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("reference") == ref:
+                return True
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
+    return False
+
+
 def write_enrichment(
     store: FhirStore, index: NlpIndex | None, write: EnrichmentWrite
 ) -> list[Resource]:
@@ -365,12 +403,11 @@ def write_enrichment(
         api.store.base.VersionConflict: ``write.if_match`` is not the current version.
         api.store.base.StoreError: the write failed (nothing written on an atomic store).
     """
+    retired = sourced_from(store, str(write.document["id"]), write.retired)
     if isinstance(store, AtomicEnrichmentStore):
-        # it deletes what it recorded as generated from the document and no longer produced;
-        # ``retired`` comes from the document's system-generated-resources extension, which
-        # the client writes: never trusted to delete another document or its resources
-        return store.apply(replace(write, retired=[]))
-    stored = store.save_all([write.document, *write.generated], delete=write.retired)
+        # it also deletes what it recorded as generated from the document, no longer produced
+        return store.apply(replace(write, retired=retired))
+    stored = store.save_all([write.document, *write.generated], delete=retired)
     if index is not None:
         index.replace(str(write.document["id"]), write.rows, state=write.state)
     return stored

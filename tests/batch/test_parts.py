@@ -290,6 +290,13 @@ class _RecordingStore:
         self.saved.append(([f"{r['resourceType']}/{r['id']}" for r in resources], list(delete)))
         return list(resources)
 
+    def read(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+        """What the previous run generated from doc-000001: ``Observation/old``."""
+        if (resource_type, resource_id) != ("Observation", "old"):
+            return None
+        source = {"reference": "DocumentReference/doc-000001"}
+        return {"resourceType": "Observation", "id": "old", "derivedFrom": [source]}
+
 
 class _RecordingIndex:
     def __init__(self) -> None:
@@ -305,7 +312,7 @@ def test_store_sink_writes_documents_deletions_and_index() -> None:
     store, index = _RecordingStore(), _RecordingIndex()
     result = DocProcessor(SPEC, {}, NOW, for_store=True)(_plan(document(1)))
     assert result.nlp_result is not None
-    result.retired = ["Observation/old"]
+    result.retired = ["Observation/old", "Observation/elsewhere"]  # only the first names it
     StoreSink(store, index).write(0, [result, DocResult("e", "", TRANSIENT_ERROR)])
     assert len(store.saved) == 1
     refs, deleted = store.saved[0]
