@@ -29,6 +29,7 @@ from api.service import BinaryFetch, Limits, prepare_document, with_status
 from enrich.core import Enrichment, enrich_document
 from enrich.extensions import VALIDATION_ERROR, read_project_info
 from enrich.policy import EnrichmentPolicy
+from enrich.rawresponse import aws_json
 from nlp.base import EngineError
 from nlp.schema import NlpResult
 
@@ -179,7 +180,7 @@ class DocProcessor:
             retired=list(enrichment.retired),
             index_rows=[r.model_dump() for r in enrichment.index_rows] if self.for_store else [],
             chars=len(item.text or ""),
-            nlp_result=result.to_aws() if self.for_store and result is not None else None,
+            nlp_result=aws_json(result) if self.for_store and result is not None else None,
             units=units_for(item.text) if item.text is not None else {},
             cpu_s=time.process_time() - started,
         )

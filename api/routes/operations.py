@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from api.deps import EngineDep, RawBodyDep, SettingsDep, require_token
 from api.errors import FhirError, fhir_response
 from api.jsonbody import parse_json
+from enrich.rawresponse import aws_json
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(require_token)])
 
@@ -72,4 +73,4 @@ def analyze(
     result = engine.analyze(text)
     headers = {"X-Engine": f"{engine.name}/{engine.version}"}
     headers["Server-Timing"] = f"nlp;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return fhir_response(result.to_aws(), 200, headers, media_type="application/json")
+    return fhir_response(aws_json(result), 200, headers, media_type="application/json")

@@ -23,6 +23,7 @@ from api.ui.render import UiError
 from enrich.core import enrich_document, generated_by
 from enrich.extensions import ProjectInfo, read_message, read_project_info, read_status
 from enrich.policy import EnrichmentPolicy
+from enrich.rawresponse import aws_json
 from enrich.text import content_hash
 from nlp.base import NlpEngine
 from nlp.schema import NlpResult
@@ -255,7 +256,7 @@ def playground(
         engine=engine,
         profile=rules.profile,
         note=note,
-        result=result.to_aws(),
+        result=aws_json(result),
         bundle=enrichment.transaction_bundle(),
         status=enrichment.status,
     )
