@@ -5,7 +5,7 @@ text computed inline for the type its annotation declares (``str``, ``int``, ``f
 model, a list of those) and by ``_value`` for any other runtime type, so the output is the same
 as the member-by-member walk for any value. They are written out as Python source (between the
 markers of ``enrich/rawresponse.py``) rather than made at run time, so that mypyc compiles
-them; ``tests/unit/test_enrich_fastpath.py`` checks the source is what this module makes.
+them; ``tests/unit/test_enrich_native.py`` checks the source is what this module makes.
 After a change of ``nlp/schema.py``: ``python -m enrich.javagen`` writes them again.
 """
 
