@@ -28,6 +28,7 @@ from api.store.base import (
     NlpState,
     Resource,
     ResourceReader,
+    ServiceStore,
     StoreError,
 )
 from enrich import extensions as ext
@@ -365,9 +366,13 @@ def sourced_from(store: FhirStore, document_id: str, refs: Sequence[str]) -> lis
     """
     if not refs:
         return []
+    claimed = dict.fromkeys(refs)
+    if isinstance(store, ServiceStore):  # it retires what it recorded under the document itself
+        for ref in store.generated_from(document_id):
+            claimed.pop(ref, None)
     doc_ref = f"DocumentReference/{document_id}"
     kept: list[str] = []
-    for ref in dict.fromkeys(refs):
+    for ref in claimed:
         resource_type, _, resource_id = ref.partition("/")
         if resource_type == "DocumentReference" or not resource_id or "/" in resource_id:
             continue
