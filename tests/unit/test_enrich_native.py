@@ -24,6 +24,7 @@ from enrich.rawresponse import aws_json
 from nlp.local import native
 from nlp.schema import Assertion, DetectEntitiesV2Response, Entity, NlpResult, Trait
 from tests.unit.test_enrich_fastpath import _random_result
+from tests.unit.test_local_native import fake_package
 
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 ROOT = Path(native.__file__).resolve().parents[2]
@@ -109,22 +110,11 @@ def test_generated_writers_are_up_to_date_with_the_schema() -> None:
 def top_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """``pkgtop_t``, a top-level package like ``enrich`` in its own group, two modules with
     (fake, unloadable) compiled files beside them and the group's library beside it."""
-    folder = tmp_path / "pkgtop_t"
-    folder.mkdir()
-    (folder / "__init__.py").write_text("", encoding="utf-8")
-    for name in ("alpha", "beta"):
-        (folder / f"{name}.py").write_text(f"WHO = 'source {name}'\n", encoding="utf-8")
-        (folder / f"{name}{SUFFIX}").write_bytes(b"not an extension")
     group = native.Group("pkgtop_t", "pkgtop_t_group", "top test", ("alpha", "beta", "gone"))
     monkeypatch.setattr(native, "GROUPS", (*native.GROUPS, group))
     monkeypatch.setattr(native, "ROOT", tmp_path)
-    sys.path.insert(0, str(tmp_path))
-    before = list(sys.meta_path)
-    yield folder
-    sys.meta_path[:] = before
-    sys.path.remove(str(tmp_path))
-    for mod in [m for m in sys.modules if m.startswith("pkgtop_t")]:
-        del sys.modules[mod]
+    with fake_package(tmp_path, "pkgtop_t") as folder:
+        yield folder
 
 
 def test_a_group_of_a_top_level_package_is_guarded_with_its_own_library(

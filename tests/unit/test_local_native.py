@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,24 +19,35 @@ from nlp.local import native
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
+@contextmanager
+def fake_package(tmp_path: Path, name: str) -> Iterator[Path]:
+    """Package ``name`` under ``tmp_path`` (importable while open): modules ``alpha`` and
+    ``beta`` with (fake, unloadable) compiled files beside them; afterwards the import system
+    is as it was."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "__init__.py").write_text("", encoding="utf-8")
+    for module in ("alpha", "beta"):
+        (folder / f"{module}.py").write_text(f"WHO = 'source {module}'\n", encoding="utf-8")
+        (folder / f"{module}{SUFFIX}").write_bytes(b"not an extension")
+    sys.path.insert(0, str(tmp_path))
+    before = list(sys.meta_path)
+    try:
+        yield folder
+    finally:
+        sys.meta_path[:] = before
+        sys.path.remove(str(tmp_path))
+        for mod in [m for m in sys.modules if m.startswith(name)]:
+            del sys.modules[mod]
+
+
 @pytest.fixture
 def package(tmp_path: Path) -> Iterator[Path]:
     """``pkgnative_t``: two modules with (fake, unloadable) compiled files beside them."""
-    folder = tmp_path / "pkgnative_t"
-    folder.mkdir()
-    (folder / "__init__.py").write_text("", encoding="utf-8")
-    for name in ("alpha", "beta"):
-        (folder / f"{name}.py").write_text(f"WHO = 'source {name}'\n", encoding="utf-8")
-        (folder / f"{name}{SUFFIX}").write_bytes(b"not an extension")
-    (folder / "plain.py").write_text("WHO = 'plain'\n", encoding="utf-8")
-    (tmp_path / f"{native.GROUP_LIBRARY}{SUFFIX}").write_bytes(b"")  # mypyc's shared library
-    sys.path.insert(0, str(tmp_path))
-    before = list(sys.meta_path)
-    yield folder
-    sys.meta_path[:] = before
-    sys.path.remove(str(tmp_path))
-    for mod in [m for m in sys.modules if m.startswith("pkgnative_t")]:
-        del sys.modules[mod]
+    with fake_package(tmp_path, "pkgnative_t") as folder:
+        (folder / "plain.py").write_text("WHO = 'plain'\n", encoding="utf-8")
+        (tmp_path / f"{native.GROUP_LIBRARY}{SUFFIX}").write_bytes(b"")  # mypyc's library
+        yield folder
 
 
 def test_compiled_modules_are_those_with_an_extension_beside_their_source(package: Path) -> None:
