@@ -31,6 +31,7 @@ from api.store.base import (
     ServiceStore,
     StoreError,
 )
+from api.store.sql import ref_key
 from enrich import extensions as ext
 from enrich.core import Enrichment, enrich_document, needs_processing
 from enrich.fhir import validate_resource
@@ -373,7 +374,7 @@ def sourced_from(store: FhirStore, document_id: str, refs: Sequence[str]) -> lis
     doc_ref = f"DocumentReference/{document_id}"
     kept: list[str] = []
     for ref in claimed:
-        resource_type, _, resource_id = ref.partition("/")
+        resource_type, resource_id = ref_key(ref)
         if resource_type == "DocumentReference" or not resource_id or "/" in resource_id:
             continue
         stored = store.read(resource_type, resource_id)
