@@ -40,6 +40,7 @@ from enrich.resources import (
     provenance_for,
 )
 from enrich.text import content_hash, extract_text, is_reduced
+from enrich.tree import aws_cm_extension_counted
 from nlp.schema import Assertion, Concept, Entity, NlpResult, Trait
 
 Json = dict[str, Any]
@@ -484,7 +485,7 @@ def enrich_document(
     def decorate(status: str, message: str, generated: list[Json]) -> list[Json]:
         refs = [f"{r['resourceType']}/{r['id']}" for r in generated]
         index_rows.clear()  # the rows of the tree written last
-        tree, tree_nodes[0] = ext.aws_cm_extension_counted(result, status, message, index_rows)
+        tree, tree_nodes[0] = aws_cm_extension_counted(result, status, message, index_rows)
         own = [tree]
         if generated:
             own.append(ext.system_generated_resources_extension(linkage_ref, refs))

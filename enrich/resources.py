@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from enrich import urls
-from enrich.extensions import hl_decimal
+from enrich.tree import hl_decimal
 from nlp.schema import Concept
 
 Json = dict[str, Any]

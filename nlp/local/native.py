@@ -81,7 +81,7 @@ class Group:
 GROUPS: tuple[Group, ...] = (
     Group("nlp.local", "docref_nlp_local", "local engine",
           skip=("__init__", "native", "pipeline", "lexicon", "linker")),
-    Group("enrich", "docref_nlp_enrich", "enrichment", ("rawresponse",)),
+    Group("enrich", "docref_nlp_enrich", "enrichment", ("rawresponse", "tree")),
 )  # fmt: skip
 # mypyc's shared library of the local engine's group, at the top of the tree
 GROUP_LIBRARY = GROUPS[0].library

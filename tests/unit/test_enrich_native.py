@@ -63,7 +63,7 @@ def test_the_enrichment_is_a_compiled_group_of_the_guard() -> None:
     assert group is not None
     assert group.library == "docref_nlp_enrich__mypyc"
     assert group.folder() == ROOT / "enrich"
-    assert group.sources() == ["rawresponse"]  # the NLP models' text and JSON
+    assert group.sources() == ["rawresponse", "tree"]  # the NLP models' text and JSON, the tree
     local = native.group_of("nlp.local")
     assert local is not None
     assert local.library == native.GROUP_LIBRARY
