@@ -81,7 +81,8 @@ class Group:
 GROUPS: tuple[Group, ...] = (
     Group("nlp.local", "docref_nlp_local", "local engine",
           skip=("__init__", "native", "pipeline", "lexicon", "linker")),
-    Group("enrich", "docref_nlp_enrich", "enrichment", ("rawresponse", "tree")),
+    Group("enrich", "docref_nlp_enrich", "enrichment",
+          ("allergy", "generate", "ids", "meaning", "rawresponse", "resources", "tree")),
 )  # fmt: skip
 # mypyc's shared library of the local engine's group, at the top of the tree
 GROUP_LIBRARY = GROUPS[0].library
