@@ -31,11 +31,12 @@ from enrich.meaning import (
 )
 from enrich.policy import EnrichmentPolicy
 from enrich.resources import (
+    Mention,
     condition_from,
     medication_statement_from,
     observation_from,
 )
-from enrich.source import Mention, Source
+from enrich.source import Source
 from nlp.schema import Assertion, Concept, Entity, NlpResult, Trait
 
 Json = dict[str, Any]

@@ -14,26 +14,25 @@ every resource that holds them (the store and the API copy what they change).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from enrich import urls
-from enrich.source import Mention, Source
+from enrich.source import Source as Source  # uncompiled (cached_property); for callers
 from enrich.tree import hl_decimal
 from nlp.schema import Concept
 
-__all__ = [  # Mention and Source: from enrich.source (uncompiled), for the callers here
-    "Mention",
-    "Source",
-    "codeable",
-    "coded",
-    "condition_from",
-    "linkage_for",
-    "medication_statement_from",
-    "observation_from",
-    "provenance_for",
-]
-
 Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One entity of an ontology response: offsets, entity score and the chosen concept."""
+
+    begin: int | None
+    end: int | None
+    entity_score: float | None
+    concept: Concept
 
 
 def system_generated_tag(clinical: bool) -> Json:

@@ -1,4 +1,4 @@
-"""What every generated resource of one document shares (:class:`Source`), and one mention.
+"""What every generated resource of one document shares (:class:`Source`).
 
 Not compiled (``nlp/local/native.py``'s ``GROUPS``): ``Source`` keeps its shared pieces in
 ``functools.cached_property``, which mypyc's native classes do not have; the compiled builders
@@ -12,7 +12,6 @@ from functools import cached_property
 from typing import Any
 
 from enrich import urls
-from nlp.schema import Concept
 
 Json = dict[str, Any]
 
@@ -64,13 +63,3 @@ class Source:
             path = f"DocumentReference.content[{self.attachment_index}].attachment"
             head.append({"url": "path", "valueString": path})
         return tuple(head)
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One entity of an ontology response: offsets, entity score and the chosen concept."""
-
-    begin: int | None
-    end: int | None
-    entity_score: float | None
-    concept: Concept
