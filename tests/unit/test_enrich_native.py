@@ -32,16 +32,25 @@ MANIFEST = native.MANIFEST.name
 
 # every sample in both profiles, as JSON (the documents, generated resources and index rows)
 OUTPUTS = """
-import json, sys
+import json, random, sys
+from datetime import UTC, datetime
 import enrich
+from enrich import EnrichmentPolicy, enrich_document
 from tests.golden import enrich_sample, sample_names
+from tests.unit.test_enrich_fastpath import _document, _random_result
 out = {}
+def put(key, e):
+    out[key] = [e.document, e.generated, [r.model_dump(mode="json") for r in e.index_rows]]
 for name in sample_names():
     for profile in ("clinical", "healthlake"):
-        e = enrich_sample(name, profile)
-        out[f"{name}/{profile}"] = [
-            e.document, e.generated, [r.model_dump(mode="json") for r in e.index_rows]
-        ]
+        put(f"{name}/{profile}", enrich_sample(name, profile))
+for seed in range(40):  # random results (odd scores, missing values) through every builder
+    result = _random_result(random.Random(5000 + seed))
+    for profile in ("clinical", "healthlake"):
+        policy = EnrichmentPolicy(profile=profile)
+        now = datetime(2024, 1, 2, tzinfo=UTC)
+        put(f"random-{seed}/{profile}", enrich_document(
+            _document(), result, policy=policy, now=now, engine_name="e", engine_version="1"))
 sys.stdout.write(enrich.native.MODE + "\\n" + json.dumps(out, sort_keys=True))
 """
 
@@ -102,7 +111,7 @@ def test_compiled_and_source_enrichment_give_the_same_bytes() -> None:
     assert mode == "compiled"
     mode, _, source_json = source.stdout.partition("\n")
     assert mode == f"source: {native.PURE_ENV}=1"
-    assert len(json.loads(compiled_json)) > 10
+    assert len(json.loads(compiled_json)) > 90
     assert compiled_json == source_json
 
 
