@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from api.search_params import STANDARD_PARAMS
-from api.search_values import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, parse_reference
+from api.search_values import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, typed_reference
 from api.store.codec import parsed
 
 
@@ -107,11 +107,7 @@ def parsed_ref(text: str) -> tuple[str, str] | None:
 
     Documents, subjects and generated resources are referenced over and over.
     """
-    try:
-        ref = parse_reference(text)
-    except SearchError:
-        return None
-    return (ref.type, ref.id) if ref.type else None
+    return typed_reference(text)
 
 
 def _add_ref(

@@ -16,6 +16,7 @@ import pytest
 
 import api.store
 from api.search_params import STANDARD_PARAMS
+from api.search_values import SearchError, parse_reference, typed_reference
 from api.store.codec import LazyResource, dump_bytes
 from api.store.extract import extract
 from api.store.sql import nlp_rows
@@ -135,6 +136,21 @@ def test_random_resources_of_every_type(kind: str) -> None:
     assert _check(resources) == 150
     found = [resource_index(kind, r) for r in resources]
     assert any(len(text.split()) > 3 for text, _ in found)  # values were found, not only ids
+
+
+def test_typed_references_are_those_parse_reference_finds_with_a_type() -> None:
+    texts = [*(r for r in REFS if isinstance(r, str)), " Patient/p1 ", "Patient\\/p1",
+             r"Patient/p\,1", "Patient/" + "a" * 65, "patient/p1", "Patient/p1/_history/2",
+             "http://x/Patient/p1/extra", "/Patient/p1", "P/p1", "Pa/p1",
+             "Patient/p.1-x"]  # fmt: skip
+    for text in texts:
+        try:
+            ref = parse_reference(text)
+            expected = (ref.type, ref.id) if ref.type else None
+        except SearchError:
+            expected = None
+        assert typed_reference(text) == expected, text
+    assert typed_reference("Patient/p1") == ("Patient", "p1")
 
 
 def test_a_body_of_another_type_than_its_key_is_indexed_as_defined() -> None:
