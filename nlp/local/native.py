@@ -84,6 +84,7 @@ GROUPS: tuple[Group, ...] = (
           skip=("__init__", "native", "pipeline", "lexicon", "linker")),
     Group("enrich", "docref_nlp_enrich", "enrichment",
           ("allergy", "generate", "ids", "meaning", "rawresponse", "resources", "tree")),
+    Group("api.store", "docref_nlp_store", "store's search values", ("extract", "terms")),
 )  # fmt: skip
 # mypyc's shared library of the local engine's group, at the top of the tree
 GROUP_LIBRARY = GROUPS[0].library
