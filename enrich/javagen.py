@@ -145,28 +145,32 @@ def _dumper_source(cls: type[BaseModel], known: list[type[BaseModel]]) -> str:
 def _member(
     i: int, label: str, comma: str, kind: object, known: list[type[BaseModel]]
 ) -> list[str]:
-    """Statements setting ``s<i>`` to the text of member ``v`` (empty when it is None)."""
-    tail = f' + "{comma}"' if comma else ""
+    """Statements setting ``s<i>`` to the text of member ``v`` (empty when it is None).
+
+    Each text is one f-string (mypyc builds it in one allocation, where ``+`` makes one string
+    per operand)."""
     head = ["    if v is None:", f'        s{i} = ""']
-    other = ["    else:", f'        s{i} = "{label}" + _value(v){tail}']
+
+    def text(expression: str) -> str:
+        return f'        s{i} = f"{label}{{{expression}}}{comma}"'
+
+    other = ["    else:", text("_value(v)")]
     if kind is str:
-        return [*head, "    elif type(v) is str:", f'        s{i} = "{label}" + v{tail}', *other]
+        return [*head, "    elif type(v) is str:", text("v"), *other]
     if kind is int:
-        text = f'        s{i} = "{label}" + str(v){tail}'
-        return [*head, "    elif type(v) is int:", text, *other]
+        return [*head, "    elif type(v) is int:", text("v"), *other]  # exactly int: str(v)
     if kind is float:
-        text = f'        s{i} = "{label}" + java_float(v){tail}'
-        return [*head, "    elif type(v) is float:", text, *other]
+        return [*head, "    elif type(v) is float:", text("java_float(v)"), *other]
     if is_model(kind) and kind in known:
         name, write = kind.__name__, writer(kind)
-        text = f'        s{i} = "{label}" + {write}(v){tail}'
-        return [*head, f"    elif type(v) is {name}:", text, *other]
+        return [*head, f"    elif type(v) is {name}:", text(f"{write}(v)"), *other]
     if get_origin(kind) is list and len(get_args(kind)) == 1:
         item = _item(get_args(kind)[0], "x", known)
         return [
             *head,
             "    elif type(v) is list:",
-            f'        s{i} = "{label}[" + ", ".join([{item} for x in v]) + "]"{tail}',
+            f'        items = ", ".join([{item} for x in v])',
+            f'        s{i} = f"{label}[{{items}}]{comma}"',
             *other,
         ]
     return [*head, *other]

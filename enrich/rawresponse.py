@@ -206,16 +206,16 @@ def _write_trait(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is str:
-        s0 = "Name: " + v + ","
+        s0 = f"Name: {v},"
     else:
-        s0 = "Name: " + _value(v) + ","
+        s0 = f"Name: {_value(v)},"
     v = d["score"]
     if v is None:
         s1 = ""
     elif type(v) is float:
-        s1 = "Score: " + java_float(v)
+        s1 = f"Score: {java_float(v)}"
     else:
-        s1 = "Score: " + _value(v)
+        s1 = f"Score: {_value(v)}"
     return f"{{{s0}{s1}}}"
 
 
@@ -225,76 +225,73 @@ def _write_attribute(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is str:
-        s0 = "Type: " + v + ","
+        s0 = f"Type: {v},"
     else:
-        s0 = "Type: " + _value(v) + ","
+        s0 = f"Type: {_value(v)},"
     v = d["score"]
     if v is None:
         s1 = ""
     elif type(v) is float:
-        s1 = "Score: " + java_float(v) + ","
+        s1 = f"Score: {java_float(v)},"
     else:
-        s1 = "Score: " + _value(v) + ","
+        s1 = f"Score: {_value(v)},"
     v = d["relationship_score"]
     if v is None:
         s2 = ""
     elif type(v) is float:
-        s2 = "RelationshipScore: " + java_float(v) + ","
+        s2 = f"RelationshipScore: {java_float(v)},"
     else:
-        s2 = "RelationshipScore: " + _value(v) + ","
+        s2 = f"RelationshipScore: {_value(v)},"
     v = d["relationship_type"]
     if v is None:
         s3 = ""
     elif type(v) is str:
-        s3 = "RelationshipType: " + v + ","
+        s3 = f"RelationshipType: {v},"
     else:
-        s3 = "RelationshipType: " + _value(v) + ","
+        s3 = f"RelationshipType: {_value(v)},"
     v = d["id"]
     if v is None:
         s4 = ""
     elif type(v) is int:
-        s4 = "Id: " + str(v) + ","
+        s4 = f"Id: {v},"
     else:
-        s4 = "Id: " + _value(v) + ","
+        s4 = f"Id: {_value(v)},"
     v = d["begin_offset"]
     if v is None:
         s5 = ""
     elif type(v) is int:
-        s5 = "BeginOffset: " + str(v) + ","
+        s5 = f"BeginOffset: {v},"
     else:
-        s5 = "BeginOffset: " + _value(v) + ","
+        s5 = f"BeginOffset: {_value(v)},"
     v = d["end_offset"]
     if v is None:
         s6 = ""
     elif type(v) is int:
-        s6 = "EndOffset: " + str(v) + ","
+        s6 = f"EndOffset: {v},"
     else:
-        s6 = "EndOffset: " + _value(v) + ","
+        s6 = f"EndOffset: {_value(v)},"
     v = d["text"]
     if v is None:
         s7 = ""
     elif type(v) is str:
-        s7 = "Text: " + v + ","
+        s7 = f"Text: {v},"
     else:
-        s7 = "Text: " + _value(v) + ","
+        s7 = f"Text: {_value(v)},"
     v = d["category"]
     if v is None:
         s8 = ""
     elif type(v) is str:
-        s8 = "Category: " + v + ","
+        s8 = f"Category: {v},"
     else:
-        s8 = "Category: " + _value(v) + ","
+        s8 = f"Category: {_value(v)},"
     v = d["traits"]
     if v is None:
         s9 = ""
     elif type(v) is list:
-        s9 = (
-            "Traits: ["
-            + ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
-            + "]"
-        )
+        items = ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
+        s9 = f"Traits: [{items}]"
     else:
-        s9 = "Traits: " + _value(v)
+        s9 = f"Traits: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}{s4}{s5}{s6}{s7}{s8}{s9}}}"
 
 
@@ -304,74 +301,67 @@ def _write_entity(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is int:
-        s0 = "Id: " + str(v) + ","
+        s0 = f"Id: {v},"
     else:
-        s0 = "Id: " + _value(v) + ","
+        s0 = f"Id: {_value(v)},"
     v = d["begin_offset"]
     if v is None:
         s1 = ""
     elif type(v) is int:
-        s1 = "BeginOffset: " + str(v) + ","
+        s1 = f"BeginOffset: {v},"
     else:
-        s1 = "BeginOffset: " + _value(v) + ","
+        s1 = f"BeginOffset: {_value(v)},"
     v = d["end_offset"]
     if v is None:
         s2 = ""
     elif type(v) is int:
-        s2 = "EndOffset: " + str(v) + ","
+        s2 = f"EndOffset: {v},"
     else:
-        s2 = "EndOffset: " + _value(v) + ","
+        s2 = f"EndOffset: {_value(v)},"
     v = d["score"]
     if v is None:
         s3 = ""
     elif type(v) is float:
-        s3 = "Score: " + java_float(v) + ","
+        s3 = f"Score: {java_float(v)},"
     else:
-        s3 = "Score: " + _value(v) + ","
+        s3 = f"Score: {_value(v)},"
     v = d["text"]
     if v is None:
         s4 = ""
     elif type(v) is str:
-        s4 = "Text: " + v + ","
+        s4 = f"Text: {v},"
     else:
-        s4 = "Text: " + _value(v) + ","
+        s4 = f"Text: {_value(v)},"
     v = d["category"]
     if v is None:
         s5 = ""
     elif type(v) is str:
-        s5 = "Category: " + v + ","
+        s5 = f"Category: {v},"
     else:
-        s5 = "Category: " + _value(v) + ","
+        s5 = f"Category: {_value(v)},"
     v = d["type"]
     if v is None:
         s6 = ""
     elif type(v) is str:
-        s6 = "Type: " + v + ","
+        s6 = f"Type: {v},"
     else:
-        s6 = "Type: " + _value(v) + ","
+        s6 = f"Type: {_value(v)},"
     v = d["traits"]
     if v is None:
         s7 = ""
     elif type(v) is list:
-        s7 = (
-            "Traits: ["
-            + ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
-            + "]"
-            + ","
-        )
+        items = ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
+        s7 = f"Traits: [{items}],"
     else:
-        s7 = "Traits: " + _value(v) + ","
+        s7 = f"Traits: {_value(v)},"
     v = d["attributes"]
     if v is None:
         s8 = ""
     elif type(v) is list:
-        s8 = (
-            "Attributes: ["
-            + ", ".join([(_write_attribute(x) if type(x) is Attribute else _value(x)) for x in v])
-            + "]"
-        )
+        items = ", ".join([(_write_attribute(x) if type(x) is Attribute else _value(x)) for x in v])
+        s8 = f"Attributes: [{items}]"
     else:
-        s8 = "Attributes: " + _value(v)
+        s8 = f"Attributes: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}{s4}{s5}{s6}{s7}{s8}}}"
 
 
@@ -381,16 +371,16 @@ def _write_unmappedattribute(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is str:
-        s0 = "Type: " + v + ","
+        s0 = f"Type: {v},"
     else:
-        s0 = "Type: " + _value(v) + ","
+        s0 = f"Type: {_value(v)},"
     v = d["attribute"]
     if v is None:
         s1 = ""
     elif type(v) is Attribute:
-        s1 = "Attribute: " + _write_attribute(v)
+        s1 = f"Attribute: {_write_attribute(v)}"
     else:
-        s1 = "Attribute: " + _value(v)
+        s1 = f"Attribute: {_value(v)}"
     return f"{{{s0}{s1}}}"
 
 
@@ -400,45 +390,37 @@ def _write_detectentitiesv2response(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is list:
-        s0 = (
-            "Entities: ["
-            + ", ".join([(_write_entity(x) if type(x) is Entity else _value(x)) for x in v])
-            + "]"
-            + ","
-        )
+        items = ", ".join([(_write_entity(x) if type(x) is Entity else _value(x)) for x in v])
+        s0 = f"Entities: [{items}],"
     else:
-        s0 = "Entities: " + _value(v) + ","
+        s0 = f"Entities: {_value(v)},"
     v = d["unmapped_attributes"]
     if v is None:
         s1 = ""
     elif type(v) is list:
-        s1 = (
-            "UnmappedAttributes: ["
-            + ", ".join(
-                [
-                    (_write_unmappedattribute(x) if type(x) is UnmappedAttribute else _value(x))
-                    for x in v
-                ]
-            )
-            + "]"
-            + ","
+        items = ", ".join(
+            [
+                (_write_unmappedattribute(x) if type(x) is UnmappedAttribute else _value(x))
+                for x in v
+            ]
         )
+        s1 = f"UnmappedAttributes: [{items}],"
     else:
-        s1 = "UnmappedAttributes: " + _value(v) + ","
+        s1 = f"UnmappedAttributes: {_value(v)},"
     v = d["pagination_token"]
     if v is None:
         s2 = ""
     elif type(v) is str:
-        s2 = "PaginationToken: " + v + ","
+        s2 = f"PaginationToken: {v},"
     else:
-        s2 = "PaginationToken: " + _value(v) + ","
+        s2 = f"PaginationToken: {_value(v)},"
     v = d["model_version"]
     if v is None:
         s3 = ""
     elif type(v) is str:
-        s3 = "ModelVersion: " + v
+        s3 = f"ModelVersion: {v}"
     else:
-        s3 = "ModelVersion: " + _value(v)
+        s3 = f"ModelVersion: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}}}"
 
 
@@ -448,77 +430,73 @@ def _write_icd10cmattribute(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is str:
-        s0 = "Type: " + v + ","
+        s0 = f"Type: {v},"
     else:
-        s0 = "Type: " + _value(v) + ","
+        s0 = f"Type: {_value(v)},"
     v = d["score"]
     if v is None:
         s1 = ""
     elif type(v) is float:
-        s1 = "Score: " + java_float(v) + ","
+        s1 = f"Score: {java_float(v)},"
     else:
-        s1 = "Score: " + _value(v) + ","
+        s1 = f"Score: {_value(v)},"
     v = d["relationship_score"]
     if v is None:
         s2 = ""
     elif type(v) is float:
-        s2 = "RelationshipScore: " + java_float(v) + ","
+        s2 = f"RelationshipScore: {java_float(v)},"
     else:
-        s2 = "RelationshipScore: " + _value(v) + ","
+        s2 = f"RelationshipScore: {_value(v)},"
     v = d["id"]
     if v is None:
         s3 = ""
     elif type(v) is int:
-        s3 = "Id: " + str(v) + ","
+        s3 = f"Id: {v},"
     else:
-        s3 = "Id: " + _value(v) + ","
+        s3 = f"Id: {_value(v)},"
     v = d["begin_offset"]
     if v is None:
         s4 = ""
     elif type(v) is int:
-        s4 = "BeginOffset: " + str(v) + ","
+        s4 = f"BeginOffset: {v},"
     else:
-        s4 = "BeginOffset: " + _value(v) + ","
+        s4 = f"BeginOffset: {_value(v)},"
     v = d["end_offset"]
     if v is None:
         s5 = ""
     elif type(v) is int:
-        s5 = "EndOffset: " + str(v) + ","
+        s5 = f"EndOffset: {v},"
     else:
-        s5 = "EndOffset: " + _value(v) + ","
+        s5 = f"EndOffset: {_value(v)},"
     v = d["text"]
     if v is None:
         s6 = ""
     elif type(v) is str:
-        s6 = "Text: " + v + ","
+        s6 = f"Text: {v},"
     else:
-        s6 = "Text: " + _value(v) + ","
+        s6 = f"Text: {_value(v)},"
     v = d["traits"]
     if v is None:
         s7 = ""
     elif type(v) is list:
-        s7 = (
-            "Traits: ["
-            + ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
-            + "]"
-            + ","
-        )
+        items = ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
+        s7 = f"Traits: [{items}],"
     else:
-        s7 = "Traits: " + _value(v) + ","
+        s7 = f"Traits: {_value(v)},"
     v = d["category"]
     if v is None:
         s8 = ""
     elif type(v) is str:
-        s8 = "Category: " + v + ","
+        s8 = f"Category: {v},"
     else:
-        s8 = "Category: " + _value(v) + ","
+        s8 = f"Category: {_value(v)},"
     v = d["relationship_type"]
     if v is None:
         s9 = ""
     elif type(v) is str:
-        s9 = "RelationshipType: " + v
+        s9 = f"RelationshipType: {v}"
     else:
-        s9 = "RelationshipType: " + _value(v)
+        s9 = f"RelationshipType: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}{s4}{s5}{s6}{s7}{s8}{s9}}}"
 
 
@@ -528,23 +506,23 @@ def _write_concept(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is str:
-        s0 = "Description: " + v + ","
+        s0 = f"Description: {v},"
     else:
-        s0 = "Description: " + _value(v) + ","
+        s0 = f"Description: {_value(v)},"
     v = d["code"]
     if v is None:
         s1 = ""
     elif type(v) is str:
-        s1 = "Code: " + v + ","
+        s1 = f"Code: {v},"
     else:
-        s1 = "Code: " + _value(v) + ","
+        s1 = f"Code: {_value(v)},"
     v = d["score"]
     if v is None:
         s2 = ""
     elif type(v) is float:
-        s2 = "Score: " + java_float(v)
+        s2 = f"Score: {java_float(v)}"
     else:
-        s2 = "Score: " + _value(v)
+        s2 = f"Score: {_value(v)}"
     return f"{{{s0}{s1}{s2}}}"
 
 
@@ -554,91 +532,77 @@ def _write_icd10cmentity(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is int:
-        s0 = "Id: " + str(v) + ","
+        s0 = f"Id: {v},"
     else:
-        s0 = "Id: " + _value(v) + ","
+        s0 = f"Id: {_value(v)},"
     v = d["text"]
     if v is None:
         s1 = ""
     elif type(v) is str:
-        s1 = "Text: " + v + ","
+        s1 = f"Text: {v},"
     else:
-        s1 = "Text: " + _value(v) + ","
+        s1 = f"Text: {_value(v)},"
     v = d["category"]
     if v is None:
         s2 = ""
     elif type(v) is str:
-        s2 = "Category: " + v + ","
+        s2 = f"Category: {v},"
     else:
-        s2 = "Category: " + _value(v) + ","
+        s2 = f"Category: {_value(v)},"
     v = d["type"]
     if v is None:
         s3 = ""
     elif type(v) is str:
-        s3 = "Type: " + v + ","
+        s3 = f"Type: {v},"
     else:
-        s3 = "Type: " + _value(v) + ","
+        s3 = f"Type: {_value(v)},"
     v = d["score"]
     if v is None:
         s4 = ""
     elif type(v) is float:
-        s4 = "Score: " + java_float(v) + ","
+        s4 = f"Score: {java_float(v)},"
     else:
-        s4 = "Score: " + _value(v) + ","
+        s4 = f"Score: {_value(v)},"
     v = d["begin_offset"]
     if v is None:
         s5 = ""
     elif type(v) is int:
-        s5 = "BeginOffset: " + str(v) + ","
+        s5 = f"BeginOffset: {v},"
     else:
-        s5 = "BeginOffset: " + _value(v) + ","
+        s5 = f"BeginOffset: {_value(v)},"
     v = d["end_offset"]
     if v is None:
         s6 = ""
     elif type(v) is int:
-        s6 = "EndOffset: " + str(v) + ","
+        s6 = f"EndOffset: {v},"
     else:
-        s6 = "EndOffset: " + _value(v) + ","
+        s6 = f"EndOffset: {_value(v)},"
     v = d["attributes"]
     if v is None:
         s7 = ""
     elif type(v) is list:
-        s7 = (
-            "Attributes: ["
-            + ", ".join(
-                [
-                    (_write_icd10cmattribute(x) if type(x) is ICD10CMAttribute else _value(x))
-                    for x in v
-                ]
-            )
-            + "]"
-            + ","
+        items = ", ".join(
+            [(_write_icd10cmattribute(x) if type(x) is ICD10CMAttribute else _value(x)) for x in v]
         )
+        s7 = f"Attributes: [{items}],"
     else:
-        s7 = "Attributes: " + _value(v) + ","
+        s7 = f"Attributes: {_value(v)},"
     v = d["traits"]
     if v is None:
         s8 = ""
     elif type(v) is list:
-        s8 = (
-            "Traits: ["
-            + ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
-            + "]"
-            + ","
-        )
+        items = ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
+        s8 = f"Traits: [{items}],"
     else:
-        s8 = "Traits: " + _value(v) + ","
+        s8 = f"Traits: {_value(v)},"
     v = d["concepts"]
     if v is None:
         s9 = ""
     elif type(v) is list:
-        s9 = (
-            "ICD10CMConcepts: ["
-            + ", ".join([(_write_concept(x) if type(x) is Concept else _value(x)) for x in v])
-            + "]"
-        )
+        items = ", ".join([(_write_concept(x) if type(x) is Concept else _value(x)) for x in v])
+        s9 = f"ICD10CMConcepts: [{items}]"
     else:
-        s9 = "ICD10CMConcepts: " + _value(v)
+        s9 = f"ICD10CMConcepts: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}{s4}{s5}{s6}{s7}{s8}{s9}}}"
 
 
@@ -648,30 +612,26 @@ def _write_infericd10cmresponse(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is list:
-        s0 = (
-            "Entities: ["
-            + ", ".join(
-                [(_write_icd10cmentity(x) if type(x) is ICD10CMEntity else _value(x)) for x in v]
-            )
-            + "]"
-            + ","
+        items = ", ".join(
+            [(_write_icd10cmentity(x) if type(x) is ICD10CMEntity else _value(x)) for x in v]
         )
+        s0 = f"Entities: [{items}],"
     else:
-        s0 = "Entities: " + _value(v) + ","
+        s0 = f"Entities: {_value(v)},"
     v = d["pagination_token"]
     if v is None:
         s1 = ""
     elif type(v) is str:
-        s1 = "PaginationToken: " + v + ","
+        s1 = f"PaginationToken: {v},"
     else:
-        s1 = "PaginationToken: " + _value(v) + ","
+        s1 = f"PaginationToken: {_value(v)},"
     v = d["model_version"]
     if v is None:
         s2 = ""
     elif type(v) is str:
-        s2 = "ModelVersion: " + v
+        s2 = f"ModelVersion: {v}"
     else:
-        s2 = "ModelVersion: " + _value(v)
+        s2 = f"ModelVersion: {_value(v)}"
     return f"{{{s0}{s1}{s2}}}"
 
 
@@ -681,62 +641,59 @@ def _write_rxnormattribute(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is str:
-        s0 = "Type: " + v + ","
+        s0 = f"Type: {v},"
     else:
-        s0 = "Type: " + _value(v) + ","
+        s0 = f"Type: {_value(v)},"
     v = d["score"]
     if v is None:
         s1 = ""
     elif type(v) is float:
-        s1 = "Score: " + java_float(v) + ","
+        s1 = f"Score: {java_float(v)},"
     else:
-        s1 = "Score: " + _value(v) + ","
+        s1 = f"Score: {_value(v)},"
     v = d["relationship_score"]
     if v is None:
         s2 = ""
     elif type(v) is float:
-        s2 = "RelationshipScore: " + java_float(v) + ","
+        s2 = f"RelationshipScore: {java_float(v)},"
     else:
-        s2 = "RelationshipScore: " + _value(v) + ","
+        s2 = f"RelationshipScore: {_value(v)},"
     v = d["id"]
     if v is None:
         s3 = ""
     elif type(v) is int:
-        s3 = "Id: " + str(v) + ","
+        s3 = f"Id: {v},"
     else:
-        s3 = "Id: " + _value(v) + ","
+        s3 = f"Id: {_value(v)},"
     v = d["begin_offset"]
     if v is None:
         s4 = ""
     elif type(v) is int:
-        s4 = "BeginOffset: " + str(v) + ","
+        s4 = f"BeginOffset: {v},"
     else:
-        s4 = "BeginOffset: " + _value(v) + ","
+        s4 = f"BeginOffset: {_value(v)},"
     v = d["end_offset"]
     if v is None:
         s5 = ""
     elif type(v) is int:
-        s5 = "EndOffset: " + str(v) + ","
+        s5 = f"EndOffset: {v},"
     else:
-        s5 = "EndOffset: " + _value(v) + ","
+        s5 = f"EndOffset: {_value(v)},"
     v = d["text"]
     if v is None:
         s6 = ""
     elif type(v) is str:
-        s6 = "Text: " + v + ","
+        s6 = f"Text: {v},"
     else:
-        s6 = "Text: " + _value(v) + ","
+        s6 = f"Text: {_value(v)},"
     v = d["traits"]
     if v is None:
         s7 = ""
     elif type(v) is list:
-        s7 = (
-            "Traits: ["
-            + ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
-            + "]"
-        )
+        items = ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
+        s7 = f"Traits: [{items}]"
     else:
-        s7 = "Traits: " + _value(v)
+        s7 = f"Traits: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}{s4}{s5}{s6}{s7}}}"
 
 
@@ -746,91 +703,77 @@ def _write_rxnormentity(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is int:
-        s0 = "Id: " + str(v) + ","
+        s0 = f"Id: {v},"
     else:
-        s0 = "Id: " + _value(v) + ","
+        s0 = f"Id: {_value(v)},"
     v = d["text"]
     if v is None:
         s1 = ""
     elif type(v) is str:
-        s1 = "Text: " + v + ","
+        s1 = f"Text: {v},"
     else:
-        s1 = "Text: " + _value(v) + ","
+        s1 = f"Text: {_value(v)},"
     v = d["category"]
     if v is None:
         s2 = ""
     elif type(v) is str:
-        s2 = "Category: " + v + ","
+        s2 = f"Category: {v},"
     else:
-        s2 = "Category: " + _value(v) + ","
+        s2 = f"Category: {_value(v)},"
     v = d["type"]
     if v is None:
         s3 = ""
     elif type(v) is str:
-        s3 = "Type: " + v + ","
+        s3 = f"Type: {v},"
     else:
-        s3 = "Type: " + _value(v) + ","
+        s3 = f"Type: {_value(v)},"
     v = d["score"]
     if v is None:
         s4 = ""
     elif type(v) is float:
-        s4 = "Score: " + java_float(v) + ","
+        s4 = f"Score: {java_float(v)},"
     else:
-        s4 = "Score: " + _value(v) + ","
+        s4 = f"Score: {_value(v)},"
     v = d["begin_offset"]
     if v is None:
         s5 = ""
     elif type(v) is int:
-        s5 = "BeginOffset: " + str(v) + ","
+        s5 = f"BeginOffset: {v},"
     else:
-        s5 = "BeginOffset: " + _value(v) + ","
+        s5 = f"BeginOffset: {_value(v)},"
     v = d["end_offset"]
     if v is None:
         s6 = ""
     elif type(v) is int:
-        s6 = "EndOffset: " + str(v) + ","
+        s6 = f"EndOffset: {v},"
     else:
-        s6 = "EndOffset: " + _value(v) + ","
+        s6 = f"EndOffset: {_value(v)},"
     v = d["attributes"]
     if v is None:
         s7 = ""
     elif type(v) is list:
-        s7 = (
-            "Attributes: ["
-            + ", ".join(
-                [
-                    (_write_rxnormattribute(x) if type(x) is RxNormAttribute else _value(x))
-                    for x in v
-                ]
-            )
-            + "]"
-            + ","
+        items = ", ".join(
+            [(_write_rxnormattribute(x) if type(x) is RxNormAttribute else _value(x)) for x in v]
         )
+        s7 = f"Attributes: [{items}],"
     else:
-        s7 = "Attributes: " + _value(v) + ","
+        s7 = f"Attributes: {_value(v)},"
     v = d["traits"]
     if v is None:
         s8 = ""
     elif type(v) is list:
-        s8 = (
-            "Traits: ["
-            + ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
-            + "]"
-            + ","
-        )
+        items = ", ".join([(_write_trait(x) if type(x) is Trait else _value(x)) for x in v])
+        s8 = f"Traits: [{items}],"
     else:
-        s8 = "Traits: " + _value(v) + ","
+        s8 = f"Traits: {_value(v)},"
     v = d["concepts"]
     if v is None:
         s9 = ""
     elif type(v) is list:
-        s9 = (
-            "RxNormConcepts: ["
-            + ", ".join([(_write_concept(x) if type(x) is Concept else _value(x)) for x in v])
-            + "]"
-        )
+        items = ", ".join([(_write_concept(x) if type(x) is Concept else _value(x)) for x in v])
+        s9 = f"RxNormConcepts: [{items}]"
     else:
-        s9 = "RxNormConcepts: " + _value(v)
+        s9 = f"RxNormConcepts: {_value(v)}"
     return f"{{{s0}{s1}{s2}{s3}{s4}{s5}{s6}{s7}{s8}{s9}}}"
 
 
@@ -840,30 +783,26 @@ def _write_inferrxnormresponse(model: BaseModel) -> str:
     if v is None:
         s0 = ""
     elif type(v) is list:
-        s0 = (
-            "Entities: ["
-            + ", ".join(
-                [(_write_rxnormentity(x) if type(x) is RxNormEntity else _value(x)) for x in v]
-            )
-            + "]"
-            + ","
+        items = ", ".join(
+            [(_write_rxnormentity(x) if type(x) is RxNormEntity else _value(x)) for x in v]
         )
+        s0 = f"Entities: [{items}],"
     else:
-        s0 = "Entities: " + _value(v) + ","
+        s0 = f"Entities: {_value(v)},"
     v = d["pagination_token"]
     if v is None:
         s1 = ""
     elif type(v) is str:
-        s1 = "PaginationToken: " + v + ","
+        s1 = f"PaginationToken: {v},"
     else:
-        s1 = "PaginationToken: " + _value(v) + ","
+        s1 = f"PaginationToken: {_value(v)},"
     v = d["model_version"]
     if v is None:
         s2 = ""
     elif type(v) is str:
-        s2 = "ModelVersion: " + v
+        s2 = f"ModelVersion: {v}"
     else:
-        s2 = "ModelVersion: " + _value(v)
+        s2 = f"ModelVersion: {_value(v)}"
     return f"{{{s0}{s1}{s2}}}"
 
 

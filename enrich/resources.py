@@ -15,63 +15,14 @@ every resource that holds them (the store and the API copy what they change).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from enrich import urls
-from enrich.extensions import hl_decimal
+from enrich.source import Source as Source  # uncompiled (cached_property); for callers
+from enrich.tree import hl_decimal
 from nlp.schema import Concept
 
 Json = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Source:
-    """What every generated resource of one document shares.
-
-    Attributes:
-        doc_ref: ``DocumentReference/<id>``.
-        subject: The document's ``subject`` Reference (copied).
-        encounter: The document's first ``context.encounter`` Reference, if any.
-        linkage_ref: ``Linkage/<id>`` of this run.
-        last_updated: ``meta.lastUpdated`` to write (FHIR instant).
-        clinical: True for the clinical profile.
-        attachment_index: ``content[]`` index of the analysed attachment, if known.
-        offsets_in_attachment: False when the analysed text was derived from the attachment
-            (HTML reduced to text): offsets then go to our ``nlp-reduced-text-span``
-            extension, not into ``derivation-reference``.
-    """
-
-    doc_ref: str
-    subject: Json | None
-    encounter: Json | None
-    linkage_ref: str
-    last_updated: str
-    clinical: bool
-    attachment_index: int | None = None
-    offsets_in_attachment: bool = True
-
-    @cached_property
-    def doc_reference(self) -> Json:
-        """``{"reference": doc_ref}``, shared by the document's resources."""
-        return {"reference": self.doc_ref}
-
-    @cached_property
-    def links(self) -> tuple[Json, Json]:
-        """The system-generated-linkage and source-document-reference extensions, shared."""
-        return (
-            {"url": urls.SG_LINKAGE, "valueReference": {"reference": self.linkage_ref}},
-            {"url": urls.SRC_DOC, "valueReference": self.doc_reference},
-        )
-
-    @cached_property
-    def derivation_head(self) -> tuple[Json, ...]:
-        """The first children of each ``derivation-reference``: the document, the path."""
-        head: list[Json] = [{"url": "reference", "valueReference": self.doc_reference}]
-        if self.attachment_index is not None:
-            path = f"DocumentReference.content[{self.attachment_index}].attachment"
-            head.append({"url": "path", "valueString": path})
-        return tuple(head)
 
 
 @dataclass(frozen=True)
@@ -137,10 +88,16 @@ def text_extensions(src: Source, begin: int | None, end: int | None) -> list[Jso
 
 
 def coding(system: str, concept: Concept) -> Json:
-    """A Coding from a concept (display when the concept has a description)."""
-    coding: Json = {"system": system, "code": concept.code}
-    if concept.description:
-        coding["display"] = concept.description
+    """A Coding from a concept (display when the concept has a description).
+
+    The concept's values are read as they are (through its ``__dict__``): compiled code
+    would check the declared types, and a concept made without validation may hold others.
+    """
+    values: dict[str, Any] = concept.__dict__
+    coding: Json = {"system": system, "code": values["code"]}
+    description = values["description"]
+    if description:
+        coding["display"] = description
     return coding
 
 
@@ -152,7 +109,9 @@ def codeable(hl_system: str, std_system: str, concept: Concept, src: Source, tex
 
     Shared by every resource of the same concept (kept for string codes and descriptions).
     """
-    code, description = concept.code, concept.description
+    values: dict[str, Any] = concept.__dict__
+    code: object = values["code"]
+    description: object = values["description"]
     if type(code) is not str or not (description is None or type(description) is str):
         return _codeable(hl_system, std_system, concept, src.clinical, text)
     key = (hl_system, std_system, src.clinical, text, code, description)
@@ -171,8 +130,9 @@ def _codeable(
     if clinical:
         codings.append(coding(std_system, concept))
     out: Json = {"coding": codings}
-    if text and concept.description:
-        out["text"] = concept.description
+    description = concept.__dict__["description"]
+    if text and description:
+        out["text"] = description
     return out
 
 

@@ -76,12 +76,14 @@ class Group:
 # tests monkeypatch (a compiled function cannot be patched), and modules that read resources
 # a store hands out: compiled code reads a ``dict`` (typed so) through dict's own C functions,
 # past the methods of a subclass (``api.store.codec.LazyResource`` parses its JSON in them),
-# which is why ``enrich``'s readers and builders of FHIR dicts (extensions, core, resources)
-# stay Python: only the writers of the NLP models' text and JSON are compiled.
+# which is why ``enrich``'s readers of documents (core, extensions, source, text) stay
+# Python: only what builds from the NLP result (its text and JSON, the aws-cm tree, the
+# generated resources) is compiled.
 GROUPS: tuple[Group, ...] = (
     Group("nlp.local", "docref_nlp_local", "local engine",
           skip=("__init__", "native", "pipeline", "lexicon", "linker")),
-    Group("enrich", "docref_nlp_enrich", "enrichment", ("rawresponse",)),
+    Group("enrich", "docref_nlp_enrich", "enrichment",
+          ("allergy", "generate", "ids", "meaning", "rawresponse", "resources", "tree")),
     Group("api.store", "docref_nlp_store", "store's search values", ("extract", "terms")),
 )  # fmt: skip
 # mypyc's shared library of the local engine's group, at the top of the tree

@@ -32,16 +32,25 @@ MANIFEST = native.MANIFEST.name
 
 # every sample in both profiles, as JSON (the documents, generated resources and index rows)
 OUTPUTS = """
-import json, sys
+import json, random, sys
+from datetime import UTC, datetime
 import enrich
+from enrich import EnrichmentPolicy, enrich_document
 from tests.golden import enrich_sample, sample_names
+from tests.unit.test_enrich_fastpath import _document, _random_result
 out = {}
+def put(key, e):
+    out[key] = [e.document, e.generated, [r.model_dump(mode="json") for r in e.index_rows]]
 for name in sample_names():
     for profile in ("clinical", "healthlake"):
-        e = enrich_sample(name, profile)
-        out[f"{name}/{profile}"] = [
-            e.document, e.generated, [r.model_dump(mode="json") for r in e.index_rows]
-        ]
+        put(f"{name}/{profile}", enrich_sample(name, profile))
+for seed in range(40):  # random results (odd scores, missing values) through every builder
+    result = _random_result(random.Random(5000 + seed))
+    for profile in ("clinical", "healthlake"):
+        policy = EnrichmentPolicy(profile=profile)
+        now = datetime(2024, 1, 2, tzinfo=UTC)
+        put(f"random-{seed}/{profile}", enrich_document(
+            _document(), result, policy=policy, now=now, engine_name="e", engine_version="1"))
 sys.stdout.write(enrich.native.MODE + "\\n" + json.dumps(out, sort_keys=True))
 """
 
@@ -63,7 +72,12 @@ def test_the_enrichment_is_a_compiled_group_of_the_guard() -> None:
     assert group is not None
     assert group.library == "docref_nlp_enrich__mypyc"
     assert group.folder() == ROOT / "enrich"
-    assert group.sources() == ["rawresponse"]  # the NLP models' text and JSON
+    # the builders from the NLP result: its text and JSON, the aws-cm tree, generated resources
+    assert group.sources() == [
+        "allergy", "generate", "ids", "meaning", "rawresponse", "resources", "tree"
+    ]  # fmt: skip
+    # the readers of documents (a stored one may be a LazyResource) are not compiled
+    assert not {"core", "extensions", "source", "text", "native"} & set(group.sources())
     local = native.group_of("nlp.local")
     assert local is not None
     assert local.library == native.GROUP_LIBRARY
@@ -97,7 +111,7 @@ def test_compiled_and_source_enrichment_give_the_same_bytes() -> None:
     assert mode == "compiled"
     mode, _, source_json = source.stdout.partition("\n")
     assert mode == f"source: {native.PURE_ENV}=1"
-    assert len(json.loads(compiled_json)) > 10
+    assert len(json.loads(compiled_json)) > 90
     assert compiled_json == source_json
 
 
@@ -298,3 +312,43 @@ def test_aws_json_of_edge_values_is_pydantics() -> None:
     for result in results:
         # NaN is unequal to itself: the JSON text compares (keys, order and values)
         assert json.dumps(aws_json(result)) == json.dumps(result.to_aws())
+
+
+def test_a_stored_lazy_document_enriches_as_its_parsed_copy() -> None:
+    """A document a store hands out unparsed (``LazyResource``) gives the same enrichment as
+    the plain dict: whatever reads it (``enrich.core``, ``enrich.extensions``) is not compiled
+    and the compiled builders get copies of its values (compiled here when ``MODE`` says)."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from api.store.codec import LazyResource
+    from enrich import EnrichmentPolicy, enrich_document
+    from tests.golden import SAMPLES, enrich_sample
+
+    for name in ("example1-synthea", "otitis-strep"):
+        result = NlpResult.model_validate_json((SAMPLES / "nlp" / f"{name}.json").read_bytes())
+        for profile in ("clinical", "healthlake"):
+            first = enrich_sample(name, profile)
+            assert first.generated
+            stored = orjson.dumps(first.document)  # the enriched document as a store keeps it
+
+            def again(
+                doc: dict[str, Any], result: NlpResult = result, profile: str = profile
+            ) -> Any:
+                return enrich_document(
+                    doc, result, policy=EnrichmentPolicy(profile=profile),
+                    now=datetime(2024, 2, 3, tzinfo=UTC), engine_name="e", engine_version="2",
+                )  # fmt: skip
+
+            plain = again(orjson.loads(stored))
+            lazy_doc = LazyResource(stored, "DocumentReference", str(first.document["id"]))
+            assert lazy_doc.raw is not None
+            lazy = again(lazy_doc)
+            # resources need the subject: the whole document was read, not an empty one
+            assert lazy.generated
+            assert lazy.retired == plain.retired
+            assert orjson.dumps(lazy.document) == orjson.dumps(plain.document)
+            assert orjson.dumps(lazy.generated) == orjson.dumps(plain.generated)
+            assert lazy.index_rows == plain.index_rows
+            assert lazy.document["subject"] == first.document["subject"]

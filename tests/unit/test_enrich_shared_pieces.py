@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from enrich import urls
-from enrich.core import _SpanTraits
+from enrich.generate import _SpanTraits
 from enrich.resources import Mention, Source, codeable, coded, condition_from
 from nlp.schema import Concept, Entity, Trait
 
