@@ -1,0 +1,71 @@
+"""What one SQLite commit writes: the term index (FTS5) gets one segment per enrichment, its
+NLP rows and its resources written in ascending rowid order."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from api.store.base import EnrichmentWrite, NlpState
+from api.store.sqlite import Database, SqliteFhirStore
+from api.store.sqlite_schema import reindex
+from tests.adapters.test_sqlite_store import ROWS, condition, doc
+from tests.fakes import FixedClock
+
+
+def _segments(conn: sqlite3.Connection) -> int:
+    """Segments of the term index (``search_terms_data`` rows above 10 are segment pages,
+    their id's high bits the segment's id)."""
+    found: int = conn.execute(
+        "SELECT COUNT(DISTINCT id >> 37) FROM search_terms_data WHERE id > 10"
+    ).fetchone()[0]
+    return found
+
+
+def _codes(store: SqliteFhirStore, resource_type: str, code: str) -> list[str]:
+    bundle = store.search(resource_type, [("code", code)])
+    return sorted(e["resource"]["id"] for e in bundle.get("entry", []))
+
+
+def _write(doc_id: str, *codes: str) -> EnrichmentWrite:
+    return EnrichmentWrite(
+        doc(doc_id),
+        generated=[condition(f"{doc_id}-{n}", code) for n, code in enumerate(codes)],
+        rows=ROWS,
+        state=NlpState(status="SUCCESS", result={"Entities": []}),
+    )
+
+
+def test_an_enrichment_writes_one_segment_of_terms(tmp_path: Path) -> None:
+    store = SqliteFhirStore(Database(tmp_path / "s.sqlite"), clock=FixedClock())
+    try:
+        store.apply(_write("d1", "R51", "R52"))
+        with store.db.read() as conn:
+            assert _segments(conn) == 1  # NLP terms (-dkey) and resources' (rid): one run
+        # a re-enrichment removes and writes terms of the same rows: still one more segment
+        store.apply(_write("d1", "R53", "R52"))
+        with store.db.read() as conn:
+            assert _segments(conn) == 2
+        assert _codes(store, "Condition", "R53") == ["d1-0"]
+        assert _codes(store, "Condition", "R51") == []
+        assert store.index.find([]) == {"d1"}
+    finally:
+        store.db.close()
+
+
+def test_reindex_writes_one_segment_and_finds_the_same(tmp_path: Path) -> None:
+    store = SqliteFhirStore(Database(tmp_path / "s.sqlite"), clock=FixedClock())
+    try:
+        for n in range(5):
+            store.apply(_write(f"d{n}", f"R5{n}"))
+        before = [_codes(store, "Condition", f"R5{n}") for n in range(5)]
+        found = store.index.find([])
+        with store.db.transaction() as conn:
+            reindex(conn)
+        with store.db.read() as conn:
+            assert _segments(conn) == 1
+        assert [_codes(store, "Condition", f"R5{n}") for n in range(5)] == before
+        assert before == [[f"d{n}-0"] for n in range(5)]
+        assert store.index.find([]) == found == {f"d{n}" for n in range(5)}
+    finally:
+        store.db.close()
