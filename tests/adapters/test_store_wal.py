@@ -1,12 +1,17 @@
 """What one SQLite commit writes: the term index (FTS5) gets one segment per enrichment, its
-NLP rows and its resources written in ascending rowid order."""
+NLP rows and its resources written in ascending rowid order; freed pages are not zeroed into
+the WAL (``secure_delete = FAST``) unless asked."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 
-from api.store.base import EnrichmentWrite, NlpState
+import pytest
+
+from api.store.base import EnrichmentWrite, NlpState, StoreError
+from api.store.database import SECURE_DELETE
 from api.store.sqlite import Database, SqliteFhirStore
 from api.store.sqlite_schema import reindex
 from tests.adapters.test_sqlite_store import ROWS, condition, doc
@@ -69,3 +74,38 @@ def test_reindex_writes_one_segment_and_finds_the_same(tmp_path: Path) -> None:
         assert store.index.find([]) == found == {f"d{n}" for n in range(5)}
     finally:
         store.db.close()
+
+
+def _wal_after_freeing(tmp_path: Path, name: str, secure_delete: str) -> tuple[int, int]:
+    """WAL bytes of the commits that replace a large body, delete it and free its pages (its
+    history row's), and the connection's ``secure_delete``."""
+    db = Database(tmp_path / name, checkpoint_interval_s=0, secure_delete=secure_delete)
+    store = SqliteFhirStore(db, clock=FixedClock())
+    try:
+        db.pause_checkpoints()
+        noise = random.Random(0).randbytes(100_000).hex()  # ~100 KB compressed: 25 pages
+        big = doc("d1") | {"text": {"div": noise}}
+        store.save_all([big])
+        wal = Path(f"{tmp_path / name}-wal")
+        before = wal.stat().st_size
+        store.save_all([doc("d1")])  # the old body moves to history (its pages stay)
+        store.delete("DocumentReference", "d1")
+        with db.transaction() as conn:
+            conn.execute("DELETE FROM history")  # frees the big body's overflow pages
+        with db.read() as conn:
+            mode: int = conn.execute("PRAGMA secure_delete").fetchone()[0]
+        return wal.stat().st_size - before, mode
+    finally:
+        db.close()
+
+
+def test_freed_pages_are_not_written_zeroed_unless_asked(tmp_path: Path) -> None:
+    fast, fast_mode = _wal_after_freeing(tmp_path, "fast.sqlite", SECURE_DELETE)
+    on, on_mode = _wal_after_freeing(tmp_path, "on.sqlite", "on")
+    assert (fast_mode, on_mode) == (2, 1)  # FAST, ON: whatever SQLite's build chose
+    assert on - fast > 20 * 4096  # ON wrote the freed overflow pages, zeroed
+
+
+def test_an_unknown_secure_delete_is_a_coded_error() -> None:
+    with pytest.raises(StoreError, match="NLP530"):
+        Database(":memory:", secure_delete="sometimes")
