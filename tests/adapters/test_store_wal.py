@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from api.settings import Settings
 from api.store.base import EnrichmentWrite, NlpState, StoreError
-from api.store.database import SECURE_DELETE
+from api.store.database import PAGE_SIZE, SECURE_DELETE
 from api.store.sqlite import Database, SqliteFhirStore
 from api.store.sqlite_schema import reindex
 from tests.adapters.test_sqlite_store import ROWS, condition, doc
@@ -77,7 +78,7 @@ def test_reindex_writes_one_segment_and_finds_the_same(tmp_path: Path) -> None:
 
 
 def _wal_after_freeing(tmp_path: Path, name: str, secure_delete: str) -> tuple[int, int]:
-    """WAL bytes of the commits that replace a large body, delete it and free its pages (its
+    """WAL pages of the commits that replace a large body, delete it and free its pages (its
     history row's), and the connection's ``secure_delete``."""
     db = Database(tmp_path / name, checkpoint_interval_s=0, secure_delete=secure_delete)
     store = SqliteFhirStore(db, clock=FixedClock())
@@ -94,7 +95,9 @@ def _wal_after_freeing(tmp_path: Path, name: str, secure_delete: str) -> tuple[i
             conn.execute("DELETE FROM history")  # frees the big body's overflow pages
         with db.read() as conn:
             mode: int = conn.execute("PRAGMA secure_delete").fetchone()[0]
-        return wal.stat().st_size - before, mode
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = (wal.stat().st_size - before) // size
+        return pages, mode
     finally:
         db.close()
 
@@ -103,9 +106,20 @@ def test_freed_pages_are_not_written_zeroed_unless_asked(tmp_path: Path) -> None
     fast, fast_mode = _wal_after_freeing(tmp_path, "fast.sqlite", SECURE_DELETE)
     on, on_mode = _wal_after_freeing(tmp_path, "on.sqlite", "on")
     assert (fast_mode, on_mode) == (2, 1)  # FAST, ON: whatever SQLite's build chose
-    assert on - fast > 20 * 4096  # ON wrote the freed overflow pages, zeroed
+    assert on - fast > 40  # ON wrote the freed overflow pages (~50 of 2 KB), zeroed
 
 
 def test_an_unknown_secure_delete_is_a_coded_error() -> None:
     with pytest.raises(StoreError, match="NLP530"):
         Database(":memory:", secure_delete="sometimes")
+
+
+def test_a_new_file_has_pages_of_2_kb_as_the_settings_say(tmp_path: Path) -> None:
+    assert PAGE_SIZE == Settings().sqlite_page_size == 2048
+    db = Database(tmp_path / "new.sqlite")
+    try:
+        SqliteFhirStore(db, clock=FixedClock()).save_all([doc("d1")])
+        with db.read() as conn:
+            assert conn.execute("PRAGMA page_size").fetchone()[0] == 2048
+    finally:
+        db.close()
