@@ -89,4 +89,5 @@ fmt: install
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules build
 	rm -f nlp/local/*.so nlp/local/_compiled.json enrich/*.so enrich/_compiled.json
+	rm -f api/store/*.so api/store/_compiled.json
 	rm -f docref_nlp_*__mypyc.*.so

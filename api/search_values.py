@@ -253,6 +253,18 @@ _REF_RE = re.compile(
 )
 
 
+def typed_reference(text: str) -> tuple[str, str] | None:
+    """``(type, id)`` of a reference that names its type (what ``parse_reference`` finds
+    with a type), else ``None``; no error (the store indexes what it can).
+
+    >>> typed_reference("Patient/p1"), typed_reference("p1"), typed_reference("a/b")
+    (('Patient', 'p1'), None, None)
+    """
+    value = (unescape(text) if "\\" in text else text).strip()
+    match = _REF_RE.search(value)
+    return (match["type"], match["id"]) if match else None
+
+
 def parse_reference(text: str, type_modifier: str | None = None) -> RefValue:
     """``Type/id``, ``id`` or an absolute URL ending in ``Type/id``.
 

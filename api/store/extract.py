@@ -9,7 +9,8 @@ from functools import lru_cache
 from typing import Any
 
 from api.search_params import STANDARD_PARAMS
-from api.search_values import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, parse_reference
+from api.search_values import MAX_INSTANT, MIN_INSTANT, SearchError, date_range, typed_reference
+from api.store.codec import parsed
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ _FILTER = re.compile(r"^(?P<name>\w+)\[(?P<key>\w+)=(?P<value>[^\]]+)\]$")
 
 
 @lru_cache(maxsize=1024)
-def _steps(path: str) -> tuple[tuple[str, str | None, str | None], ...]:
+def path_steps(path: str) -> tuple[tuple[str, str | None, str | None], ...]:
     """``path`` parsed once: ``(name, filter key, filter value)`` per dotted step."""
     steps: list[tuple[str, str | None, str | None]] = []
     for step in path.split("."):
@@ -44,8 +45,13 @@ def walk(node: Any, path: str) -> Iterator[Any]:
     ...           "item[type=source].resource"))
     [1]
     """
-    nodes = [node]
-    for name, key, wanted in _steps(path):
+    yield from walked(node, path_steps(path))
+
+
+def walked(node: Any, steps: tuple[tuple[str, str | None, str | None], ...]) -> list[Any]:
+    """The values at the parsed ``steps`` of a path (``walk``), ``None`` left out."""
+    nodes: list[Any] = [node]
+    for name, key, wanted in steps:
         found: list[Any] = []
         for current in nodes:
             if not isinstance(current, dict):
@@ -53,7 +59,7 @@ def walk(node: Any, path: str) -> Iterator[Any]:
             value = current.get(name)
             if value is None:
                 continue
-            items = value if isinstance(value, list) else (value,)
+            items: list[Any] = value if isinstance(value, list) else [value]
             for item in items:
                 if item is None:
                     continue
@@ -63,7 +69,7 @@ def walk(node: Any, path: str) -> Iterator[Any]:
         nodes = found
         if not nodes:
             break
-    yield from nodes
+    return nodes
 
 
 def _add_tokens(out: set[tuple[str, str, str]], name: str, value: Any) -> None:
@@ -83,7 +89,7 @@ def _add_tokens(out: set[tuple[str, str, str]], name: str, value: Any) -> None:
                 out.add((name, str(value.get("system") or ""), str(code)))
 
 
-def _dates(value: Any) -> Iterator[tuple[str, str]]:
+def date_values(value: Any) -> Iterator[tuple[str, str]]:
     try:
         if isinstance(value, str):
             yield date_range(value)
@@ -96,16 +102,12 @@ def _dates(value: Any) -> Iterator[tuple[str, str]]:
 
 
 @lru_cache(maxsize=65536)
-def _parsed_ref(text: str) -> tuple[str, str] | None:
+def parsed_ref(text: str) -> tuple[str, str] | None:
     """``(type, id)`` of a reference with a type, else ``None``; memoised.
 
     Documents, subjects and generated resources are referenced over and over.
     """
-    try:
-        ref = parse_reference(text)
-    except SearchError:
-        return None
-    return (ref.type, ref.id) if ref.type else None
+    return typed_reference(text)
 
 
 def _add_ref(
@@ -116,7 +118,7 @@ def _add_ref(
     if isinstance(value, dict):
         text = value.get("reference")
         if isinstance(text, str):
-            ref = _parsed_ref(text)
+            ref = parsed_ref(text)
             if ref is not None and (not targets or ref[0] in targets):
                 out.add((name, *ref))
 
@@ -133,7 +135,8 @@ def _plan(resource_type: str) -> tuple[tuple[str, str, str, tuple[str, ...]], ..
 
 
 def extract(resource: dict[str, Any]) -> SearchValues:
-    """Everything the store indexes for ``resource`` (``_tag`` and the type's path parameters).
+    """Everything the store indexes for ``resource`` (``_tag`` and the type's path parameters);
+    a stored resource (``LazyResource``) is parsed first.
 
     >>> v = extract({"resourceType": "DocumentReference", "id": "d",
     ...   "subject": {"reference": "Patient/p1"}, "status": "current",
@@ -143,6 +146,7 @@ def extract(resource: dict[str, Any]) -> SearchValues:
     >>> sorted(v.tokens)
     [('_tag', '', 'SYSTEM_GENERATED'), ('status', '', 'current')]
     """
+    resource = parsed(resource)  # compiled code reads a dict through dict's own functions
     tokens: set[tuple[str, str, str]] = set()
     refs: set[tuple[str, str, str]] = set()
     dates: set[tuple[str, str, str]] = set()
@@ -172,5 +176,5 @@ def extract(resource: dict[str, Any]) -> SearchValues:
             elif kind == "reference":
                 _add_ref(refs, name, value, targets)
             elif kind == "date":
-                dates.update((name, lo, hi) for lo, hi in _dates(value))
+                dates.update((name, lo, hi) for lo, hi in date_values(value))
     return SearchValues(sorted(tokens), sorted(refs), sorted(dates))

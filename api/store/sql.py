@@ -35,7 +35,7 @@ from api.store.codec import parsed
 from api.store.extract import extract
 from api.store.search_sql import COMPUTED_PARAMS as COMPUTED_PARAMS
 from api.store.search_sql import Lookups, SearchPlan, find_sql, search_plan
-from api.store.terms import OPERATIONS, NlpRow
+from api.store.terms import NlpRow, distinct_rows
 from enrich.index import IndexRow
 
 Key = tuple[str, str]
@@ -111,50 +111,17 @@ _INDEX_FIELDS = attrgetter(
 
 def nlp_rows(rows: Sequence[IndexRow]) -> list[NlpRow]:
     """The stored form of index rows: the columns the search parameters read, normalised;
-    each distinct row once, in the order of its first occurrence.
+    each distinct row once, in the order of its first occurrence (``distinct_rows``).
 
     Every NLP criterion asks whether some row of a document matches (composites: inside one
     row), so a copy of a row answers nothing more; a note's index rows repeat (an entity
     mentioned twice, a concept linked from two entities of the same text and scores): 10 % of
-    the rows of real ICU nursing notes, 40 % of a synthetic 2 KB note's 300. Column by column
-    (``zip``/``map``: no Python frame per row; a note has some 100 distinct texts). A NaN
-    score is stored as ``None`` (``_no_nan``).
+    the rows of real ICU nursing notes, 40 % of a synthetic 2 KB note's 300. A NaN score is
+    stored as ``None``: SQLite stores a NaN REAL as NULL, so a stored row, its terms
+    (presence) and a copy of it (NaN is unequal to itself) agree, and PostgreSQL, which would
+    store NaN as a number, answers as SQLite does.
     """
-    if not rows:
-        return []
-    ops, texts, categories, kinds, scores, codes, descs, concepts = zip(
-        *map(_INDEX_FIELDS, rows), strict=True
-    )
-    norm = {value: normalized(value) for value in {*texts, *descs}}.__getitem__
-    if any(v != v for v in {*scores, *concepts}):  # NaN: no number (SQLite stores NULL)
-        scores, concepts = _no_nan(scores), _no_nan(concepts)
-    return list(
-        dict.fromkeys(
-            map(
-                NlpRow._make,
-                zip(
-                    map(OPERATIONS.__getitem__, ops),
-                    texts,
-                    map(norm, texts),
-                    categories,
-                    kinds,
-                    scores,
-                    codes,
-                    descs,
-                    map(norm, descs),
-                    concepts,
-                    strict=True,
-                ),
-            )
-        )
-    )
-
-
-def _no_nan(values: Sequence[float | None]) -> tuple[float | None, ...]:
-    """Scores with NaN read as ``None``: SQLite stores a NaN REAL as NULL, so a stored row,
-    its terms (presence) and a copy of it (NaN is unequal to itself) agree, and PostgreSQL,
-    which would store NaN as a number, answers as SQLite does."""
-    return tuple(None if v is not None and v != v else v for v in values)
+    return distinct_rows(map(_INDEX_FIELDS, rows), normalized) if rows else []
 
 
 _NORMALIZED: dict[str, str] = {}

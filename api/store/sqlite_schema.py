@@ -46,8 +46,7 @@ from typing import Any
 
 from api.store.base import StoreError
 from api.store.bodies import Bodies
-from api.store.extract import extract
-from api.store.terms import TERMS_VERSION, NlpRow, nlp_terms, resource_terms, terms_text
+from api.store.terms import TERMS_VERSION, NlpRow, nlp_terms, resource_index, terms_text
 
 log = logging.getLogger(__name__)
 
@@ -293,9 +292,8 @@ Values = tuple[str, list[tuple[Any, ...]]]
 
 def search_values(rid: int, resource_type: str, body: dict[str, Any]) -> Values:
     """The terms and date rows of a stored resource ``rid``."""
-    values = extract(body)
-    terms = terms_text(resource_terms(resource_type, str(body["id"]), values))
-    return terms, [(rid, resource_type, *d) for d in values.dates]
+    terms, dates = resource_index(resource_type, body)
+    return terms, [(rid, resource_type, *d) for d in dates]
 
 
 def index_values(

@@ -82,6 +82,7 @@ GROUPS: tuple[Group, ...] = (
     Group("nlp.local", "docref_nlp_local", "local engine",
           skip=("__init__", "native", "pipeline", "lexicon", "linker")),
     Group("enrich", "docref_nlp_enrich", "enrichment", ("rawresponse",)),
+    Group("api.store", "docref_nlp_store", "store's search values", ("extract", "terms")),
 )  # fmt: skip
 # mypyc's shared library of the local engine's group, at the top of the tree
 GROUP_LIBRARY = GROUPS[0].library
