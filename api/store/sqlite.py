@@ -147,6 +147,9 @@ class SqliteFhirStore(SqliteSearch):
                     raise VersionConflict(
                         f"DocumentReference/{doc_id} is not at version {write.if_match}"
                     )
+            # the NLP terms first: their rows (-dkey) are below the resources' in the term
+            # index, which is written in ascending rowid order (``write_values``)
+            replace_rows(conn, doc_id, write.rows, write.state, now)
             items: list[tuple[Resource, str | None]] = [(doc, None)]
             items += [(resource, doc_id) for resource in write.generated]
             stored = self._put_many(conn, items, now)
@@ -157,7 +160,6 @@ class SqliteFhirStore(SqliteSearch):
             retired = set(write.retired) | {f"{t}/{i}" for t, i in stale}
             for ref in sorted(retired - keep):
                 self._delete(conn, *ref_key(ref), now, source=doc_id)
-            replace_rows(conn, doc_id, write.rows, write.state, now)
         return stored
 
     def _keeps_history(self, source_doc: str | None) -> bool:
@@ -229,14 +231,14 @@ class SqliteFhirStore(SqliteSearch):
         fresh = [(w.rid, search_values(w.rid, w.key[0], w.stored)) for w in written]
         fresh = [(rid, v) for rid, v in fresh if replaced.get(rid) != v]
         forgotten = [(rid, replaced[rid][0]) for rid, _ in fresh if rid in replaced]
-        if forgotten:
-            _forget_values(conn, forgotten)
+        if forgotten:  # their terms go in ``write_values``, in rowid order with the new ones
+            conn.executemany("DELETE FROM search_date WHERE rid = ?", [(r,) for r, _ in forgotten])
         if superseded:  # a superseded body moves to its history row (when it has one)
             _keep_bodies(conn, bodies, superseded)
         self._write_rows(conn, written, now)
         if old_bundles:
             forget(conn, old_bundles)
-        write_values(conn, fresh)
+        write_values(conn, fresh, forgotten)
         return stored_all
 
     def _write_rows(self, conn: sqlite3.Connection, written: list[_Written], now: str) -> None:

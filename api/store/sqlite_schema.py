@@ -40,6 +40,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from api.store.base import StoreError
@@ -271,16 +273,16 @@ def reindex(conn: sqlite3.Connection) -> None:
     log.info("building the search terms (%s)", TERMS_VERSION)
     conn.execute("INSERT INTO search_terms (search_terms) VALUES ('delete-all')")
     conn.execute("DELETE FROM search_date")
+    # in ascending rowid order (``write_values``): documents' NLP terms (-dkey), then resources
+    dkeys = conn.execute("SELECT dkey FROM nlp_documents ORDER BY dkey DESC").fetchall()
+    for (dkey,) in dkeys:
+        terms = nlp_terms(stored_nlp_rows(conn, dkey))
+        if terms:
+            conn.execute(_INSERT_TERMS, (-dkey, terms_text(terms)))
     bodies = Bodies(conn)
     rows = conn.execute("SELECT rid, type, json, bid, part FROM resources ORDER BY rid")
     while chunk := rows.fetchmany(1000):
         index_values(conn, [(r[0], r[1], bodies.load((r[2], r[3], r[4]))) for r in chunk])
-    for (dkey,) in conn.execute("SELECT dkey FROM nlp_documents ORDER BY dkey").fetchall():
-        terms = nlp_terms(stored_nlp_rows(conn, dkey))
-        if terms:
-            conn.execute(
-                "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", (-dkey, terms_text(terms))
-            )
     conn.execute("INSERT OR REPLACE INTO docref_meta VALUES ('terms_version', ?)", (TERMS_VERSION,))
 
 
@@ -302,12 +304,29 @@ def index_values(
     write_values(conn, [(rid, search_values(rid, kind, body)) for rid, kind, body in resources])
 
 
-def write_values(conn: sqlite3.Connection, values: Sequence[tuple[int, Values]]) -> None:
-    """Write the search values ``(rid, (terms, dates))`` of resources (none written before)."""
-    conn.executemany(
-        "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)",
-        [(rid, terms) for rid, (terms, _) in values if terms],
+_INSERT_TERMS = "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"
+#: a contentless FTS5 row is removed with the terms it holds
+_DELETE_TERMS = "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)"
+
+
+def write_values(
+    conn: sqlite3.Connection,
+    values: Sequence[tuple[int, Values]],
+    forgotten: Sequence[tuple[int, str]] = (),
+) -> None:
+    """Write the search values ``(rid, (terms, dates))`` of resources (none written before),
+    after removing the terms ``(rid, terms)`` of ``forgotten`` (their dates are the caller's).
+
+    The term index is written in ascending rowid order, a removal before a write of the same
+    row: FTS5 ends its segment whenever a write's rowid is not above the one before, and each
+    segment is pages written to the WAL now and merged again later.
+    """
+    ops = sorted(
+        [(rid, 0, terms) for rid, terms in forgotten if terms]
+        + [(rid, 1, terms) for rid, (terms, _) in values if terms]
     )
+    for kind, run in groupby(ops, itemgetter(1)):
+        conn.executemany(_INSERT_TERMS if kind else _DELETE_TERMS, [(r[0], r[2]) for r in run])
     conn.executemany(
         "INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)",
         [d for _, (_, dates) in values for d in dates],
