@@ -151,6 +151,7 @@ def open_service_store(settings: Settings, *, clock: Clock = utc_now) -> OpenSto
         clock=clock,
         generated_history=settings.store_generated_history,
         page_size=settings.sqlite_page_size,
+        secure_delete=settings.sqlite_secure_delete,
     )
 
 

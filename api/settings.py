@@ -138,8 +138,12 @@ class Settings(BaseModel):
         store_generated_history: keep every version of the resources enrichments generate
             (default ``False``: their current version and deletions only; docs/performance.md).
         sqlite_page_size: page size of a new SQLite database (2048: ~22 % fewer WAL bytes
-            per note than 4096 with searches as fast; 1024 fewer still, searches 5-20 %
-            slower: docs/performance.md). An existing file keeps its own.
+            per note than 4096, scans of every NLP row 5-10 % slower; 1024 fewer still,
+            searches 5-20 % slower: docs/performance.md). An existing file keeps its own.
+        sqlite_secure_delete: ``PRAGMA secure_delete`` of the SQLite connections (``FAST``:
+            deleted content is zeroed on the pages a write changes, freed pages keep their
+            bytes until reused; ``ON``: freed pages are zeroed too, ~50 KB more WAL per note;
+            ``OFF``: SQLite's own default).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -182,6 +186,7 @@ class Settings(BaseModel):
     max_include: int = Field(default=1_000, ge=1)
     store_generated_history: bool = False
     sqlite_page_size: Literal[512, 1024, 2048, 4096, 8192, 16384, 32768, 65536] = 2048
+    sqlite_secure_delete: Literal["ON", "OFF", "FAST"] = "FAST"
 
     @field_validator("api_tokens", mode="before")
     @classmethod

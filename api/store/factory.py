@@ -17,12 +17,14 @@ def open_store(
     base_url: str = "",
     generated_history: bool = False,
     page_size: int | None = None,
+    secure_delete: str | None = None,
 ) -> OpenStore:
     """PostgreSQL for a ``postgresql://`` URL (D10), else the SQLite file (or ``:memory:``).
 
     Both backends answer the same Protocols (``Database``, ``ServiceStore``, ``NlpIndex``).
     ``generated_history``: keep every version of generated resources (``api.store.sql``);
-    ``page_size``: of a new SQLite file (``api.store.database``).
+    ``page_size``: of a new SQLite file, ``secure_delete``: its ``PRAGMA secure_delete``
+    (``api.store.database``; PostgreSQL has neither).
     """
     if is_postgres_url(db_path):
         from api.store.postgres import Database as PgDatabase
@@ -34,9 +36,10 @@ def open_store(
             pg, index=pg_index, clock=clock, base_url=base_url, generated_history=generated_history
         )
         return pg, store, pg_index
+    from api.store.database import SECURE_DELETE
     from api.store.sqlite import Database, SqliteFhirStore, SqliteNlpIndex
 
-    db = Database(db_path, page_size=page_size)
+    db = Database(db_path, page_size=page_size, secure_delete=secure_delete or SECURE_DELETE)
     index = SqliteNlpIndex(db, clock=clock)
     sqlite_store = SqliteFhirStore(
         db, index=index, clock=clock, base_url=base_url, generated_history=generated_history

@@ -123,3 +123,21 @@ def test_a_new_file_has_pages_of_2_kb_as_the_settings_say(tmp_path: Path) -> Non
             assert conn.execute("PRAGMA page_size").fetchone()[0] == 2048
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(("setting", "mode"), [(None, 2), ("ON", 1), ("OFF", 0)])
+def test_the_service_store_takes_secure_delete_from_its_settings(
+    tmp_path: Path, setting: str | None, mode: int
+) -> None:
+    from api.bootstrap import open_service_store
+
+    environ = {"DOCREF_NLP_DB_PATH": str(tmp_path / "s.sqlite")}
+    if setting is not None:
+        environ["DOCREF_NLP_SQLITE_SECURE_DELETE"] = setting
+    settings = Settings.from_env(environ=environ)
+    db, _, _ = open_service_store(settings)
+    try:
+        with db.read() as conn:
+            assert conn.execute("PRAGMA secure_delete").fetchone()[0] == mode
+    finally:
+        db.close()
