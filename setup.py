@@ -3,9 +3,10 @@
 ``pip install -e .`` (``make install``) compiles, with mypyc and from the same sources mypy
 checks, one group of modules per package listed in ``nlp/local/native.py``'s ``GROUPS``: the
 hot path of the local engine (``nlp/local``: tokens, matching, rules, ConText, PHI, response
-building) and of the enrichment (``enrich/rawresponse.py``: the raw-response text and the JSON
-of the NLP result); ``nlp/local/native.py`` falls back to a package's sources when they change
-after a build. ``GROUPS`` says what is not compiled and why.
+building), of the enrichment (``enrich``: the aws-cm tree, the generated resources, the
+raw-response text and the JSON of the NLP result) and of the store's search values
+(``api/store``: ``extract``, ``terms``); ``nlp/local/native.py`` falls back to a package's
+sources when they change after a build. ``GROUPS`` says what is and is not compiled, and why.
 
 Compiling is an optimisation, never a requirement: with ``DOCREF_NLP_COMPILE=0``, without a C
 compiler or Python's C headers, without mypy, or when the compiler fails, the package installs
