@@ -6,7 +6,7 @@ CPU time (garbage collections included), the median per document is printed too.
 local engine, the same notes also run through a replay of its own results (decode + enrich +
 write), and the NLP alone. A last pass writes ``--wal-notes`` notes into a database whose
 checkpoints are paused: the WAL then grows by what each commit writes (``--pages``: which
-B-trees those pages belong to).
+B-trees those pages belong to, right after each commit).
 """
 
 from __future__ import annotations
@@ -112,8 +112,22 @@ class WalFigures:
     page_size: int = 0
 
 
+def count_pages(
+    counted: collections.Counter[str], frames: bytes, names: dict[int, str], page_size: int
+) -> None:
+    """Add the WAL ``frames`` of one commit to ``counted`` by the B-tree each page belongs to
+    (``names``: page number -> B-tree, ``dbstat`` right after that commit; a page the commit
+    freed is ``(freed)``). A frame is a 24-byte header (the page number first) and a page."""
+    step = page_size + 24
+    for offset in range(0, len(frames) - step + 1, step):
+        number = struct.unpack(">I", frames[offset : offset + 4])[0]
+        counted[names.get(number, "(freed)")] += 1
+
+
 def wal_pass(engine: Any, notes: list[str], db_path: Path, *, pages: bool) -> WalFigures:
-    """Write ``notes`` with checkpoints paused; the WAL's growth per document."""
+    """Write ``notes`` with checkpoints paused; the WAL's growth per document (``pages``: and
+    which B-trees its pages belong to, right after each commit: a page that later merges free
+    and other commits reuse counts for the B-tree it held when written)."""
     services = open_services(str(db_path), engine=engine)
     figures = WalFigures()
     wal = Path(f"{db_path}-wal")
@@ -123,7 +137,6 @@ def wal_pass(engine: Any, notes: list[str], db_path: Path, *, pages: bool) -> Wa
         with db.read() as conn:
             figures.page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         documents = services.documents()
-        frames: list[bytes] = []
         for i, text in enumerate(notes):
             before = max(wal.stat().st_size if wal.exists() else 0, 32)
             documents.process(document(text, f"w-{i:05d}"), skip_unchanged=False)
@@ -132,15 +145,10 @@ def wal_pass(engine: Any, notes: list[str], db_path: Path, *, pages: bool) -> Wa
             if pages:
                 with wal.open("rb") as f:
                     f.seek(before)
-                    frames.append(f.read(after - before))
-        if pages:
-            with db.read() as conn:
-                names = dict(conn.execute("SELECT pageno, name FROM dbstat").fetchall())
-            step = figures.page_size + 24
-            for data in frames:
-                for offset in range(0, len(data), step):
-                    number = struct.unpack(">I", data[offset : offset + 4])[0]
-                    figures.pages[names.get(number, "(freed)")] += 1
+                    frames = f.read(after - before)
+                with db.read() as conn:
+                    names = dict(conn.execute("SELECT pageno, name FROM dbstat").fetchall())
+                count_pages(figures.pages, frames, names, figures.page_size)
     finally:
         services.close()
     return figures
