@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
@@ -40,6 +40,8 @@ _HL_DECIMALS: Final[dict[float, float]] = {}  # positive inputs only (see rawres
 # written tree in place (a new run writes a new tree; ``api.service.with_status`` changes
 # only the status/message pair, never cached); the caches are bounded like ``hl_decimal``'s.
 _CACHE_MAX: Final = 65536
+_K = TypeVar("_K", bound=tuple[object, ...])
+_V = TypeVar("_V")
 
 
 def hl_decimal(x: float) -> float:
@@ -286,6 +288,15 @@ def cacheable(key: tuple[object, ...]) -> bool:
     return all(v is None or type(v) is str for v in key[1:-1])
 
 
+def _keep(cache: dict[_K, _V], key: _K, piece: _V) -> None:
+    """Keep a new ``piece`` in ``cache`` under ``key`` when it may be (``cacheable``; the cache
+    is emptied at ``_CACHE_MAX``). Callers look the key up first."""
+    if cacheable(key):
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[key] = piece
+
+
 def _entity(
     d: dict[str, Any], u: EntityUrls, operation: Operation, index: int
 ) -> tuple[list[Json], dict[str, Any], int]:
@@ -339,10 +350,7 @@ def detect_entities_counted(
                 piece = _TRAITS.get(key)
                 if piece is None:
                     piece = trait_piece(u, name, score)
-                    if cacheable(key):
-                        if len(_TRAITS) >= _CACHE_MAX:
-                            _TRAITS.clear()
-                        _TRAITS[key] = piece
+                    _keep(_TRAITS, key, piece)
                 element, row_name, count = piece
                 elements.append(element)
                 if row_name is not None:
@@ -389,10 +397,7 @@ def ontology_counted(
                 piece = _CONCEPTS.get(key)
                 if piece is None:
                     piece = concept_piece(u, code, description, score)
-                    if cacheable(key):
-                        if len(_CONCEPTS) >= _CACHE_MAX:
-                            _CONCEPTS.clear()
-                        _CONCEPTS[key] = piece
+                    _keep(_CONCEPTS, key, piece)
                 element, row, count = piece
                 elements.append(element)
                 found.append(row)
