@@ -273,10 +273,10 @@ def parse_reference(text: str, type_modifier: str | None = None) -> RefValue:
     >>> parse_reference("http://x/fhir/Patient/p1/_history/2")
     RefValue(type='Patient', id='p1')
     """
+    typed = typed_reference(text)
+    if typed is not None:
+        return RefValue(*typed)
     value = unescape(text).strip()
-    match = _REF_RE.search(value)
-    if match:
-        return RefValue(match["type"], match["id"])
     if not value or "/" in value:
         raise SearchError(f"[NLP402] not a reference: {text!r}")
     return RefValue(type_modifier, value)
