@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any, Protocol
 
-from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult
+from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult, index_rows_of
 from api.batch.storage import Storage
 from api.service import write_enrichment
 from api.store.base import EnrichmentWrite, FhirStore, NlpIndex, NlpState, VersionConflict
 from enrich.extensions import read_project_info
-from enrich.index import IndexRow
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class StoreSink:
             engine_version=info[1],
             result=result.nlp_result,
         )
-        rows = [IndexRow.model_validate(row) for row in result.index_rows]
+        rows = index_rows_of(result.index_rows)
         write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
         version = (document.get("meta") or {}).get("versionId")
         write.if_match = str(version) if self.if_match and version is not None else None
