@@ -67,24 +67,25 @@ def _extension_valid(node: object, depth: int = 0) -> bool:
     if type(node) is not dict or depth > 100:
         return False
     key: list[object] = []
-    shape = node
     long_value = False
+    has_children = False
     for name, value in node.items():
-        if name == "extension":
-            if type(value) is not list:
+        kind = type(value)
+        if kind is str:  # a string equals only a string: no type in the key
+            long_value = long_value or len(value) > _LONG
+            key.append((name, value))
+        elif name == "extension":
+            if kind is not list:
                 return False
             for child in value:
                 if not _extension_valid(child, depth + 1):
                     return False
-            if value:
-                shape = dict(shape)
-                shape["extension"] = [_PLACEHOLDER]
-            key.append((name, len(value) > 0))
-        elif type(value) is float:  # by its digits: -0.0 == 0.0, nan != nan
+            has_children = len(value) > 0
+            key.append((name, has_children))
+        elif kind is float:  # by its digits: -0.0 == 0.0, nan != nan
             key.append((name, float, repr(value)))
-        elif type(value) in _SCALARS:
-            long_value = long_value or (type(value) is str and len(value) > _LONG)
-            key.append((name, type(value), value))
+        elif kind in _SCALARS:
+            key.append((name, kind, value))
         elif _plain(value):  # e.g. valueReference: by its text (types and floats told apart)
             text = repr(value)
             long_value = long_value or len(text) > _LONG
@@ -94,6 +95,10 @@ def _extension_valid(node: object, depth: int = 0) -> bool:
     cache_key = tuple(key)
     verdict = None if long_value else _VERDICTS.get(cache_key)
     if verdict is None:
+        shape = node
+        if has_children:
+            shape = dict(node)
+            shape["extension"] = [_PLACEHOLDER]
         verdict = _model_validates(_extension_class(), shape)
         if not long_value:
             if len(_VERDICTS) >= _VERDICTS_MAX:
