@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cli.bench.floor import floor
 from cli.bench.notes import AsJson, Seed, Size, document, synthetic_note
 
 if TYPE_CHECKING:
@@ -234,6 +235,9 @@ def bench_e2e(
     wal_notes: int = typer.Option(100, "--wal-notes", min=0, help="Notes of the WAL pass."),
     pages: bool = typer.Option(False, "--pages", help="WAL pages per B-tree (dbstat)."),
     by_stage: bool = typer.Option(False, "--stages", help="Mean CPU per stage of the service."),
+    by_floor: bool = typer.Option(
+        False, "--floor", help="The SQL, tree builder and codec of the write path measured alone."
+    ),
     profile_to: Path | None = typer.Option(
         None, "--profile", help="Also write cProfile statistics of the write path here."
     ),
@@ -266,6 +270,7 @@ def bench_e2e(
             nlp_ms.append(_nlp_cpu_ms(real, texts))
         wal = wal_pass(real, texts[:wal_notes], Path(tmp) / "wal.sqlite", pages=pages)
         spent = stages(real, texts, Path(tmp) / "stages.sqlite") if by_stage else None
+        floors = floor(real, texts, Path(tmp), statistics.median(nlp_ms)) if by_floor else None
         if profile_to is not None:
             profile(real, texts, Path(tmp) / "profile.sqlite", profile_to)
     report: dict[str, Any] = {
@@ -297,6 +302,8 @@ def bench_e2e(
         }
     if spent is not None:
         report["stages_cpu_ms"] = spent
+    if floors is not None:
+        report["floor_cpu_ms"] = floors
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -336,3 +343,17 @@ def _print(report: dict[str, Any], runs: dict[str, Any], repeat: int) -> None:
         typer.echo("mean CPU per stage (one pass, engine " + engine + ")")
         for name, ms in spent.items():
             typer.echo(f"    {name:<32} {ms:7.2f} ms")
+    floors = report.get("floor_cpu_ms")
+    if floors:
+        typer.echo("what the write path costs at least, each part alone (CPU per note, best of 5)")
+        for name, label in (
+            ("sql_ms", "its SQL, replayed"),
+            ("tree_ms", "the aws-cm tree builder"),
+            ("encode_ms", "encoding the stored bodies"),
+            ("floor_ms", "together"),
+        ):
+            typer.echo(f"    {label:<32} {floors[name]:7.2f} ms")
+        typer.echo(
+            f"    {'best share of the NLP rate':<32} {floors['best_share_of_nlp_rate']:7.2f} x"
+            f" ({floors['best_docs_per_cpu_s']:.1f} docs/s per core, all else free)"
+        )
