@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +125,29 @@ def _first_encounter(doc: Json) -> Json | None:
     return None
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON (``dict``, ``list``, ``tuple`` copied; other values shared, as
+    ``copy.deepcopy`` shares strings and numbers), ~10x faster than ``copy.deepcopy``. A dict
+    subclass (a store's ``LazyResource``) is read through its own methods and copied as a
+    ``dict``. Nesting is bounded by the caller (the service refuses more than 64 levels)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(copy_json(v) for v in value)
+    return value
+
+
+def _copy_document(doc: Json) -> tuple[Json, list[Json]]:
+    """A copy of ``doc`` whose ``extension`` is left to the caller (it is rebuilt), and copies
+    of the extensions that are not ours (``kept``, in order). The previous run's aws-cm tree
+    (~2,500 nodes) is never copied: ``copy.deepcopy`` of an enriched document took ~8 ms."""
+    kept = ext.without_own_extensions(e for e in doc.get("extension", []) if isinstance(e, dict))
+    document = {k: (None if k == "extension" else copy_json(v)) for k, v in doc.items()}
+    return document, [copy_json(e) for e in kept]
+
+
 def _count_nested(document: Json, tree_at: int, tree_nodes: int) -> int:
     """``count_nested(document)``, the aws-cm tree's count (``tree_nodes``) being known.
 
@@ -175,7 +197,7 @@ def enrich_document(
     if not isinstance(doc_id, str) or not doc_id:
         raise EnrichError("NLP202", "DocumentReference has no id; assign one before enriching")
 
-    document = copy.deepcopy(doc)
+    document, kept = _copy_document(doc)
     instant = fhir_instant(now)
     previous = generated_by(doc)
 
@@ -190,7 +212,7 @@ def enrich_document(
     subject = doc.get("subject")
     src = Source(
         doc_ref=doc_ref,
-        subject=copy.deepcopy(subject) if isinstance(subject, dict) else None,
+        subject=copy_json(subject) if isinstance(subject, dict) else None,
         encounter=_first_encounter(doc),
         linkage_ref=linkage_ref,
         last_updated=instant,
@@ -206,10 +228,6 @@ def enrich_document(
         status, message = ext.SUCCESS, ext.SUCCESS_MESSAGE
         # R4 Condition and MedicationStatement require a subject: without one, generate nothing.
         generated = generate(doc_id, result, policy, src) if src.subject is not None else []
-
-    kept = ext.without_own_extensions(
-        e for e in document.get("extension", []) if isinstance(e, dict)
-    )
 
     index_rows: list[IndexRow] = []
     tree_nodes = [0]  # count_nested of the aws-cm tree written last (the first own extension)

@@ -32,7 +32,6 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _CELL_TAGS = frozenset({"td", "th"})
-_WHITESPACE = re.compile(r"\s+")
 _REDUCED_MEDIA = frozenset({"text/html", "text/xhtml"})
 
 
@@ -229,6 +228,17 @@ def rtf_to_text(rtf: str) -> str:
     return str(strip(rtf, encoding="cp1252", errors="replace"))  # type: ignore[no-untyped-call]
 
 
+def _without_whitespace(data: str) -> str:
+    """``data`` without its whitespace: ``str.split`` cuts at the characters ``\\s`` matches
+    (both test ``Py_UNICODE_ISSPACE``), ~10x faster than ``re.sub`` on a note's base64.
+
+    >>> _without_whitespace("aGVs\\r\\nbG8=\\u2003")
+    'aGVsbG8='
+    """
+    parts = data.split()
+    return parts[0] if len(parts) == 1 else "".join(parts)
+
+
 def extract_text(doc: dict[str, Any]) -> ExtractedText | None:
     """The text of the first ``content[].attachment`` with a ``text/*`` contentType.
 
@@ -254,7 +264,7 @@ def extract_text(doc: dict[str, Any]) -> ExtractedText | None:
         data = attachment.get("data")
         if isinstance(data, str):
             try:  # FHIR base64Binary may carry whitespace (line breaks), nothing else
-                raw = base64.b64decode(_WHITESPACE.sub("", data), validate=True)
+                raw = base64.b64decode(_without_whitespace(data), validate=True)
             except (binascii.Error, ValueError):
                 continue
             text, used = decode_text(raw, content_type)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import typer
 
-from cli.bench.e2e import open_services, write_through
+from cli.bench.e2e import write_through
 from cli.bench.notes import ROOT, AsJson, Seed, Size, document, synthetic_note
+from cli.bench.services import open_services
 
 _MINIMAL = {"Prefer": "return=minimal"}  # the enriched document is large; the client discards it
 

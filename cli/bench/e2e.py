@@ -28,9 +28,9 @@ import typer
 
 from cli.bench.floor import floor
 from cli.bench.notes import AsJson, Seed, Size, document, synthetic_note
+from cli.bench.services import open_services
 
 if TYPE_CHECKING:
-    from api.bootstrap import Services
     from api.service import DocumentService
 
 
@@ -61,15 +61,6 @@ def write_through(documents: DocumentService, docs: Iterable[dict[str, Any]]) ->
         timings.walls.append(time.perf_counter() - wall)
         timings.generated += len(outcome.generated)
     return timings
-
-
-def open_services(db_path: str, *, engine_spec: str = "local", engine: Any = None) -> Services:
-    """The composition root on a fresh database (no upstream, no intake workers)."""
-    from api.bootstrap import build_services
-    from api.settings import Settings
-
-    settings = Settings(db_path=db_path, engine=engine_spec, intake_workers=0)
-    return build_services(settings, engine=engine)
 
 
 def settle(engine: Any) -> Any:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.bench.notes import document
+from cli.bench.services import open_services
 
 #: Repetitions of each measured part (the best is reported: a floor).
 ROUNDS = 5
@@ -91,8 +92,6 @@ def best_of(rounds: int, run: Callable[[], float]) -> float:
 
 def sql_floor_ms(engine: Any, notes: list[str], tmp: Path) -> dict[str, float]:
     """The write path's SQL alone, per note: recorded on one database, replayed on new ones."""
-    from cli.bench.e2e import open_services
-
     services = open_services(str(tmp / "floor-record.sqlite"), engine=engine)
     try:
         db: Any = services.db
@@ -154,12 +153,7 @@ def builder_floor_ms(engine: Any, notes: list[str]) -> dict[str, float]:
 
 def _writes(engine: Any, notes: list[str]) -> list[tuple[Any, Any, Any]]:
     """``(document, NLP result, generated resources)`` of each note's enrichment."""
-    from api.bootstrap import build_services
-    from api.settings import Settings
-
-    services = build_services(
-        Settings(db_path=":memory:", engine="local", intake_workers=0), engine=engine
-    )
+    services = open_services(":memory:", engine=engine)
     try:
         documents = services.documents()
         found: list[tuple[Any, Any, Any]] = []

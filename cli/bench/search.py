@@ -25,7 +25,8 @@ from urllib.parse import urlencode
 
 import typer
 
-from cli.bench.e2e import open_services, write_through
+from cli.bench.e2e import write_through
+from cli.bench.services import open_services
 from cli.bench.stores import corpus
 
 #: (label, resource type, parameters): ``{code}`` is an ICD-10-CM code of the samples' results

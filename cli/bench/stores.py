@@ -20,8 +20,9 @@ from typing import Any
 
 import typer
 
-from cli.bench.e2e import open_services, write_through
+from cli.bench.e2e import write_through
 from cli.bench.notes import RecordedEngine, sample_notes
+from cli.bench.services import open_services
 
 Figures = tuple[int, int, float, float]  # documents, generated, seconds, client CPU seconds
 

@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 
 from api.store.database import Database
-from cli.bench.e2e import open_services
 from cli.bench.floor import floor, recording, replay_cpu_s, sql_floor_ms
 from cli.bench.notes import document
+from cli.bench.services import open_services
 from tests.fakes import FakeEngine
 
 NOTES = ["Patient has a headache.", "Takes aspirin daily.", "No complaints today."]

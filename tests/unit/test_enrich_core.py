@@ -258,3 +258,67 @@ def test_nested_object_limit_defaults_per_profile() -> None:
     assert EnrichmentPolicy(profile="healthlake").max_nested_objects == 10_000
     assert EnrichmentPolicy().max_nested_objects is None
     assert EnrichmentPolicy(profile="clinical", max_nested_objects=50).max_nested_objects == 50
+
+
+def _containers(value: Any) -> list[int]:
+    """ids of every dict, list and tuple of ``value`` (pre-order)."""
+    found: list[int] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(id(item))
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            found.append(id(item))
+            stack.extend(item)
+    return found
+
+
+def test_copy_json_equals_deepcopy_and_shares_no_container() -> None:
+    from enrich.core import copy_json
+
+    value: dict[str, Any] = {
+        "a": [1, 2.5, {"b": None, "c": [True, "x"]}],
+        "t": ({"d": []}, "s"),
+        "e": {},
+        "n": -0.0,
+    }
+    copied = copy_json(value)
+    assert copied == copy.deepcopy(value)
+    assert json.dumps(copied) == json.dumps(value)
+    assert isinstance(copied["t"], tuple)
+    ours, theirs = _containers(copied), _containers(value)
+    assert len(ours) == len(theirs) == 8
+    assert not set(ours) & set(theirs)
+    assert copy_json("text") == "text"
+
+
+def test_reenrichment_copies_the_kept_extensions_not_the_old_tree() -> None:
+    doc = load_sample("example2-advil")
+    foreign = {"url": "http://example.org/fhir/StructureDefinition/x", "extension": [{"url": "y"}]}
+    doc["extension"] = [foreign]
+    doc["meta"] = {"tag": [{"code": "t"}]}
+    once = _run(doc, _result("example2-advil")).document
+    before = copy.deepcopy(once)
+    twice = _run(once, _result("example2-advil"), now=NOW + timedelta(days=1)).document
+    assert once == before  # the input is not mutated
+    assert list(twice) == list(once)  # the same keys, in the same order
+    # nothing of the input is shared by the output but the aws-cm tree's cached pieces
+    # (shared by every tree by design): the store may change the output in place
+    copied = [v for k, v in twice.items() if k != "extension"] + [twice["extension"][0]]
+    assert not set(_containers(copied)) & set(_containers(once))
+    assert twice["extension"][0] == foreign
+    # the same bytes as a run on a deep copy without our extensions (what deepcopy gave)
+    bare = copy.deepcopy(once)
+    bare["extension"] = [foreign]
+    again = _run(bare, _result("example2-advil"), now=NOW + timedelta(days=1))
+    assert json.dumps(again.document) == json.dumps(twice)
+
+
+def test_document_without_extension_gets_it_last() -> None:
+    doc = load_sample("example2-advil")
+    doc.pop("extension", None)
+    out = _run(doc, _result("example2-advil")).document
+    assert list(out)[:-1] == list(doc)
+    assert list(out)[-1] == "extension"

@@ -124,3 +124,18 @@ def test_parse_content_type_quoted_charset() -> None:
 
 def test_content_hash_is_sha256_of_utf8() -> None:
     assert content_hash("Zoë") == hashlib.sha256("Zoë".encode()).hexdigest()
+
+
+def test_base64_whitespace_is_every_character_re_calls_whitespace() -> None:
+    import re
+
+    from enrich.text import _without_whitespace
+
+    spaces = "".join(chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)))
+    assert {" ", "\t", "\n", "\r", "\x0b", "\x0c", "\u2003", "\u3000"} <= set(spaces)
+    for data in ("", spaces, "aGVs", f"aGVs{spaces}bG8=", f"{spaces}aG Vs\r\nbG8={spaces}"):
+        assert _without_whitespace(data) == re.sub(r"\s+", "", data)
+    encoded = _b64("caf\u00e9 line\n".encode()).replace("Y", "Y\r\n\u2003")
+    found = extract_text(_doc({"contentType": "text/plain", "data": encoded}))
+    assert found is not None
+    assert found.text == "caf\u00e9 line\n"
