@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any, Protocol
 
-from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult
+from api.batch.model import ENRICHED, TRANSIENT_ERROR, DocResult, index_rows_of
 from api.batch.storage import Storage
 from api.service import write_enrichment
 from api.store.base import EnrichmentWrite, FhirStore, NlpIndex, NlpState, VersionConflict
 from enrich.extensions import read_project_info
-from enrich.index import IndexRow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,9 @@ class StoreSink:
     A store with units of work (``ServiceStore.transaction``) takes ``group`` documents per
     transaction, each document in a savepoint of it: one commit (and on SQLite one write of
     the pages the documents share) for the group, and a writer lock held for a few hundred
-    milliseconds at most.
+    milliseconds at most. A store that can keep its term-index writes to the end of a
+    transaction (``deferred_terms``, SQLite) does so for the group: one FTS5 segment per
+    group instead of one per document (a savepoint flushes FTS5's segment).
 
     When the documents were read from this same store (``if_match``), each write is
     conditional on the version read: a document changed by someone else during the run is not
@@ -93,9 +94,13 @@ class StoreSink:
     def write(self, part: int, results: Sequence[DocResult]) -> None:  # noqa: ARG002
         enriched = [r for r in results if r.outcome == ENRICHED]
         unit = getattr(self.store, "transaction", None)
+        deferred = getattr(self.store, "deferred_terms", None) if unit is not None else None
         for start in range(0, len(enriched), self.group):
             chunk = enriched[start : start + self.group]
-            with unit() if unit is not None else nullcontext():
+            with (
+                unit() if unit is not None else nullcontext(),
+                deferred() if deferred is not None else nullcontext(),
+            ):
                 for result in chunk:
                     self._write(result)
 
@@ -110,7 +115,7 @@ class StoreSink:
             engine_version=info[1],
             result=result.nlp_result,
         )
-        rows = [IndexRow.model_validate(row) for row in result.index_rows]
+        rows = index_rows_of(result.index_rows)
         write = EnrichmentWrite(document, generated, list(result.retired), rows, state)
         version = (document.get("meta") or {}).get("versionId")
         write.if_match = str(version) if self.if_match and version is not None else None

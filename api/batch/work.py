@@ -23,6 +23,7 @@ from api.batch.model import (
     DocResult,
     EngineIdentity,
     WorkItem,
+    row_dicts,
 )
 from api.bootstrap import engine_from_spec
 from api.service import BinaryFetch, Limits, prepare_document, with_status
@@ -178,7 +179,7 @@ class DocProcessor:
             enrichment.resources(),
             enrichment_status=enrichment.status,
             retired=list(enrichment.retired),
-            index_rows=[r.model_dump() for r in enrichment.index_rows] if self.for_store else [],
+            index_rows=row_dicts(enrichment.index_rows) if self.for_store else [],
             chars=len(item.text or ""),
             nlp_result=aws_json(result) if self.for_store and result is not None else None,
             units=units_for(item.text) if item.text is not None else {},

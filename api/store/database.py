@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from api.store.base import StoreError
+from api.store.deferred import buffer_of, close_buffer, open_buffer
 
 #: Page size of new database files (docs/performance.md: a commit writes every page it
 #: changes whole, and a 2 KB note's commit changes ~60 pages, most of them for a few entries:
@@ -125,6 +126,8 @@ class Database:
         with self._lock:
             depth = self._depth
             self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT s{depth}")
+            buffer = buffer_of(self._conn) if depth else None
+            mark = buffer.mark() if buffer is not None else (0, 0)
             self._depth += 1
             try:
                 yield self._conn
@@ -135,9 +138,34 @@ class Database:
                 else:
                     self._conn.execute(f"ROLLBACK TO s{depth}")
                     self._conn.execute(f"RELEASE s{depth}")
+                    if buffer is not None:  # and the term writes kept since
+                        buffer.truncate(mark)
                 raise
             self._depth -= 1
             self._conn.execute("COMMIT" if depth == 0 else f"RELEASE s{depth}")
+
+    @contextmanager
+    def deferred_terms(self) -> Iterator[None]:
+        """Inside a transaction: the term-index writes of the transactions nested in it are
+        kept and written at the end, in rowid order (``api.store.deferred``): one FTS5 segment
+        for the whole block instead of one per savepoint. A savepoint rolled back drops its
+        own; an exception out of the block drops them all (the transaction rolls back).
+
+        Raises:
+            StoreError: ``[NLP530]`` outside a transaction.
+        """
+        with self._lock:
+            if self._depth == 0:
+                raise StoreError("deferred_terms needs an open transaction")
+            if buffer_of(self._conn) is not None:  # already inside one
+                yield
+                return
+            buffer = open_buffer(self._conn)
+            try:
+                yield
+                buffer.flush(self._conn)
+            finally:
+                close_buffer(self._conn)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

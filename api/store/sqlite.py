@@ -13,7 +13,8 @@ filled at write time) and the NLP index (``api.store.sqlite_index``), so an enri
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from api.store.base import (
 from api.store.bodies import Bodies, Stored, bundle, forget
 from api.store.codec import encode_body
 from api.store.database import Database as Database
+from api.store.deferred import buffer_of, write_terms
 from api.store.sql import (
     Key,
     content_of,
@@ -59,6 +61,14 @@ class SqliteFhirStore(SqliteSearch):
     def new_index(self) -> NlpIndex:
         """The NLP index in the same file."""
         return SqliteNlpIndex(self.db, clock=self.clock)
+
+    @contextmanager
+    def deferred_terms(self) -> Iterator[None]:
+        """Inside a ``transaction``: the term-index writes of the writes nested in it are
+        written at its end, one FTS5 segment for them all (``Database.deferred_terms``; the
+        batch store sink's groups)."""
+        with self.db.deferred_terms():
+            yield
 
     # ----- reads
 
@@ -274,6 +284,9 @@ class SqliteFhirStore(SqliteSearch):
             )
         if inserted:
             conn.executemany("INSERT INTO resources VALUES (?,?,?,?,?,?,?,?,?)", inserted)
+            buffer = buffer_of(conn)
+            if buffer is not None:  # their key terms are kept to the group's end
+                buffer.note_inserted([((r[1], r[2]), r[0]) for r in inserted])
         if history_rows:
             conn.executemany("INSERT INTO history VALUES (?,?,?,?,?,NULL)", history_rows)
 
@@ -353,10 +366,7 @@ def _keep_bodies(
 
 def _forget_values(conn: sqlite3.Connection, forgotten: list[tuple[int, str]]) -> None:
     """Remove the search values of ``(rid, terms)`` (their terms as written)."""
-    conn.executemany(
-        "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)",
-        [(rid, terms) for rid, terms in forgotten if terms],
-    )
+    write_terms(conn, [(rid, 0, terms) for rid, terms in forgotten if terms])
     conn.executemany("DELETE FROM search_date WHERE rid = ?", [(rid,) for rid, _ in forgotten])
 
 

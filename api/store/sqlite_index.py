@@ -18,6 +18,7 @@ from api.search import NlpCriterion
 from api.store.base import NlpState, StoreError
 from api.store.codec import decode_body, dump_bytes, encode_bytes, result_digest
 from api.store.database import Database
+from api.store.deferred import write_terms
 from api.store.search_sql import TermLookups
 from api.store.sql import SqlNlpIndex, nlp_rows
 from api.store.sqlite_schema import (
@@ -82,10 +83,7 @@ def read_state(conn: sqlite3.Connection, document_id: str) -> NlpState | None:
 def _drop_rows(conn: sqlite3.Connection, dkey: int, old: list[NlpRow]) -> None:
     terms = nlp_terms(old)
     if terms:  # a contentless FTS5 row is removed with the terms it holds
-        conn.execute(
-            "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)",
-            (-dkey, terms_text(terms)),
-        )
+        write_terms(conn, [(-dkey, 0, terms_text(terms))])
     conn.execute(
         "DELETE FROM nlp_rows WHERE key >= ? AND key < ?", (row_key(dkey), row_key(dkey + 1))
     )
@@ -159,9 +157,7 @@ def replace_rows(
     insert_many(conn, f"INSERT INTO nlp_rows (key, {NLP_COLUMNS})", 11, elided_rows(dkey, new))
     terms = nlp_terms(new)
     if terms:
-        conn.execute(
-            "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", (-dkey, terms_text(terms))
-        )
+        write_terms(conn, [(-dkey, 1, terms_text(terms))])
 
 
 #: Rows per ``INSERT`` statement of ``insert_many``.

@@ -40,12 +40,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from api.store.base import StoreError
 from api.store.bodies import Bodies
+from api.store.deferred import INSERT_TERMS, write_terms
 from api.store.terms import TERMS_VERSION, NlpRow, nlp_terms, resource_index, terms_text
 
 log = logging.getLogger(__name__)
@@ -278,7 +277,7 @@ def reindex(conn: sqlite3.Connection) -> None:
     for (dkey,) in dkeys:
         terms = nlp_terms(stored_nlp_rows(conn, dkey))
         if terms:
-            conn.execute(_INSERT_TERMS, (-dkey, terms_text(terms)))
+            conn.execute(INSERT_TERMS, (-dkey, terms_text(terms)))
     bodies = Bodies(conn)
     rows = conn.execute("SELECT rid, type, json, bid, part FROM resources ORDER BY rid")
     while chunk := rows.fetchmany(1000):
@@ -304,11 +303,6 @@ def index_values(
     write_values(conn, [(rid, search_values(rid, kind, body)) for rid, kind, body in resources])
 
 
-_INSERT_TERMS = "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"
-#: a contentless FTS5 row is removed with the terms it holds
-_DELETE_TERMS = "INSERT INTO search_terms (search_terms, rowid, terms) VALUES ('delete', ?, ?)"
-
-
 def write_values(
     conn: sqlite3.Connection,
     values: Sequence[tuple[int, Values]],
@@ -325,8 +319,7 @@ def write_values(
         [(rid, 0, terms) for rid, terms in forgotten if terms]
         + [(rid, 1, terms) for rid, (terms, _) in values if terms]
     )
-    for kind, run in groupby(ops, itemgetter(1)):
-        conn.executemany(_INSERT_TERMS if kind else _DELETE_TERMS, [(r[0], r[2]) for r in run])
+    write_terms(conn, ops)  # kept to the end of a group (``api.store.deferred``)
     conn.executemany(
         "INSERT OR IGNORE INTO search_date VALUES (?,?,?,?,?)",
         [d for _, (_, dates) in values for d in dates],

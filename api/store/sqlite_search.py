@@ -9,6 +9,7 @@ from typing import Any
 from api.store.base import Resource, SearchResult
 from api.store.bodies import Bodies
 from api.store.database import Database
+from api.store.deferred import buffer_of
 from api.store.search_sql import SearchPlan, TermLookups
 from api.store.sql import Key, SqlStore
 from api.store.terms import ids_query
@@ -62,7 +63,26 @@ def keyed_rows(
         for row in conn.execute(sql, [part for key in chunk for part in key]):
             found[(row[0], row[1])] = row
     rest = [k for k in dict.fromkeys(keys) if k not in found]
-    return [*found.values(), *(by_keys(conn, select, rest) if rest else [])]
+    if not rest:
+        return list(found.values())
+    buffer = buffer_of(conn)
+    if buffer is None:
+        return [*found.values(), *by_keys(conn, select, rest)]
+    # in a group whose term writes are kept (``api.store.deferred``): the term index finds
+    # the rows written before it, the buffer those the group inserted; a row of either may
+    # have gone since and its rid been taken by another key, so each row's key is checked
+    wanted = set(rest)
+    rows = by_keys(conn, select, rest)
+    rids = buffer.inserted(rest)
+    for start in range(0, len(rids), MAX_VARS):
+        part = rids[start : start + MAX_VARS]
+        sql = f"{select} FROM resources t WHERE t.rid IN ({','.join('?' * len(part))})"
+        rows += conn.execute(sql, part).fetchall()
+    for row in rows:
+        key = (row[0], row[1])
+        if key in wanted:
+            found.setdefault(key, row)
+    return list(found.values())
 
 
 def _keys(
