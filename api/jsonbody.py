@@ -65,19 +65,16 @@ def nesting_depth(value: Any) -> int:
     >>> nesting_depth({"a": [{"b": 1}]}), nesting_depth("x")
     (3, 0)
     """
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, depth + 1)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+    depth = 0
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    while level:  # one level at a time: no (node, depth) pair per node
+        depth += 1
+        below: list[Any] = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            below += [child for child in children if isinstance(child, dict | list)]
+        level = below
+    return depth
 
 
 def parse_json(data: bytes | str, *, max_depth: int) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -202,3 +203,30 @@ def test_the_viewer_upload_refuses_huge_integers_as_a_coded_error() -> None:
     with pytest.raises(UiError) as caught:
         uploaded_document(HUGE_INT.encode())
     assert caught.value.code == "NLP801"
+
+
+def _depth_by_recursion(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth_by_recursion(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth_by_recursion(v) for v in value), default=0)
+    return 0
+
+
+def test_nesting_depth_is_the_deepest_branch_of_any_shape() -> None:
+    rng = random.Random(11)
+
+    def shape(budget: int) -> object:
+        kind = rng.random()
+        if budget <= 0 or kind < 0.3:
+            return rng.choice([1, "x", None, 2.5, True])
+        children = [shape(budget - rng.randint(1, 3)) for _ in range(rng.randint(0, 4))]
+        if kind < 0.65:
+            return children
+        return {f"k{i}": child for i, child in enumerate(children)}
+
+    for _ in range(300):
+        value = shape(rng.randint(0, 12))
+        assert nesting_depth(value) == _depth_by_recursion(value)
+    assert nesting_depth([]) == nesting_depth({}) == 1
+    assert nesting_depth([[], {"a": {}}]) == 3
