@@ -163,6 +163,37 @@ class _TimedEngine:
             self.cpu_s += time.process_time() - started
 
 
+class _Upgraded(_TimedEngine):
+    """The same engine under a new version: a stored note is enriched again (``reprocess``
+    after an engine upgrade, or a PUT of the stored document)."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self.version = f"{engine.version}+again"
+
+
+def again(engine: Any, notes: list[str], db_path: Path) -> dict[str, float]:
+    """CPU ms per note of processing each stored, enriched note once more under a new engine
+    version (read from the store, validated, NLP, enriched, written over its version), and
+    its non-NLP part."""
+    services = open_services(str(db_path), engine=engine)
+    try:
+        documents = services.documents()
+        ids = [f"a-{i:05d}" for i in range(len(notes))]
+        for doc_id, text in zip(ids, notes, strict=True):
+            documents.process(document(text, doc_id), skip_unchanged=False)
+        upgraded = _Upgraded(engine)
+        later = services.documents(engine=upgraded)
+        started = time.process_time()
+        for doc_id in ids:
+            later.process(services.store.read("DocumentReference", doc_id), skip_unchanged=True)
+        spent = time.process_time() - started
+    finally:
+        services.close()
+    per_note = 1000 / len(notes)
+    return {"cpu_ms": spent * per_note, "non_nlp_cpu_ms": (spent - upgraded.cpu_s) * per_note}
+
+
 def stages(engine: Any, notes: list[str], db_path: Path) -> dict[str, float]:
     """Mean CPU ms per stage of the service's steps (``DocumentService.process`` runs them):
     validation (R4B), prepare (text, loop guard), NLP, enrich (``enrich_document`` and the
@@ -226,6 +257,9 @@ def bench_e2e(
     wal_notes: int = typer.Option(100, "--wal-notes", min=0, help="Notes of the WAL pass."),
     pages: bool = typer.Option(False, "--pages", help="WAL pages per B-tree (dbstat)."),
     by_stage: bool = typer.Option(False, "--stages", help="Mean CPU per stage of the service."),
+    by_again: bool = typer.Option(
+        False, "--again", help="Also process each stored note again under a new engine version."
+    ),
     by_floor: bool = typer.Option(
         False, "--floor", help="The SQL, tree builder and codec of the write path measured alone."
     ),
@@ -261,6 +295,7 @@ def bench_e2e(
             nlp_ms.append(_nlp_cpu_ms(real, texts))
         wal = wal_pass(real, texts[:wal_notes], Path(tmp) / "wal.sqlite", pages=pages)
         spent = stages(real, texts, Path(tmp) / "stages.sqlite") if by_stage else None
+        again_ms = again(real, texts, Path(tmp) / "again.sqlite") if by_again else None
         floors = floor(real, texts, Path(tmp), statistics.median(nlp_ms)) if by_floor else None
         if profile_to is not None:
             profile(real, texts, Path(tmp) / "profile.sqlite", profile_to)
@@ -293,6 +328,8 @@ def bench_e2e(
         }
     if spent is not None:
         report["stages_cpu_ms"] = spent
+    if again_ms is not None:
+        report["again"] = again_ms
     if floors is not None:
         report["floor_cpu_ms"] = floors
     if as_json:
@@ -334,6 +371,12 @@ def _print(report: dict[str, Any], runs: dict[str, Any], repeat: int) -> None:
         typer.echo("mean CPU per stage (one pass, engine " + engine + ")")
         for name, ms in spent.items():
             typer.echo(f"    {name:<32} {ms:7.2f} ms")
+    again_ms = report.get("again")
+    if again_ms:
+        typer.echo(
+            f"{'a stored note again, new engine':<36} {again_ms['cpu_ms']:8.2f} ms CPU"
+            f" (non-NLP {again_ms['non_nlp_cpu_ms']:.2f} ms)"
+        )
     floors = report.get("floor_cpu_ms")
     if floors:
         typer.echo("what the write path costs at least, each part alone (CPU per note, best of 5)")

@@ -1,5 +1,5 @@
 """``bench-e2e --floor``: the write path's SQL is recorded and replayed as it ran, and the
-floors add up."""
+floors add up; ``--again``: stored notes are processed once more under a new engine version."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from api.store.database import Database
+from cli.bench.e2e import again
 from cli.bench.floor import floor, recording, replay_cpu_s, sql_floor_ms
 from cli.bench.notes import document
 from cli.bench.services import open_services
@@ -70,3 +71,16 @@ def test_the_floors_add_up_and_bound_the_share_of_the_nlp_rate(tmp_path: Path) -
     assert all(report[k] > 0 for k in ("sql_ms", "tree_ms", "encode_ms"))
     assert report["best_share_of_nlp_rate"] == 2.0 / (2.0 + parts)
     assert report["best_docs_per_cpu_s"] == 1000 / (2.0 + parts)
+
+
+def test_stored_notes_are_processed_again_under_a_new_engine_version(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    figures = again(engine, NOTES, tmp_path / "again.sqlite")
+    assert figures["cpu_ms"] >= figures["non_nlp_cpu_ms"] > 0
+    services = open_services(str(tmp_path / "again.sqlite"), engine=engine)
+    try:
+        stored = services.store.read("DocumentReference", "a-00000")
+        assert stored is not None
+        assert stored["meta"]["versionId"] == "2"  # written over the first enrichment
+    finally:
+        services.close()
