@@ -99,7 +99,7 @@ def _extension_valid(node: object, depth: int = 0) -> bool:
         if has_children:
             shape = dict(node)
             shape["extension"] = [_PLACEHOLDER]
-        verdict = _model_validates(_extension_class(), shape)
+        verdict = _model_validates(model_class("Extension"), shape)
         if not long_value:
             if len(_VERDICTS) >= _VERDICTS_MAX:
                 _VERDICTS.clear()
@@ -119,12 +119,6 @@ def _plain(value: object, depth: int = 0) -> bool:
     if type(value) is dict:
         return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
     return False
-
-
-def _extension_class() -> Any:
-    from fhir.resources.R4B.extension import Extension
-
-    return Extension
 
 
 def _model_validates(cls: Any, data: dict[str, Any]) -> bool:

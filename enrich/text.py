@@ -235,8 +235,7 @@ def _without_whitespace(data: str) -> str:
     >>> _without_whitespace("aGVs\\r\\nbG8=\\u2003")
     'aGVsbG8='
     """
-    parts = data.split()
-    return parts[0] if len(parts) == 1 else "".join(parts)
+    return "".join(data.split())
 
 
 def extract_text(doc: dict[str, Any]) -> ExtractedText | None:
